@@ -1,0 +1,236 @@
+/*
+ * index.c - mvke_index: creation, adding, replacing, removing and reading rows. Every change
+ * checks everything and reserves every byte it needs before it touches the store, so a failing
+ * call leaves the index exactly as it was.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/runtime.h"
+#include "index_impl.h"
+
+#define MVKE_MAX_K 64
+#define MVKE_MAX_D 65536
+
+void mvke_index_options_init(mvke_index_options *opts) {
+    if (!opts) return;
+    memset(opts, 0, sizeof *opts);
+    opts->storage = MVKE_STORAGE_F32;
+    opts->threads = 0;
+}
+
+mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts) {
+    mvke_error_clear();
+    if (!out) return mvke_error(MVKE_ERR_INVALID, "mvke_index_new: out is NULL");
+    *out = NULL;
+    if (K < 1 || K > MVKE_MAX_K)
+        return mvke_error(MVKE_ERR_DIM, "K = %d is out of range [1, %d]", K, MVKE_MAX_K);
+    if (d < 1 || d > MVKE_MAX_D)
+        return mvke_error(MVKE_ERR_DIM, "d = %d is out of range [1, %d]", d, MVKE_MAX_D);
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    if (opts) o = *opts;
+    if (o.storage != MVKE_STORAGE_F32 && o.storage != MVKE_STORAGE_F16)
+        return mvke_error(MVKE_ERR_INVALID, "unknown storage %d", (int)o.storage);
+    if (o.threads < 0) return mvke_error(MVKE_ERR_INVALID, "threads = %d is negative", o.threads);
+    mvke_index *ix = mvke_calloc(1, sizeof *ix);
+    if (!ix) return mvke_error(MVKE_ERR_NOMEM, "out of memory creating an index");
+    if (pthread_rwlock_init(&ix->lock, NULL) != 0) {
+        mvke_free(ix);
+        return mvke_error(MVKE_ERR_NOMEM, "cannot create the index lock");
+    }
+    mvke_store_init(&ix->store, K, d, o.storage);
+    ix->threads = o.threads;
+    ix->backend = mvke_backend_default();
+    *out = ix;
+    return MVKE_OK;
+}
+
+void mvke_index_free(mvke_index *ix) {
+    if (!ix) return;
+    mvke_store_release(&ix->store);
+    pthread_rwlock_destroy(&ix->lock);
+    mvke_free(ix);
+}
+
+mvke_status mvke_index_shape(const mvke_index *ix, int *K, int *d, mvke_storage *storage) {
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (K) *K = ix->store.K;
+    if (d) *d = ix->store.d;
+    if (storage) *storage = ix->store.storage;
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_set_threads(mvke_index *ix, int threads) {
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (threads < 0) return mvke_error(MVKE_ERR_INVALID, "threads = %d is negative", threads);
+    mvke_index_wrlock(ix);
+    ix->threads = threads;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+typedef struct id_row {
+    int64_t id, row;
+} id_row;
+
+static int cmp_id_row(const void *a, const void *b) {
+    const id_row *x = a, *y = b;
+    if (x->id != y->id) return x->id < y->id ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+mvke_status mvke_ids_check_batch(int64_t n, const int64_t *ids, const char *what) {
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0)
+            return mvke_error(MVKE_ERR_INVALID, "row %lld: %s %lld is negative (ids must be >= 0)",
+                              (long long)i, what, (long long)ids[i]);
+    if (n < 2) return MVKE_OK;
+    id_row *v = mvke_malloc_array((size_t)n, sizeof *v);
+    if (!v) return mvke_error(MVKE_ERR_NOMEM, "out of memory checking %lld ids", (long long)n);
+    for (int64_t i = 0; i < n; i++) v[i] = (id_row){ids[i], i};
+    qsort(v, (size_t)n, sizeof *v, cmp_id_row);
+    mvke_status st = MVKE_OK;
+    for (int64_t i = 1; i < n; i++)
+        if (v[i].id == v[i - 1].id) {
+            st = mvke_error(MVKE_ERR_DUPLICATE, "rows %lld and %lld: %s %lld appears twice in the batch",
+                            (long long)v[i - 1].row, (long long)v[i].row, what, (long long)v[i].id);
+            break;
+        }
+    mvke_free(v);
+    return st;
+}
+
+/* Shared by add and upsert: replace != 0 lets present ids be replaced. */
+static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const float *x, int replace) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (n < 0) return mvke_error(MVKE_ERR_INVALID, "n = %lld is negative", (long long)n);
+    if (n == 0) return MVKE_OK;
+    if (!x) return mvke_error(MVKE_ERR_INVALID, "rows are NULL");
+    if (!ids && replace) return mvke_error(MVKE_ERR_INVALID, "upsert needs ids");
+    mvke_store *s = &ix->store;
+    size_t rows_bytes;
+    if (!mvke_mul_ok((size_t)n, (size_t)s->D, &rows_bytes) || !mvke_mul_ok(rows_bytes, sizeof(float), &rows_bytes))
+        return mvke_error(MVKE_ERR_INVALID, "n = %lld rows is too many", (long long)n);
+    float *enc = mvke_malloc_array((size_t)n * s->D, sizeof *enc);
+    float *gram = mvke_malloc_array((size_t)n * s->P, sizeof *gram);
+    mvke_status st = MVKE_OK;
+    if (!enc || !gram) {
+        st = mvke_error(MVKE_ERR_NOMEM, "out of memory encoding %lld rows", (long long)n);
+        goto done;
+    }
+    if ((st = mvke_store_encode(s, n, x, enc, gram)) != MVKE_OK) goto done;
+    if (ids && (st = mvke_ids_check_batch(n, ids, "id")) != MVKE_OK) goto done;
+
+    mvke_index_wrlock(ix);
+    int64_t fresh = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t id = ids ? ids[i] : s->count + i;
+        if (mvke_store_find(s, id) < 0) {
+            fresh++;
+        } else if (!replace) {
+            st = mvke_error(MVKE_ERR_DUPLICATE, "row %lld: id %lld is already in the index",
+                            (long long)i, (long long)id);
+            break;
+        }
+    }
+    if (st == MVKE_OK && fresh < n) st = mvke_store_own_all(s);
+    if (st == MVKE_OK) st = mvke_store_reserve(s, fresh);
+    if (st == MVKE_OK) {
+        const int64_t base = s->count;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t id = ids ? ids[i] : base + i;
+            int64_t p = mvke_store_find(s, id);
+            if (p >= 0)
+                mvke_store_set(s, p, enc + i * s->D, gram + i * s->P);
+            else
+                mvke_store_append(s, id, enc + i * s->D, gram + i * s->P);
+        }
+    }
+    mvke_index_unlock(ix);
+done:
+    mvke_free(enc);
+    mvke_free(gram);
+    return st;
+}
+
+mvke_status mvke_index_add(mvke_index *ix, int64_t n, const int64_t *ids, const float *x) {
+    return add_rows(ix, n, ids, x, 0);
+}
+
+mvke_status mvke_index_upsert(mvke_index *ix, int64_t n, const int64_t *ids, const float *x) {
+    return add_rows(ix, n, ids, x, 1);
+}
+
+mvke_status mvke_index_remove(mvke_index *ix, int64_t n, const int64_t *ids) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (n < 0) return mvke_error(MVKE_ERR_INVALID, "n = %lld is negative", (long long)n);
+    if (n == 0) return MVKE_OK;
+    if (!ids) return mvke_error(MVKE_ERR_INVALID, "ids are NULL");
+    mvke_status st = mvke_ids_check_batch(n, ids, "id");
+    if (st != MVKE_OK) return st;
+    mvke_store *s = &ix->store;
+    mvke_index_wrlock(ix);
+    for (int64_t i = 0; i < n && st == MVKE_OK; i++)
+        if (mvke_store_find(s, ids[i]) < 0)
+            st = mvke_error(MVKE_ERR_UNKNOWN_ID, "row %lld: id %lld is not in the index",
+                            (long long)i, (long long)ids[i]);
+    if (st == MVKE_OK) st = mvke_store_own_all(s);
+    if (st == MVKE_OK)
+        for (int64_t i = 0; i < n; i++) mvke_store_remove_at(s, mvke_store_find(s, ids[i]));
+    mvke_index_unlock(ix);
+    return st;
+}
+
+mvke_status mvke_index_reset(mvke_index *ix) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    mvke_index_wrlock(ix);
+    mvke_store_clear(&ix->store);
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_count(const mvke_index *ix, int64_t *count) {
+    if (!ix || !count) return mvke_error(MVKE_ERR_INVALID, "index or count is NULL");
+    mvke_index_rdlock(ix);
+    *count = ix->store.count;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_contains(const mvke_index *ix, int64_t id, int *yes) {
+    if (!ix || !yes) return mvke_error(MVKE_ERR_INVALID, "index or yes is NULL");
+    mvke_index_rdlock(ix);
+    *yes = mvke_store_find(&ix->store, id) >= 0;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_get(const mvke_index *ix, int64_t id, float *x) {
+    if (!ix || !x) return mvke_error(MVKE_ERR_INVALID, "index or x is NULL");
+    mvke_status st = MVKE_OK;
+    mvke_index_rdlock(ix);
+    int64_t p = mvke_store_find(&ix->store, id);
+    if (p < 0)
+        st = mvke_error(MVKE_ERR_UNKNOWN_ID, "id %lld is not in the index", (long long)id);
+    else
+        mvke_store_get(&ix->store, p, x);
+    mvke_index_unlock(ix);
+    return st;
+}
+
+mvke_status mvke_index_ids(const mvke_index *ix, int64_t *ids) {
+    if (!ix || !ids) return mvke_error(MVKE_ERR_INVALID, "index or ids is NULL");
+    mvke_index_rdlock(ix);
+    const mvke_store *s = &ix->store;
+    int64_t at = 0;
+    for (int64_t b = 0; b < s->nblocks; b++) {
+        memcpy(ids + at, s->blocks[b].ids, (size_t)s->blocks[b].n * sizeof *ids);
+        at += s->blocks[b].n;
+    }
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}

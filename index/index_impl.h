@@ -1,0 +1,33 @@
+/*
+ * index_impl.h - the private structure of mvke_index, shared by the files of index/.
+ */
+#ifndef MVKE_INDEX_IMPL_H
+#define MVKE_INDEX_IMPL_H
+
+#include <pthread.h>
+
+#include "../kernels/backend.h"
+#include "mvke/mvke.h"
+#include "store.h"
+
+struct mvke_index {
+    mvke_store store;
+    int threads;                 /* 0 = OpenMP's default */
+    const mvke_backend *backend; /* never NULL */
+    pthread_rwlock_t lock;       /* searches share it; changes take it exclusively */
+};
+
+/* Lock helpers; the lock is logically mutable even in a const index. */
+static inline void mvke_index_rdlock(const mvke_index *ix) {
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&ix->lock);
+}
+static inline void mvke_index_wrlock(mvke_index *ix) { pthread_rwlock_wrlock(&ix->lock); }
+static inline void mvke_index_unlock(const mvke_index *ix) {
+    pthread_rwlock_unlock((pthread_rwlock_t *)&ix->lock);
+}
+
+/* Checks that ids are non-negative and distinct within the batch (MVKE_ERR_INVALID /
+ * MVKE_ERR_DUPLICATE naming the rows). `what` names the ids in messages ("user id"). */
+mvke_status mvke_ids_check_batch(int64_t n, const int64_t *ids, const char *what);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * search.c - the search drivers of mvke_index: check the queries, compute their Gram triangles,
+ * take the read lock and hand the blocks to the backend.
+ */
+#include <math.h>
+
+#include "../kernels/gram.h"
+#include "../kernels/runtime.h"
+#include "allow_impl.h"
+#include "index_impl.h"
+#include "result.h"
+
+/* Checks nq query rows and computes their plain Gram triangles into *gram_out (mvke_malloc'd). */
+static mvke_status prepare_queries(const mvke_index *ix, int64_t nq, const float *queries,
+                                   float **gram_out) {
+    const int K = ix->store.K, d = ix->store.d;
+    const int64_t D = ix->store.D, P = ix->store.P;
+    *gram_out = NULL;
+    if (nq < 0) return mvke_error(MVKE_ERR_INVALID, "nq = %lld is negative", (long long)nq);
+    if (nq > 0 && !queries) return mvke_error(MVKE_ERR_INVALID, "queries are NULL");
+    float *gram = mvke_malloc_array((size_t)(nq ? nq : 1) * (size_t)P, sizeof *gram);
+    if (!gram) return mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld queries", (long long)nq);
+    for (int64_t i = 0; i < nq; i++) {
+        const float *q = queries + i * D;
+        for (int64_t j = 0; j < D; j++)
+            if (!isfinite(q[j])) {
+                mvke_free(gram);
+                return mvke_error(MVKE_ERR_NONFINITE, "query %lld: value %lld is %s", (long long)i,
+                                  (long long)j, isnan(q[j]) ? "NaN" : "Inf");
+            }
+        if (mvke_gram_plain(K, d, q, gram + i * P) != 0) {
+            mvke_free(gram);
+            return mvke_error(MVKE_ERR_NONFINITE, "query %lld: squared norms overflow float32",
+                              (long long)i);
+        }
+    }
+    *gram_out = gram;
+    return MVKE_OK;
+}
+
+/* Runs fn with the store viewed as backend blocks, under the read lock. */
+typedef mvke_status (*with_db_fn)(const mvke_index *ix, const mvke_kdb *db, void *arg);
+
+static mvke_status with_db(const mvke_index *ix, with_db_fn fn, void *arg) {
+    mvke_index_rdlock(ix);
+    const mvke_store *s = &ix->store;
+    mvke_kblock *blocks = mvke_malloc_array((size_t)(s->nblocks ? s->nblocks : 1), sizeof *blocks);
+    mvke_status st;
+    if (!blocks) {
+        st = mvke_error(MVKE_ERR_NOMEM, "out of memory viewing %lld blocks", (long long)s->nblocks);
+    } else {
+        mvke_kdb db;
+        mvke_store_view(s, blocks, &db);
+        st = fn(ix, &db, arg);
+    }
+    mvke_free(blocks);
+    mvke_index_unlock(ix);
+    return st;
+}
+
+typedef struct search_args {
+    mvke_kqueries q;
+    const mvke_kfilter *filter;
+    int64_t k;
+    float min_score;
+    float *scores;
+    int64_t *ids;
+    mvke_kranges ranges;
+} search_args;
+
+static mvke_status do_knn(const mvke_index *ix, const mvke_kdb *db, void *arg) {
+    search_args *a = arg;
+    return ix->backend->knn(ix->backend, db, &a->q, a->k, a->filter, ix->threads, a->scores, a->ids);
+}
+
+static mvke_status do_range(const mvke_index *ix, const mvke_kdb *db, void *arg) {
+    search_args *a = arg;
+    return ix->backend->range(ix->backend, db, &a->q, a->min_score, a->filter, ix->threads, &a->ranges);
+}
+
+mvke_status mvke_index_search(const mvke_index *ix, int64_t nq, const float *queries, int64_t k,
+                              const mvke_allow *allow, float *scores, int64_t *ids) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (k <= 0) return mvke_error(MVKE_ERR_BAD_K, "k = %lld: the number of results must be > 0", (long long)k);
+    if (nq > 0 && (!scores || !ids)) return mvke_error(MVKE_ERR_INVALID, "scores or ids is NULL");
+    size_t total;
+    if (nq > 0 && !mvke_mul_ok((size_t)nq, (size_t)k, &total))
+        return mvke_error(MVKE_ERR_INVALID, "nq * k overflows");
+    float *gram;
+    mvke_status st = prepare_queries(ix, nq, queries, &gram);
+    if (st != MVKE_OK) return st;
+    if (nq > 0) {
+        search_args a = {{nq, queries, gram}, allow ? &allow->filter : NULL, k, 0.0f, scores, ids, {0}};
+        st = with_db(ix, do_knn, &a);
+    }
+    mvke_free(gram);
+    return st;
+}
+
+mvke_status mvke_index_range_search(const mvke_index *ix, int64_t nq, const float *queries,
+                                    float min_score, const mvke_allow *allow, mvke_result **out) {
+    mvke_error_clear();
+    if (!ix || !out) return mvke_error(MVKE_ERR_INVALID, "index or out is NULL");
+    *out = NULL;
+    if (isnan(min_score)) return mvke_error(MVKE_ERR_NONFINITE, "min_score is NaN");
+    float *gram;
+    mvke_status st = prepare_queries(ix, nq, queries, &gram);
+    if (st != MVKE_OK) return st;
+    search_args a = {{nq, queries, gram}, allow ? &allow->filter : NULL, 0, min_score, NULL, NULL, {0}};
+    st = with_db(ix, do_range, &a);
+    mvke_free(gram);
+    if (st != MVKE_OK) return st;
+    return mvke_result_from_ranges(&a.ranges, out);
+}

@@ -1,0 +1,215 @@
+/*
+ * store.c - blocks of rows, Gram triangles and ids; the storage under mvke_index.
+ */
+#include "store.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "../kernels/gram.h"
+#include "../kernels/half.h"
+#include "../kernels/runtime.h"
+
+void mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage) {
+    memset(s, 0, sizeof *s);
+    s->K = K;
+    s->d = d;
+    s->D = K * d;
+    s->P = mvke_gram_size(K);
+    s->storage = storage;
+    mvke_idmap_init(&s->map);
+}
+
+static void block_free(mvke_store_block *b) {
+    if (b->owned) {
+        mvke_free(b->ids);
+        mvke_free(b->x);
+        mvke_free(b->x16);
+        mvke_free(b->gram);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+void mvke_store_release(mvke_store *s) {
+    for (int64_t b = 0; b < s->nblocks; b++) block_free(&s->blocks[b]);
+    mvke_free(s->blocks);
+    mvke_idmap_release(&s->map);
+    s->blocks = NULL;
+    s->nblocks = s->cap_blocks = s->count = 0;
+}
+
+mvke_status mvke_store_encode(const mvke_store *s, int64_t n, const float *x, float *enc,
+                              float *gram) {
+    const int64_t D = s->D;
+    for (int64_t i = 0; i < n; i++) {
+        const float *r = x + i * D;
+        float *e = enc + i * D;
+        for (int64_t j = 0; j < D; j++)
+            if (!isfinite(r[j]))
+                return mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (expert %lld, dim %lld) is %s",
+                                  (long long)i, (long long)j, (long long)(j / s->d),
+                                  (long long)(j % s->d), isnan(r[j]) ? "NaN" : "Inf");
+        if (s->storage == MVKE_STORAGE_F16) {
+            for (int64_t j = 0; j < D; j++) {
+                e[j] = mvke_half_to_float1(mvke_half_from_float1(r[j]));
+                if (!isfinite(e[j]))
+                    return mvke_error(MVKE_ERR_NONFINITE,
+                                      "row %lld: value %lld (%g) is beyond the float16 range",
+                                      (long long)i, (long long)j, (double)r[j]);
+            }
+        } else {
+            memcpy(e, r, (size_t)D * sizeof *e);
+        }
+        if (mvke_gram_doubled(s->K, s->d, e, gram + i * s->P) != 0)
+            return mvke_error(MVKE_ERR_NONFINITE,
+                              "row %lld: squared norms overflow float32 (values too large)",
+                              (long long)i);
+    }
+    return MVKE_OK;
+}
+
+/* Grows block b to hold `cap` rows, copying a view into owned memory. */
+static mvke_status block_grow(const mvke_store *s, mvke_store_block *b, int64_t cap) {
+    if (b->owned && b->cap >= cap) return MVKE_OK;
+    if (cap < b->n) cap = b->n;
+    const size_t D = (size_t)s->D, P = (size_t)s->P, c = (size_t)cap;
+    int64_t *ids = mvke_malloc_array(c, sizeof *ids);
+    float *gram = mvke_malloc_array(c * P, sizeof *gram);
+    float *x = NULL;
+    uint16_t *x16 = NULL;
+    if (s->storage == MVKE_STORAGE_F16)
+        x16 = mvke_malloc_array(c * D, sizeof *x16);
+    else
+        x = mvke_malloc_array(c * D, sizeof *x);
+    if (!ids || !gram || (!x && !x16)) {
+        mvke_free(ids);
+        mvke_free(gram);
+        mvke_free(x);
+        mvke_free(x16);
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory growing a block to %lld rows", (long long)cap);
+    }
+    const size_t n = (size_t)b->n;
+    if (n) {
+        memcpy(ids, b->ids, n * sizeof *ids);
+        memcpy(gram, b->gram, n * P * sizeof *gram);
+        if (x) memcpy(x, b->x, n * D * sizeof *x);
+        if (x16) memcpy(x16, b->x16, n * D * sizeof *x16);
+    }
+    mvke_store_block nb = {b->n, cap, ids, x, x16, gram, 1};
+    block_free(b);
+    *b = nb;
+    return MVKE_OK;
+}
+
+static int64_t round_cap(int64_t need) {
+    int64_t c = 64;
+    while (c < need) c *= 2;
+    return c < MVKE_BLOCK_ROWS ? c : MVKE_BLOCK_ROWS;
+}
+
+mvke_status mvke_store_reserve(mvke_store *s, int64_t extra) {
+    if (extra <= 0) return MVKE_OK;
+    if (s->count > INT64_MAX - extra) return mvke_error(MVKE_ERR_INVALID, "too many rows");
+    const int64_t total = s->count + extra;
+    if (mvke_idmap_reserve(&s->map, total) != 0)
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory reserving the id map for %lld rows", (long long)total);
+    const int64_t need_blocks = (total + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
+    if (need_blocks > s->cap_blocks) {
+        int64_t cb = s->cap_blocks ? s->cap_blocks : 4;
+        while (cb < need_blocks) cb *= 2;
+        mvke_store_block *nb = mvke_realloc(s->blocks, (size_t)cb * sizeof *nb);
+        if (!nb) return mvke_error(MVKE_ERR_NOMEM, "out of memory for the block table");
+        memset(nb + s->cap_blocks, 0, (size_t)(cb - s->cap_blocks) * sizeof *nb);
+        s->blocks = nb;
+        s->cap_blocks = cb;
+    }
+    /* Grow every block that will receive rows; blocks past nblocks start empty. */
+    for (int64_t b = s->count / MVKE_BLOCK_ROWS; b < need_blocks; b++) {
+        int64_t rows = total - b * MVKE_BLOCK_ROWS;
+        mvke_status st = block_grow(s, &s->blocks[b], round_cap(rows));
+        if (st != MVKE_OK) return st;
+    }
+    return MVKE_OK;
+}
+
+mvke_status mvke_store_own_all(mvke_store *s) {
+    for (int64_t b = 0; b < s->nblocks; b++) {
+        mvke_status st = block_grow(s, &s->blocks[b], s->blocks[b].n);
+        if (st != MVKE_OK) return st;
+    }
+    return MVKE_OK;
+}
+
+static void write_row(const mvke_store *s, mvke_store_block *b, int64_t r, const float *row,
+                      const float *gram) {
+    const size_t D = (size_t)s->D, P = (size_t)s->P;
+    if (b->x16)
+        mvke_half_from_float(row, b->x16 + (size_t)r * D, D);
+    else
+        memcpy(b->x + (size_t)r * D, row, D * sizeof *row);
+    memcpy(b->gram + (size_t)r * P, gram, P * sizeof *gram);
+}
+
+void mvke_store_append(mvke_store *s, int64_t id, const float *row, const float *gram) {
+    const int64_t p = s->count, bi = p / MVKE_BLOCK_ROWS;
+    mvke_store_block *b = &s->blocks[bi];
+    const int64_t r = p % MVKE_BLOCK_ROWS;
+    write_row(s, b, r, row, gram);
+    b->ids[r] = id;
+    b->n = r + 1;
+    if (bi >= s->nblocks) s->nblocks = bi + 1;
+    s->count++;
+    mvke_idmap_put(&s->map, id, p);
+}
+
+void mvke_store_set(mvke_store *s, int64_t p, const float *row, const float *gram) {
+    write_row(s, &s->blocks[p / MVKE_BLOCK_ROWS], p % MVKE_BLOCK_ROWS, row, gram);
+}
+
+void mvke_store_remove_at(mvke_store *s, int64_t p) {
+    const int64_t last = s->count - 1;
+    mvke_store_block *bp = &s->blocks[p / MVKE_BLOCK_ROWS], *bl = &s->blocks[last / MVKE_BLOCK_ROWS];
+    const int64_t rp = p % MVKE_BLOCK_ROWS, rl = last % MVKE_BLOCK_ROWS;
+    mvke_idmap_del(&s->map, bp->ids[rp]);
+    if (p != last) {
+        const size_t D = (size_t)s->D, P = (size_t)s->P;
+        if (bp->x16)
+            memcpy(bp->x16 + rp * D, bl->x16 + rl * D, D * sizeof *bp->x16);
+        else
+            memcpy(bp->x + rp * D, bl->x + rl * D, D * sizeof *bp->x);
+        memcpy(bp->gram + rp * P, bl->gram + rl * P, P * sizeof *bp->gram);
+        bp->ids[rp] = bl->ids[rl];
+        mvke_idmap_put(&s->map, bp->ids[rp], p);
+    }
+    bl->n--;
+    s->count--;
+    if (bl->n == 0) s->nblocks--; /* keep the empty block's memory for the next add */
+}
+
+void mvke_store_clear(mvke_store *s) {
+    for (int64_t b = 0; b < s->cap_blocks; b++) block_free(&s->blocks[b]);
+    s->nblocks = 0;
+    s->count = 0;
+    mvke_idmap_clear(&s->map);
+}
+
+void mvke_store_get(const mvke_store *s, int64_t p, float *x) {
+    const mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
+    const size_t D = (size_t)s->D, r = (size_t)(p % MVKE_BLOCK_ROWS);
+    if (b->x16)
+        mvke_half_to_float(b->x16 + r * D, x, D);
+    else
+        memcpy(x, b->x + r * D, D * sizeof *x);
+}
+
+int64_t mvke_store_id(const mvke_store *s, int64_t p) {
+    return s->blocks[p / MVKE_BLOCK_ROWS].ids[p % MVKE_BLOCK_ROWS];
+}
+
+void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db) {
+    for (int64_t b = 0; b < s->nblocks; b++) {
+        const mvke_store_block *sb = &s->blocks[b];
+        blocks[b] = (mvke_kblock){sb->n, sb->x, sb->x16, sb->gram, sb->ids};
+    }
+    *db = (mvke_kdb){s->K, s->d, s->nblocks, blocks};
+}

@@ -1,0 +1,80 @@
+/*
+ * store.h - the row store behind an index: rows of K*d values (float32 or float16), their block
+ * Gram triangles and int64 ids, in blocks of structure-of-arrays.
+ *
+ * Positions are dense: row p lives in block p / MVKE_BLOCK_ROWS at row p % MVKE_BLOCK_ROWS, and
+ * every block but the last is full. Removal moves the last row into the hole. A block either owns
+ * its arrays or views memory it does not own (a mapped file); it is copied before any change.
+ * Mutations come in two phases: checks and reservations that may fail and change nothing, then
+ * a commit that cannot fail.
+ */
+#ifndef MVKE_INDEX_STORE_H
+#define MVKE_INDEX_STORE_H
+
+#include <stdint.h>
+
+#include "../kernels/backend.h"
+#include "idmap.h"
+#include "mvke/mvke.h"
+
+#define MVKE_BLOCK_ROWS ((int64_t)1 << 16)
+
+typedef struct mvke_store_block {
+    int64_t n, cap;
+    int64_t *ids;
+    float *x;      /* float32 rows (storage F32), else NULL */
+    uint16_t *x16; /* float16 rows (storage F16), else NULL */
+    float *gram;
+    int owned;     /* the arrays are ours to free and change */
+} mvke_store_block;
+
+typedef struct mvke_store {
+    int K, d, D, P;
+    mvke_storage storage;
+    int64_t count;
+    int64_t nblocks, cap_blocks;
+    mvke_store_block *blocks;
+    mvke_idmap map;
+} mvke_store;
+
+void mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage);
+void mvke_store_release(mvke_store *s);
+
+/* Position of id, or -1. */
+static inline int64_t mvke_store_find(const mvke_store *s, int64_t id) {
+    return mvke_idmap_get(&s->map, id);
+}
+
+/* Converts n float32 rows to what the store keeps and computes their Gram triangles, without
+ * changing the store: `enc` receives n*D floats of the stored values widened back to float32
+ * (so float16 rounding is already applied) and `gram` n*P floats. Fails with
+ * MVKE_ERR_NONFINITE naming the row when a value is NaN/Inf, exceeds float16 range, or the
+ * squared norms overflow. */
+mvke_status mvke_store_encode(const mvke_store *s, int64_t n, const float *x, float *enc,
+                              float *gram);
+
+/* Makes room for `extra` more rows (blocks and id map) and makes the last block owned. May fail
+ * with MVKE_ERR_NOMEM; the contents are unchanged either way. */
+mvke_status mvke_store_reserve(mvke_store *s, int64_t extra);
+
+/* Makes every block owned (copies views of mapped memory), so that rows can be changed or
+ * removed. May fail with MVKE_ERR_NOMEM; the contents are unchanged either way. */
+mvke_status mvke_store_own_all(mvke_store *s);
+
+/* Commit-phase operations: they cannot fail once room is reserved / the block is owned. `row`
+ * is an encoded row (see mvke_store_encode). */
+void mvke_store_append(mvke_store *s, int64_t id, const float *row, const float *gram);
+void mvke_store_set(mvke_store *s, int64_t p, const float *row, const float *gram);
+void mvke_store_remove_at(mvke_store *s, int64_t p);
+void mvke_store_clear(mvke_store *s);
+
+/* Copies row p, widened to float32, into x (D floats). */
+void mvke_store_get(const mvke_store *s, int64_t p, float *x);
+
+/* The id at position p. */
+int64_t mvke_store_id(const mvke_store *s, int64_t p);
+
+/* Fills `blocks` (nblocks entries) and db with read-only views for a backend. */
+void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+ * tags.c - the tag table: tasks with their expert subsets, tags with embeddings and gates, and
+ * the gated rows that searches use.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/runtime.h"
+#include "index_impl.h"
+#include "tags_impl.h"
+
+mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_options *opts) {
+    mvke_error_clear();
+    if (!out) return mvke_error(MVKE_ERR_INVALID, "out is NULL");
+    *out = NULL;
+    /* Reuse the index's checks of K, d and options. */
+    mvke_index *probe;
+    mvke_status st = mvke_index_new(&probe, K, d, opts);
+    if (st != MVKE_OK) return st;
+    mvke_index_free(probe);
+    mvke_tags *t = mvke_calloc(1, sizeof *t);
+    if (!t) return mvke_error(MVKE_ERR_NOMEM, "out of memory creating a tag table");
+    if (pthread_rwlock_init(&t->lock, NULL) != 0) {
+        mvke_free(t);
+        return mvke_error(MVKE_ERR_NOMEM, "cannot create the tag table lock");
+    }
+    t->K = K;
+    t->d = d;
+    mvke_index_options_init(&t->opts);
+    if (opts) t->opts = *opts;
+    t->temperature = 1.0f;
+    *out = t;
+    return MVKE_OK;
+}
+
+static void task_release(mvke_task *tk) {
+    mvke_free(tk->name);
+    mvke_free(tk->experts);
+    mvke_index_free(tk->rows);
+    for (int64_t i = 0; i < tk->n; i++) mvke_free(tk->names[i]);
+    mvke_free(tk->ids);
+    mvke_free(tk->names);
+    mvke_free(tk->parents);
+    mvke_free(tk->q);
+    mvke_free(tk->w);
+    mvke_idmap_release(&tk->slot);
+}
+
+void mvke_tags_free(mvke_tags *t) {
+    if (!t) return;
+    for (int i = 0; i < t->ntasks; i++) task_release(&t->tasks[i]);
+    mvke_free(t->tasks);
+    mvke_free(t->vk);
+    pthread_rwlock_destroy(&t->lock);
+    mvke_free(t);
+}
+
+static mvke_status check_name(const char *name, const char *what) {
+    if (!name || !*name) return mvke_error(MVKE_ERR_INVALID, "%s is empty", what);
+    size_t n = strlen(name);
+    if (n > 255) return mvke_error(MVKE_ERR_INVALID, "%s is %zu bytes long (at most 255)", what, n);
+    if (strpbrk(name, "\t\n\r")) return mvke_error(MVKE_ERR_INVALID, "%s \"%s\" contains a tab or newline", what, name);
+    return MVKE_OK;
+}
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *c = mvke_malloc(n);
+    if (c) memcpy(c, s, n);
+    return c;
+}
+
+const mvke_task *mvke_tags_find_task(const mvke_tags *t, const char *name) {
+    if (name)
+        for (int i = 0; i < t->ntasks; i++)
+            if (strcmp(t->tasks[i].name, name) == 0) return &t->tasks[i];
+    mvke_error(MVKE_ERR_UNKNOWN_TASK, "unknown task \"%s\"", name ? name : "(null)");
+    return NULL;
+}
+
+mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *experts, int nexperts) {
+    mvke_error_clear();
+    if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
+    mvke_status st = check_name(name, "task name");
+    if (st != MVKE_OK) return st;
+    if (!experts || nexperts < 1 || nexperts > t->K)
+        return mvke_error(MVKE_ERR_INVALID, "task \"%s\": it must use 1 to K = %d experts, not %d", name, t->K, nexperts);
+    uint64_t mask = 0;
+    for (int i = 0; i < nexperts; i++) {
+        if (experts[i] < 0 || experts[i] >= t->K)
+            return mvke_error(MVKE_ERR_INVALID, "task \"%s\": expert %d is out of range [0, %d)", name, experts[i], t->K);
+        if (mask >> experts[i] & 1)
+            return mvke_error(MVKE_ERR_INVALID, "task \"%s\": expert %d is listed twice", name, experts[i]);
+        mask |= 1ull << experts[i];
+    }
+    pthread_rwlock_wrlock(&t->lock);
+    for (int i = 0; i < t->ntasks && st == MVKE_OK; i++)
+        if (strcmp(t->tasks[i].name, name) == 0)
+            st = mvke_error(MVKE_ERR_DUPLICATE, "task \"%s\" is already declared", name);
+    mvke_task tk = {0};
+    if (st == MVKE_OK && t->ntasks == t->cap_tasks) {
+        int cap = t->cap_tasks ? 2 * t->cap_tasks : 4;
+        mvke_task *nt = mvke_realloc(t->tasks, (size_t)cap * sizeof *nt);
+        if (!nt)
+            st = mvke_error(MVKE_ERR_NOMEM, "out of memory declaring task \"%s\"", name);
+        else {
+            t->tasks = nt;
+            t->cap_tasks = cap;
+        }
+    }
+    if (st == MVKE_OK) {
+        tk.name = dup_str(name);
+        tk.experts = mvke_malloc_array((size_t)nexperts, sizeof *tk.experts);
+        tk.nexperts = nexperts;
+        tk.mask = mask;
+        mvke_idmap_init(&tk.slot);
+        if (!tk.name || !tk.experts)
+            st = mvke_error(MVKE_ERR_NOMEM, "out of memory declaring task \"%s\"", name);
+        else
+            st = mvke_index_new(&tk.rows, t->K, t->d, &t->opts);
+        if (st == MVKE_OK) {
+            memcpy(tk.experts, experts, (size_t)nexperts * sizeof *experts);
+            t->tasks[t->ntasks++] = tk;
+        } else {
+            task_release(&tk);
+        }
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return st;
+}
+
+mvke_status mvke_tags_ntasks(const mvke_tags *t, int *ntasks) {
+    if (!t || !ntasks) return mvke_error(MVKE_ERR_INVALID, "tag table or ntasks is NULL");
+    *ntasks = t->ntasks;
+    return MVKE_OK;
+}
+
+mvke_status mvke_tags_task(const mvke_tags *t, int i, const char **name, const int **experts, int *nexperts) {
+    if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
+    if (i < 0 || i >= t->ntasks) return mvke_error(MVKE_ERR_INVALID, "task %d is out of range [0, %d)", i, t->ntasks);
+    if (name) *name = t->tasks[i].name;
+    if (experts) *experts = t->tasks[i].experts;
+    if (nexperts) *nexperts = t->tasks[i].nexperts;
+    return MVKE_OK;
+}
+
+mvke_status mvke_tags_set_vk(mvke_tags *t, const float *vk, float temperature) {
+    mvke_error_clear();
+    if (!t || !vk) return mvke_error(MVKE_ERR_INVALID, "tag table or vk is NULL");
+    if (!(temperature > 0.0f) || !isfinite(temperature))
+        return mvke_error(MVKE_ERR_INVALID, "temperature %g must be finite and > 0", (double)temperature);
+    const int64_t n = (int64_t)t->K * t->d;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(vk[i]))
+            return mvke_error(MVKE_ERR_NONFINITE, "virtual kernel %lld, dim %lld is %s", (long long)(i / t->d),
+                              (long long)(i % t->d), isnan(vk[i]) ? "NaN" : "Inf");
+    float *copy = mvke_malloc_array((size_t)n, sizeof *copy);
+    if (!copy) return mvke_error(MVKE_ERR_NOMEM, "out of memory copying virtual kernels");
+    memcpy(copy, vk, (size_t)n * sizeof *copy);
+    pthread_rwlock_wrlock(&t->lock);
+    mvke_free(t->vk);
+    t->vk = copy;
+    t->temperature = temperature;
+    pthread_rwlock_unlock(&t->lock);
+    return MVKE_OK;
+}
+
+/* Grows the metadata arrays of a task to hold `need` tags. */
+static mvke_status task_reserve(mvke_task *tk, int K, int d, int64_t need) {
+    if (need <= tk->cap) return MVKE_OK;
+    int64_t cap = tk->cap ? tk->cap : 16;
+    while (cap < need) cap *= 2;
+    int64_t *ids = mvke_realloc(tk->ids, (size_t)cap * sizeof *ids);
+    if (ids) tk->ids = ids;
+    char **names = ids ? mvke_realloc(tk->names, (size_t)cap * sizeof *names) : NULL;
+    if (names) tk->names = names;
+    int64_t *parents = names ? mvke_realloc(tk->parents, (size_t)cap * sizeof *parents) : NULL;
+    if (parents) tk->parents = parents;
+    float *q = parents ? mvke_realloc(tk->q, (size_t)cap * d * sizeof *q) : NULL;
+    if (q) tk->q = q;
+    float *w = q ? mvke_realloc(tk->w, (size_t)cap * K * sizeof *w) : NULL;
+    if (w) tk->w = w;
+    if (!w) return mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld tags", (long long)need);
+    tk->cap = cap;
+    return MVKE_OK;
+}
+
+mvke_status mvke_tags_add(mvke_tags *t, const char *task, int64_t n, const int64_t *ids,
+                          const char *const *names, const int64_t *parents, const float *q,
+                          const float *w) {
+    mvke_error_clear();
+    if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
+    if (n < 0) return mvke_error(MVKE_ERR_INVALID, "n = %lld is negative", (long long)n);
+    if (n > 0 && (!ids || !q)) return mvke_error(MVKE_ERR_INVALID, "ids or q is NULL");
+    const int K = t->K, d = t->d;
+    const int64_t D = (int64_t)K * d;
+    pthread_rwlock_wrlock(&t->lock);
+    mvke_status st = MVKE_OK;
+    float *wbuf = NULL, *z = NULL;
+    char **copies = NULL;
+    mvke_task *tk = (mvke_task *)mvke_tags_find_task(t, task);
+    if (!tk) {
+        st = MVKE_ERR_UNKNOWN_TASK;
+        goto out;
+    }
+    if (n == 0) goto out;
+    if (!w && !t->vk) {
+        st = mvke_error(MVKE_ERR_INVALID, "task \"%s\": no gates given and no virtual kernels set", task);
+        goto out;
+    }
+    if ((st = mvke_ids_check_batch(n, ids, "tag id")) != MVKE_OK) goto out;
+    for (int64_t i = 0; i < n; i++) {
+        if (mvke_idmap_get(&tk->slot, ids[i]) >= 0) {
+            st = mvke_error(MVKE_ERR_DUPLICATE, "row %lld: tag %lld is already in task \"%s\"",
+                            (long long)i, (long long)ids[i], task);
+            goto out;
+        }
+        if (names && names[i] && *names[i] && (st = check_name(names[i], "tag name")) != MVKE_OK) goto out;
+        for (int j = 0; j < d; j++)
+            if (!isfinite(q[i * d + j])) {
+                st = mvke_error(MVKE_ERR_NONFINITE, "row %lld (tag %lld): embedding value %d is %s",
+                                (long long)i, (long long)ids[i], j, isnan(q[i * d + j]) ? "NaN" : "Inf");
+                goto out;
+            }
+    }
+    wbuf = mvke_malloc_array((size_t)n * K, sizeof *wbuf);
+    z = mvke_malloc_array((size_t)n * D, sizeof *z);
+    copies = mvke_calloc((size_t)n, sizeof *copies);
+    if (!wbuf || !z || !copies) {
+        st = mvke_error(MVKE_ERR_NOMEM, "out of memory adding %lld tags", (long long)n);
+        goto out;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float *wi = wbuf + i * K;
+        if (w) {
+            for (int k = 0; k < K; k++) {
+                wi[k] = w[i * K + k];
+                if (!isfinite(wi[k])) {
+                    st = mvke_error(MVKE_ERR_NONFINITE, "row %lld (tag %lld): gate %d is %s", (long long)i,
+                                    (long long)ids[i], k, isnan(wi[k]) ? "NaN" : "Inf");
+                    goto out;
+                }
+                if (wi[k] != 0.0f && !(tk->mask >> k & 1)) {
+                    st = mvke_error(MVKE_ERR_GATE,
+                                    "row %lld (tag %lld): gate %d is %g but expert %d is not used by task \"%s\"",
+                                    (long long)i, (long long)ids[i], k, (double)wi[k], k, task);
+                    goto out;
+                }
+            }
+        } else if ((st = mvke_gates_from_vk(K, d, q + i * d, t->vk, tk->experts, tk->nexperts,
+                                            t->temperature, wi)) != MVKE_OK) {
+            goto out;
+        }
+        mvke_pack_query(K, d, q + i * d, wi, z + i * D);
+        copies[i] = dup_str(names && names[i] ? names[i] : "");
+        if (!copies[i]) {
+            st = mvke_error(MVKE_ERR_NOMEM, "out of memory copying tag names");
+            goto out;
+        }
+    }
+    if ((st = task_reserve(tk, K, d, tk->n + n)) != MVKE_OK) goto out;
+    if ((st = mvke_idmap_reserve(&tk->slot, tk->n + n)) != 0) {
+        st = mvke_error(MVKE_ERR_NOMEM, "out of memory indexing %lld tags", (long long)n);
+        goto out;
+    }
+    if ((st = mvke_index_add(tk->rows, n, ids, z)) != MVKE_OK) goto out;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t s = tk->n++;
+        tk->ids[s] = ids[i];
+        tk->names[s] = copies[i];
+        copies[i] = NULL;
+        tk->parents[s] = parents ? parents[i] : 0;
+        memcpy(tk->q + s * d, q + i * d, (size_t)d * sizeof *q);
+        memcpy(tk->w + s * K, wbuf + i * K, (size_t)K * sizeof *wbuf);
+        mvke_idmap_put(&tk->slot, ids[i], s);
+    }
+out:
+    if (copies)
+        for (int64_t i = 0; i < n; i++) mvke_free(copies[i]);
+    mvke_free(copies);
+    mvke_free(wbuf);
+    mvke_free(z);
+    pthread_rwlock_unlock(&t->lock);
+    return st;
+}
+
+mvke_status mvke_tags_count(const mvke_tags *t, const char *task, int64_t *count) {
+    if (!t || !count) return mvke_error(MVKE_ERR_INVALID, "tag table or count is NULL");
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&t->lock);
+    mvke_status st = MVKE_OK;
+    int64_t c = 0;
+    if (task) {
+        const mvke_task *tk = mvke_tags_find_task(t, task);
+        if (tk) c = tk->n; else st = MVKE_ERR_UNKNOWN_TASK;
+    } else {
+        for (int i = 0; i < t->ntasks; i++) c += t->tasks[i].n;
+    }
+    pthread_rwlock_unlock((pthread_rwlock_t *)&t->lock);
+    if (st == MVKE_OK) *count = c;
+    return st;
+}
+
+/* Looks up the metadata slot of tag id in task, under the caller's read lock. */
+static mvke_status find_slot(const mvke_tags *t, const char *task, int64_t id, const mvke_task **tk,
+                             int64_t *slot) {
+    *tk = mvke_tags_find_task(t, task);
+    if (!*tk) return MVKE_ERR_UNKNOWN_TASK;
+    *slot = mvke_idmap_get(&(*tk)->slot, id);
+    if (*slot < 0) return mvke_error(MVKE_ERR_UNKNOWN_ID, "tag %lld is not in task \"%s\"", (long long)id, task);
+    return MVKE_OK;
+}
+
+mvke_status mvke_tags_get(const mvke_tags *t, const char *task, int64_t id, const char **name,
+                          int64_t *parent, float *q, float *w) {
+    if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&t->lock);
+    const mvke_task *tk;
+    int64_t s;
+    mvke_status st = find_slot(t, task, id, &tk, &s);
+    if (st == MVKE_OK) {
+        if (name) *name = tk->names[s];
+        if (parent) *parent = tk->parents[s];
+        if (q) memcpy(q, tk->q + s * t->d, (size_t)t->d * sizeof *q);
+        if (w) memcpy(w, tk->w + s * t->K, (size_t)t->K * sizeof *w);
+    }
+    pthread_rwlock_unlock((pthread_rwlock_t *)&t->lock);
+    return st;
+}
+
+mvke_status mvke_tags_row_locked(const mvke_tags *t, const char *task, int64_t id, float *z) {
+    const mvke_task *tk;
+    int64_t s;
+    mvke_status st = find_slot(t, task, id, &tk, &s);
+    return st == MVKE_OK ? mvke_index_get(tk->rows, id, z) : st;
+}
+
+mvke_status mvke_tags_get_row(const mvke_tags *t, const char *task, int64_t id, float *z) {
+    if (!t || !z) return mvke_error(MVKE_ERR_INVALID, "tag table or z is NULL");
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&t->lock);
+    mvke_status st = mvke_tags_row_locked(t, task, id, z);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&t->lock);
+    return st;
+}

@@ -1,0 +1,99 @@
+/*
+ * backend.h - the small interface every compute backend implements.
+ *
+ * A backend scores query rows against database rows with the gated cosine of DESIGN section 2,
+ *     s = <x, z> / sqrt(<Gram(x), Gram(z)>),
+ * and keeps, per query, either the top k rows or every row above a threshold. It never writes the
+ * whole queries x rows score matrix: scores live in one tile at a time. The index layer owns the
+ * data and the locking; a backend only reads the views below. The CPU backend is always there;
+ * others (CUDA) register themselves in backend.c when built, and are picked at run time.
+ */
+#ifndef MVKE_KERNELS_BACKEND_H
+#define MVKE_KERNELS_BACKEND_H
+
+#include <stdint.h>
+
+#include "mvke/mvke.h"
+
+/* Guard of the normaliser: a pair whose den2 is below this fraction of trace(Gram x) *
+ * trace(Gram z) scores 0. Below it the float32 Gram identity cannot resolve the gated vector
+ * from rounding noise (it only happens when gates cancel experts almost exactly). */
+#define MVKE_DEN2_REL_FLOOR 1e-9f
+
+/* One block of database rows; exactly one of x and x16 is set. */
+typedef struct mvke_kblock {
+    int64_t n;            /* rows in the block */
+    const float *x;       /* n * K*d float32 rows, or NULL */
+    const uint16_t *x16;  /* n * K*d IEEE float16 rows, or NULL */
+    const float *gram;    /* n * P Gram triangles (see gram.h) */
+    const int64_t *ids;   /* n ids */
+} mvke_kblock;
+
+/* The database: every block of one index, in storage order. */
+typedef struct mvke_kdb {
+    int K, d;
+    int64_t nblocks;
+    const mvke_kblock *blocks;
+} mvke_kdb;
+
+/* A batch of float32 query rows with their Gram triangles. */
+typedef struct mvke_kqueries {
+    int64_t n;
+    const float *x;    /* n * K*d */
+    const float *gram; /* n * P */
+} mvke_kqueries;
+
+/* Which database ids are eligible; NULL means all. Either a bitmap over [0, nbits) or a sorted
+ * id array. */
+typedef struct mvke_kfilter {
+    const uint8_t *bits;
+    int64_t nbits;
+    const int64_t *sorted;
+    int64_t nsorted;
+} mvke_kfilter;
+
+/* Variable-length results: entries of query i are [lims[i], lims[i+1]) of ids and scores,
+ * sorted by score descending, ties by smaller id. Allocated with mvke_malloc. */
+typedef struct mvke_kranges {
+    int64_t nq;
+    int64_t *lims; /* nq + 1 */
+    int64_t *ids;
+    float *scores;
+} mvke_kranges;
+
+typedef struct mvke_backend mvke_backend;
+
+struct mvke_backend {
+    const char *name;
+    /* Top-k per query into D and I (nq * k each, sorted, padded with -INFINITY and -1). */
+    mvke_status (*knn)(const mvke_backend *self, const mvke_kdb *db, const mvke_kqueries *q,
+                       int64_t k, const mvke_kfilter *filter, int threads, float *out_scores, int64_t *out_ids);
+    /* Every row with score >= min_score, per query, into out (allocated by the call). */
+    mvke_status (*range)(const mvke_backend *self, const mvke_kdb *db, const mvke_kqueries *q,
+                         float min_score, const mvke_kfilter *filter, int threads,
+                         mvke_kranges *out);
+};
+
+/* The CPU backend (BLAS sgemm on tiles + OpenMP). Always available. */
+const mvke_backend *mvke_backend_cpu(void);
+
+/* The backend searches use by default: the CPU one, unless another was selected and is
+ * available. */
+const mvke_backend *mvke_backend_default(void);
+
+/* Frees the arrays of a kranges and zeroes it. */
+void mvke_kranges_release(mvke_kranges *r);
+
+/* Whether id passes the filter (a NULL filter passes everything). */
+static inline int mvke_kfilter_pass(const mvke_kfilter *f, int64_t id) {
+    if (!f) return 1;
+    if (f->bits) return id >= 0 && id < f->nbits && ((f->bits[id >> 3] >> (id & 7)) & 1);
+    int64_t lo = 0, hi = f->nsorted;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (f->sorted[mid] < id) lo = mid + 1; else hi = mid;
+    }
+    return lo < f->nsorted && f->sorted[lo] == id;
+}
+
+#endif
