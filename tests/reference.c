@@ -1,0 +1,117 @@
+/*
+ * reference.c - the direct double-precision oracle and result comparison for the tests.
+ */
+#include "reference.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+static uint64_t state;
+
+void ref_seed(uint64_t seed) { state = seed; }
+
+double ref_uniform(void) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return ((z >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+float ref_normal(void) {
+    return (float)(sqrt(-2.0 * log(ref_uniform())) * cos(6.283185307179586 * ref_uniform()));
+}
+
+void ref_fill_normal(float *v, int64_t n) {
+    for (int64_t i = 0; i < n; i++) v[i] = ref_normal();
+}
+
+double ref_score(int K, int d, const float *x, const float *q, const float *w) {
+    double e2 = 0, q2 = 0, dot = 0;
+    for (int j = 0; j < d; j++) {
+        double e = 0;
+        for (int k = 0; k < K; k++) e += (double)w[k] * x[k * d + j];
+        e2 += e * e;
+        q2 += (double)q[j] * q[j];
+        dot += e * q[j];
+    }
+    if (e2 == 0 || q2 == 0) return 0;
+    return dot / sqrt(e2 * q2);
+}
+
+static int cmp_hit(const void *a, const void *b) {
+    const ref_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int64_t ref_rank(int K, int d, int64_t n, const float *x, const int64_t *ids, const uint8_t *allowed,
+                 const float *q, const float *w, ref_hit *hits) {
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (allowed && !allowed[i]) continue;
+        hits[m].id = ids ? ids[i] : i;
+        hits[m].score = ref_score(K, d, x + i * (int64_t)K * d, q, w);
+        m++;
+    }
+    qsort(hits, (size_t)m, sizeof *hits, cmp_hit);
+    return m;
+}
+
+static double oracle_of(const ref_hit *ref, int64_t nref, int64_t id, int *found) {
+    for (int64_t i = 0; i < nref; i++)
+        if (ref[i].id == id) {
+            *found = 1;
+            return ref[i].score;
+        }
+    *found = 0;
+    return 0;
+}
+
+void ref_check_topk(const int64_t *ids, const float *scores, int64_t n, int64_t k,
+                    const ref_hit *ref, int64_t nref, double tol) {
+    int64_t want = k < nref ? k : nref;
+    cr_assert_eq(n, want, "expected %lld results, got %lld", (long long)want, (long long)n);
+    for (int64_t i = 0; i < n; i++) {
+        int found;
+        double s = oracle_of(ref, nref, ids[i], &found);
+        cr_assert(found, "rank %lld: id %lld is not an eligible row", (long long)i, (long long)ids[i]);
+        cr_assert(fabs(s - scores[i]) <= tol, "rank %lld: id %lld scored %.8f, oracle %.8f",
+                  (long long)i, (long long)ids[i], scores[i], s);
+        cr_assert(fabs(ref[i].score - scores[i]) <= tol, "rank %lld: score %.8f, oracle's rank score %.8f",
+                  (long long)i, scores[i], ref[i].score);
+        if (i > 0) cr_assert(scores[i] <= scores[i - 1], "rank %lld: scores increase", (long long)i);
+        if (ids[i] != ref[i].id) {
+            /* Only a tie may swap ids. */
+            cr_assert(fabs(ref[i].score - s) <= 2 * tol, "rank %lld: id %lld, oracle id %lld (%.8f vs %.8f)",
+                      (long long)i, (long long)ids[i], (long long)ref[i].id, s, ref[i].score);
+        }
+        if (i > 0 && scores[i] == scores[i - 1])
+            cr_assert(ids[i] > ids[i - 1], "rank %lld: equal scores not ordered by id", (long long)i);
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++) cr_assert_neq(ids[i], ids[j], "id %lld returned twice", (long long)ids[i]);
+}
+
+void ref_check_range(const int64_t *ids, const float *scores, int64_t n, float min,
+                     const ref_hit *ref, int64_t nref, double tol) {
+    int64_t lo = 0, hi = 0; /* oracle hits surely in / possibly in */
+    for (int64_t i = 0; i < nref; i++) {
+        if (ref[i].score >= min + tol) lo++;
+        if (ref[i].score >= min - tol) hi++;
+    }
+    cr_assert(n >= lo && n <= hi, "threshold %.6f: %lld hits, oracle %lld to %lld", min, (long long)n,
+              (long long)lo, (long long)hi);
+    for (int64_t i = 0; i < n; i++) {
+        int found;
+        double s = oracle_of(ref, nref, ids[i], &found);
+        cr_assert(found, "hit %lld: id %lld is not an eligible row", (long long)i, (long long)ids[i]);
+        cr_assert(fabs(s - scores[i]) <= tol, "hit %lld: id %lld scored %.8f, oracle %.8f", (long long)i,
+                  (long long)ids[i], scores[i], s);
+        cr_assert(scores[i] >= min, "hit %lld: score %.8f below the threshold", (long long)i, scores[i]);
+        if (i > 0)
+            cr_assert(scores[i] < scores[i - 1] || (scores[i] == scores[i - 1] && ids[i] > ids[i - 1]),
+                      "hit %lld: not sorted", (long long)i);
+    }
+}

@@ -1,0 +1,45 @@
+/*
+ * reference.h - the test oracle: MVKE scores computed the direct way, in double, by
+ * materialising the tag-specific user vector E(u,t) = sum_k w[k] e[u][k], plus random data and
+ * the comparison of a search result against the oracle's ranking.
+ */
+#ifndef MVKE_TESTS_REFERENCE_H
+#define MVKE_TESTS_REFERENCE_H
+
+#include <stdint.h>
+
+#include "mvke/mvke.h"
+
+/* Deterministic random numbers (splitmix64). */
+void ref_seed(uint64_t seed);
+double ref_uniform(void);       /* in (0, 1) */
+float ref_normal(void);         /* standard normal */
+void ref_fill_normal(float *v, int64_t n);
+
+/* s(u,t) = cos(E, q), E = sum_k w[k] x[k*d .. k*d+d), computed in double; 0 when a norm is 0. */
+double ref_score(int K, int d, const float *x, const float *q, const float *w);
+
+/* One expected list entry. */
+typedef struct ref_hit {
+    int64_t id;
+    double score;
+} ref_hit;
+
+/* All n users' scores for (q, w), eligible ones only (allowed NULL: all; else allowed[i] != 0),
+ * sorted by score descending then id ascending, into hits (n entries); returns the count. */
+int64_t ref_rank(int K, int d, int64_t n, const float *x, const int64_t *ids, const uint8_t *allowed,
+                 const float *q, const float *w, ref_hit *hits);
+
+/* Checks a top-k list against the oracle ranking `ref` (nref entries): the list has
+ * min(k, nref) entries, every score is within tol of the oracle's score of its id and of the
+ * oracle's score at the same rank, scores never increase, and ids agree with the oracle except
+ * where scores tie within tol. score_of(id) gives the oracle score of any id. */
+void ref_check_topk(const int64_t *ids, const float *scores, int64_t n, int64_t k,
+                    const ref_hit *ref, int64_t nref, double tol);
+
+/* Checks a threshold list: exactly the oracle ids with score >= min (ids within tol of the
+ * threshold may be on either side), sorted, scores within tol. */
+void ref_check_range(const int64_t *ids, const float *scores, int64_t n, float min,
+                     const ref_hit *ref, int64_t nref, double tol);
+
+#endif
