@@ -19,11 +19,19 @@ void ref_fill_normal(float *v, int64_t n);
 /* s(u,t) = cos(E, q), E = sum_k w[k] x[k*d .. k*d+d), computed in double; 0 when a norm is 0. */
 double ref_score(int K, int d, const float *x, const float *q, const float *w);
 
-/* One expected list entry. */
+/* One expected list entry. `slack` widens the tolerance for this pair by the rounding error
+ * float32 arithmetic cannot avoid when gates cancel experts: with
+ * cond = sum_k |w[k]| |e[k]| / |E|, the Gram identity's relative error in |E|^2 |q|^2 is about
+ * eps * cond^2 (the numerator's about eps * cond), so slack = 4 * FLT_EPSILON * (cond^2 + cond).
+ * For softmax gates over unrelated experts cond is small and slack negligible. */
 typedef struct ref_hit {
     int64_t id;
     double score;
+    double slack;
 } ref_hit;
+
+/* The slack of one pair (see ref_hit). */
+double ref_slack(int K, int d, const float *x, const float *q, const float *w);
 
 /* All n users' scores for (q, w), eligible ones only (allowed NULL: all; else allowed[i] != 0),
  * sorted by score descending then id ascending, into hits (n entries); returns the count. */

@@ -1,0 +1,62 @@
+/*
+ * test_topk.c - the heap selector and pair sorting: equal to a full sort under the
+ * (score desc, id asc) order, ties included, with padding.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "kernels/cpu/topk.h"
+#include "reference.h"
+
+typedef struct pair {
+    float s;
+    int64_t id;
+} pair;
+
+static int cmp_pair(const void *a, const void *b) {
+    const pair *x = a, *y = b;
+    if (x->s != y->s) return x->s > y->s ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+Test(topk, equals_full_sort_with_ties) {
+    ref_seed(2);
+    enum { N = 5000 };
+    static pair all[N];
+    for (int64_t k = 1; k <= 6000; k = k * 3 + 1) {
+        float *s = malloc(k * sizeof *s);
+        int64_t *id = malloc(k * sizeof *id);
+        mvke_topk h;
+        mvke_topk_init(&h, s, id, k);
+        for (int i = 0; i < N; i++) {
+            all[i].s = (float)((int)(ref_uniform() * 50)) / 50; /* many ties */
+            all[i].id = (i * 7919) % N;
+            if (mvke_topk_admits(&h, all[i].s, all[i].id)) mvke_topk_push(&h, all[i].s, all[i].id);
+        }
+        mvke_topk_finish(&h);
+        qsort(all, N, sizeof *all, cmp_pair);
+        for (int64_t i = 0; i < k; i++) {
+            if (i < N) {
+                cr_assert_eq(id[i], all[i].id, "k=%lld rank %lld", (long long)k, (long long)i);
+                cr_assert_eq(s[i], all[i].s);
+            } else {
+                cr_assert_eq(id[i], -1);
+                cr_assert(isinf(s[i]) && s[i] < 0);
+            }
+        }
+        free(s);
+        free(id);
+    }
+}
+
+Test(topk, pairs_sort_and_hits) {
+    mvke_hits l = {0};
+    ref_seed(4);
+    for (int i = 0; i < 1000; i++) cr_assert_eq(mvke_hits_push(&l, (float)(i % 10), 1000 - i), 0);
+    mvke_pairs_sort(l.s, l.id, l.n);
+    for (int64_t i = 1; i < l.n; i++)
+        cr_assert(l.s[i] < l.s[i - 1] || (l.s[i] == l.s[i - 1] && l.id[i] > l.id[i - 1]), "at %lld", (long long)i);
+    mvke_hits_release(&l);
+    cr_assert_eq(l.n, 0);
+}
