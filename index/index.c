@@ -48,6 +48,7 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
 
 void mvke_index_free(mvke_index *ix) {
     if (!ix) return;
+    if (ix->backend->release) ix->backend->release(ix->backend);
     mvke_store_release(&ix->store);
     pthread_rwlock_destroy(&ix->lock);
     mvke_free(ix);
@@ -113,14 +114,13 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
     size_t rows_bytes;
     if (!mvke_mul_ok((size_t)n, (size_t)s->D, &rows_bytes) || !mvke_mul_ok(rows_bytes, sizeof(float), &rows_bytes))
         return mvke_error(MVKE_ERR_INVALID, "n = %lld rows is too many", (long long)n);
-    float *enc = mvke_malloc_array((size_t)n * s->D, sizeof *enc);
     float *gram = mvke_malloc_array((size_t)n * s->P, sizeof *gram);
     mvke_status st = MVKE_OK;
-    if (!enc || !gram) {
-        st = mvke_error(MVKE_ERR_NOMEM, "out of memory encoding %lld rows", (long long)n);
+    if (!gram) {
+        st = mvke_error(MVKE_ERR_NOMEM, "out of memory for the Gram triangles of %lld rows", (long long)n);
         goto done;
     }
-    if ((st = mvke_store_encode(s, n, x, enc, gram)) != MVKE_OK) goto done;
+    if ((st = mvke_store_check(s, n, x, gram)) != MVKE_OK) goto done;
     if (ids && (st = mvke_ids_check_batch(n, ids, "id")) != MVKE_OK) goto done;
 
     mvke_index_wrlock(ix);
@@ -143,14 +143,14 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
             int64_t id = ids ? ids[i] : base + i;
             int64_t p = mvke_store_find(s, id);
             if (p >= 0)
-                mvke_store_set(s, p, enc + i * s->D, gram + i * s->P);
+                mvke_store_set(s, p, x + i * s->D, gram + i * s->P);
             else
-                mvke_store_append(s, id, enc + i * s->D, gram + i * s->P);
+                mvke_store_append(s, id, x + i * s->D, gram + i * s->P);
         }
+        ix->version++;
     }
     mvke_index_unlock(ix);
 done:
-    mvke_free(enc);
     mvke_free(gram);
     return st;
 }
@@ -180,6 +180,7 @@ mvke_status mvke_index_remove(mvke_index *ix, int64_t n, const int64_t *ids) {
     if (st == MVKE_OK) st = mvke_store_own_all(s);
     if (st == MVKE_OK)
         for (int64_t i = 0; i < n; i++) mvke_store_remove_at(s, mvke_store_find(s, ids[i]));
+    if (st == MVKE_OK) ix->version++;
     mvke_index_unlock(ix);
     return st;
 }
@@ -189,6 +190,7 @@ mvke_status mvke_index_reset(mvke_index *ix) {
     if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
     mvke_index_wrlock(ix);
     mvke_store_clear(&ix->store);
+    ix->version++;
     mvke_index_unlock(ix);
     return MVKE_OK;
 }
@@ -231,6 +233,49 @@ mvke_status mvke_index_ids(const mvke_index *ix, int64_t *ids) {
         memcpy(ids + at, s->blocks[b].ids, (size_t)s->blocks[b].n * sizeof *ids);
         at += s->blocks[b].n;
     }
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+/* Swaps the backend of ix for b under the write lock and frees the one it replaces. */
+static void swap_backend(mvke_index *ix, const mvke_backend *b) {
+    mvke_index_wrlock(ix);
+    const mvke_backend *old = ix->backend;
+    ix->backend = b;
+    mvke_index_unlock(ix);
+    if (old->release) old->release(old);
+}
+
+mvke_status mvke_gpu_count(int *n) {
+    mvke_error_clear();
+    if (!n) return mvke_error(MVKE_ERR_INVALID, "n is NULL");
+    return mvke_cuda_device_count(n);
+}
+
+mvke_status mvke_index_use_gpu(mvke_index *ix, int device) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (device < -1)
+        return mvke_error(MVKE_ERR_INVALID, "device = %d: use 0, 1, ... or -1 for every device", device);
+    mvke_cuda_config cfg = {device, &ix->version, 0, 0};
+    const mvke_backend *b = NULL;
+    mvke_status st = mvke_backend_cuda_new(&cfg, &b);
+    if (st != MVKE_OK) return st;
+    swap_backend(ix, b);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_use_cpu(mvke_index *ix) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    swap_backend(ix, mvke_backend_default());
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_backend(const mvke_index *ix, const char **name) {
+    if (!ix || !name) return mvke_error(MVKE_ERR_INVALID, "index or name is NULL");
+    mvke_index_rdlock(ix);
+    *name = ix->backend->name;
     mvke_index_unlock(ix);
     return MVKE_OK;
 }

@@ -38,34 +38,38 @@ void mvke_store_release(mvke_store *s) {
     s->nblocks = s->cap_blocks = s->count = 0;
 }
 
-mvke_status mvke_store_encode(const mvke_store *s, int64_t n, const float *x, float *enc,
-                              float *gram) {
+mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, float *gram) {
     const int64_t D = s->D;
-    for (int64_t i = 0; i < n; i++) {
+    float *rounded = NULL;
+    if (s->storage == MVKE_STORAGE_F16 && !(rounded = mvke_malloc_array((size_t)D, sizeof *rounded)))
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory checking rows");
+    mvke_status st = MVKE_OK;
+    for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
         const float *r = x + i * D;
-        float *e = enc + i * D;
         for (int64_t j = 0; j < D; j++)
-            if (!isfinite(r[j]))
-                return mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (expert %lld, dim %lld) is %s",
-                                  (long long)i, (long long)j, (long long)(j / s->d),
-                                  (long long)(j % s->d), isnan(r[j]) ? "NaN" : "Inf");
-        if (s->storage == MVKE_STORAGE_F16) {
-            for (int64_t j = 0; j < D; j++) {
-                e[j] = mvke_half_to_float1(mvke_half_from_float1(r[j]));
-                if (!isfinite(e[j]))
-                    return mvke_error(MVKE_ERR_NONFINITE,
-                                      "row %lld: value %lld (%g) is beyond the float16 range",
-                                      (long long)i, (long long)j, (double)r[j]);
+            if (!isfinite(r[j])) {
+                st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (expert %lld, dim %lld) is %s",
+                                (long long)i, (long long)j, (long long)(j / s->d), (long long)(j % s->d),
+                                isnan(r[j]) ? "NaN" : "Inf");
+                break;
             }
-        } else {
-            memcpy(e, r, (size_t)D * sizeof *e);
+        if (st != MVKE_OK) break;
+        if (rounded) {
+            for (int64_t j = 0; j < D && st == MVKE_OK; j++) {
+                rounded[j] = mvke_half_to_float1(mvke_half_from_float1(r[j]));
+                if (!isfinite(rounded[j]))
+                    st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (%g) is beyond the float16 range",
+                                    (long long)i, (long long)j, (double)r[j]);
+            }
+            if (st != MVKE_OK) break;
+            r = rounded;
         }
-        if (mvke_gram_doubled(s->K, s->d, e, gram + i * s->P) != 0)
-            return mvke_error(MVKE_ERR_NONFINITE,
-                              "row %lld: squared norms overflow float32 (values too large)",
-                              (long long)i);
+        if (mvke_gram_doubled(s->K, s->d, r, gram + i * s->P) != 0)
+            st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: squared norms overflow float32 (values too large)",
+                            (long long)i);
     }
-    return MVKE_OK;
+    mvke_free(rounded);
+    return st;
 }
 
 /* Grows block b to hold `cap` rows, copying a view into owned memory. */

@@ -45,13 +45,11 @@ static inline int64_t mvke_store_find(const mvke_store *s, int64_t id) {
     return mvke_idmap_get(&s->map, id);
 }
 
-/* Converts n float32 rows to what the store keeps and computes their Gram triangles, without
- * changing the store: `enc` receives n*D floats of the stored values widened back to float32
- * (so float16 rounding is already applied) and `gram` n*P floats. Fails with
- * MVKE_ERR_NONFINITE naming the row when a value is NaN/Inf, exceeds float16 range, or the
- * squared norms overflow. */
-mvke_status mvke_store_encode(const mvke_store *s, int64_t n, const float *x, float *enc,
-                              float *gram);
+/* Checks n float32 rows for what the store can keep and computes their Gram triangles into
+ * `gram` (n*P floats) without changing the store. float16 storage computes them from the rounded
+ * values, so that stored rows and triangles agree. Fails with MVKE_ERR_NONFINITE naming the row
+ * when a value is NaN/Inf, exceeds the float16 range, or the squared norms overflow. */
+mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, float *gram);
 
 /* Makes room for `extra` more rows (blocks and id map) and makes the last block owned. May fail
  * with MVKE_ERR_NOMEM; the contents are unchanged either way. */
@@ -62,7 +60,7 @@ mvke_status mvke_store_reserve(mvke_store *s, int64_t extra);
 mvke_status mvke_store_own_all(mvke_store *s);
 
 /* Commit-phase operations: they cannot fail once room is reserved / the block is owned. `row`
- * is an encoded row (see mvke_store_encode). */
+ * is a float32 row that passed mvke_store_check, `gram` its triangle. */
 void mvke_store_append(mvke_store *s, int64_t id, const float *row, const float *gram);
 void mvke_store_set(mvke_store *s, int64_t p, const float *row, const float *gram);
 void mvke_store_remove_at(mvke_store *s, int64_t p);
