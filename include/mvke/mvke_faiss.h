@@ -1,0 +1,82 @@
+/*
+ * mvke_faiss.h - MVKE as a FAISS index type, for programs that use FAISS's C API.
+ *
+ * The constructors below hand out ordinary FaissIndex handles of dimension K*d and metric
+ * inner product (larger is better). Every faiss_Index_* function of the C API works on them
+ * (add, add_with_ids, search, range_search, remove_ids, reset, reconstruct, reconstruct_n,
+ * assign, ntotal, d, ...), they can be shards of faiss_IndexShards, and they are freed with
+ * faiss_Index_free. The scores ("distances" in FAISS's words) are the gated cosines of mvke.h,
+ * in [-1, 1].
+ *
+ * Two kinds of index, one row layout (K*d floats per row):
+ *  - the user index stores user rows x[u] (the K expert vectors back to back) and is searched
+ *    with gated tag rows z[t] (mvke_pack_query): reverse targeting, tag -> users;
+ *  - the tag index stores the gated rows z[t] of one task's tags (ids = tag ids; one index per
+ *    task) and is searched with user rows x[u]: per-user top tags, user -> tags.
+ *
+ * FAISS conventions the indexes follow:
+ *  - faiss_Index_add assigns ids ntotal .. ntotal+n-1 (each must be free); add_with_ids takes
+ *    any distinct ids >= 0 that are not present yet.
+ *  - faiss_Index_search pads missing results with label -1 and distance -FLT_MAX, as FAISS's
+ *    inner-product indexes do; equal scores come out smaller id first.
+ *  - faiss_Index_range_search returns every row with score > radius (strictly, as FAISS's
+ *    inner-product range search does), each query's list sorted by score descending.
+ *  - faiss_Index_remove_ids returns the number removed and ignores ids not present.
+ *  - faiss_Index_reconstruct(key) takes a row's id; reconstruct_n(i0, ni) the ids i0..i0+ni-1.
+ *  - Every error (NaN or Inf in a row or query, a duplicate or negative id, an unknown id,
+ *    k <= 0, bad K or d) makes the call return nonzero with a message in faiss_get_last_error(),
+ *    and leaves the index as it was. Nothing aborts or prints.
+ *  - Searches may run concurrently; add, remove_ids and reset need exclusive access (as for any
+ *    FAISS index).
+ *
+ * Link with the mvke_faiss library (pkg-config: mvke_faiss), which also carries FAISS's C API
+ * when the system has no libfaiss_c.
+ */
+#ifndef MVKE_FAISS_H
+#define MVKE_FAISS_H
+
+#include <faiss/c_api/Index_c.h>
+#include <faiss/c_api/impl/AuxIndexStructures_c.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A new empty user index for K experts of dimension d (dimension K*d, inner product).
+ * *out receives the index (free it with faiss_Index_free). Limits: 1 <= K <= 64,
+ * 1 <= d <= 65536. Returns 0, or nonzero with the message in faiss_get_last_error() and
+ * *out set to NULL. */
+int mvke_faiss_user_index_new(FaissIndex **out, int K, int d);
+
+/* A new empty tag index for K experts of dimension d: it stores the gated rows z[t] of one
+ * task's tags (add them with faiss_Index_add_with_ids, ids = tag ids) and is searched with user
+ * rows x[u]. Same conventions and errors as mvke_faiss_user_index_new. */
+int mvke_faiss_tag_index_new(FaissIndex **out, int K, int d);
+
+/* Whether index is one of the two MVKE index types (1) or another FAISS index (0). */
+int mvke_faiss_is_mvke(const FaissIndex *index);
+
+/* Sets the number of threads a search of an MVKE index may use (0 = OpenMP's default).
+ * Returns nonzero (message in faiss_get_last_error()) when index is not an MVKE index or
+ * threads < 0. */
+int mvke_faiss_set_threads(FaissIndex *index, int threads);
+
+/* faiss_Index_search restricted to the ids sel selects (FAISS 1.7's C API has no search
+ * parameters, so this passes sel as SearchParameters::sel). Works on MVKE indexes and on every
+ * FAISS index that honours SearchParameters (the flat indexes do). x: n * d floats; distances and
+ * labels: n * k each, padded as faiss_Index_search pads. sel may be NULL (no restriction).
+ * Returns 0 or nonzero with the message in faiss_get_last_error(). */
+int mvke_faiss_search_selected(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                               const FaissIDSelector *sel, float *distances, idx_t *labels);
+
+/* faiss_Index_range_search restricted to the ids sel selects; otherwise as
+ * mvke_faiss_search_selected. result: made with faiss_RangeSearchResult_new(&result, n). */
+int mvke_faiss_range_search_selected(const FaissIndex *index, idx_t n, const float *x,
+                                     float radius, const FaissIDSelector *sel,
+                                     FaissRangeSearchResult *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MVKE_FAISS_H */

@@ -1,0 +1,95 @@
+/*
+ * c_api.cpp - the C entry points of mvke_faiss.h.
+ *
+ * They follow FAISS's C API: return 0, or nonzero with the exception kept in FAISS's thread-local
+ * faiss_last_exception so that faiss_get_last_error() shows its message. No exception crosses
+ * the C boundary: MVKE_FAISS_CATCH closes every entry point.
+ */
+#include "mvke/mvke_faiss.h"
+
+#include <exception>
+#include <new>
+#include <stdexcept>
+
+#include <faiss/c_api/error_impl.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/FaissException.h>
+
+#include "index_mvke.h"
+
+/* The same codes as FAISS's own C API: -2 a FAISS error, -4 another std::exception, -1 other. */
+#define MVKE_FAISS_CATCH                                                                       \
+    catch (const faiss::FaissException &e) {                                                   \
+        faiss_last_exception = std::make_exception_ptr(e);                                     \
+        return -2;                                                                             \
+    }                                                                                          \
+    catch (const std::exception &e) {                                                          \
+        faiss_last_exception = std::make_exception_ptr(e);                                     \
+        return -4;                                                                             \
+    }                                                                                          \
+    catch (...) {                                                                              \
+        faiss_last_exception = std::make_exception_ptr(std::runtime_error("mvke: unknown error")); \
+        return -1;                                                                             \
+    }                                                                                          \
+    return 0;
+
+static faiss::Index *as_index(FaissIndex *index) { return reinterpret_cast<faiss::Index *>(index); }
+static const faiss::Index *as_index(const FaissIndex *index) {
+    return reinterpret_cast<const faiss::Index *>(index);
+}
+
+extern "C" int mvke_faiss_user_index_new(FaissIndex **out, int K, int d) {
+    try {
+        mvke::require(out != nullptr, "mvke_faiss_user_index_new: out is NULL");
+        *out = nullptr;
+        *out = reinterpret_cast<FaissIndex *>(static_cast<faiss::Index *>(new mvke::IndexMVKE(K, d)));
+    }
+    MVKE_FAISS_CATCH
+}
+
+extern "C" int mvke_faiss_tag_index_new(FaissIndex **out, int K, int d) {
+    try {
+        mvke::require(out != nullptr, "mvke_faiss_tag_index_new: out is NULL");
+        *out = nullptr;
+        *out = reinterpret_cast<FaissIndex *>(static_cast<faiss::Index *>(new mvke::IndexMVKETags(K, d)));
+    }
+    MVKE_FAISS_CATCH
+}
+
+extern "C" int mvke_faiss_is_mvke(const FaissIndex *index) {
+    return index && dynamic_cast<const mvke::IndexMVKE *>(as_index(index)) != nullptr;
+}
+
+extern "C" int mvke_faiss_set_threads(FaissIndex *index, int threads) {
+    try {
+        mvke::require(index != nullptr, "mvke_faiss_set_threads: index is NULL");
+        auto *m = dynamic_cast<mvke::IndexMVKE *>(as_index(index));
+        mvke::require(m != nullptr, "mvke_faiss_set_threads: not an MVKE index");
+        m->set_threads(threads);
+    }
+    MVKE_FAISS_CATCH
+}
+
+extern "C" int mvke_faiss_search_selected(const FaissIndex *index, idx_t n, const float *x, idx_t k,
+                                          const FaissIDSelector *sel, float *distances, idx_t *labels) {
+    try {
+        mvke::require(index != nullptr, "mvke_faiss_search_selected: index is NULL");
+        faiss::SearchParameters params;
+        params.sel = const_cast<faiss::IDSelector *>(reinterpret_cast<const faiss::IDSelector *>(sel));
+        as_index(index)->search(n, x, k, distances, labels, sel ? &params : nullptr);
+    }
+    MVKE_FAISS_CATCH
+}
+
+extern "C" int mvke_faiss_range_search_selected(const FaissIndex *index, idx_t n, const float *x,
+                                                float radius, const FaissIDSelector *sel,
+                                                FaissRangeSearchResult *result) {
+    try {
+        mvke::require(index != nullptr, "mvke_faiss_range_search_selected: index is NULL");
+        faiss::SearchParameters params;
+        params.sel = const_cast<faiss::IDSelector *>(reinterpret_cast<const faiss::IDSelector *>(sel));
+        as_index(index)->range_search(n, x, radius, reinterpret_cast<faiss::RangeSearchResult *>(result),
+                                      sel ? &params : nullptr);
+    }
+    MVKE_FAISS_CATCH
+}

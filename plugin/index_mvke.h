@@ -1,0 +1,71 @@
+/*
+ * index_mvke.h - the FAISS index types of the plugin: IndexMVKE (users, searched with gated tag
+ * rows) and IndexMVKETags (one task's gated tag rows, searched with user rows).
+ *
+ * Both are thin: every call goes to one mvke_index of the C core, which owns the rows, the ids,
+ * the math and the checks. What is here is only FAISS's side of the contract: sequential ids for
+ * add, -1 / -FLT_MAX padding, strict "> radius" range search, remove_ids that ignores absent ids,
+ * selectors turned into allow-lists, and core errors turned into faiss::FaissException.
+ */
+#ifndef MVKE_PLUGIN_INDEX_MVKE_H
+#define MVKE_PLUGIN_INDEX_MVKE_H
+
+#include <faiss/Index.h>
+
+#include "mvke/mvke.h"
+
+namespace mvke {
+
+/* Users: rows x[u] of K*d floats with their ids; queries are gated tag rows z[t]. */
+struct IndexMVKE : faiss::Index {
+    /* Throws faiss::FaissException for bad K or d (see mvke_index_new). */
+    IndexMVKE(int K, int d);
+    ~IndexMVKE() override;
+
+    IndexMVKE(const IndexMVKE &) = delete;
+    IndexMVKE &operator=(const IndexMVKE &) = delete;
+
+    void add(idx_t n, const float *x) override;
+    void add_with_ids(idx_t n, const float *x, const idx_t *xids) override;
+    void search(idx_t n, const float *x, idx_t k, float *distances, idx_t *labels,
+                const faiss::SearchParameters *params = nullptr) const override;
+    void range_search(idx_t n, const float *x, float radius, faiss::RangeSearchResult *result,
+                      const faiss::SearchParameters *params = nullptr) const override;
+    void reset() override;
+    size_t remove_ids(const faiss::IDSelector &sel) override;
+    void reconstruct(idx_t key, float *recons) const override;
+    void reconstruct_n(idx_t i0, idx_t ni, float *recons) const override;
+
+    /* Threads a search may use (0 = OpenMP's default). */
+    void set_threads(int threads);
+
+    int K() const { return K_; }
+    int dk() const { return dk_; }
+    /* The core index (owned by this object). */
+    const mvke_index *core() const { return ix_; }
+
+  private:
+    IndexMVKE(mvke_index *ix, int K, int d);
+    void sync_ntotal();
+
+    int K_;
+    int dk_;
+    mvke_index *ix_ = nullptr;
+};
+
+/* One task's tags: gated rows z[t] added with add_with_ids (ids = tag ids); queries are user
+ * rows x[u]. The core index is symmetric in its two rows, so this is the same code. */
+struct IndexMVKETags : IndexMVKE {
+    IndexMVKETags(int K, int d) : IndexMVKE(K, d) {}
+};
+
+/* Throws faiss::FaissException carrying "what: STATUS_NAME: mvke_last_error()" when st is an
+ * error; does nothing for MVKE_OK. */
+void check(mvke_status st, const char *what);
+
+/* Throws faiss::FaissException carrying msg unless ok. */
+void require(bool ok, const char *msg);
+
+}  // namespace mvke
+
+#endif
