@@ -27,6 +27,7 @@
 #include "../gram.h"
 #include "../half.h"
 #include "../runtime.h"
+#include "dots.h"
 #include "topk.h"
 
 /* Scores held per tile: TQ * TU floats in each of the two product buffers. */
@@ -131,6 +132,9 @@ static void score_tile(const plan *pl, int64_t q0, int64_t nq, const float *qtr,
     if (nq == 1) {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, D, 1.0f, rx, D, qx, 1, 0.0f, sc->S, 1);
         cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, P, 1.0f, rg, P, qg, 1, 0.0f, sc->G, 1);
+    } else if (nq >= MVKE_DOTS_MIN_Q && nq <= MVKE_DOTS_MAX_Q) {
+        mvke_cpu_dots((int)nq, nr, D, qx, rx, sc->S);
+        mvke_cpu_dots((int)nq, nr, P, qg, rg, sc->G);
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, nr, D, 1.0f, qx, D, rx, D,
                     0.0f, sc->S, nr);
