@@ -328,22 +328,33 @@ Test(index_mvke, reset_empties_and_index_stays_usable) {
     users_free(&u);
 }
 
-Test(index_mvke, three_shards_merge_like_one_index) {
+/* Three IndexMVKE shards under IndexShards against one index holding every row. threaded: FAISS
+ * searches the shards in parallel threads; via_shards: rows are added through the IndexShards
+ * (which splits them in contiguous thirds) rather than dealt out to the shards directly. */
+static void check_three_shards(int threaded, int via_shards) {
     users u;
     users_make(&u, 2400, 17);
     FaissIndexShards *shards = NULL;
     /* successive_ids = 0: the shards' own ids are the answer, as with IndexIDMap shards. */
-    OK(faiss_IndexShards_new_with_options(&shards, D, 0, 0));
+    OK(faiss_IndexShards_new_with_options(&shards, D, threaded, 0));
     FaissIndex *part[3];
     for (int s = 0; s < 3; s++) {
         OK(mvke_faiss_user_index_new(&part[s], K, DE));
         OK(faiss_IndexShards_add_shard(shards, part[s]));
     }
-    /* Rows dealt out unevenly and interleaved, straight to the shards. */
-    for (int64_t i = 0; i < u.n; i++) OK(faiss_Index_add_with_ids(part[i % 7 == 0 ? 0 : (i % 2) + 1], 1, u.x + i * D, &u.ids[i]));
-    /* The shard object learns ntotal from its shards when one is added or removed; check the sum. */
+    if (via_shards) {
+        OK(faiss_Index_add_with_ids((FaissIndex *)shards, u.n, u.x, u.ids));
+        cr_assert_eq(faiss_Index_ntotal((FaissIndex *)shards), u.n);
+    } else {
+        /* Dealt out unevenly and interleaved. */
+        for (int64_t i = 0; i < u.n; i++)
+            OK(faiss_Index_add_with_ids(part[i % 7 == 0 ? 0 : (i % 2) + 1], 1, u.x + i * D, &u.ids[i]));
+    }
     int64_t total = 0;
-    for (int s = 0; s < 3; s++) total += faiss_Index_ntotal(part[s]);
+    for (int s = 0; s < 3; s++) {
+        cr_assert_gt(faiss_Index_ntotal(part[s]), 0, "shard %d is empty", s);
+        total += faiss_Index_ntotal(part[s]);
+    }
     cr_assert_eq(total, u.n);
 
     enum { NQ = 4 };
@@ -387,6 +398,10 @@ Test(index_mvke, three_shards_merge_like_one_index) {
     for (int s = 0; s < 3; s++) faiss_Index_free(part[s]);
     users_free(&u);
 }
+
+Test(index_mvke, three_shards_merge_like_one_index) { check_three_shards(0, 0); }
+
+Test(index_mvke, three_threaded_shards_filled_through_index_shards) { check_three_shards(1, 1); }
 
 /* Search results of a fixed query, to compare an index before and after a rejected call. */
 static void snapshot(FaissIndex *fx, const float *z, float *dist, int64_t *labels) {
