@@ -36,6 +36,9 @@ void mvke_store_release(mvke_store *s) {
     mvke_idmap_release(&s->map);
     s->blocks = NULL;
     s->nblocks = s->cap_blocks = s->count = 0;
+    if (s->backing_release) s->backing_release(s->backing);
+    s->backing = NULL;
+    s->backing_release = NULL;
 }
 
 mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, float *gram) {
@@ -216,4 +219,57 @@ void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db) {
         blocks[b] = (mvke_kblock){sb->n, sb->x, sb->x16, sb->gram, sb->ids};
     }
     *db = (mvke_kdb){s->K, s->d, s->nblocks, blocks};
+}
+
+mvke_status mvke_store_attach(mvke_store *s, int64_t n, const int64_t *ids, const void *rows,
+                              const float *gram, void *backing, void (*release)(void *backing)) {
+    if (s->count != 0 || s->nblocks != 0 || s->backing_release)
+        return mvke_error(MVKE_ERR_INVALID, "attach needs an empty store");
+    if (n < 0) return mvke_error(MVKE_ERR_INVALID, "n = %lld is negative", (long long)n);
+    if (n == 0) {
+        s->backing = backing;
+        s->backing_release = release;
+        return MVKE_OK;
+    }
+    const int64_t nb = (n + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
+    mvke_store_block *blocks = mvke_calloc((size_t)nb, sizeof *blocks);
+    if (!blocks || mvke_idmap_reserve(&s->map, n) != 0) {
+        mvke_free(blocks);
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory attaching %lld rows", (long long)n);
+    }
+    for (int64_t p = 0; p < n; p++) {
+        mvke_status st = MVKE_OK;
+        int64_t prev;
+        if (ids[p] < 0)
+            st = mvke_error(MVKE_ERR_INVALID, "position %lld: id %lld is negative", (long long)p, (long long)ids[p]);
+        else if ((prev = mvke_idmap_get(&s->map, ids[p])) >= 0)
+            st = mvke_error(MVKE_ERR_DUPLICATE, "positions %lld and %lld: id %lld appears twice", (long long)prev,
+                            (long long)p, (long long)ids[p]);
+        if (st != MVKE_OK) {
+            mvke_idmap_clear(&s->map);
+            mvke_free(blocks);
+            return st;
+        }
+        mvke_idmap_put(&s->map, ids[p], p);
+    }
+    const size_t D = (size_t)s->D, P = (size_t)s->P;
+    for (int64_t b = 0; b < nb; b++) {
+        const int64_t first = b * MVKE_BLOCK_ROWS, m = n - first < MVKE_BLOCK_ROWS ? n - first : MVKE_BLOCK_ROWS;
+        mvke_store_block *bk = &blocks[b];
+        bk->n = bk->cap = m;
+        bk->ids = (int64_t *)(ids + first);
+        if (s->storage == MVKE_STORAGE_F16)
+            bk->x16 = (uint16_t *)rows + (size_t)first * D;
+        else
+            bk->x = (float *)rows + (size_t)first * D;
+        bk->gram = (float *)(gram + (size_t)first * P);
+        bk->owned = 0;
+    }
+    mvke_free(s->blocks);
+    s->blocks = blocks;
+    s->nblocks = s->cap_blocks = nb;
+    s->count = n;
+    s->backing = backing;
+    s->backing_release = release;
+    return MVKE_OK;
 }

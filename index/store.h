@@ -35,6 +35,9 @@ typedef struct mvke_store {
     int64_t nblocks, cap_blocks;
     mvke_store_block *blocks;
     mvke_idmap map;
+    /* What views point into (a mapped file): released with the store, after its blocks. */
+    void *backing;
+    void (*backing_release)(void *backing);
 } mvke_store;
 
 void mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage);
@@ -71,6 +74,15 @@ void mvke_store_get(const mvke_store *s, int64_t p, float *x);
 
 /* The id at position p. */
 int64_t mvke_store_id(const mvke_store *s, int64_t p);
+
+/* Fills an empty store with views of n rows held in memory it does not own (a mapped file):
+ * ids (n), rows (n*D float32, or float16 for storage F16) and gram (n*P), row p at position p.
+ * Checks that ids are >= 0 and distinct (MVKE_ERR_INVALID / MVKE_ERR_DUPLICATE naming the
+ * positions); may fail with MVKE_ERR_NOMEM. On success the store calls release(backing) when
+ * it is released (release may be NULL); on error the store is still empty and release is not
+ * called. */
+mvke_status mvke_store_attach(mvke_store *s, int64_t n, const int64_t *ids, const void *rows,
+                              const float *gram, void *backing, void (*release)(void *backing));
 
 /* Fills `blocks` (nblocks entries) and db with read-only views for a backend. */
 void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db);

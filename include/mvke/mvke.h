@@ -285,6 +285,153 @@ mvke_status mvke_user_tags_top(const mvke_index *users, const mvke_tags *tags, c
 mvke_status mvke_user_tags_top_rows(const mvke_tags *tags, const char *task, int64_t nu,
                                     const float *x, int64_t m, mvke_result **out);
 
+/* ---------------------------------------------------------------------------------------------
+ * Reading rows by position (for streaming over every user)
+ * ------------------------------------------------------------------------------------------- */
+
+/* Copies the ids and rows (widened to float32) of the n rows at storage positions
+ * first .. first+n-1 into ids (n entries) and x (n*K*d floats); either may be NULL. Positions
+ * are dense in [0, count) and stable while the index is not changed, so a loop over
+ * first = 0, B, 2B, ... visits every row once with bounded memory.
+ * Errors: MVKE_ERR_INVALID (NULL index, range outside [0, count)). */
+mvke_status mvke_index_read_rows(const mvke_index *index, int64_t first, int64_t n, int64_t *ids,
+                                 float *x);
+
+/* ---------------------------------------------------------------------------------------------
+ * numpy .npy files (format versions 1.0, 2.0 and 3.0, C order, little-endian)
+ *
+ * The reader is strict: magic, version, a header of at most 10000 bytes holding exactly the keys
+ * 'descr', 'fortran_order' and 'shape' (any order, trailing comma and padding accepted), dtype
+ * '<f4', '<f2' or '<i8' ('=' accepted on this little-endian host), fortran_order False, and a
+ * file size of exactly header + data. Messages name the file and the byte offset.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum mvke_dtype {
+    MVKE_DTYPE_F32 = 0, /* '<f4' */
+    MVKE_DTYPE_F16 = 1, /* '<f2' (widened to float32 when read) */
+    MVKE_DTYPE_I64 = 2  /* '<i8' */
+} mvke_dtype;
+
+#define MVKE_NPY_MAX_DIMS 8
+
+typedef struct mvke_npy mvke_npy;
+
+/* Opens and checks a .npy file; its data is read on demand with mvke_npy_read_*.
+ * Errors: MVKE_ERR_IO (cannot open or read), MVKE_ERR_FORMAT (bad magic, version, header, dtype,
+ * fortran order, shape; the file is longer than its data), MVKE_ERR_TRUNCATED (the file ends
+ * before the declared data; the message gives the offsets), MVKE_ERR_NOMEM. */
+mvke_status mvke_npy_open(mvke_npy **out, const char *path);
+
+/* The stored dtype, number of dimensions and shape (ndim entries written to shape, which must
+ * hold MVKE_NPY_MAX_DIMS); any output may be NULL. */
+mvke_status mvke_npy_shape(const mvke_npy *f, mvke_dtype *dtype, int *ndim, int64_t *shape);
+
+/* Reads rows first .. first+n-1 along the first axis (a 0-d array has one row) into out: for
+ * float arrays (float16 widened) as floats, for int64 arrays as int64, row-major.
+ * Errors: MVKE_ERR_INVALID (range or NULL), MVKE_ERR_FORMAT (the array has the other kind of
+ * dtype; the message names the file and both dtypes), MVKE_ERR_IO, MVKE_ERR_TRUNCATED (the
+ * file shrank since it was opened). */
+mvke_status mvke_npy_read_f32(mvke_npy *f, int64_t first, int64_t n, float *out);
+mvke_status mvke_npy_read_i64(mvke_npy *f, int64_t first, int64_t n, int64_t *out);
+
+void mvke_npy_close(mvke_npy *f);
+
+/* The header of a C-order .npy file of the given dtype and shape (version 1.0 when it fits,
+ * else 2.0), padded so that the data starts at a multiple of 64 bytes: at most cap bytes written
+ * to buf, *len receives the length. Errors: MVKE_ERR_INVALID (ndim, shape, cap too small). */
+mvke_status mvke_npy_header(mvke_dtype dtype, int ndim, const int64_t *shape, char *buf, size_t cap,
+                            size_t *len);
+
+/* Writes a whole C-order array (dtype MVKE_DTYPE_F32, F16 given as uint16_t, or I64) to path.
+ * Errors: MVKE_ERR_INVALID, MVKE_ERR_IO (the message names the file; a partly written file is
+ * removed). */
+mvke_status mvke_npy_save(const char *path, mvke_dtype dtype, int ndim, const int64_t *shape,
+                          const void *data);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tag taxonomies: tags.tsv
+ *
+ * A header line, then one row per (tag, task): tag_id<TAB>task<TAB>name<TAB>parent_id, with
+ * tag ids >= 0, parent 0 for a root, names in UTF-8 without tabs. Row i goes with row i of the
+ * tag embeddings and gates. A tag id may appear once per task.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct mvke_taxonomy mvke_taxonomy;
+
+/* Reads and checks a tags.tsv file. Errors: MVKE_ERR_IO, MVKE_ERR_FORMAT (missing or extra
+ * column, bad number, invalid UTF-8, empty file; the message names the file and line),
+ * MVKE_ERR_DUPLICATE (a tag id twice in one task: both lines named), MVKE_ERR_NOMEM. */
+mvke_status mvke_taxonomy_read(mvke_taxonomy **out, const char *path);
+
+/* The number of rows (without the header line). */
+mvke_status mvke_taxonomy_count(const mvke_taxonomy *tax, int64_t *n);
+
+/* Row i: tag id, task name, display name, parent id (strings owned by the taxonomy); any output
+ * may be NULL. Errors: MVKE_ERR_INVALID (i out of range). */
+mvke_status mvke_taxonomy_row(const mvke_taxonomy *tax, int64_t i, int64_t *tag_id, const char **task,
+                              const char **name, int64_t *parent);
+
+/* Adds every row to the tag table: row i of tax with q[i*d ..] and w[i*K ..] (w NULL: gates from
+ * the table's virtual kernels), grouped by task in row order. Every task must be declared.
+ * Errors: those of mvke_tags_add, with the message naming the file and line; on error the table
+ * may hold the tags of the tasks added before the failing one. */
+mvke_status mvke_taxonomy_apply(const mvke_taxonomy *tax, mvke_tags *tags, const float *q,
+                                const float *w);
+
+void mvke_taxonomy_free(mvke_taxonomy *tax);
+
+/* ---------------------------------------------------------------------------------------------
+ * Index files (docs/file-format.md)
+ *
+ * One self-contained file holds the users (ids, rows, Gram triangles), the tasks, the tags (ids,
+ * names, parents, q, w), the virtual kernels if set, and the options. Little-endian, a versioned
+ * header, a section table, 64-byte aligned sections, a CRC-32C per section and over the header
+ * and table. Opening maps the file: user rows are read in place without a copy (they are copied
+ * only when the index is changed).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Saves users and tags to path: written to a temporary file in the same directory, fsynced,
+ * renamed over path, and the directory fsynced, so path holds either the old or the new file.
+ * Takes the index's read lock. Errors: MVKE_ERR_INVALID (NULL, or index and tag table of
+ * different K or d), MVKE_ERR_IO (the message names the file and the failing call; the
+ * temporary file is removed and path is unchanged), MVKE_ERR_NOMEM. */
+mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke_tags *tags);
+
+/* Flags of mvke_file_open. */
+#define MVKE_FILE_OPEN_DEFAULT 0u
+/* Skip the checksums of the user rows and Gram triangles (the bulk of a large file): opening
+ * then reads only the ids and the tag sections. Everything else is still checked. */
+#define MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS 1u
+
+/* Opens an index file: *users receives the index (its rows viewing the mapped file) and *tags
+ * the tag table (either output may be NULL when not wanted). Every size and offset is checked
+ * before use, and every checksum unless flags says otherwise.
+ * Errors: MVKE_ERR_IO, MVKE_ERR_FORMAT (bad magic or version, inconsistent sizes, offsets or
+ * counts; named), MVKE_ERR_TRUNCATED (the file is shorter than it declares), MVKE_ERR_CHECKSUM
+ * (the message names the section), MVKE_ERR_DUPLICATE (a user id twice), MVKE_ERR_NOMEM.
+ * On error both outputs are NULL. */
+mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users, mvke_tags **tags);
+
+/* Checks an index file without keeping it: every size, offset and checksum, and that its tags
+ * and users load. Errors as mvke_file_open. */
+mvke_status mvke_file_verify(const char *path);
+
+/* What the header of an index file says, after checking the header and section table. */
+typedef struct mvke_file_info {
+    uint32_t version;     /* format version */
+    uint64_t size;        /* file size in bytes */
+    uint32_t fingerprint; /* CRC-32C of the header: covers, through the table, every section's
+                             checksum, so it identifies the file's contents */
+    int K, d;
+    mvke_storage storage; /* of the user rows */
+    int64_t nusers;
+    int nsections;
+} mvke_file_info;
+
+/* Reads and checks the header and section table of an index file (not the sections' data).
+ * Errors: as mvke_file_open. */
+mvke_status mvke_file_inspect(const char *path, mvke_file_info *info);
+
 #ifdef __cplusplus
 }
 #endif

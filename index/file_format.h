@@ -1,0 +1,89 @@
+/*
+ * file_format.h - the layout of an index file (docs/file-format.md), shared by the writer and
+ * the reader. Everything is little-endian; integers are read and written byte by byte so that
+ * no unaligned or host-order access happens on file bytes.
+ *
+ *   offset 0    header (64 bytes, CRC-32C over its first 60 bytes)
+ *   offset 64   section table: nsections entries of 32 bytes (CRC-32C in the header)
+ *   then        sections, each at a multiple of 64, in table order, gaps filled with zeros
+ *
+ * Every byte of the file is covered by a checksum or required to be zero, so any flipped bit is
+ * found by a full check.
+ */
+#ifndef MVKE_INDEX_FILE_FORMAT_H
+#define MVKE_INDEX_FILE_FORMAT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "mvke/mvke.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "index files map float arrays in place: a little-endian host is required"
+#endif
+
+#define MVKE_FILE_MAGIC "\x89MVKEIX\n" /* 8 bytes: the high byte and newline catch text-mode copies */
+#define MVKE_FILE_VERSION 1u
+#define MVKE_FILE_HEADER_SIZE 64u
+#define MVKE_FILE_ENTRY_SIZE 32u
+#define MVKE_FILE_ALIGN 64u
+#define MVKE_FILE_MAX_SECTIONS 16u
+#define MVKE_FILE_OPTIONS_SIZE 64u
+#define MVKE_FILE_TASK_SIZE 336u /* name[256], experts[64], nexperts u32, reserved u32, ntags u64 */
+#define MVKE_FILE_TAG_SIZE 32u   /* id i64, parent i64, name offset u64, name length u32, reserved u32 */
+#define MVKE_FILE_NAME_MAX 255u
+
+/* Section kinds; each appears at most once, all but VK exactly once. */
+enum {
+    MVKE_SEC_OPTIONS = 1,   /* tag storage u32, temperature f32, has_vk u32, ntasks u32, ntags u64 */
+    MVKE_SEC_TASKS = 2,     /* ntasks task records */
+    MVKE_SEC_TAGS = 3,      /* ntags tag records, task by task in declaration order */
+    MVKE_SEC_TAG_NAMES = 4, /* the tag names' bytes */
+    MVKE_SEC_TAG_Q = 5,     /* ntags * d float32 */
+    MVKE_SEC_TAG_W = 6,     /* ntags * K float32 */
+    MVKE_SEC_VK = 7,        /* K * d float32, only when has_vk */
+    MVKE_SEC_USER_IDS = 8,  /* nusers int64 */
+    MVKE_SEC_USER_ROWS = 9, /* nusers * K * d float32 or float16 (header's storage) */
+    MVKE_SEC_USER_GRAM = 10 /* nusers * K(K+1)/2 float32 */
+};
+#define MVKE_SEC_KINDS 10
+
+typedef struct mvke_file_header {
+    uint32_t version;
+    uint64_t file_size;
+    uint64_t table_offset;
+    uint32_t nsections;
+    uint32_t K, d, storage;
+    uint64_t nusers;
+    uint32_t table_crc, header_crc;
+} mvke_file_header;
+
+typedef struct mvke_file_entry {
+    uint32_t kind, flags;
+    uint64_t offset, size;
+    uint32_t crc, reserved;
+} mvke_file_entry;
+
+static inline void mvke_put_u32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline void mvke_put_u64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static inline uint32_t mvke_get_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t mvke_get_u64(const unsigned char *p) {
+    return (uint64_t)mvke_get_u32(p) | (uint64_t)mvke_get_u32(p + 4) << 32;
+}
+
+/* Header and table entries to and from their bytes. encode_header fills in header_crc. */
+void mvke_file_encode_header(const mvke_file_header *h, unsigned char out[MVKE_FILE_HEADER_SIZE]);
+void mvke_file_decode_header(const unsigned char in[MVKE_FILE_HEADER_SIZE], mvke_file_header *h);
+void mvke_file_encode_entry(const mvke_file_entry *e, unsigned char out[MVKE_FILE_ENTRY_SIZE]);
+void mvke_file_decode_entry(const unsigned char in[MVKE_FILE_ENTRY_SIZE], mvke_file_entry *e);
+
+/* A short name of a section kind, for messages ("user rows"). */
+const char *mvke_file_section_name(uint32_t kind);
+
+#endif

@@ -1,0 +1,423 @@
+/*
+ * file_read.c - opening, inspecting and verifying index files.
+ *
+ * The file is mapped read-only. Before any byte of a section is used, the header and table are
+ * checked: magic, version, header checksum, declared size against the real size, table checksum,
+ * then every entry (known kind, no repeats, 64-byte aligned, inside the file, in order without
+ * overlap, reserved fields zero) and every size against K, d and the counts, all with checked
+ * arithmetic. Gaps must be zero, so every byte of the file is either checksummed or fixed. The
+ * user sections become views of the mapping (no copy); tags are few and are rebuilt through the
+ * public tag-table API, which re-checks them (finite values, gates inside the subsets, ids).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../kernels/gram.h"
+#include "../kernels/runtime.h"
+#include "crc32c.h"
+#include "file_format.h"
+#include "index_impl.h"
+#include "tags_impl.h"
+
+typedef struct mapping {
+    void *addr;
+    size_t len;
+} mapping;
+
+typedef struct layout {
+    const char *path;
+    const unsigned char *base;
+    uint64_t size;
+    mvke_file_header h;
+    mvke_file_entry sec[MVKE_SEC_KINDS + 1]; /* by kind; size 0 and offset 0 when absent */
+    int have[MVKE_SEC_KINDS + 1];
+    uint32_t tag_storage, has_vk, ntasks;
+    float temperature;
+    uint64_t ntags;
+} layout;
+
+static void unmap_release(void *p) {
+    mapping *m = p;
+    if (!m) return;
+    if (m->addr) munmap(m->addr, m->len);
+    mvke_free(m);
+}
+
+static mvke_status map_file(const char *path, mapping **out) {
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return mvke_error(MVKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    mvke_status st = MVKE_OK;
+    if (fstat(fd, &sb) != 0) st = mvke_error(MVKE_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode)) st = mvke_error(MVKE_ERR_IO, "%s: not a regular file", path);
+    else if ((uint64_t)sb.st_size < MVKE_FILE_HEADER_SIZE)
+        st = mvke_error(MVKE_ERR_TRUNCATED, "%s: file ends at byte %lld, inside the %u-byte header", path, (long long)sb.st_size,
+                        MVKE_FILE_HEADER_SIZE);
+    else if ((uint64_t)sb.st_size > SIZE_MAX) st = mvke_error(MVKE_ERR_FORMAT, "%s: file too large to map", path);
+    mapping *m = NULL;
+    if (st == MVKE_OK && !(m = mvke_calloc(1, sizeof *m))) st = mvke_error(MVKE_ERR_NOMEM, "out of memory opening %s", path);
+    if (st == MVKE_OK) {
+        m->len = (size_t)sb.st_size;
+        m->addr = mmap(NULL, m->len, PROT_READ, MAP_SHARED, fd, 0);
+        if (m->addr == MAP_FAILED) {
+            m->addr = NULL;
+            st = mvke_error(MVKE_ERR_IO, "%s: mmap of %zu bytes failed: %s", path, m->len, strerror(errno));
+        }
+    }
+    close(fd);
+    if (st != MVKE_OK) {
+        unmap_release(m);
+        return st;
+    }
+    *out = m;
+    return MVKE_OK;
+}
+
+static int all_zero(const unsigned char *p, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+/* Expected byte size of each section from the header and options, or fails on overflow. */
+static mvke_status expected_sizes(const layout *L, uint64_t *want) {
+    const uint64_t K = L->h.K, d = L->h.d, n = L->h.nusers, P = (uint64_t)mvke_gram_size((int)K);
+    int ok = 1;
+    want[MVKE_SEC_OPTIONS] = MVKE_FILE_OPTIONS_SIZE;
+    want[MVKE_SEC_TASKS] = (uint64_t)L->ntasks * MVKE_FILE_TASK_SIZE;
+    ok &= !__builtin_mul_overflow(L->ntags, (uint64_t)MVKE_FILE_TAG_SIZE, &want[MVKE_SEC_TAGS]);
+    want[MVKE_SEC_TAG_NAMES] = UINT64_MAX; /* checked against the tag records */
+    ok &= !__builtin_mul_overflow(L->ntags, d * 4, &want[MVKE_SEC_TAG_Q]);
+    ok &= !__builtin_mul_overflow(L->ntags, K * 4, &want[MVKE_SEC_TAG_W]);
+    want[MVKE_SEC_VK] = K * d * 4;
+    ok &= !__builtin_mul_overflow(n, (uint64_t)8, &want[MVKE_SEC_USER_IDS]);
+    ok &= !__builtin_mul_overflow(n, K * d * (L->h.storage == MVKE_STORAGE_F16 ? 2 : 4), &want[MVKE_SEC_USER_ROWS]);
+    ok &= !__builtin_mul_overflow(n, P * 4, &want[MVKE_SEC_USER_GRAM]);
+    if (!ok) return mvke_error(MVKE_ERR_FORMAT, "%s: the declared counts overflow (users %llu, tags %llu)", L->path,
+                               (unsigned long long)n, (unsigned long long)L->ntags);
+    return MVKE_OK;
+}
+
+/* Checks header and table; fills L. Reads no section data but the options (64 bytes). */
+static mvke_status parse_layout(layout *L) {
+    const unsigned char *b = L->base;
+    const char *path = L->path;
+    if (memcmp(b, MVKE_FILE_MAGIC, 8)) return mvke_error(MVKE_ERR_FORMAT, "%s: byte 0: not an MVKE index file (bad magic)", path);
+    mvke_file_decode_header(b, &L->h);
+    const mvke_file_header *h = &L->h;
+    if (h->version != MVKE_FILE_VERSION)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 8: format version %u is not supported (this library reads %u)", path,
+                          h->version, MVKE_FILE_VERSION);
+    if (mvke_crc32c(0, b, 60) != h->header_crc)
+        return mvke_error(MVKE_ERR_CHECKSUM, "%s: bytes 0-63: the header checksum does not match", path);
+    if (mvke_get_u32(b + 12) != MVKE_FILE_HEADER_SIZE)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 12: header size %u, expected %u", path, mvke_get_u32(b + 12), MVKE_FILE_HEADER_SIZE);
+    if (h->file_size > L->size)
+        return mvke_error(MVKE_ERR_TRUNCATED, "%s: file ends at byte %llu but its header declares %llu bytes", path,
+                          (unsigned long long)L->size, (unsigned long long)h->file_size);
+    if (h->file_size < L->size)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: %llu bytes follow the declared end of the file at byte %llu", path,
+                          (unsigned long long)(L->size - h->file_size), (unsigned long long)h->file_size);
+    if (h->table_offset != MVKE_FILE_HEADER_SIZE)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 24: table offset %llu, expected %u", path,
+                          (unsigned long long)h->table_offset, MVKE_FILE_HEADER_SIZE);
+    if (h->nsections < 1 || h->nsections > MVKE_FILE_MAX_SECTIONS)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 32: %u sections (1 to %u allowed)", path, h->nsections, MVKE_FILE_MAX_SECTIONS);
+    if (h->K < 1 || h->K > 64 || h->d < 1 || h->d > 65536)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 36: K = %u, d = %u out of range (1-64, 1-65536)", path, h->K, h->d);
+    if (h->storage != MVKE_STORAGE_F32 && h->storage != MVKE_STORAGE_F16)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 44: unknown storage %u", path, h->storage);
+    const uint64_t table_end = MVKE_FILE_HEADER_SIZE + (uint64_t)h->nsections * MVKE_FILE_ENTRY_SIZE;
+    if (table_end > L->size)
+        return mvke_error(MVKE_ERR_TRUNCATED, "%s: the section table ends at byte %llu, past the end of the file", path,
+                          (unsigned long long)table_end);
+    if (mvke_crc32c(0, b + MVKE_FILE_HEADER_SIZE, (size_t)(table_end - MVKE_FILE_HEADER_SIZE)) != h->table_crc)
+        return mvke_error(MVKE_ERR_CHECKSUM, "%s: bytes %u-%llu: the section table checksum does not match", path,
+                          MVKE_FILE_HEADER_SIZE, (unsigned long long)table_end - 1);
+    uint64_t prev_end = table_end;
+    for (uint32_t i = 0; i < h->nsections; i++) {
+        const uint64_t at = MVKE_FILE_HEADER_SIZE + (uint64_t)i * MVKE_FILE_ENTRY_SIZE;
+        mvke_file_entry e;
+        mvke_file_decode_entry(b + at, &e);
+        uint64_t end;
+        if (e.kind < 1 || e.kind > MVKE_SEC_KINDS)
+            return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u has unknown kind %u", path, (unsigned long long)at, i, e.kind);
+        if (L->have[e.kind])
+            return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u repeats the %s section", path,
+                              (unsigned long long)at, i, mvke_file_section_name(e.kind));
+        if (e.flags || e.reserved)
+            return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u has nonzero reserved fields", path, (unsigned long long)at, i);
+        if (e.offset % MVKE_FILE_ALIGN || e.offset < prev_end || __builtin_add_overflow(e.offset, e.size, &end) ||
+            end > L->size)
+            return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: the %s section (offset %llu, %llu bytes) is misplaced "
+                              "(unaligned, overlapping or past the end at byte %llu)", path, (unsigned long long)at,
+                              mvke_file_section_name(e.kind), (unsigned long long)e.offset, (unsigned long long)e.size,
+                              (unsigned long long)L->size);
+        if (!all_zero(b + prev_end, e.offset - prev_end))
+            return mvke_error(MVKE_ERR_CHECKSUM, "%s: bytes %llu-%llu: padding before the %s section is not zero", path,
+                              (unsigned long long)prev_end, (unsigned long long)e.offset - 1, mvke_file_section_name(e.kind));
+        L->sec[e.kind] = e;
+        L->have[e.kind] = 1;
+        prev_end = end;
+    }
+    if (!all_zero(b + prev_end, L->size - prev_end))
+        return mvke_error(MVKE_ERR_CHECKSUM, "%s: bytes %llu-%llu after the last section are not zero", path,
+                          (unsigned long long)prev_end, (unsigned long long)L->size - 1);
+    for (uint32_t k = 1; k <= MVKE_SEC_KINDS; k++)
+        if (!L->have[k] && k != MVKE_SEC_VK)
+            return mvke_error(MVKE_ERR_FORMAT, "%s: the %s section is missing", path, mvke_file_section_name(k));
+    /* The options section is tiny: check its checksum now, as the other sizes depend on it. */
+    const mvke_file_entry *o = &L->sec[MVKE_SEC_OPTIONS];
+    if (o->size != MVKE_FILE_OPTIONS_SIZE)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: the options section has %llu bytes, expected %u", path,
+                          (unsigned long long)o->size, MVKE_FILE_OPTIONS_SIZE);
+    const unsigned char *op = b + o->offset;
+    if (mvke_crc32c(0, op, MVKE_FILE_OPTIONS_SIZE) != o->crc)
+        return mvke_error(MVKE_ERR_CHECKSUM, "%s: byte %llu: the options section checksum does not match", path,
+                          (unsigned long long)o->offset);
+    L->tag_storage = mvke_get_u32(op);
+    uint32_t tbits = mvke_get_u32(op + 4);
+    memcpy(&L->temperature, &tbits, 4);
+    L->has_vk = mvke_get_u32(op + 8);
+    L->ntasks = mvke_get_u32(op + 12);
+    L->ntags = mvke_get_u64(op + 16);
+    if (L->tag_storage > 1 || L->has_vk > 1 || !all_zero(op + 24, MVKE_FILE_OPTIONS_SIZE - 24) ||
+        !(L->temperature > 0.0f && L->temperature < 1e30f))
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: invalid options (tag storage %u, vk flag %u, temperature %g)",
+                          path, (unsigned long long)o->offset, L->tag_storage, L->has_vk, (double)L->temperature);
+    if (L->has_vk != (uint32_t)L->have[MVKE_SEC_VK])
+        return mvke_error(MVKE_ERR_FORMAT, "%s: the options say the virtual kernels are %s but the section is %s", path,
+                          L->has_vk ? "present" : "absent", L->have[MVKE_SEC_VK] ? "present" : "absent");
+    uint64_t want[MVKE_SEC_KINDS + 1];
+    mvke_status st = expected_sizes(L, want);
+    if (st != MVKE_OK) return st;
+    for (uint32_t k = 1; k <= MVKE_SEC_KINDS; k++)
+        if (L->have[k] && want[k] != UINT64_MAX && L->sec[k].size != want[k])
+            return mvke_error(MVKE_ERR_FORMAT, "%s: the %s section has %llu bytes but the header and options declare %llu",
+                              path, mvke_file_section_name(k), (unsigned long long)L->sec[k].size,
+                              (unsigned long long)want[k]);
+    return MVKE_OK;
+}
+
+static mvke_status check_crc(const layout *L, uint32_t kind) {
+    if (!L->have[kind]) return MVKE_OK;
+    const mvke_file_entry *e = &L->sec[kind];
+    const unsigned char *p = L->base + e->offset;
+    uint32_t c = 0;
+    /* In 64 MiB steps, so a huge section does not look like one endless call. */
+    for (uint64_t done = 0; done < e->size;) {
+        uint64_t m = e->size - done < ((uint64_t)64 << 20) ? e->size - done : (uint64_t)64 << 20;
+        c = mvke_crc32c(c, p + done, (size_t)m);
+        done += m;
+    }
+    if (c != e->crc)
+        return mvke_error(MVKE_ERR_CHECKSUM, "%s: bytes %llu-%llu: the %s section checksum does not match (corrupted file)",
+                          L->path, (unsigned long long)e->offset, (unsigned long long)(e->offset + e->size - 1),
+                          mvke_file_section_name(kind));
+    return MVKE_OK;
+}
+
+/* Rebuilds the tag table from the tag sections (checksums already checked). */
+static mvke_status load_tags(const layout *L, mvke_tags **out) {
+    const int K = (int)L->h.K, d = (int)L->h.d;
+    const unsigned char *b = L->base;
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    o.storage = (mvke_storage)L->tag_storage;
+    mvke_tags *t = NULL;
+    mvke_status st = mvke_tags_new(&t, K, d, &o);
+    if (st != MVKE_OK) return st;
+    if (L->has_vk) {
+        float *vk = mvke_malloc_array((size_t)K * (size_t)d, sizeof *vk);
+        if (!vk) st = mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", L->path);
+        else {
+            memcpy(vk, b + L->sec[MVKE_SEC_VK].offset, (size_t)K * (size_t)d * sizeof *vk);
+            st = mvke_tags_set_vk(t, vk, L->temperature);
+            mvke_free(vk);
+        }
+    } else if (L->temperature != 1.0f) {
+        /* Only meaningful with virtual kernels; keep it as written. */
+        t->temperature = L->temperature;
+    }
+    const unsigned char *tasks = b + L->sec[MVKE_SEC_TASKS].offset;
+    const unsigned char *recs = b + L->sec[MVKE_SEC_TAGS].offset;
+    const unsigned char *names = b + L->sec[MVKE_SEC_TAG_NAMES].offset;
+    const uint64_t names_size = L->sec[MVKE_SEC_TAG_NAMES].size;
+    const float *q = (const float *)(b + L->sec[MVKE_SEC_TAG_Q].offset);
+    const float *w = (const float *)(b + L->sec[MVKE_SEC_TAG_W].offset);
+    uint64_t first = 0, name_end = 0;
+    for (uint32_t ti = 0; ti < L->ntasks && st == MVKE_OK; ti++) {
+        const unsigned char *r = tasks + (size_t)ti * MVKE_FILE_TASK_SIZE;
+        char name[256];
+        memcpy(name, r, 256);
+        const size_t nl = strnlen(name, 256);
+        const uint32_t nexp = mvke_get_u32(r + 320);
+        const uint64_t ntags = mvke_get_u64(r + 328);
+        const uint64_t at = L->sec[MVKE_SEC_TASKS].offset + (uint64_t)ti * MVKE_FILE_TASK_SIZE;
+        if (nl == 0 || nl > MVKE_FILE_NAME_MAX || !all_zero(r + nl, 256 - nl) || nexp < 1 || nexp > L->h.K ||
+            !all_zero(r + 256 + nexp, 64 - nexp) || mvke_get_u32(r + 324) != 0 || ntags > L->ntags - first) {
+            st = mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: task record %u is invalid", L->path, (unsigned long long)at, ti);
+            break;
+        }
+        int experts[64];
+        for (uint32_t k = 0; k < nexp; k++) experts[k] = r[256 + k];
+        if ((st = mvke_tags_add_task(t, name, experts, (int)nexp)) != MVKE_OK) break;
+        if (ntags == 0) continue;
+        int64_t *ids = mvke_malloc_array((size_t)ntags, sizeof *ids);
+        int64_t *parents = mvke_malloc_array((size_t)ntags, sizeof *parents);
+        char **nm = mvke_calloc((size_t)ntags, sizeof *nm);
+        if (!ids || !parents || !nm) st = mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", L->path);
+        for (uint64_t i = 0; i < ntags && st == MVKE_OK; i++) {
+            const unsigned char *tr = recs + (size_t)(first + i) * MVKE_FILE_TAG_SIZE;
+            const uint64_t noff = mvke_get_u64(tr + 16);
+            const uint32_t nlen = mvke_get_u32(tr + 24);
+            ids[i] = (int64_t)mvke_get_u64(tr);
+            parents[i] = (int64_t)mvke_get_u64(tr + 8);
+            /* Names are laid out one after another: offsets are exactly where the last ended. */
+            if (noff != name_end || nlen > MVKE_FILE_NAME_MAX || nlen > names_size - name_end ||
+                mvke_get_u32(tr + 28) != 0 || memchr(names + noff, 0, nlen) || parents[i] < 0) {
+                st = mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: tag record %llu is invalid", L->path,
+                                (unsigned long long)(L->sec[MVKE_SEC_TAGS].offset + (first + i) * MVKE_FILE_TAG_SIZE),
+                                (unsigned long long)(first + i));
+                break;
+            }
+            name_end += nlen;
+            if (!(nm[i] = mvke_malloc(nlen + 1))) {
+                st = mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", L->path);
+                break;
+            }
+            memcpy(nm[i], names + noff, nlen);
+            nm[i][nlen] = 0;
+        }
+        if (st == MVKE_OK) {
+            st = mvke_tags_add(t, name, (int64_t)ntags, ids, (const char *const *)nm, parents, q + first * (uint64_t)d,
+                               w + first * (uint64_t)K);
+            if (st != MVKE_OK) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", mvke_last_error());
+                mvke_error(st, "%s: task \"%s\": %s", L->path, name, msg);
+            }
+        }
+        for (uint64_t i = 0; nm && i < ntags; i++) mvke_free(nm[i]);
+        mvke_free(nm);
+        mvke_free(ids);
+        mvke_free(parents);
+        first += ntags;
+    }
+    if (st == MVKE_OK && (first != L->ntags || name_end != names_size))
+        st = mvke_error(MVKE_ERR_FORMAT, "%s: the tasks hold %llu tags and %llu name bytes but the file has %llu and %llu",
+                        L->path, (unsigned long long)first, (unsigned long long)name_end, (unsigned long long)L->ntags,
+                        (unsigned long long)names_size);
+    if (st != MVKE_OK) {
+        mvke_tags_free(t);
+        return st;
+    }
+    *out = t;
+    return MVKE_OK;
+}
+
+/* Maps and checks a file; on success *m holds the mapping and L describes it. */
+static mvke_status open_layout(const char *path, unsigned flags, mapping **m, layout *L) {
+    memset(L, 0, sizeof *L);
+    mvke_status st = map_file(path, m);
+    if (st != MVKE_OK) return st;
+    L->path = path;
+    L->base = (*m)->addr;
+    L->size = (*m)->len;
+    st = parse_layout(L);
+    for (uint32_t k = 1; k <= MVKE_SEC_KINDS && st == MVKE_OK; k++) {
+        if (k == MVKE_SEC_OPTIONS) continue;
+        if ((flags & MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS) && (k == MVKE_SEC_USER_ROWS || k == MVKE_SEC_USER_GRAM)) continue;
+        st = check_crc(L, k);
+    }
+    if (st != MVKE_OK) {
+        unmap_release(*m);
+        *m = NULL;
+    }
+    return st;
+}
+
+mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users, mvke_tags **tags) {
+    mvke_error_clear();
+    if (users) *users = NULL;
+    if (tags) *tags = NULL;
+    if (!path) return mvke_error(MVKE_ERR_INVALID, "mvke_file_open: path is NULL");
+    if (flags & ~MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS) return mvke_error(MVKE_ERR_INVALID, "unknown flags 0x%x", flags);
+    mapping *m;
+    layout L;
+    mvke_status st = open_layout(path, flags, &m, &L);
+    if (st != MVKE_OK) return st;
+    mvke_tags *t = NULL;
+    mvke_index *ix = NULL;
+    st = load_tags(&L, &t);
+    if (st == MVKE_OK) {
+        mvke_index_options o;
+        mvke_index_options_init(&o);
+        o.storage = (mvke_storage)L.h.storage;
+        st = mvke_index_new(&ix, (int)L.h.K, (int)L.h.d, &o);
+    }
+    if (st == MVKE_OK) {
+        const unsigned char *b = L.base;
+        st = mvke_store_attach(&ix->store, (int64_t)L.h.nusers, (const int64_t *)(b + L.sec[MVKE_SEC_USER_IDS].offset),
+                               b + L.sec[MVKE_SEC_USER_ROWS].offset,
+                               (const float *)(b + L.sec[MVKE_SEC_USER_GRAM].offset), m, unmap_release);
+        if (st != MVKE_OK) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", mvke_last_error());
+            mvke_error(st, "%s: user ids: %s", path, msg);
+        }
+    }
+    if (st != MVKE_OK) {
+        mvke_tags_free(t);
+        mvke_index_free(ix);
+        unmap_release(m);
+        return st;
+    }
+    /* The mapping now belongs to the index. */
+    if (users) *users = ix;
+    else mvke_index_free(ix);
+    if (tags) *tags = t;
+    else mvke_tags_free(t);
+    return MVKE_OK;
+}
+
+mvke_status mvke_file_verify(const char *path) {
+    mvke_index *ix = NULL;
+    mvke_tags *t = NULL;
+    mvke_status st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &ix, &t);
+    mvke_index_free(ix);
+    mvke_tags_free(t);
+    return st;
+}
+
+mvke_status mvke_file_inspect(const char *path, mvke_file_info *info) {
+    mvke_error_clear();
+    if (!path || !info) return mvke_error(MVKE_ERR_INVALID, "mvke_file_inspect: NULL argument");
+    mapping *m;
+    layout L;
+    memset(&L, 0, sizeof L);
+    mvke_status st = map_file(path, &m);
+    if (st != MVKE_OK) return st;
+    L.path = path;
+    L.base = m->addr;
+    L.size = m->len;
+    st = parse_layout(&L);
+    if (st == MVKE_OK) {
+        info->version = L.h.version;
+        info->size = L.size;
+        info->fingerprint = L.h.header_crc;
+        info->K = (int)L.h.K;
+        info->d = (int)L.h.d;
+        info->storage = (mvke_storage)L.h.storage;
+        info->nusers = (int64_t)L.h.nusers;
+        info->nsections = (int)L.h.nsections;
+    }
+    unmap_release(m);
+    return st;
+}
