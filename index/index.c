@@ -48,6 +48,7 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
 
 void mvke_index_free(mvke_index *ix) {
     if (!ix) return;
+    if (ix->backend->release) ix->backend->release(ix->backend);
     mvke_store_release(&ix->store);
     pthread_rwlock_destroy(&ix->lock);
     mvke_free(ix);
@@ -146,6 +147,7 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
             else
                 mvke_store_append(s, id, x + i * s->D, gram + i * s->P);
         }
+        ix->version++;
     }
     mvke_index_unlock(ix);
 done:
@@ -178,6 +180,7 @@ mvke_status mvke_index_remove(mvke_index *ix, int64_t n, const int64_t *ids) {
     if (st == MVKE_OK) st = mvke_store_own_all(s);
     if (st == MVKE_OK)
         for (int64_t i = 0; i < n; i++) mvke_store_remove_at(s, mvke_store_find(s, ids[i]));
+    if (st == MVKE_OK) ix->version++;
     mvke_index_unlock(ix);
     return st;
 }
@@ -187,6 +190,7 @@ mvke_status mvke_index_reset(mvke_index *ix) {
     if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
     mvke_index_wrlock(ix);
     mvke_store_clear(&ix->store);
+    ix->version++;
     mvke_index_unlock(ix);
     return MVKE_OK;
 }
@@ -233,3 +237,45 @@ mvke_status mvke_index_ids(const mvke_index *ix, int64_t *ids) {
     return MVKE_OK;
 }
 
+/* Swaps the backend of ix for b under the write lock and frees the one it replaces. */
+static void swap_backend(mvke_index *ix, const mvke_backend *b) {
+    mvke_index_wrlock(ix);
+    const mvke_backend *old = ix->backend;
+    ix->backend = b;
+    mvke_index_unlock(ix);
+    if (old->release) old->release(old);
+}
+
+mvke_status mvke_gpu_count(int *n) {
+    mvke_error_clear();
+    if (!n) return mvke_error(MVKE_ERR_INVALID, "n is NULL");
+    return mvke_cuda_device_count(n);
+}
+
+mvke_status mvke_index_use_gpu(mvke_index *ix, int device) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (device < -1)
+        return mvke_error(MVKE_ERR_INVALID, "device = %d: use 0, 1, ... or -1 for every device", device);
+    mvke_cuda_config cfg = {device, &ix->version, 0, 0};
+    const mvke_backend *b = NULL;
+    mvke_status st = mvke_backend_cuda_new(&cfg, &b);
+    if (st != MVKE_OK) return st;
+    swap_backend(ix, b);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_use_cpu(mvke_index *ix) {
+    mvke_error_clear();
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    swap_backend(ix, mvke_backend_default());
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_backend(const mvke_index *ix, const char **name) {
+    if (!ix || !name) return mvke_error(MVKE_ERR_INVALID, "index or name is NULL");
+    mvke_index_rdlock(ix);
+    *name = ix->backend->name;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}

@@ -7,6 +7,25 @@
 
 const mvke_backend *mvke_backend_default(void) { return mvke_backend_cpu(); }
 
+/* The one place that knows whether the CUDA backend was built: without it, its constructor and
+ * device count say so. With it, both are defined in kernels/cuda/cuda_backend.cu. */
+#ifndef MVKE_WITH_CUDA
+#define MVKE_NO_CUDA_MESSAGE \
+    "this library was built without the CUDA backend (nvcc was not found at build time, or " \
+    "-Dcuda=disabled); searches run on the CPU backend"
+
+mvke_status mvke_backend_cuda_new(const mvke_cuda_config *cfg, const mvke_backend **out) {
+    (void)cfg;
+    if (out) *out = NULL;
+    return mvke_error(MVKE_ERR_UNSUPPORTED, "%s", MVKE_NO_CUDA_MESSAGE);
+}
+
+mvke_status mvke_cuda_device_count(int *n) {
+    if (n) *n = 0;
+    return mvke_error(MVKE_ERR_UNSUPPORTED, "%s", MVKE_NO_CUDA_MESSAGE);
+}
+#endif
+
 void mvke_kranges_release(mvke_kranges *r) {
     mvke_free(r->lims);
     mvke_free(r->ids);

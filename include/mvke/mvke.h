@@ -286,6 +286,39 @@ mvke_status mvke_user_tags_top_rows(const mvke_tags *tags, const char *task, int
                                     const float *x, int64_t m, mvke_result **out);
 
 /* ---------------------------------------------------------------------------------------------
+ * GPU searches (the CUDA backend)
+ *
+ * An index searches on the CPU unless told otherwise. mvke_index_use_gpu moves its searches
+ * (mvke_index_search, mvke_index_range_search, and the audience functions over it) to CUDA:
+ * the rows are copied to the device at the next search and kept there, refreshed after any
+ * add, upsert, remove or reset; rows that do not fit in device memory are streamed from host
+ * memory on every search. Results follow the same order and padding rules; scores agree with
+ * the CPU backend to about 1e-6 for float32 rows (1e-3 with float16 rows, whose queries are
+ * rounded to float16 on the device). When a GPU search fails (MVKE_ERR_BACKEND), nothing
+ * falls back silently: the call fails and the caller may switch with mvke_index_use_cpu.
+ * ------------------------------------------------------------------------------------------- */
+
+/* The number of usable CUDA devices into *n.
+ * Errors: MVKE_ERR_UNSUPPORTED with *n = 0 when the library was built without CUDA, or there
+ * is no driver or no device; the message says which. */
+mvke_status mvke_gpu_count(int *n);
+
+/* Moves the searches of index to GPU `device` (0, 1, ...), or with device = -1 to every
+ * visible device, the rows split into one shard per device and results merged on the host.
+ * Errors: MVKE_ERR_INVALID (index NULL, device < -1), MVKE_ERR_UNSUPPORTED (built without
+ * CUDA, no usable device, or device out of range: the message says which, and the index keeps
+ * searching on the CPU), MVKE_ERR_BACKEND (CUDA or cuBLAS failed to start), MVKE_ERR_NOMEM.
+ * On error the index is unchanged. */
+mvke_status mvke_index_use_gpu(mvke_index *index, int device);
+
+/* Moves the searches of index back to the CPU and frees its device memory. */
+mvke_status mvke_index_use_cpu(mvke_index *index);
+
+/* The name of the backend the index searches with ("cpu" or "cuda") into *name (a constant
+ * string). */
+mvke_status mvke_index_backend(const mvke_index *index, const char **name);
+
+/* ---------------------------------------------------------------------------------------------
  * Reading rows by position (for streaming over every user)
  * ------------------------------------------------------------------------------------------- */
 

@@ -383,6 +383,6 @@ static mvke_status cpu_range(const mvke_backend *self, const mvke_kdb *db, const
     return st;
 }
 
-static const mvke_backend cpu_backend = {"cpu", cpu_knn, cpu_range};
+static const mvke_backend cpu_backend = {"cpu", cpu_knn, cpu_range, NULL};
 
 const mvke_backend *mvke_backend_cpu(void) { return &cpu_backend; }
