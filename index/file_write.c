@@ -115,6 +115,7 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
     w_pad_to(w, e->offset);
     w->crc = 0;
     unsigned char rec[MVKE_FILE_TASK_SIZE];
+    const int ntasks = tags ? tags->ntasks : 0; /* a NULL table saves as an empty one */
     switch (e->kind) {
     case MVKE_SEC_OPTIONS: {
         memset(rec, 0, MVKE_FILE_OPTIONS_SIZE);
@@ -132,7 +133,7 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
         break;
     }
     case MVKE_SEC_TASKS:
-        for (int t = 0; t < tags->ntasks; t++) {
+        for (int t = 0; t < ntasks; t++) {
             const mvke_task *tk = &tags->tasks[t];
             memset(rec, 0, sizeof rec);
             memcpy(rec, tk->name, strlen(tk->name)); /* at most 255 bytes: the table checks names */
@@ -144,7 +145,7 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
         break;
     case MVKE_SEC_TAGS: {
         uint64_t name_off = 0;
-        for (int t = 0; t < tags->ntasks; t++)
+        for (int t = 0; t < ntasks; t++)
             for (int64_t i = 0; i < tags->tasks[t].n; i++) {
                 const mvke_task *tk = &tags->tasks[t];
                 const size_t len = strlen(tk->names[i]);
@@ -159,15 +160,15 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
         break;
     }
     case MVKE_SEC_TAG_NAMES:
-        for (int t = 0; t < tags->ntasks; t++)
+        for (int t = 0; t < ntasks; t++)
             for (int64_t i = 0; i < tags->tasks[t].n; i++) w_bytes(w, tags->tasks[t].names[i], strlen(tags->tasks[t].names[i]));
         break;
     case MVKE_SEC_TAG_Q:
-        for (int t = 0; t < tags->ntasks; t++)
+        for (int t = 0; t < ntasks; t++)
             w_bytes(w, tags->tasks[t].q, (size_t)tags->tasks[t].n * (size_t)tags->d * sizeof(float));
         break;
     case MVKE_SEC_TAG_W:
-        for (int t = 0; t < tags->ntasks; t++)
+        for (int t = 0; t < ntasks; t++)
             w_bytes(w, tags->tasks[t].w, (size_t)tags->tasks[t].n * (size_t)tags->K * sizeof(float));
         break;
     case MVKE_SEC_VK:
