@@ -373,7 +373,7 @@ mvke_status dev_range(const cu_backend *be, cu_dev *dv, const mvke_cu_layout *L,
     MVKE_OK_OR_RETURN(mvke_cu_reserve(&ln->num, (size_t)TU * TQ * 4, dev));
     MVKE_OK_OR_RETURN(mvke_cu_reserve(&r->count, (size_t)TQ * 8, dev));
     MVKE_OK_OR_RETURN(mvke_cu_reserve(&r->cursor, (size_t)TQ * 16, dev));
-    int64_t *hcount = (int64_t *)mvke_malloc_array((size_t)TQ * 2, sizeof(int64_t));
+    int64_t *hcount = (int64_t *)mvke_malloc_array((size_t)TQ * 3, sizeof(int64_t));
     if (!hcount) return mvke_error(MVKE_ERR_NOMEM, "out of memory for threshold counters");
     int64_t total = 0, cap = 0;
     mvke_status st = MVKE_OK;
@@ -438,7 +438,14 @@ mvke_status dev_range(const cu_backend *be, cu_dev *dv, const mvke_cu_layout *L,
                 MVKE_OK_OR_RETURN(pass(1));
                 MVKE_CU_TRY(dev, cudaMemcpyAsync(out->scores + total, r->hit_s.p, (size_t)tile_total * 4, cudaMemcpyDeviceToHost, ln->stream));
                 MVKE_CU_TRY(dev, cudaMemcpyAsync(out->ids + total, r->hit_id.p, (size_t)tile_total * 8, cudaMemcpyDeviceToHost, ln->stream));
+                int64_t *hcur = hcount + 2 * TQ;
+                MVKE_CU_TRY(dev, cudaMemcpyAsync(hcur, r->cursor.p, (size_t)tq * 8, cudaMemcpyDeviceToHost, ln->stream));
                 MVKE_CU_TRY(dev, cudaStreamSynchronize(ln->stream));
+                for (int j = 0; j < tq; j++)
+                    if (hcur[j] != hcount[j])
+                        return mvke_error(MVKE_ERR_BACKEND,
+                                          "device %d: threshold query %lld counted %lld hits but wrote %lld",
+                                          dev, (long long)(q0 + j), (long long)hcount[j], (long long)hcur[j]);
             }
             for (int j = 0; j < tq; j++) out->lims[q0 + j + 1] = total + hoff[j] + hcount[j];
             total += tile_total;
