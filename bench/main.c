@@ -1,0 +1,318 @@
+/*
+ * main.c - `mvke-bench`: this project's exact search beside FAISS IndexFlatIP, the naive
+ * materialise-then-scan method and the machine's measured limits, in one process and one run,
+ * on the same synthetic users. See docs/benchmarks.md for what each column means.
+ *
+ * For each size of the scaling curve the users are generated once, chunk by chunk, into this
+ * project's float32 index and FAISS's flat index; the float32 and FAISS rows are timed, FAISS's
+ * copy is freed, a float16 index is filled from the float32 one, and its rows are timed. Only
+ * one size lives in memory at a time (1e7 users take about 6.6 GB in float32 plus 6 GB in FAISS).
+ */
+#include <errno.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "limits.h"
+#include "report.h"
+#include "runs.h"
+#include "world_gen.h"
+
+const int bench_batches[BENCH_NBATCH] = {1, 2, 4, 16, 64, 256};
+
+#define CHUNK_ROWS 65536
+
+static const char *USAGE =
+    "usage: mvke-bench [--quick] [--sizes N,N,...] [--threads T,T,...] [--storage f32,f16]\n"
+    "                  [--repeats R] [--budget S] [--tag-users N] [--seed S] [--out DIR] [--no-plots]\n";
+
+static void help(void) {
+    printf("%s\n"
+           "Times this project's exact gated-cosine search (one tag -> top-100 users; batches of 2, 4, 16,\n"
+           "64 and 256 tags; a threshold audience; batch tagging: top-10 tags of each task over 1,786 tags\n"
+           "per task for a block of users) beside FAISS IndexFlatIP on the same rows, the naive method\n"
+           "(materialise sum_k w_k e_k for every user, then a FAISS cosine scan) and this machine's\n"
+           "read bandwidth and sgemm throughput measured in the same run. Prints a markdown table and\n"
+           "writes DIR/results.json, DIR/results.md and SVG plots (gnuplot).\n\n"
+           "  --quick          a smoke run of under a minute: 1e4 and 1e5 users, few repeats\n"
+           "  --sizes LIST     users per point of the scaling curve (default 1e4,1e5,1e6,1e7)\n"
+           "  --threads LIST   thread counts (default 1,2)\n"
+           "  --storage LIST   f32, f16 or both (default f32,f16)\n"
+           "  --repeats R      most timed repeats per measurement (default 7; quick 3)\n"
+           "  --budget S       seconds one measurement may take with its repeats (default 1.5; quick 0.1)\n"
+           "  --tag-users N    users in the batch-tagging block (default 20000; quick 2000)\n"
+           "  --seed S         random seed of the synthetic world (default 42)\n"
+           "  --out DIR        output folder (default bench-out; created)\n"
+           "  --no-plots       skip gnuplot\n"
+           "Numbers like 1e6 or 1000000 are accepted for sizes.\n",
+           USAGE);
+}
+
+bench_row *bench_report_add(bench_report *r, const bench_row *row) {
+    if (r->nrows == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 64;
+        bench_row *n = realloc(r->rows, (size_t)cap * sizeof *n);
+        if (!n) {
+            fprintf(stderr, "mvke-bench: out of memory\n");
+            exit(1);
+        }
+        r->rows = n;
+        r->cap = cap;
+    }
+    r->rows[r->nrows] = *row;
+    return &r->rows[r->nrows++];
+}
+
+double bench_row_bytes(int storage) {
+    return (double)BENCH_ROW * (storage ? 2 : 4) + (double)BENCH_P * 4;
+}
+
+int bench_fail(const char *what, mvke_status st) {
+    fprintf(stderr, "mvke-bench: %s failed: %s: %s\n", what, mvke_status_name(st), mvke_last_error());
+    return 1;
+}
+
+/* Parses "a,b,c" of numbers (1e6 allowed) into out; returns the count or -1. */
+static int parse_list(const char *s, int64_t *out, int cap) {
+    int n = 0;
+    while (*s) {
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (end == s || errno || v < 1 || v > 1e10 || v != (double)(int64_t)v || n == cap) return -1;
+        out[n++] = (int64_t)v;
+        s = end;
+        if (*s == ',') s++;
+        else if (*s) return -1;
+    }
+    return n;
+}
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "mvke-bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", USAGE);
+    return 2;
+}
+
+static int parse_args(int argc, char **argv, bench_config *c) {
+    memset(c, 0, sizeof *c);
+    int quick = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+    c->quick = quick;
+    const int64_t full_sizes[] = {10000, 100000, 1000000, 10000000};
+    const int64_t quick_sizes[] = {10000, 100000};
+    c->nsizes = quick ? 2 : 4;
+    memcpy(c->sizes, quick ? quick_sizes : full_sizes, (size_t)c->nsizes * sizeof(int64_t));
+    c->nthreads = 2;
+    c->threads[0] = 1;
+    c->threads[1] = 2;
+    c->nstorage = 2;
+    c->storage[0] = MVKE_STORAGE_F32;
+    c->storage[1] = MVKE_STORAGE_F16;
+    c->max_reps = quick ? 3 : 7;
+    c->rep_budget_s = quick ? 0.1 : 1.5;
+    c->tag_users = quick ? 2000 : 20000;
+    c->threshold_frac = 1e-3;
+    c->bw_bytes = quick ? ((int64_t)256 << 20) : ((int64_t)1 << 30);
+    c->seed = 42;
+    c->out_dir = "bench-out";
+    c->plots = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--quick")) continue;
+        if (!strcmp(a, "--no-plots")) {
+            c->plots = 0;
+            continue;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
+        if (i + 1 >= argc) return usage_error("%s needs a value", a);
+        const char *v = argv[++i];
+        int64_t list[8];
+        int n;
+        if (!strcmp(a, "--sizes")) {
+            if ((n = parse_list(v, list, 8)) < 1) return usage_error("bad --sizes '%s'", v);
+            c->nsizes = n;
+            memcpy(c->sizes, list, (size_t)n * sizeof *list);
+        } else if (!strcmp(a, "--threads")) {
+            if ((n = parse_list(v, list, 4)) < 1) return usage_error("bad --threads '%s' (at most 4 counts)", v);
+            c->nthreads = n;
+            for (int t = 0; t < n; t++) {
+                if (list[t] > 1024) return usage_error("bad --threads '%s'", v);
+                c->threads[t] = (int)list[t];
+            }
+        } else if (!strcmp(a, "--storage")) {
+            if (!strcmp(v, "f32")) c->nstorage = 1;
+            else if (!strcmp(v, "f16")) {
+                c->nstorage = 1;
+                c->storage[0] = MVKE_STORAGE_F16;
+            } else if (strcmp(v, "f32,f16")) return usage_error("bad --storage '%s' (f32, f16 or f32,f16)", v);
+        } else if (!strcmp(a, "--repeats")) {
+            if (parse_list(v, list, 1) != 1 || list[0] > 63) return usage_error("bad --repeats '%s' (1 to 63)", v);
+            c->max_reps = (int)list[0];
+        } else if (!strcmp(a, "--budget")) {
+            char *end;
+            c->rep_budget_s = strtod(v, &end);
+            if (*end || !(c->rep_budget_s > 0)) return usage_error("bad --budget '%s'", v);
+        } else if (!strcmp(a, "--tag-users")) {
+            if (parse_list(v, list, 1) != 1 || list[0] > 10000000) return usage_error("bad --tag-users '%s'", v);
+            c->tag_users = list[0];
+        } else if (!strcmp(a, "--seed")) {
+            char *end;
+            c->seed = strtoull(v, &end, 10);
+            if (*end || !*v) return usage_error("bad --seed '%s'", v);
+        } else if (!strcmp(a, "--out")) {
+            c->out_dir = v;
+        } else {
+            return usage_error("unknown option '%s'", a);
+        }
+    }
+    return 0;
+}
+
+static void machine_name(char *buf, size_t cap) {
+    char model[256] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p += 2;
+                p[strcspn(p, "\n")] = 0;
+                snprintf(model, sizeof model, "%s", p);
+            }
+            break;
+        }
+    if (f) fclose(f);
+    long long mem_kb = 0;
+    if ((f = fopen("/proc/meminfo", "r"))) {
+        if (fscanf(f, "MemTotal: %lld kB", &mem_kb) != 1) mem_kb = 0;
+        fclose(f);
+    }
+    snprintf(buf, cap, "%s, %d cores, %.0f GiB RAM", model, omp_get_num_procs(), mem_kb / 1048576.0);
+    for (char *p = buf; *p; p++)
+        if (*p == '"' || *p == '\\') *p = ' ';
+}
+
+/* Fills a new index of the given storage with rows [0, n): generated, or copied from src. */
+static int fill_index(const bench_world *w, const mvke_index *src, int64_t n, mvke_storage storage,
+                      bench_faiss *faiss, float *chunk, mvke_index **out) {
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    o.storage = storage;
+    mvke_index *ix = NULL;
+    mvke_status st = mvke_index_new(&ix, BENCH_K, BENCH_D, &o);
+    for (int64_t first = 0; first < n && st == MVKE_OK; first += CHUNK_ROWS) {
+        int64_t m = n - first < CHUNK_ROWS ? n - first : CHUNK_ROWS;
+        if (src) st = mvke_index_read_rows(src, first, m, NULL, chunk);
+        else bench_world_users(w, first, m, chunk);
+        if (st == MVKE_OK) st = mvke_index_add(ix, m, NULL, chunk);
+        if (st == MVKE_OK && faiss && bench_faiss_add(faiss, m, chunk)) {
+            mvke_index_free(ix);
+            return 1;
+        }
+    }
+    if (st != MVKE_OK) {
+        mvke_index_free(ix);
+        return bench_fail("filling the user index", st);
+    }
+    *out = ix;
+    return 0;
+}
+
+/* Every timed row of one size of the curve. */
+static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, float *chunk, bench_report *rep) {
+    double t0 = bench_now();
+    int want32 = 0, want16 = 0;
+    for (int s = 0; s < cfg->nstorage; s++) {
+        if (cfg->storage[s] == MVKE_STORAGE_F32) want32 = 1;
+        else want16 = 1;
+    }
+    bench_faiss *faiss = NULL;
+    if (bench_faiss_new(&faiss)) return 1;
+    mvke_index *ix32 = NULL, *ix16 = NULL;
+    int rc = fill_index(w, NULL, n, MVKE_STORAGE_F32, faiss, chunk, &ix32);
+    if (rc) {
+        bench_faiss_free(faiss);
+        return rc;
+    }
+    fprintf(stderr, "%lld users generated and indexed in %.1f s\n", (long long)n, bench_now() - t0);
+    float min_score = 0;
+    int64_t expect = 0;
+    rc = bench_threshold_for(ix32, w, cfg->threshold_frac, &min_score, &expect);
+    if (!rc && want32) rc = bench_run_mvke(cfg, w, ix32, 0, min_score, rep);
+    if (!rc && bench_faiss_available()) rc = bench_run_faiss(cfg, w, faiss, expect, min_score, rep);
+    bench_faiss_free(faiss);
+    if (!rc && want16) {
+        rc = fill_index(w, ix32, n, MVKE_STORAGE_F16, NULL, chunk, &ix16);
+        mvke_index_free(ix32);
+        ix32 = NULL;
+        if (!rc) rc = bench_run_mvke(cfg, w, ix16, 1, min_score, rep);
+    }
+    mvke_index_free(ix32);
+    mvke_index_free(ix16);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    bench_config cfg;
+    int prc = parse_args(argc, argv, &cfg);
+    if (prc < 0) {
+        help();
+        return 0;
+    }
+    if (prc > 0) return prc;
+    if (mkdir(cfg.out_dir, 0777) != 0 && errno != EEXIST) {
+        perror(cfg.out_dir);
+        return 1;
+    }
+    const double start = bench_now();
+    char machine[512], date[64];
+    machine_name(machine, sizeof machine);
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    fprintf(stderr, "mvke-bench %s: %s; FAISS baselines %s\n", mvke_version(), machine,
+            bench_faiss_available() ? "built" : "unavailable (built without FAISS)");
+
+    bench_world w;
+    bench_limits lim;
+    bench_report rep = {.faiss_built = bench_faiss_available()};
+    float *chunk = malloc((size_t)(CHUNK_ROWS > cfg.tag_users ? CHUNK_ROWS : cfg.tag_users) * BENCH_ROW * sizeof *chunk);
+    int rc = chunk ? 0 : 1;
+    if (!rc) rc = bench_world_init(&w, cfg.seed);
+    if (!rc) rc = bench_limits_measure(&cfg, &lim);
+    for (int s = 0; s < cfg.nsizes && !rc; s++) rc = run_size(&cfg, &w, cfg.sizes[s], chunk, &rep);
+    if (!rc) {
+        bench_world_users(&w, 0, cfg.tag_users, chunk);
+        rc = bench_run_tagging(&cfg, &w, chunk, &rep);
+        if (!rc && bench_faiss_available()) rc = bench_run_faiss_tagging(&cfg, &w, chunk, &rep);
+    }
+    free(chunk);
+    bench_world_free(&w);
+    if (rc) {
+        free(rep.rows);
+        return 1;
+    }
+    const double total = bench_now() - start;
+    bench_report_finish(&rep, &cfg, &lim);
+    bench_report_markdown(stdout, &rep, &cfg, &lim, machine, date, total);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.md", cfg.out_dir);
+    FILE *md = fopen(path, "w");
+    if (md) {
+        bench_report_markdown(md, &rep, &cfg, &lim, machine, date, total);
+        fclose(md);
+    }
+    snprintf(path, sizeof path, "%s/results.json", cfg.out_dir);
+    rc = bench_report_json(path, &rep, &cfg, &lim, machine, date, total);
+    if (cfg.plots) bench_report_plots(cfg.out_dir, &rep, &cfg, &lim); /* a missing gnuplot is not a failure */
+    fprintf(stderr, "wrote %s/results.json, results.md%s in %.0f s\n", cfg.out_dir,
+            cfg.plots ? ", time_vs_users.svg, roofline_vs_batch.svg" : "", bench_now() - start);
+    free(rep.rows);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * timing.c - the clock and the repeat-and-take-the-median helper every measurement goes through.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "bench.h"
+
+double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int bench_time(int (*fn)(void *ctx), void *ctx, const bench_config *cfg, double *median_s, int *reps) {
+    double v[64];
+    int n = 0;
+    double t0 = bench_now();
+    int rc = fn(ctx);
+    double first = bench_now() - t0;
+    if (rc) return rc;
+    int want;
+    if (first >= 3.0) {
+        v[n++] = first; /* one call is already long enough to time on its own */
+        want = 1;
+    } else if (first >= cfg->rep_budget_s) {
+        v[n++] = first;
+        want = 3;
+    } else {
+        want = (int)(cfg->rep_budget_s / (first > 1e-6 ? first : 1e-6));
+        if (want < 3) want = 3;
+    }
+    if (want > cfg->max_reps) want = cfg->max_reps > n ? cfg->max_reps : n;
+    if (want > 63) want = 63;
+    while (n < want) {
+        t0 = bench_now();
+        rc = fn(ctx);
+        v[n++] = bench_now() - t0;
+        if (rc) return rc;
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *median_s = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    *reps = n;
+    return 0;
+}
