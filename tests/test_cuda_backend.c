@@ -309,6 +309,7 @@ static void suite(const char *name, const mvke_backend *gpu, const db *b, double
     run_range(name, gpu, b, 4, 0.25f, NULL, tol);
     run_range(name, gpu, b, 3, 0.1f, &fs, tol);
     run_range(name, gpu, b, 2, 2.0f, NULL, tol); /* nothing */
+    run_range(name, gpu, b, 0, 0.5f, NULL, tol); /* no queries */
     free(bits);
     free(sorted);
 }

@@ -244,8 +244,8 @@ mvke_status dev_tagtop(cu_dev *dv, const mvke_cu_layout *L, const mvke_kqueries 
         mvke_cu_lane *ln = &dv->res.lane[l];
         MVKE_CU_TRY(dev, cudaStreamSynchronize(ln->stream));
         if (pend_q0[l] >= 0) { /* results of the chunk before last on this lane */
-            const float *hs = (const float *)ln->bounce_out.p;
-            const int64_t *hi = (const int64_t *)(hs + (size_t)qc * k);
+            const int64_t *hi = (const int64_t *)ln->bounce_out.p; /* ids first: aligned */
+            const float *hs = (const float *)(hi + (size_t)qc * k);
             memcpy(out_s + pend_q0[l] * k, hs, (size_t)pend_n[l] * k * 4);
             memcpy(out_i + pend_q0[l] * k, hi, (size_t)pend_n[l] * k * 8);
             pend_q0[l] = -1;
@@ -264,8 +264,8 @@ mvke_status dev_tagtop(cu_dev *dv, const mvke_cu_layout *L, const mvke_kqueries 
         MVKE_OK_OR_RETURN(mvke_cu_tagtop((const float *)ln->tx.p, (const float *)ln->tg.p,
                                          (const float *)ln->trtr.p, n, &dv->view, K, d, filter, k,
                                          (float *)ln->out_s.p, (int64_t *)ln->out_id.p, ln->stream, dev));
-        float *hs = (float *)ln->bounce_out.p;
-        int64_t *hi = (int64_t *)(hs + (size_t)qc * k);
+        int64_t *hi = (int64_t *)ln->bounce_out.p;
+        float *hs = (float *)(hi + (size_t)qc * k);
         MVKE_CU_TRY(dev, cudaMemcpyAsync(hs, ln->out_s.p, (size_t)n * k * 4, cudaMemcpyDeviceToHost, ln->stream));
         MVKE_CU_TRY(dev, cudaMemcpyAsync(hi, ln->out_id.p, (size_t)n * k * 8, cudaMemcpyDeviceToHost, ln->stream));
         pend_q0[l] = q0;
@@ -540,6 +540,16 @@ mvke_status cu_range(const mvke_backend *self, const mvke_kdb *db, const mvke_kq
     (void)threads;
     cu_backend *be = (cu_backend *)self;
     memset(out, 0, sizeof *out);
+    if (q->n == 0) { /* no queries: one empty offset list */
+        out->lims = (int64_t *)mvke_calloc(1, sizeof(int64_t));
+        out->ids = (int64_t *)mvke_malloc(sizeof(int64_t));
+        out->scores = (float *)mvke_malloc(sizeof(float));
+        if (!out->lims || !out->ids || !out->scores) {
+            mvke_kranges_release(out);
+            return mvke_error(MVKE_ERR_NOMEM, "out of memory for an empty threshold result");
+        }
+        return MVKE_OK;
+    }
     mvke_cu_layout L;
     MVKE_OK_OR_RETURN(mvke_cu_layout_make(&L, db));
     mvke_kranges *parts = (mvke_kranges *)mvke_calloc((size_t)be->ndev, sizeof *parts);
