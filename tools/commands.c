@@ -4,8 +4,10 @@
 #include "cli.h"
 
 int mvke_cmd_demo(int argc, char **argv);
+int mvke_cmd_gen(int argc, char **argv);
 
 const mvke_command mvke_commands[] = {
-    {"demo", "build a random index and show an audience and a user's top tags", mvke_cmd_demo},
+    {"demo", "what the system does, on a synthetic world it makes itself (report with pictures)", mvke_cmd_demo},
+    {"gen", "write a synthetic MVKE world as .npy files and a tags.tsv", mvke_cmd_gen},
     {0, 0, 0},
 };
