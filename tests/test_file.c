@@ -18,8 +18,17 @@
 static char dir[] = "/tmp/mvke_test_file_XXXXXX";
 static char path[256];
 
+static void remove_dir(void) {
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static void make_dir(void) {
-    if (dir[sizeof dir - 2] == 'X') cr_assert_not_null(mkdtemp(dir));
+    if (dir[sizeof dir - 2] == 'X') {
+        cr_assert_not_null(mkdtemp(dir));
+        atexit(remove_dir);
+    }
     snprintf(path, sizeof path, "%s/index.mvke", dir);
 }
 

@@ -1,0 +1,569 @@
+/*
+ * test_cli.c - the `mvke` tool end to end (the executable is given by MVKE_EXE): build -> info
+ * -> audience / tags equal the library's searches on the same data; float16 input and storage;
+ * gates from virtual kernels equal given gates computed the same way; every malformed input
+ * refused with its exit code and message and no output file; corrupted index files refused;
+ * tag-all killed with SIGKILL and resumed gives byte-identical output.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernels/half.h"
+#include "reference.h"
+
+enum { K = 5, d = 8, N = 3000, NT = 30 }; /* NT tags per task, 2 tasks */
+static char dir[] = "/tmp/mvke_test_cli_XXXXXX";
+static const char *TASKS[2] = {"interest", "intention"};
+static const int EXP[2][5] = {{0, 1, 2}, {1, 2, 3, 4}}, NEXP[2] = {3, 4};
+static float *X, *Q, *W, *VK;
+static int64_t *IDS;
+
+static void remove_dir(void) {
+    if (dir[sizeof dir - 2] != 'X') {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    }
+}
+
+static const char *P(const char *name) {
+    static char buf[64][512];
+    static int k;
+    k = (k + 1) % 64;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static char out_text[1 << 22], err_text[1 << 16];
+
+/* Runs the tool with args (NULL-terminated), stdout/stderr captured; returns the exit status. */
+static int tool(const char *first, ...) {
+    const char *exe = getenv("MVKE_EXE");
+    cr_assert_not_null(exe, "MVKE_EXE must point at the mvke executable");
+    const char *argv[64] = {exe, first};
+    int n = 2;
+    va_list ap;
+    va_start(ap, first);
+    const char *a;
+    while ((a = va_arg(ap, const char *))) argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    char fo[600], fe[600];
+    snprintf(fo, sizeof fo, "%s/stdout.txt", dir);
+    snprintf(fe, sizeof fe, "%s/stderr.txt", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(fo, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(fe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(exe, (char **)argv);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    FILE *f = fopen(fo, "r");
+    size_t k = fread(out_text, 1, sizeof out_text - 1, f);
+    out_text[k] = 0;
+    fclose(f);
+    f = fopen(fe, "r");
+    k = fread(err_text, 1, sizeof err_text - 1, f);
+    err_text[k] = 0;
+    fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void write_tsv(const char *path, int extra_row) {
+    FILE *f = fopen(path, "w");
+    fprintf(f, "tag_id\ttask\tname\tparent_id\n");
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < NT; i++) fprintf(f, "%d\t%s\ttag %d \xc3\xa9\t%d\n", 100 + i, TASKS[t], i, i ? 100 : 0);
+    if (extra_row) fprintf(f, "999\tinterest\textra\t0\n");
+    fclose(f);
+}
+
+static void setup_data(void) {
+    if (X) return;
+    cr_assert_not_null(mkdtemp(dir));
+    atexit(remove_dir);
+    ref_seed(2024);
+    X = malloc(sizeof(float) * N * K * d);
+    Q = malloc(sizeof(float) * 2 * NT * d);
+    W = calloc(2 * NT * K, sizeof(float));
+    VK = malloc(sizeof(float) * K * d);
+    IDS = malloc(sizeof(int64_t) * N);
+    ref_fill_normal(X, N * K * d);
+    ref_fill_normal(Q, 2 * NT * d);
+    ref_fill_normal(VK, K * d);
+    for (int i = 0; i < N; i++) IDS[i] = 1000003LL * i % 99991 + 5 * (int64_t)i; /* distinct, unordered */
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < NT; i++)
+            cr_assert_eq(mvke_gates_from_vk(K, d, Q + (t * NT + i) * d, VK, EXP[t], NEXP[t], 0.7f, W + (t * NT + i) * K), MVKE_OK);
+    const int64_t sx[3] = {N, K, d}, sid[1] = {N}, sq[2] = {2 * NT, d}, sw[2] = {2 * NT, K}, svk[2] = {K, d};
+    cr_assert_eq(mvke_npy_save(P("x.npy"), MVKE_DTYPE_F32, 3, sx, X), MVKE_OK);
+    cr_assert_eq(mvke_npy_save(P("ids.npy"), MVKE_DTYPE_I64, 1, sid, IDS), MVKE_OK);
+    cr_assert_eq(mvke_npy_save(P("q.npy"), MVKE_DTYPE_F32, 2, sq, Q), MVKE_OK);
+    cr_assert_eq(mvke_npy_save(P("w.npy"), MVKE_DTYPE_F32, 2, sw, W), MVKE_OK);
+    cr_assert_eq(mvke_npy_save(P("vk.npy"), MVKE_DTYPE_F32, 2, svk, VK), MVKE_OK);
+    uint16_t *h = malloc(sizeof(uint16_t) * N * K * d);
+    mvke_half_from_float(X, h, (size_t)N * K * d);
+    cr_assert_eq(mvke_npy_save(P("x16.npy"), MVKE_DTYPE_F16, 3, sx, h), MVKE_OK);
+    free(h);
+    write_tsv(P("tags.tsv"), 0);
+}
+
+/* The same index and tags built in process. */
+static void library_index(int fp16, mvke_index **u, mvke_tags **t) {
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    o.storage = fp16 ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
+    cr_assert_eq(mvke_index_new(u, K, d, &o), MVKE_OK);
+    float *x = X;
+    float *xw = NULL;
+    if (fp16) {
+        xw = malloc(sizeof(float) * N * K * d);
+        for (int i = 0; i < N * K * d; i++) xw[i] = mvke_half_to_float1(mvke_half_from_float1(X[i]));
+        x = xw;
+    }
+    cr_assert_eq(mvke_index_add(*u, N, IDS, x), MVKE_OK);
+    free(xw);
+    cr_assert_eq(mvke_tags_new(t, K, d, NULL), MVKE_OK);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(mvke_tags_add_task(*t, TASKS[k], EXP[k], NEXP[k]), MVKE_OK);
+        int64_t tid[NT];
+        for (int i = 0; i < NT; i++) tid[i] = 100 + i;
+        cr_assert_eq(mvke_tags_add(*t, TASKS[k], NT, tid, NULL, NULL, Q + k * NT * d, W + k * NT * K), MVKE_OK);
+    }
+}
+
+/* The library's audience of tags 100..102 of task, as the tool prints it. */
+static void expected_audience(mvke_index *u, mvke_tags *t, const char *task, char *buf, size_t cap) {
+    int64_t tid[3] = {100, 101, 102};
+    mvke_result *r;
+    cr_assert_eq(mvke_audience_top(u, t, task, 3, tid, 10, NULL, &r), MVKE_OK);
+    size_t len = (size_t)snprintf(buf, cap, "tag_id\ttask\trank\tuser_id\tscore\n");
+    for (int i = 0; i < 3; i++) {
+        const int64_t *ids;
+        const float *sc;
+        int64_t n;
+        mvke_result_get(r, i, &ids, &sc, &n);
+        cr_assert_eq(n, 10);
+        for (int k = 0; k < n; k++)
+            len += (size_t)snprintf(buf + len, cap - len, "%lld\t%s\t%d\t%lld\t%.6f\n", (long long)tid[i], task, k + 1,
+                                    (long long)ids[k], (double)sc[k]);
+    }
+    mvke_result_free(r);
+}
+
+Test(cli, build_info_audience_tags_round_trip) {
+    setup_data();
+    const char *ix = P("a.mvke");
+    int rc = tool("build", "-o", ix, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1,2,3,4", NULL);
+    cr_assert_eq(rc, 0, "build: %s", err_text);
+    cr_assert_str_empty(out_text, "build printed on stdout");
+    cr_assert_eq(tool("info", ix, NULL), 0, "%s", err_text);
+    cr_assert(strstr(out_text, "users\t3000\n") && strstr(out_text, "K\t5\n") && strstr(out_text, "d\t8\n"), "%s", out_text);
+    cr_assert(strstr(out_text, "task\tinterest\texperts=0,1,2\ttags=30\n"), "%s", out_text);
+    cr_assert(strstr(out_text, "task\tintention\texperts=1,2,3,4\ttags=30\n"), "%s", out_text);
+    cr_assert_eq(tool("verify", ix, NULL), 0, "%s", err_text);
+
+    mvke_index *u;
+    mvke_tags *t;
+    library_index(0, &u, &t);
+    static char want[1 << 16];
+    for (int k = 0; k < 2; k++) {
+        expected_audience(u, t, TASKS[k], want, sizeof want);
+        cr_assert_eq(tool("audience", ix, "--task", TASKS[k], "--tag", "100,101,102", "--top", "10", NULL), 0, "%s", err_text);
+        cr_assert_str_eq(out_text, want);
+    }
+    /* the audience also matches the double oracle */
+    {
+        ref_hit *hits = malloc(sizeof *hits * N);
+        int64_t n = ref_rank(K, d, N, X, IDS, NULL, Q, W, hits);
+        long long tag, rank, uid;
+        char task[32];
+        double score;
+        char *line = strchr(out_text, '\n') + 1;
+        cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--top", "5", NULL), 0);
+        line = strchr(out_text, '\n') + 1;
+        for (int r = 0; r < 5; r++) {
+            cr_assert_eq(sscanf(line, "%lld\t%31s\t%lld\t%lld\t%lf", &tag, task, &rank, &uid, &score), 5);
+            cr_assert_eq(rank, r + 1);
+            cr_assert(fabs(score - hits[r].score) < 2e-5, "rank %d: %f vs %f", r, score, hits[r].score);
+            line = strchr(line, '\n') + 1;
+        }
+        (void)n;
+        free(hits);
+    }
+    /* threshold + allow-list (text file) */
+    FILE *f = fopen(P("allow.txt"), "w");
+    for (int i = 0; i < N; i += 2) fprintf(f, "%lld\n", (long long)IDS[i]);
+    fclose(f);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--min-score", "0.3", "--allow", P("allow.txt"), NULL), 0,
+                 "%s", err_text);
+    {
+        mvke_allow *al;
+        int64_t *s = malloc(sizeof(int64_t) * N);
+        int64_t m = 0;
+        for (int i = 0; i < N; i += 2) s[m++] = IDS[i];
+        for (int64_t i = 1; i < m; i++)
+            for (int64_t j = i; j > 0 && s[j - 1] > s[j]; j--) {
+                int64_t tmp = s[j];
+                s[j] = s[j - 1];
+                s[j - 1] = tmp;
+            }
+        cr_assert_eq(mvke_allow_new_sorted(&al, s, m), MVKE_OK);
+        mvke_result *r;
+        int64_t tid = 100;
+        cr_assert_eq(mvke_audience_range(u, t, "interest", 1, &tid, 0.3f, al, &r), MVKE_OK);
+        const int64_t *ids;
+        const float *sc;
+        int64_t n;
+        mvke_result_get(r, 0, &ids, &sc, &n);
+        cr_assert_gt(n, 0);
+        size_t len = (size_t)snprintf(want, sizeof want, "tag_id\ttask\trank\tuser_id\tscore\n");
+        for (int64_t k = 0; k < n; k++)
+            len += (size_t)snprintf(want + len, sizeof want - len, "100\tinterest\t%lld\t%lld\t%.6f\n", (long long)k + 1,
+                                    (long long)ids[k], (double)sc[k]);
+        cr_assert_str_eq(out_text, want);
+        mvke_result_free(r);
+        mvke_allow_free(al);
+        free(s);
+    }
+    /* per-user top tags */
+    char users[64];
+    snprintf(users, sizeof users, "%lld,%lld", (long long)IDS[7], (long long)IDS[2999]);
+    cr_assert_eq(tool("tags", ix, "--user", users, "--top", "4", NULL), 0, "%s", err_text);
+    {
+        int64_t uid[2] = {IDS[7], IDS[2999]};
+        mvke_result *r;
+        cr_assert_eq(mvke_user_tags_top(u, t, NULL, 2, uid, 4, &r), MVKE_OK);
+        size_t len = (size_t)snprintf(want, sizeof want, "user_id\ttask\trank\ttag_id\tscore\n");
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; k < 2; k++) {
+                const int64_t *ids;
+                const float *sc;
+                int64_t n;
+                mvke_result_get(r, i * 2 + k, &ids, &sc, &n);
+                for (int64_t j = 0; j < n; j++)
+                    len += (size_t)snprintf(want + len, sizeof want - len, "%lld\t%s\t%lld\t%lld\t%.6f\n", (long long)uid[i],
+                                            TASKS[k], (long long)j + 1, (long long)ids[j], (double)sc[j]);
+            }
+        cr_assert_str_eq(out_text, want);
+        mvke_result_free(r);
+    }
+    cr_assert_eq(tool("tags", ix, "--user", "123456789", "--top", "4", NULL), 3);
+    cr_assert(strstr(err_text, "MVKE_ERR_UNKNOWN_ID"), "%s", err_text);
+    cr_assert_eq(tool("audience", ix, "--task", "nope", "--tag", "100", "--top", "4", NULL), 3);
+    cr_assert(strstr(err_text, "MVKE_ERR_UNKNOWN_TASK"), "%s", err_text);
+    mvke_index_free(u);
+    mvke_tags_free(t);
+}
+
+Test(cli, float16_and_virtual_kernels) {
+    setup_data();
+    const char *a = P("h.mvke"), *b = P("vk.mvke");
+    int rc = tool("build", "-o", a, "--experts", P("x16.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--fp16", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    cr_assert_eq(tool("info", a, NULL), 0);
+    cr_assert(strstr(out_text, "storage\tfloat16\n"), "%s", out_text);
+    mvke_index *u;
+    mvke_tags *t;
+    library_index(1, &u, &t);
+    static char want[1 << 16], got[1 << 16];
+    expected_audience(u, t, "intention", want, sizeof want);
+    cr_assert_eq(tool("audience", a, "--task", "intention", "--tag", "100,101,102", "--top", "10", NULL), 0);
+    cr_assert_str_eq(out_text, want);
+    mvke_index_free(u);
+    mvke_tags_free(t);
+    /* gates from the virtual kernels give the same results as the gates computed from them */
+    rc = tool("build", "-o", b, "--experts", P("x16.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+              P("q.npy"), "--vk", P("vk.npy"), "--temperature", "0.7", "--task", "interest=0-2", "--task", "intention=1-4",
+              "--fp16", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(tool("audience", a, "--task", TASKS[k], "--tag", "100,110,129", "--top", "20", NULL), 0);
+        strcpy(got, out_text);
+        cr_assert_eq(tool("audience", b, "--task", TASKS[k], "--tag", "100,110,129", "--top", "20", NULL), 0);
+        cr_assert_str_eq(out_text, got);
+    }
+}
+
+/* A build that must fail with rc and a message containing msg, leaving no index. */
+static void build_fails(int rc_want, const char *msg, const char *experts, const char *ids, const char *tsv, const char *q,
+                        const char *w, const char *task2) {
+    const char *ix = P("bad.mvke");
+    unlink(ix);
+    int rc = tool("build", "-o", ix, "--experts", experts, "--ids", ids, "--tags", tsv, "--tag-emb", q, "--gates", w,
+                  "--task", "interest=0-2", "--task", task2, NULL);
+    cr_assert_eq(rc, rc_want, "rc %d, want %d (%s): %s", rc, rc_want, msg, err_text);
+    cr_assert(strstr(err_text, msg), "want '%s' in: %s", msg, err_text);
+    cr_assert_str_empty(out_text);
+    cr_assert_neq(access(ix, F_OK), 0, "an index was left behind (%s)", msg);
+    /* no temporary file either */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -q 'bad.mvke'", dir);
+    cr_assert_neq(system(cmd), 0, "a temporary file was left behind (%s)", msg);
+}
+
+static void write_bytes(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    fwrite(b, 1, n, f);
+    fclose(f);
+}
+
+static unsigned char *read_bytes(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*n + 1);
+    cr_assert_eq(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+Test(cli, malformed_inputs_are_refused) {
+    setup_data();
+    const char *x = P("x.npy"), *ids = P("ids.npy"), *tsv = P("tags.tsv"), *q = P("q.npy"), *w = P("w.npy");
+    size_t n;
+    unsigned char *good = read_bytes(x, &n), *b = malloc(n + 8);
+    /* bad magic */
+    memcpy(b, good, n);
+    b[1] = 'X';
+    write_bytes(P("m.npy"), b, n);
+    build_fails(3, "bad magic", P("m.npy"), ids, tsv, q, w, "intention=1-4");
+    /* wrong dtype: int64 ids given as experts, float given as ids */
+    build_fails(3, "expected a 3-d float32/float16", ids, ids, tsv, q, w, "intention=1-4");
+    build_fails(3, "expected a 1-d int64", x, q, tsv, q, w, "intention=1-4");
+    /* fortran order */
+    memcpy(b, good, n);
+    unsigned char *fo = NULL;
+    for (size_t i = 0; i + 5 < 200 && !fo; i++)
+        if (!memcmp(b + i, "False", 5)) fo = b + i;
+    cr_assert_not_null(fo);
+    memcpy(fo, "True ", 5);
+    write_bytes(P("m.npy"), b, n);
+    build_fails(3, "fortran_order", P("m.npy"), ids, tsv, q, w, "intention=1-4");
+    /* shape larger than the file, truncated data */
+    write_bytes(P("m.npy"), good, n - 4);
+    build_fails(3, "MVKE_ERR_TRUNCATED", P("m.npy"), ids, tsv, q, w, "intention=1-4");
+    /* NaN in experts, tag embeddings, gates */
+    memcpy(b, good, n);
+    float nan = NAN;
+    memcpy(b + n - 4 * (K * d * 10 + 3), &nan, 4);
+    write_bytes(P("m.npy"), b, n);
+    build_fails(3, "MVKE_ERR_NONFINITE", P("m.npy"), ids, tsv, q, w, "intention=1-4");
+    cr_assert(strstr(err_text, "row 2989"), "%s", err_text);
+    size_t nq;
+    unsigned char *gq = read_bytes(q, &nq);
+    memcpy(gq + nq - 4, &nan, 4);
+    write_bytes(P("mq.npy"), gq, nq);
+    build_fails(3, "MVKE_ERR_NONFINITE", x, ids, tsv, P("mq.npy"), w, "intention=1-4");
+    cr_assert(strstr(err_text, "line 61"), "%s", err_text);
+    free(gq);
+    unsigned char *gw = read_bytes(w, &nq);
+    memcpy(gw + nq - 4 * K * 3 - 4 * 1, &nan, 4);
+    write_bytes(P("mw.npy"), gw, nq);
+    build_fails(3, "MVKE_ERR_NONFINITE", x, ids, tsv, q, P("mw.npy"), "intention=1-4");
+    free(gw);
+    /* TSV with a missing column, and with a row count different from the arrays */
+    FILE *f = fopen(P("m.tsv"), "w");
+    fprintf(f, "tag_id\ttask\tname\tparent_id\n1\tinterest\tx\n");
+    fclose(f);
+    build_fails(3, "line 2: 3 columns", x, ids, P("m.tsv"), q, w, "intention=1-4");
+    write_tsv(P("m.tsv"), 1);
+    build_fails(3, "has 61 rows", x, ids, P("m.tsv"), q, w, "intention=1-4");
+    /* unknown task, gates nonzero outside the subset */
+    build_fails(3, "MVKE_ERR_UNKNOWN_TASK", x, ids, tsv, q, w, "other=1-4");
+    build_fails(3, "MVKE_ERR_GATE", x, ids, tsv, q, w, "intention=2-4");
+    cr_assert(strstr(err_text, "line 32"), "%s", err_text);
+    /* duplicate user ids */
+    size_t ni;
+    unsigned char *gi = read_bytes(ids, &ni);
+    memcpy(gi + ni - 8, gi + ni - 8 * 101, 8);
+    write_bytes(P("mi.npy"), gi, ni);
+    build_fails(3, "MVKE_ERR_DUPLICATE", x, P("mi.npy"), tsv, q, w, "intention=1-4");
+    cr_assert(strstr(err_text, "rows 2899 and 2999"), "%s", err_text);
+    free(gi);
+    /* I/O: a missing input is exit 4 */
+    build_fails(4, "cannot open", P("nope.npy"), ids, tsv, q, w, "intention=1-4");
+    /* usage errors: 2, a usage line, nothing on stdout */
+    cr_assert_eq(tool("build", "-o", P("bad.mvke"), NULL), 2);
+    cr_assert(strstr(err_text, "usage: mvke build"), "%s", err_text);
+    cr_assert_str_empty(out_text);
+    cr_assert_eq(tool("build", "-o", P("bad.mvke"), "--experts", x, "--tags", tsv, "--tag-emb", q, "--gates", w, "--task",
+                      "interest=2-0", NULL), 2);
+    cr_assert_eq(tool("audience", P("a.mvke"), "--task", "interest", "--tag", "1", NULL), 2);
+    cr_assert_eq(tool("tag-all", P("a.mvke"), "--top", "0", "-o", P("o.tsv"), NULL), 2);
+    const char *cmds[] = {"build", "info", "verify", "audience", "tags", "tag-all"};
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(tool(cmds[i], "--help", NULL), 0);
+        cr_assert(strstr(out_text, "usage: mvke "), "%s --help: %s", cmds[i], out_text);
+    }
+    free(good);
+    free(b);
+}
+
+Test(cli, corrupted_index_files_are_refused) {
+    setup_data();
+    const char *ix = P("c.mvke"), *bad = P("c_bad.mvke");
+    cr_assert_eq(tool("build", "-o", ix, "--experts", P("x.npy"), "--tags", P("tags.tsv"), "--tag-emb", P("q.npy"), "--vk",
+                      P("vk.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL), 0, "%s", err_text);
+    size_t n;
+    unsigned char *g = read_bytes(ix, &n);
+    mvke_file_info fi;
+    cr_assert_eq(mvke_file_inspect(ix, &fi), MVKE_OK);
+    /* one flipped byte in the header, the table and the middle of every section */
+    for (int s = 0; s < fi.nsections + 2; s++) {
+        size_t at;
+        if (s == 0) at = 20;
+        else if (s == 1) at = 64 + 9;
+        else {
+            const unsigned char *e = g + 64 + 32 * (s - 2);
+            uint64_t off = 0, size = 0;
+            for (int k = 0; k < 8; k++) off |= (uint64_t)e[8 + k] << (8 * k), size |= (uint64_t)e[16 + k] << (8 * k);
+            at = (size_t)(off + size / 2);
+        }
+        g[at] ^= 0x10;
+        write_bytes(bad, g, n);
+        g[at] ^= 0x10;
+        cr_assert_eq(tool("verify", bad, NULL), 3, "section %d byte %zu: %s", s, at, err_text);
+        cr_assert(strstr(err_text, "c_bad.mvke"), "%s", err_text);
+        cr_assert_str_empty(out_text);
+        int rc = tool("audience", bad, "--task", "interest", "--tag", "100", "--top", "3", NULL);
+        cr_assert(rc == 3 || (rc == 0 && s > 2), "section %d: rc %d", s, rc); /* rows are trusted at open without --verify */
+    }
+    for (size_t k = 0; k < n; k += n / 37 + 1) {
+        write_bytes(bad, g, k);
+        cr_assert_eq(tool("verify", bad, NULL), 3, "prefix %zu: %s", k, err_text);
+        cr_assert_eq(tool("info", bad, NULL), 3);
+    }
+    cr_assert_eq(tool("verify", P("missing.mvke"), NULL), 4);
+    free(g);
+}
+
+static int64_t ckpt_next(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char buf[1024];
+    size_t k = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[k] = 0;
+    char *p = strstr(buf, "next_user ");
+    return p ? atoll(p + 10) : -1;
+}
+
+/* Starts tag-all in the background; returns its pid. */
+static pid_t tag_all_bg(const char *ix, const char *out, const char *fmt, int resume) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int e = open("/dev/null", O_WRONLY);
+        dup2(e, 1);
+        dup2(e, 2);
+        execl(getenv("MVKE_EXE"), "mvke", "tag-all", ix, "--top", "3", "-o", out, "--format", fmt, "--block-users", "500",
+              "--checkpoint-every", "0", resume ? "--resume" : NULL, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+Test(cli, tag_all_killed_and_resumed_is_identical, .timeout = 300) {
+    setup_data();
+    /* a larger index so that a run takes long enough to be killed half way */
+    const int n = 60000;
+    float *x = malloc(sizeof(float) * n * K * d);
+    ref_fill_normal(x, (int64_t)n * K * d);
+    const int64_t sx[3] = {n, K, d};
+    cr_assert_eq(mvke_npy_save(P("big.npy"), MVKE_DTYPE_F32, 3, sx, x), MVKE_OK);
+    free(x);
+    const char *ix = P("big.mvke");
+    cr_assert_eq(tool("build", "-o", ix, "--experts", P("big.npy"), "--tags", P("tags.tsv"), "--tag-emb", P("q.npy"), "--gates",
+                      P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL), 0, "%s", err_text);
+    for (int fmt = 0; fmt < 2; fmt++) {
+        const char *f = fmt ? "npy" : "tsv";
+        const char *full = fmt ? P("full_npy") : P("full.tsv"), *part = fmt ? P("part_npy") : P("part.tsv");
+        cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", full, "--format", f, "--block-users", "500", NULL), 0, "%s", err_text);
+        cr_assert_str_empty(out_text);
+        char ck[600];
+        snprintf(ck, sizeof ck, fmt ? "%s/checkpoint" : "%s.checkpoint", part);
+        cr_assert_neq(access(fmt ? P("full_npy/checkpoint") : P("full.tsv.checkpoint"), F_OK), 0, "checkpoint left after success");
+        int kills = 0;
+        pid_t pid = tag_all_bg(ix, part, f, 0);
+        for (int round = 0; round < 3; round++) {
+            /* wait until some blocks are committed, then kill it */
+            int64_t next = -1, want = (int64_t)(round + 1) * n / 4;
+            struct timespec ts = {0, 2000000};
+            int status, done = 0;
+            for (int i = 0; i < 20000; i++) {
+                next = ckpt_next(ck);
+                if (next >= want) break;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                    done = 1;
+                    break;
+                }
+                nanosleep(&ts, NULL);
+            }
+            if (done) break;
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            cr_assert(WIFSIGNALED(status));
+            kills++;
+            pid = tag_all_bg(ix, part, f, 1);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "resumed run failed");
+        cr_assert_gt(kills, 0, "the run finished before it could be killed");
+        const char *files[] = {"", "/user_ids.npy", "/interest.tag_ids.npy", "/interest.scores.npy",
+                               "/intention.tag_ids.npy", "/intention.scores.npy"};
+        for (int i = fmt ? 1 : 0; i < (fmt ? 6 : 1); i++) {
+            char a[600], b[600];
+            snprintf(a, sizeof a, "%s%s", full, files[i]);
+            snprintf(b, sizeof b, "%s%s", part, files[i]);
+            size_t na, nb;
+            unsigned char *ba = read_bytes(a, &na), *bb = read_bytes(b, &nb);
+            cr_assert_eq(na, nb, "%s: sizes differ", b);
+            cr_assert_eq(memcmp(ba, bb, na), 0, "%s differs from an uninterrupted run", b);
+            free(ba);
+            free(bb);
+        }
+        cr_assert_neq(access(ck, F_OK), 0);
+        cr_log_info("tag-all %s: %d kills, output identical", f, kills);
+    }
+    /* tag-all agrees with `tags` for a user, and --resume of a finished run is refused */
+    cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", P("full.tsv"), "--resume", NULL), 2);
+    cr_assert_eq(tool("tags", ix, "--user", "12345", "--top", "3", NULL), 0);
+    /* Scores may differ in the last printed digit: BLAS rounds a block of 500 rows and a single
+     * row differently. Tags and ranks must agree. */
+    char *body = strchr(out_text, '\n') + 1;
+    size_t nf;
+    char *all = (char *)read_bytes(P("full.tsv"), &nf);
+    all[nf] = 0;
+    char *at = strstr(all, "\n12345\t");
+    cr_assert_not_null(at);
+    at++;
+    for (int line = 0; line < 6; line++) {
+        long long u1, r1, t1, u2, r2, t2;
+        char k1[32], k2[32];
+        double s1, s2;
+        cr_assert_eq(sscanf(at, "%lld\t%31s\t%lld\t%lld\t%lf", &u1, k1, &r1, &t1, &s1), 5);
+        cr_assert_eq(sscanf(body, "%lld\t%31s\t%lld\t%lld\t%lf", &u2, k2, &r2, &t2, &s2), 5);
+        cr_assert(u1 == 12345 && u1 == u2 && !strcmp(k1, k2) && r1 == r2 && t1 == t2, "line %d differs", line);
+        cr_assert(fabs(s1 - s2) <= 2e-6, "line %d: %f vs %f", line, s1, s2);
+        at = strchr(at, '\n') + 1;
+        body = strchr(body, '\n') + 1;
+    }
+    free(all);
+}
