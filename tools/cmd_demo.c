@@ -273,10 +273,10 @@ static int batch_tagging(demo *dm) {
     for (int t = 0; t < T; t++)
         for (int64_t u = 0; u < n; u++) base[t] += mvke_world_random_precision(w, t, u);
 
-    char b1[32], b2[32];
+    char b1[32], b2[32], b3[32];
     say(dm, "\n== Batch tagging: the top %lld tags of every task for every user ==\n", (long long)M);
     say(dm, "%s users x %s tags (%d tasks) in %.2f s: %s users/s (%.2f s in the search calls)\n", grouped(n, b1),
-        grouped(w->ntags * T, b2), T, elapsed, grouped((long long)(n / elapsed), b1), t_search);
+        grouped(w->ntags * T, b2), T, elapsed, grouped((long long)(n / elapsed), b3), t_search);
     say(dm, "\n== Precision at %lld: do the top tags recover the planted preferences? ==\n", (long long)M);
     say(dm, "%-9s  %-12s  %-12s  %s\n", "task", "mvke tags", "random tags", "ratio");
     for (int t = 0; t < T; t++) {
@@ -609,7 +609,7 @@ static int run(demo *dm) {
     mvke_world_options_init(&o);
     o.nusers = dm->nusers;
     o.seed = (uint64_t)dm->seed;
-    char msg[1024], b1[32];
+    char msg[1024], b1[32], b2[32];
     if (mvke_world_options_check(&o, msg, sizeof msg)) return mvke_cli_usage("demo", USAGE, "%s", msg);
     if (make_dir(dm->out)) return MVKE_EXIT_IO;
 
@@ -639,8 +639,8 @@ static int run(demo *dm) {
     double t_build = now_s() - t0;
     pick_named(dm);
 
-    say(dm, "MVKE demo: a synthetic world (seed %lld) of %s users, K = %d experts of d = %d, %lld tags in %d levels (",
-        dm->seed, grouped(o.nusers, b1), o.K, o.d, (long long)w->ntags, o.nlevels);
+    say(dm, "MVKE demo: a synthetic world (seed %lld) of %s users, K = %d experts of d = %d, %s tags in %d levels (",
+        dm->seed, grouped(o.nusers, b1), o.K, o.d, grouped(w->ntags, b2), o.nlevels);
     for (int l = 0; l < o.nlevels; l++) say(dm, "%s%lld", l ? "/" : "", (long long)o.level_counts[l]);
     say(dm, "), tasks");
     for (int t = 0; t < o.ntasks; t++) {

@@ -78,6 +78,9 @@ int mvke_cmd_gen(int argc, char **argv) {
             return mvke_cli_usage("gen", USAGE, "unknown option '%s'", a);
         }
     }
+    /* a small taxonomy caps how many topics a user can prefer */
+    if (o.prefs_max > o.level_counts[0]) o.prefs_max = (int)o.level_counts[0];
+    if (o.prefs_min > o.prefs_max) o.prefs_min = o.prefs_max;
     if (mvke_world_options_check(&o, msg, sizeof msg)) return mvke_cli_usage("gen", USAGE, "%s", msg);
     if (mkdir(out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "mvke gen: cannot create %s: %s\n", out, strerror(errno));
