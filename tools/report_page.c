@@ -85,9 +85,9 @@ int mvke_report_page_write(const mvke_report *r, const char *dir, int pictures, 
     fprintf(f, "<h2>Pictures</h2>\n");
     figure(f, pictures, "gates.png", "gates_*.dat",
            "<b>Gate weights of tags &times; experts</b> (as in the paper's Figure 8). Each row is a tag, "
-           "labelled with the end of its name and its facet [f<i>k</i>]; rows are sorted by facet. A tag's weight "
-           "concentrates on the expert of its facet when the task uses that expert, and spreads over the task's "
-           "experts otherwise; experts outside a task's subset have weight exactly 0.");
+           "labelled with the end of its name and its facet [f<i>k</i>]; rows are sorted by facet. In most rows the "
+           "weight concentrates on the expert of the tag's facet when the task uses that expert, and spreads over "
+           "the task's experts otherwise; experts outside a task's subset have weight exactly 0.");
     {
         char cap2[2048];
         const mvke_report_tag *tg = &r->tags[0];
