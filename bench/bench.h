@@ -38,6 +38,7 @@ typedef struct bench_config {
     int threads[4];            /* thread counts to measure */
     int nstorage;
     mvke_storage storage[2];
+    int batch_on[BENCH_NBATCH]; /* which batch sizes of bench_batches to run */
     int max_reps;              /* most timed repeats per measurement */
     double rep_budget_s;       /* time a measurement may take, repeats included */
     int64_t tag_users;         /* users in the batch-tagging block */

@@ -26,7 +26,7 @@ const int bench_batches[BENCH_NBATCH] = {1, 2, 4, 16, 64, 256};
 #define CHUNK_ROWS 65536
 
 static const char *USAGE =
-    "usage: mvke-bench [--quick] [--sizes N,N,...] [--threads T,T,...] [--storage f32,f16]\n"
+    "usage: mvke-bench [--quick] [--sizes N,N,...] [--threads T,T,...] [--storage f32,f16] [--batches B,B,...]\n"
     "                  [--repeats R] [--budget S] [--tag-users N] [--seed S] [--out DIR] [--no-plots]\n";
 
 static void help(void) {
@@ -41,6 +41,7 @@ static void help(void) {
            "  --sizes LIST     users per point of the scaling curve (default 1e4,1e5,1e6,1e7)\n"
            "  --threads LIST   thread counts (default 1,2)\n"
            "  --storage LIST   f32, f16 or both (default f32,f16)\n"
+           "  --batches LIST   tags per top-100 call, among 1,2,4,16,64,256 (default all)\n"
            "  --repeats R      most timed repeats per measurement (default 7; quick 3)\n"
            "  --budget S       seconds one measurement may take with its repeats (default 1.5; quick 0.1)\n"
            "  --tag-users N    users in the batch-tagging block (default 20000; quick 2000)\n"
@@ -114,6 +115,7 @@ static int parse_args(int argc, char **argv, bench_config *c) {
     c->nstorage = 2;
     c->storage[0] = MVKE_STORAGE_F32;
     c->storage[1] = MVKE_STORAGE_F16;
+    for (int b = 0; b < BENCH_NBATCH; b++) c->batch_on[b] = 1;
     c->max_reps = quick ? 3 : 7;
     c->rep_budget_s = quick ? 0.1 : 1.5;
     c->tag_users = quick ? 2000 : 20000;
@@ -151,6 +153,15 @@ static int parse_args(int argc, char **argv, bench_config *c) {
                 c->nstorage = 1;
                 c->storage[0] = MVKE_STORAGE_F16;
             } else if (strcmp(v, "f32,f16")) return usage_error("bad --storage '%s' (f32, f16 or f32,f16)", v);
+        } else if (!strcmp(a, "--batches")) {
+            if ((n = parse_list(v, list, 8)) < 1) return usage_error("bad --batches '%s'", v);
+            memset(c->batch_on, 0, sizeof c->batch_on);
+            for (int j = 0; j < n; j++) {
+                int found = 0;
+                for (int b = 0; b < BENCH_NBATCH; b++)
+                    if (bench_batches[b] == list[j]) c->batch_on[b] = found = 1;
+                if (!found) return usage_error("bad --batches '%s' (each one of 1,2,4,16,64,256)", v);
+            }
         } else if (!strcmp(a, "--repeats")) {
             if (parse_list(v, list, 1) != 1 || list[0] > 63) return usage_error("bad --repeats '%s' (1 to 63)", v);
             c->max_reps = (int)list[0];

@@ -50,6 +50,7 @@ static const bench_row *find(const bench_report *rep, const char *method, const 
 static double roofline(const bench_row *r, const bench_config *cfg, const bench_limits *lim) {
     double bw = lim->bw_gbs[thread_slot(cfg, r->threads)] * 1e9, gf = sgemm_limit(r, cfg, lim) * 1e9;
     double tb = bw > 0 ? r->bytes / bw : 0, tf = gf > 0 ? r->flops / gf : 0;
+    if (strcmp(r->mode, "tagging") && r->batch < 16) tf = 0; /* memory-bound; see bench_report_finish */
     return (tb > tf ? tb : tf) / r->median_s;
 }
 

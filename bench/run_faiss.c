@@ -202,6 +202,7 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
         const int th = cfg->threads[t];
         omp_set_num_threads(th);
         for (int b = 0; b <= BENCH_NBATCH && !rc; b++) {
+            if (b < BENCH_NBATCH && !cfg->batch_on[b]) continue;
             bench_row r = {.batch = b < BENCH_NBATCH ? bench_batches[b] : 1, .users = n, .threads = th};
             strcpy(r.method, "faiss-flat");
             strcpy(r.mode, b < BENCH_NBATCH ? "top100" : "threshold");
@@ -236,6 +237,7 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
                     r.mode, (long long)n, th, r.median_s, r.split_s[0], r.split_s[1]);
             /* A batch costs the naive method one materialisation and scan per tag. */
             for (int b = 1; b < BENCH_NBATCH && !range; b++) {
+                if (!cfg->batch_on[b]) continue;
                 bench_row d = r;
                 d.batch = bench_batches[b];
                 d.median_s = r.median_s * d.batch;

@@ -76,6 +76,7 @@ int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *us
     for (int t = 0; t < cfg->nthreads && !rc; t++) {
         mvke_index_set_threads(users, cfg->threads[t]);
         for (int b = 0; b <= BENCH_NBATCH && !rc; b++) {
+            if (b < BENCH_NBATCH && !cfg->batch_on[b]) continue;
             bench_row r = {.batch = b < BENCH_NBATCH ? bench_batches[b] : 1, .users = n,
                            .threads = cfg->threads[t], .storage = storage};
             strcpy(r.method, "mvke");

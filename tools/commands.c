@@ -4,6 +4,7 @@
 #include "cli.h"
 
 int mvke_cmd_demo(int argc, char **argv);
+int mvke_cmd_bench(int argc, char **argv);
 int mvke_cmd_build(int argc, char **argv);
 int mvke_cmd_info(int argc, char **argv);
 int mvke_cmd_verify(int argc, char **argv);
@@ -21,5 +22,6 @@ const mvke_command mvke_commands[] = {
     {"audience", "the best users of tags (top N or above a score)", mvke_cmd_audience},
     {"tags", "the best tags of users, per task", mvke_cmd_tags},
     {"tag-all", "the top tags of every user, streamed to a file, resumable", mvke_cmd_tag_all},
+    {"bench", "time the search beside FAISS, the naive method and this machine's limits", mvke_cmd_bench},
     {0, 0, 0},
 };
