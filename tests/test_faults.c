@@ -228,7 +228,7 @@ static bytes outputs(const world *w, op_fn op) {
     return b;
 }
 
-static int same_bytes(bytes a, bytes b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
+static int same_bytes(bytes a, bytes b) { return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0); }
 
 /* The sweep. Returns the number of injected failures the operation survived. */
 static int64_t sweep(const char *what, op_fn op) {
