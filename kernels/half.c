@@ -6,6 +6,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define MVKE_HAVE_X86 1
 #endif
@@ -78,7 +79,9 @@ static int have_f16c(void) {
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+        /* clang (14) does not know "f16c" in __builtin_cpu_supports: CPUID leaf 1, ECX bit 29. */
+        unsigned a, b, c, d;
+        cached = __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1u);
     }
     return cached;
 }

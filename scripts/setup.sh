@@ -14,6 +14,9 @@ shift || true
 
 packages=(meson ninja-build pkg-config gcc g++ libopenblas-openmp-dev libcriterion-dev
           libfaiss-dev dpkg-dev gnuplot-nox)
+# The fuzzing build (scripts/ci-sanitize.sh fuzz): clang, libFuzzer and its sanitizer runtimes,
+# LLVM's OpenMP.
+packages+=(clang libclang-rt-14-dev libomp-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
