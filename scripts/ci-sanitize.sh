@@ -93,7 +93,7 @@ run_fuzz() {
         return 1
     fi
     for t in "$dir"/tests/fuzz/fuzz-*; do
-        [ -x "$t" ] || continue
+        [ -f "$t" ] && [ -x "$t" ] || continue
         name=${t##*/fuzz-}
         # A scratch copy of the seed corpus: new inputs found here are not committed.
         work=$(mktemp -d)
