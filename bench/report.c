@@ -207,6 +207,12 @@ void bench_report_markdown(FILE *f, const bench_report *rep, const bench_config 
         for (int b = 0; b < BENCH_NBATCH; b++) fprintf(f, " %.1f |", lim->sgemm_gfs[t][b]);
         fprintf(f, " %.1f |\n", lim->sgemm_tag_gfs[t]);
     }
+    int over = 0;
+    for (int i = 0; i < rep->nrows; i++) over |= rep->rows[i].frac_bw > 1.05 || rep->rows[i].frac_sgemm > 1.05;
+    if (over)
+        fprintf(f, "\n**Warning**: some rows exceed 100%% of a measured limit: the machine's load changed during "
+                "the run (the limits were measured at a busier moment), so fractions and targets of this run are "
+                "not reliable; run again on a quiet machine.\n");
     print_targets(f, rep, cfg);
     for (int s = 0; s < cfg->nsizes; s++) {
         fprintf(f, "\n### %lld users\n\n%s", (long long)cfg->sizes[s], HEADER);
