@@ -13,6 +13,17 @@
 #define MVKE_MAX_K 64
 #define MVKE_MAX_D 65536
 
+int mvke_rwlock_init(pthread_rwlock_t *lock) {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+#ifdef __GLIBC__
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    int rc = pthread_rwlock_init(lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    return rc;
+}
+
 void mvke_index_options_init(mvke_index_options *opts) {
     if (!opts) return;
     memset(opts, 0, sizeof *opts);
@@ -36,17 +47,7 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
     if (o.threads < 0) return mvke_error(MVKE_ERR_INVALID, "threads = %d is negative", o.threads);
     mvke_index *ix = mvke_calloc(1, sizeof *ix);
     if (!ix) return mvke_error(MVKE_ERR_NOMEM, "out of memory creating an index");
-    /* Writers first: searches arrive continuously, and under glibc's default (readers first) an
-     * add or remove waits for ever behind overlapping searches (tests/test_concurrency.c). No
-     * function takes an index's read lock twice on one thread, which this kind would deadlock. */
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-#ifdef __GLIBC__
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-#endif
-    int lock_rc = pthread_rwlock_init(&ix->lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-    if (lock_rc != 0) {
+    if (mvke_rwlock_init(&ix->lock) != 0) {
         mvke_free(ix);
         return mvke_error(MVKE_ERR_NOMEM, "cannot create the index lock");
     }

@@ -28,6 +28,12 @@ static inline void mvke_index_unlock(const mvke_index *ix) {
     pthread_rwlock_unlock((pthread_rwlock_t *)&ix->lock);
 }
 
+/* Initialises a reader-writer lock that prefers writers: searches arrive continuously, and with
+ * glibc's default (readers first) a change would wait for ever behind overlapping searches. No
+ * function takes such a lock for reading twice on one thread, which this kind would deadlock.
+ * Returns 0 or an errno value. */
+int mvke_rwlock_init(pthread_rwlock_t *lock);
+
 /* Checks that ids are non-negative and distinct within the batch (MVKE_ERR_INVALID /
  * MVKE_ERR_DUPLICATE naming the rows). `what` names the ids in messages ("user id"). */
 mvke_status mvke_ids_check_batch(int64_t n, const int64_t *ids, const char *what);

@@ -21,7 +21,7 @@ mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_option
     mvke_index_free(probe);
     mvke_tags *t = mvke_calloc(1, sizeof *t);
     if (!t) return mvke_error(MVKE_ERR_NOMEM, "out of memory creating a tag table");
-    if (pthread_rwlock_init(&t->lock, NULL) != 0) {
+    if (mvke_rwlock_init(&t->lock) != 0) {
         mvke_free(t);
         return mvke_error(MVKE_ERR_NOMEM, "cannot create the tag table lock");
     }

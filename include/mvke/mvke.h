@@ -174,7 +174,8 @@ mvke_status mvke_index_add(mvke_index *index, int64_t n, const int64_t *ids, con
 mvke_status mvke_index_upsert(mvke_index *index, int64_t n, const int64_t *ids, const float *x);
 
 /* Removes n ids. Every id must be present and appear once (MVKE_ERR_UNKNOWN_ID /
- * MVKE_ERR_DUPLICATE otherwise, and nothing is removed). */
+ * MVKE_ERR_DUPLICATE otherwise; MVKE_ERR_INVALID for a negative id), and on error nothing is
+ * removed. */
 mvke_status mvke_index_remove(mvke_index *index, int64_t n, const int64_t *ids);
 
 /* Removes every row. */
