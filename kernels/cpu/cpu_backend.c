@@ -16,7 +16,11 @@
  * 4. Every BLAS call runs on one thread (we parallelise over tiles ourselves): inside each worker
  *    omp_set_num_threads(1) makes OpenBLAS's OpenMP build stay single-threaded even in a team of
  *    one.
- * 5. float16 rows are widened tile by tile into per-thread scratch before the product.
+ * 5. The products use the routine that is fastest for the batch size: sgemv for one query, a
+ *    small-batch kernel for two or three (kernels/cpu/dots.c), sgemm beyond. float16 rows of
+ *    small batches are widened in registers by the small-batch kernel, so they cost half the
+ *    bytes of float32 rows; for larger batches they are widened tile by tile into per-thread
+ *    scratch before sgemm, whose cost is then in the arithmetic, not the reading.
  */
 #include <cblas.h>
 #include <math.h>
@@ -47,6 +51,7 @@ typedef struct plan {
     const mvke_kqueries *q;
     const mvke_kfilter *filter;
     int D, P, threads;
+    int widen;       /* some block is float16 and some batch goes to BLAS: scratch to widen into */
     int64_t TQ, TU, ntiles;
     tile_ref *tiles;
 } plan;
@@ -89,6 +94,8 @@ static mvke_status plan_make(plan *pl, const mvke_kdb *db, const mvke_kqueries *
     int64_t tu = TILE_FLOATS / pl->TQ;
     tu = tu < TU_MIN ? TU_MIN : tu > TU_MAX ? TU_MAX : tu;
     pl->TU = tu;
+    for (int64_t b = 0; b < db->nblocks; b++)
+        if (db->blocks[b].x16 && pl->TQ > MVKE_DOTS_F16_MAX_Q) pl->widen = 1;
     int64_t nt = 0;
     for (int64_t b = 0; b < db->nblocks; b++) nt += (db->blocks[b].n + tu - 1) / tu;
     pl->ntiles = nt;
@@ -108,8 +115,8 @@ static int scratch_alloc(const plan *pl, scratch *sc) {
     sc->S = mvke_malloc_array(st, sizeof(float));
     sc->G = mvke_malloc_array(st, sizeof(float));
     sc->rtr = mvke_malloc_array((size_t)pl->TU, sizeof(float));
-    sc->xf = mvke_malloc_array((size_t)pl->TU * (size_t)pl->D, sizeof(float));
-    return sc->S && sc->G && sc->rtr && sc->xf ? 0 : -1;
+    sc->xf = pl->widen ? mvke_malloc_array((size_t)pl->TU * (size_t)pl->D, sizeof(float)) : NULL;
+    return sc->S && sc->G && sc->rtr && (sc->xf || !pl->widen) ? 0 : -1;
 }
 
 static void scratch_release(scratch *sc) {
@@ -119,28 +126,35 @@ static void scratch_release(scratch *sc) {
     mvke_free(sc->xf);
 }
 
+/* S (nq x nr) = Q (nq x n) . R (nr x n)^T, by the routine that is fastest for the batch size. */
+static void product(int64_t nq, int nr, int n, const float *Q, const float *R, float *S) {
+    if (nq == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, n, 1.0f, R, n, Q, 1, 0.0f, S, 1);
+    else if (nq >= MVKE_DOTS_MIN_Q && nq <= MVKE_DOTS_MAX_Q)
+        mvke_cpu_dots((int)nq, nr, n, Q, R, S);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, nr, n, 1.0f, Q, n, R, n, 0.0f, S, nr);
+}
+
 /* Cosines of queries [q0, q0+nq) against the rows of one tile, into sc->S (nq x tile rows). */
 static void score_tile(const plan *pl, int64_t q0, int64_t nq, const float *qtr, const tile_ref *t,
                        scratch *sc) {
     const mvke_kblock *b = &pl->db->blocks[t->block];
     const int D = pl->D, P = pl->P, K = pl->db->K;
     const int nr = (int)t->n;
-    const float *rx = b->x ? b->x + t->start * D : sc->xf;
-    if (!b->x) mvke_half_to_float(b->x16 + t->start * D, sc->xf, (size_t)nr * D);
     const float *rg = b->gram + t->start * P;
     const float *qx = pl->q->x + q0 * D, *qg = pl->q->gram + q0 * P;
-    if (nq == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, D, 1.0f, rx, D, qx, 1, 0.0f, sc->S, 1);
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, nr, P, 1.0f, rg, P, qg, 1, 0.0f, sc->G, 1);
-    } else if (nq >= MVKE_DOTS_MIN_Q && nq <= MVKE_DOTS_MAX_Q) {
-        mvke_cpu_dots((int)nq, nr, D, qx, rx, sc->S);
-        mvke_cpu_dots((int)nq, nr, P, qg, rg, sc->G);
+    /* The numerator: float16 rows of small batches are widened in registers; otherwise rows are
+     * float32 (widened into scratch if need be) and go to sgemv, the small-batch kernel or sgemm
+     * by batch size. */
+    if (b->x16 && nq <= MVKE_DOTS_F16_MAX_Q) {
+        mvke_cpu_dots_f16((int)nq, nr, D, qx, b->x16 + t->start * D, sc->S);
     } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, nr, D, 1.0f, qx, D, rx, D,
-                    0.0f, sc->S, nr);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, nr, P, 1.0f, qg, P, rg, P,
-                    0.0f, sc->G, nr);
+        const float *rx = b->x ? b->x + t->start * D : sc->xf;
+        if (!b->x) mvke_half_to_float(b->x16 + t->start * D, sc->xf, (size_t)nr * D);
+        product(nq, nr, D, qx, rx, sc->S);
     }
+    product(nq, nr, P, qg, rg, sc->G);
     for (int i = 0; i < nr; i++) sc->rtr[i] = mvke_gram_trace(K, rg + (int64_t)i * P);
     for (int64_t j = 0; j < nq; j++) {
         float *s = sc->S + j * nr;
