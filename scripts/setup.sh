@@ -38,9 +38,12 @@ if [ -x scripts/fetch-faiss-src.sh ] || [ -f scripts/fetch-faiss-src.sh ]; then
     bash scripts/fetch-faiss-src.sh
 fi
 
+# meson's own messages go to a log, shown in full when configuring fails.
+log=$(mktemp)
 if [ -f "$build_dir/build.ninja" ]; then
-    meson setup --reconfigure "$build_dir" "$@" >/dev/null
+    meson setup --reconfigure "$build_dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
 else
-    meson setup "$build_dir" "$@" >/dev/null
+    meson setup "$build_dir" "$@" >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
 fi
+rm -f "$log"
 echo "setup: configured $build_dir" >&2
