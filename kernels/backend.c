@@ -35,3 +35,13 @@ void mvke_kranges_release(mvke_kranges *r) {
     r->scores = NULL;
     r->nq = 0;
 }
+
+mvke_status mvke_kranges_alloc(mvke_kranges *r, int64_t nq, int64_t total) {
+    r->nq = nq;
+    r->lims = mvke_malloc_array((size_t)nq + 1, sizeof *r->lims);
+    r->ids = mvke_malloc_array((size_t)(total ? total : 1), sizeof *r->ids);
+    r->scores = mvke_malloc_array((size_t)(total ? total : 1), sizeof *r->scores);
+    if (r->lims && r->ids && r->scores) return MVKE_OK;
+    mvke_kranges_release(r);
+    return mvke_error(MVKE_ERR_NOMEM, "out of memory collecting %lld threshold hits", (long long)total);
+}

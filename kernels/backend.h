@@ -111,6 +111,10 @@ mvke_status mvke_cuda_device_count(int *n);
 /* Frees the arrays of a kranges and zeroes it. */
 void mvke_kranges_release(mvke_kranges *r);
 
+/* Allocates r's arrays for nq queries and `total` entries (r->nq = nq; lims, ids and scores
+ * uninitialised). On failure r is left empty and MVKE_ERR_NOMEM is returned with a message. */
+mvke_status mvke_kranges_alloc(mvke_kranges *r, int64_t nq, int64_t total);
+
 /* Whether id passes the filter (a NULL filter passes everything). */
 static inline int mvke_kfilter_pass(const mvke_kfilter *f, int64_t id) {
     if (!f) return 1;

@@ -370,16 +370,9 @@ static mvke_status cpu_range(const mvke_backend *self, const mvke_kdb *db, const
     mvke_status st = run(db, q, 0, min_score, filter, threads, NULL, NULL, &lists);
     if (st != MVKE_OK) return st;
     memset(out, 0, sizeof *out);
-    out->nq = q->n;
     int64_t total = 0;
     for (int64_t j = 0; j < q->n; j++) total += lists[j].n;
-    out->lims = mvke_malloc_array((size_t)q->n + 1, sizeof *out->lims);
-    out->ids = mvke_malloc_array((size_t)(total ? total : 1), sizeof *out->ids);
-    out->scores = mvke_malloc_array((size_t)(total ? total : 1), sizeof *out->scores);
-    if (!out->lims || !out->ids || !out->scores) {
-        st = mvke_error(MVKE_ERR_NOMEM, "out of memory collecting %lld threshold hits", (long long)total);
-        mvke_kranges_release(out);
-    } else {
+    if ((st = mvke_kranges_alloc(out, q->n, total)) == MVKE_OK) {
         int64_t at = 0;
         for (int64_t j = 0; j < q->n; j++) {
             out->lims[j] = at;

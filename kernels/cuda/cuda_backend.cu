@@ -569,14 +569,7 @@ mvke_status cu_range(const mvke_backend *self, const mvke_kdb *db, const mvke_kq
     if (st == MVKE_OK) {
         int64_t total = 0;
         for (int i = 0; i < be->nused; i++) total += parts[i].lims ? parts[i].lims[q->n] : 0;
-        out->nq = q->n;
-        out->lims = (int64_t *)mvke_malloc_array((size_t)q->n + 1, sizeof(int64_t));
-        out->ids = (int64_t *)mvke_malloc_array((size_t)(total ? total : 1), sizeof(int64_t));
-        out->scores = (float *)mvke_malloc_array((size_t)(total ? total : 1), sizeof(float));
-        if (!out->lims || !out->ids || !out->scores) {
-            st = mvke_error(MVKE_ERR_NOMEM, "out of memory collecting %lld threshold hits", (long long)total);
-            mvke_kranges_release(out);
-        } else {
+        if ((st = mvke_kranges_alloc(out, q->n, total)) == MVKE_OK) {
             int64_t at = 0;
             for (int64_t j = 0; j < q->n; j++) {
                 out->lims[j] = at;
