@@ -1,7 +1,9 @@
 /*
  * test_file.c - index files: save and open give the same searches, ids, tags and gates; float16
  * storage; a mapped index can be changed without touching the file; users across several
- * blocks; every flipped byte and every truncation is refused by open and verify.
+ * blocks; every flipped byte and every truncation is refused by open and verify; running out of
+ * memory while saving or opening leaves the published file intact; a mapped index keeps
+ * answering while a new index is published under its name.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -12,7 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include "index/store.h"
+#include "kernels/runtime.h"
 #include "reference.h"
 
 static char dir[] = "/tmp/mvke_test_file_XXXXXX";
@@ -275,5 +280,105 @@ Test(file, every_flipped_byte_and_truncation_is_refused) {
     free(b);
     free(good);
     unlink(bad);
+    unlink(path);
+}
+
+/* The number of entries in the test folder (temporary files left behind would show here). */
+static int entries(void) {
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+/* The top-5 of one fixed query, as a fingerprint of an index's contents. */
+static void fingerprint(const mvke_index *u, int D, float *S, int64_t *I) {
+    float *z = malloc((size_t)D * sizeof *z);
+    for (int i = 0; i < D; i++) z[i] = (float)((i % 7) - 3);
+    cr_assert_eq(mvke_index_search(u, 1, z, 5, NULL, S, I), MVKE_OK, "%s", mvke_last_error());
+    free(z);
+}
+
+Test(file, out_of_memory_in_save_and_open_keeps_the_published_file) {
+    make_dir();
+    unlink(path);
+    mvke_index *u, *u2;
+    mvke_tags *t, *t2;
+    build(3, 4, 300, 5, MVKE_STORAGE_F32, &u, &t);
+    build(3, 4, 200, 4, MVKE_STORAGE_F16, &u2, &t2);
+    cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK, "%s", mvke_last_error());
+    const int base = entries();
+
+    int saved = 0;
+    int64_t failures = 0;
+    for (int64_t n = 0; n < 10000 && !saved; n++) {
+        mvke_alloc_fail_after(n);
+        mvke_status st = mvke_file_save(path, u2, t2);
+        mvke_alloc_fail_after(-1);
+        if (st == MVKE_OK) {
+            saved = 1;
+            break;
+        }
+        failures++;
+        cr_assert_eq(st, MVKE_ERR_NOMEM, "allocation %lld: %s: %s", (long long)n, mvke_status_name(st),
+                     mvke_last_error());
+        cr_assert_eq(entries(), base, "allocation %lld: a temporary file was left behind", (long long)n);
+        cr_assert_eq(mvke_file_verify(path), MVKE_OK, "allocation %lld: the published file broke", (long long)n);
+    }
+    cr_assert(saved && failures > 0, "save never failed or never succeeded (%lld failures)", (long long)failures);
+    cr_assert_eq(entries(), base);
+
+    int opened = 0;
+    int64_t open_failures = 0;
+    for (int64_t n = 0; n < 10000 && !opened; n++) {
+        mvke_index *ou = (mvke_index *)1;
+        mvke_tags *ot = (mvke_tags *)1;
+        mvke_alloc_fail_after(n);
+        mvke_status st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &ou, &ot);
+        mvke_alloc_fail_after(-1);
+        if (st == MVKE_OK) {
+            opened = 1;
+            same_searches(u2, t2, ou, ot, 4);
+            mvke_index_free(ou);
+            mvke_tags_free(ot);
+            break;
+        }
+        open_failures++;
+        cr_assert_eq(st, MVKE_ERR_NOMEM, "allocation %lld: %s: %s", (long long)n, mvke_status_name(st),
+                     mvke_last_error());
+        cr_assert(ou == NULL && ot == NULL, "allocation %lld: a failed open handed out an object", (long long)n);
+    }
+    cr_assert(opened && open_failures > 0);
+    fprintf(stderr, "file: save survived %lld injected allocation failures, open %lld\n",
+            (long long)failures, (long long)open_failures);
+    mvke_index_free(u); mvke_index_free(u2);
+    mvke_tags_free(t); mvke_tags_free(t2);
+    unlink(path);
+}
+
+Test(file, mapped_index_survives_a_new_file_under_its_name) {
+    make_dir();
+    unlink(path);
+    mvke_index *u, *u2, *mapped, *fresh;
+    mvke_tags *t, *t2, *mt, *ft;
+    build(3, 4, 300, 5, MVKE_STORAGE_F32, &u, &t);
+    build(3, 4, 250, 5, MVKE_STORAGE_F32, &u2, &t2);
+    cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &mapped, &mt), MVKE_OK, "%s", mvke_last_error());
+    float S0[5], S1[5];
+    int64_t I0[5], I1[5];
+    fingerprint(mapped, 12, S0, I0);
+    /* Publish a different index under the same name while the old one is mapped. */
+    cr_assert_eq(mvke_file_save(path, u2, t2), MVKE_OK, "%s", mvke_last_error());
+    fingerprint(mapped, 12, S1, I1);
+    cr_assert(!memcmp(S0, S1, sizeof S0) && !memcmp(I0, I1, sizeof I0), "the mapped index changed");
+    same_searches(u, t, mapped, mt, 5);
+    cr_assert_eq(mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &fresh, &ft), MVKE_OK, "%s", mvke_last_error());
+    same_searches(u2, t2, fresh, ft, 5);
+    mvke_index_free(mapped); mvke_index_free(fresh); mvke_index_free(u); mvke_index_free(u2);
+    mvke_tags_free(mt); mvke_tags_free(ft); mvke_tags_free(t); mvke_tags_free(t2);
     unlink(path);
 }
