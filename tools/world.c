@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "world_names.h"
 
 /* ---- random numbers ------------------------------------------------------------------------ */
@@ -120,39 +121,22 @@ static int parse_int(const char *s, const char *end, long *out) {
 }
 
 int mvke_world_parse_task(const char *spec, mvke_world_task *t, char *msg, size_t cap) {
-    const char *eq = strchr(spec, '=');
-    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof t->name) {
-        snprintf(msg, cap, "task '%s' is not NAME=FIRST-LAST or NAME=i,j,k", spec);
-        return -1;
-    }
+    /* The same NAME=FIRST-LAST / NAME=i,j,k syntax as `mvke build --task`. */
     mvke_world_task r;
     memset(&r, 0, sizeof r);
-    memcpy(r.name, spec, (size_t)(eq - spec));
-    const char *p = eq + 1, *dash = strchr(p, '-');
-    if (dash && !strchr(p, ',')) {
-        long a, b;
-        if (parse_int(p, dash, &a) || parse_int(dash + 1, dash + strlen(dash), &b) || b < a || b - a >= 64) {
-            snprintf(msg, cap, "task '%s': bad expert range", spec);
-            return -1;
-        }
-        for (long k = a; k <= b; k++) r.experts[r.nexperts++] = (int)k;
-    } else {
-        while (*p) {
-            const char *c = strchr(p, ',');
-            const char *e = c ? c : p + strlen(p);
-            long k;
-            if (r.nexperts >= 64 || parse_int(p, e, &k)) {
-                snprintf(msg, cap, "task '%s': bad expert list", spec);
-                return -1;
-            }
-            r.experts[r.nexperts++] = (int)k;
-            p = c ? c + 1 : e;
-        }
-        if (!r.nexperts) {
-            snprintf(msg, cap, "task '%s' has no experts", spec);
-            return -1;
-        }
+    char *name = NULL;
+    if (mvke_arg_task_spec(spec, &name, r.experts, &r.nexperts) != 0 || r.nexperts == 0) {
+        snprintf(msg, cap, "task '%s' is not NAME=FIRST-LAST or NAME=i,j,k (experts 0 to 63)", spec);
+        return -1;
     }
+    size_t len = strlen(name);
+    if (len >= sizeof r.name) {
+        snprintf(msg, cap, "task '%s': the name is longer than %zu bytes", spec, sizeof r.name - 1);
+        free(name);
+        return -1;
+    }
+    memcpy(r.name, name, len + 1);
+    free(name);
     *t = r;
     return 0;
 }
