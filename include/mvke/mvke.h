@@ -141,6 +141,14 @@ typedef enum mvke_storage {
                              score is the exact cosine of the rounded rows */
 } mvke_storage;
 
+/* The storage's short name ("f32", "f16"): a constant string, "unknown" for other values. */
+const char *mvke_storage_name(mvke_storage storage);
+
+/* Parses a storage name as written on the command line and in Python ("f32", "f16"; "float32"
+ * and "float16" are accepted too) into *storage.
+ * Errors: MVKE_ERR_INVALID (NULL, or an unknown name: the message lists the known ones). */
+mvke_status mvke_storage_from_name(const char *name, mvke_storage *storage);
+
 typedef struct mvke_index_options {
     mvke_storage storage; /* default MVKE_STORAGE_F32 */
     int threads;          /* threads a search may use; 0 (default) = OpenMP's default */
