@@ -106,3 +106,18 @@ void mvke_half_to_float(const uint16_t *src, float *dst, size_t n) {
 #endif
     for (size_t i = 0; i < n; i++) dst[i] = mvke_half_to_float1(src[i]);
 }
+
+uint16_t mvke_bf16_from_float1(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+float mvke_bf16_to_float1(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}

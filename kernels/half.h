@@ -18,4 +18,9 @@ void mvke_half_to_float(const uint16_t *src, float *dst, size_t n);
 uint16_t mvke_half_from_float1(float f);
 float mvke_half_to_float1(uint16_t h);
 
+/* float32 <-> bfloat16 (the high 16 bits of a float32), round to nearest even; NaN stays NaN.
+ * Widening is exact. */
+uint16_t mvke_bf16_from_float1(float f);
+float mvke_bf16_to_float1(uint16_t h);
+
 #endif

@@ -137,8 +137,9 @@ typedef struct mvke_index mvke_index;
 
 typedef enum mvke_storage {
     MVKE_STORAGE_F32 = 0, /* rows kept as float32 */
-    MVKE_STORAGE_F16 = 1  /* rows kept as IEEE float16: half the memory and bandwidth; the
+    MVKE_STORAGE_F16 = 1, /* rows kept as IEEE float16: half the memory and bandwidth; the
                              score is the exact cosine of the rounded rows */
+    MVKE_STORAGE_BF16 = 2 /* rows kept as bfloat16 (the high half of a float32) */
 } mvke_storage;
 
 /* The storage's short name ("f32", "f16"): a constant string, "unknown" for other values. */
