@@ -364,9 +364,9 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
     }
     if (st == MVKE_OK) {
         const unsigned char *b = L.base;
-        st = mvke_store_attach(&ix->store, (int64_t)L.h.nusers, (const int64_t *)(b + L.sec[MVKE_SEC_USER_IDS].offset),
-                               b + L.sec[MVKE_SEC_USER_ROWS].offset,
-                               (const float *)(b + L.sec[MVKE_SEC_USER_GRAM].offset), m, unmap_release);
+        st = mvke_store_load(&ix->store, (int64_t)L.h.nusers, (const int64_t *)(b + L.sec[MVKE_SEC_USER_IDS].offset),
+                             b + L.sec[MVKE_SEC_USER_ROWS].offset,
+                             (const float *)(b + L.sec[MVKE_SEC_USER_GRAM].offset));
         if (st != MVKE_OK) {
             char msg[512];
             snprintf(msg, sizeof msg, "%s", mvke_last_error());
@@ -379,7 +379,8 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
         unmap_release(m);
         return st;
     }
-    /* The mapping now belongs to the index. */
+    /* The rows were copied into the index's own blocks. */
+    unmap_release(m);
     if (users) *users = ix;
     else mvke_index_free(ix);
     if (tags) *tags = t;

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../kernels/half.h"
+#include "../kernels/layout.h"
 #include "../kernels/runtime.h"
 #include "crc32c.h"
 #include "file_format.h"
@@ -28,6 +30,8 @@ typedef struct writer {
     uint64_t off; /* file offset of buf[0] */
     uint32_t crc; /* of the current section */
     mvke_status st;
+    float *row;      /* one row (or Gram triangle) read out of the block layout */
+    uint16_t *row16; /* the same rounded to float16 */
 } writer;
 
 static void w_flush(writer *w) {
@@ -178,16 +182,25 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
         for (int64_t b = 0; b < s->nblocks; b++) w_bytes(w, s->blocks[b].ids, (size_t)s->blocks[b].n * 8);
         break;
     case MVKE_SEC_USER_ROWS:
-        for (int64_t b = 0; b < s->nblocks; b++) {
-            const mvke_store_block *bk = &s->blocks[b];
-            if (bk->x16)
-                w_bytes(w, bk->x16, (size_t)bk->n * (size_t)s->D * 2);
-            else
-                w_bytes(w, bk->x, (size_t)bk->n * (size_t)s->D * 4);
-        }
-        break;
     case MVKE_SEC_USER_GRAM:
-        for (int64_t b = 0; b < s->nblocks; b++) w_bytes(w, s->blocks[b].gram, (size_t)s->blocks[b].n * (size_t)s->P * 4);
+        /* Row-major in this format version: each row is read out of the block layout. */
+        for (int64_t b = 0; b < s->nblocks && w->st == MVKE_OK; b++) {
+            const mvke_store_block *bk = &s->blocks[b];
+            for (int64_t r = 0; r < bk->n; r++) {
+                if (e->kind == MVKE_SEC_USER_GRAM) {
+                    mvke_layout_get(&s->L, bk->data, bk->cap, r, NULL, w->row);
+                    w_bytes(w, w->row, (size_t)s->P * 4);
+                } else {
+                    mvke_layout_get(&s->L, bk->data, bk->cap, r, w->row, NULL);
+                    if (s->storage == MVKE_STORAGE_F16) {
+                        mvke_half_from_float(w->row, w->row16, (size_t)s->D);
+                        w_bytes(w, w->row16, (size_t)s->D * 2);
+                    } else {
+                        w_bytes(w, w->row, (size_t)s->D * 4);
+                    }
+                }
+            }
+        }
         break;
     }
     e->crc = w->crc;
@@ -210,10 +223,23 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     const size_t plen = strlen(path);
     char *tmp = mvke_malloc(plen + 16);
     unsigned char *buf = mvke_malloc(1 << 20);
-    if (!tmp || !buf) {
+    const size_t rowcap = (size_t)(users->store.D > users->store.P ? users->store.D : users->store.P);
+    float *row = mvke_malloc_array(rowcap, sizeof *row);
+    uint16_t *row16 = mvke_malloc_array(rowcap, sizeof *row16);
+    if (!tmp || !buf || !row || !row16) {
         mvke_free(tmp);
         mvke_free(buf);
+        mvke_free(row);
+        mvke_free(row16);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory saving %s", path);
+    }
+    if (users->store.storage == MVKE_STORAGE_BF16) {
+        mvke_free(tmp);
+        mvke_free(buf);
+        mvke_free(row);
+        mvke_free(row16);
+        return mvke_error(MVKE_ERR_UNSUPPORTED, "%s: index files of format version %u cannot hold bfloat16 rows", path,
+                          MVKE_FILE_VERSION);
     }
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     mvke_index_rdlock(users);
@@ -221,7 +247,7 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     mvke_file_entry e[MVKE_FILE_MAX_SECTIONS];
     uint32_t nsec = 0;
     uint64_t names_len, ntags;
-    writer w = {-1, tmp, buf, 0, 1 << 20, 0, 0, MVKE_OK};
+    writer w = {-1, tmp, buf, 0, 1 << 20, 0, 0, MVKE_OK, row, row16};
     w.st = layout(users, tags, e, &nsec, &names_len, &ntags);
     if (w.st == MVKE_OK) {
         w.fd = mkstemp(tmp);
@@ -268,5 +294,7 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     }
     mvke_free(tmp);
     mvke_free(buf);
+    mvke_free(row);
+    mvke_free(row16);
     return w.st;
 }

@@ -42,7 +42,8 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
     mvke_index_options o;
     mvke_index_options_init(&o);
     if (opts) o = *opts;
-    if (o.storage != MVKE_STORAGE_F32 && o.storage != MVKE_STORAGE_F16)
+    mvke_layout probe;
+    if (mvke_layout_init(&probe, K, d, o.storage) != 0)
         return mvke_error(MVKE_ERR_INVALID, "unknown storage %d", (int)o.storage);
     if (o.threads < 0) return mvke_error(MVKE_ERR_INVALID, "threads = %d is negative", o.threads);
     mvke_index *ix = mvke_calloc(1, sizeof *ix);
@@ -51,7 +52,7 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
         mvke_free(ix);
         return mvke_error(MVKE_ERR_NOMEM, "cannot create the index lock");
     }
-    mvke_store_init(&ix->store, K, d, o.storage);
+    (void)mvke_store_init(&ix->store, K, d, o.storage); /* cannot fail: the storage was checked */
     ix->threads = o.threads;
     ix->backend = mvke_backend_default();
     *out = ix;

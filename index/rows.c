@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "../kernels/half.h"
+#include "../kernels/layout.h"
 #include "../kernels/runtime.h"
 #include "index_impl.h"
 
@@ -23,12 +23,7 @@ mvke_status mvke_index_read_rows(const mvke_index *ix, int64_t first, int64_t n,
         const int64_t r = p % MVKE_BLOCK_ROWS, m = (b->n - r < first + n - p) ? b->n - r : first + n - p;
         const size_t o = (size_t)(p - first);
         if (ids) memcpy(ids + o, b->ids + r, (size_t)m * sizeof *ids);
-        if (x) {
-            if (b->x16)
-                mvke_half_to_float(b->x16 + (size_t)r * D, x + o * D, (size_t)m * D);
-            else
-                memcpy(x + o * D, b->x + (size_t)r * D, (size_t)m * D * sizeof *x);
-        }
+        for (int64_t i = 0; x && i < m; i++) mvke_layout_get(&s->L, b->data, b->cap, r + i, x + (o + (size_t)i) * D, NULL);
         p += m;
     }
     mvke_index_unlock(ix);

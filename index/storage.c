@@ -16,6 +16,7 @@ typedef struct storage_name {
 static const storage_name names[] = {
     {MVKE_STORAGE_F32, "f32", "float32"},
     {MVKE_STORAGE_F16, "f16", "float16"},
+    {MVKE_STORAGE_BF16, "bf16", "bfloat16"},
 };
 #define NNAMES (sizeof names / sizeof names[0])
 

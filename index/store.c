@@ -7,25 +7,28 @@
 #include <string.h>
 
 #include "../kernels/gram.h"
+#include "../kernels/layout.h"
 #include "../kernels/half.h"
 #include "../kernels/runtime.h"
 
-void mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage) {
+mvke_status mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage) {
     memset(s, 0, sizeof *s);
     s->K = K;
     s->d = d;
     s->D = K * d;
     s->P = mvke_gram_size(K);
     s->storage = storage;
+    s->experts = mvke_experts_all(K);
     mvke_idmap_init(&s->map);
+    if (mvke_layout_init(&s->L, K, d, storage) != 0)
+        return mvke_error(MVKE_ERR_INVALID, "unknown storage %d", (int)storage);
+    return MVKE_OK;
 }
 
 static void block_free(mvke_store_block *b) {
     if (b->owned) {
         mvke_free(b->ids);
-        mvke_free(b->x);
-        mvke_free(b->x16);
-        mvke_free(b->gram);
+        mvke_free(b->data);
     }
     memset(b, 0, sizeof *b);
 }
@@ -44,7 +47,7 @@ void mvke_store_release(mvke_store *s) {
 mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, float *gram) {
     const int64_t D = s->D;
     float *rounded = NULL;
-    if (s->storage == MVKE_STORAGE_F16 && !(rounded = mvke_malloc_array((size_t)D, sizeof *rounded)))
+    if (s->storage != MVKE_STORAGE_F32 && !(rounded = mvke_malloc_array((size_t)D, sizeof *rounded)))
         return mvke_error(MVKE_ERR_NOMEM, "out of memory checking rows");
     mvke_status st = MVKE_OK;
     for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
@@ -58,11 +61,13 @@ mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, flo
             }
         if (st != MVKE_OK) break;
         if (rounded) {
+            const int bf = s->storage == MVKE_STORAGE_BF16;
             for (int64_t j = 0; j < D && st == MVKE_OK; j++) {
-                rounded[j] = mvke_half_to_float1(mvke_half_from_float1(r[j]));
+                rounded[j] = bf ? mvke_bf16_to_float1(mvke_bf16_from_float1(r[j]))
+                                : mvke_half_to_float1(mvke_half_from_float1(r[j]));
                 if (!isfinite(rounded[j]))
-                    st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (%g) is beyond the float16 range",
-                                    (long long)i, (long long)j, (double)r[j]);
+                    st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (%g) is beyond the %s range",
+                                    (long long)i, (long long)j, (double)r[j], bf ? "bfloat16" : "float16");
             }
             if (st != MVKE_OK) break;
             r = rounded;
@@ -75,34 +80,24 @@ mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, flo
     return st;
 }
 
-/* Grows block b to hold `cap` rows, copying a view into owned memory. */
+/* Grows block b to hold `cap` rows (rounded up to whole panels), copying a view into owned
+ * memory. New lanes are zero. */
 static mvke_status block_grow(const mvke_store *s, mvke_store_block *b, int64_t cap) {
-    if (b->owned && b->cap >= cap) return MVKE_OK;
     if (cap < b->n) cap = b->n;
-    const size_t D = (size_t)s->D, P = (size_t)s->P, c = (size_t)cap;
-    int64_t *ids = mvke_malloc_array(c, sizeof *ids);
-    float *gram = mvke_malloc_array(c * P, sizeof *gram);
-    float *x = NULL;
-    uint16_t *x16 = NULL;
-    if (s->storage == MVKE_STORAGE_F16)
-        x16 = mvke_malloc_array(c * D, sizeof *x16);
-    else
-        x = mvke_malloc_array(c * D, sizeof *x);
-    if (!ids || !gram || (!x && !x16)) {
+    cap = mvke_layout_round(cap);
+    if (b->owned && b->cap >= cap) return MVKE_OK;
+    int64_t *ids = mvke_malloc_array((size_t)(cap ? cap : 1), sizeof *ids);
+    void *data = mvke_calloc(1, mvke_layout_block_bytes(&s->L, cap ? cap : MVKE_LANES));
+    if (!ids || !data) {
         mvke_free(ids);
-        mvke_free(gram);
-        mvke_free(x);
-        mvke_free(x16);
+        mvke_free(data);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory growing a block to %lld rows", (long long)cap);
     }
-    const size_t n = (size_t)b->n;
-    if (n) {
-        memcpy(ids, b->ids, n * sizeof *ids);
-        memcpy(gram, b->gram, n * P * sizeof *gram);
-        if (x) memcpy(x, b->x, n * D * sizeof *x);
-        if (x16) memcpy(x16, b->x16, n * D * sizeof *x16);
+    if (b->n) {
+        memcpy(ids, b->ids, (size_t)b->n * sizeof *ids);
+        mvke_layout_copy_rows(&s->L, data, cap, b->data, b->cap, b->n);
     }
-    mvke_store_block nb = {b->n, cap, ids, x, x16, gram, 1};
+    mvke_store_block nb = {b->n, cap, ids, data, 1};
     block_free(b);
     *b = nb;
     return MVKE_OK;
@@ -149,12 +144,7 @@ mvke_status mvke_store_own_all(mvke_store *s) {
 
 static void write_row(const mvke_store *s, mvke_store_block *b, int64_t r, const float *row,
                       const float *gram) {
-    const size_t D = (size_t)s->D, P = (size_t)s->P;
-    if (b->x16)
-        mvke_half_from_float(row, b->x16 + (size_t)r * D, D);
-    else
-        memcpy(b->x + (size_t)r * D, row, D * sizeof *row);
-    memcpy(b->gram + (size_t)r * P, gram, P * sizeof *gram);
+    mvke_layout_put(&s->L, b->data, b->cap, r, row, gram);
 }
 
 void mvke_store_append(mvke_store *s, int64_t id, const float *row, const float *gram) {
@@ -179,15 +169,11 @@ void mvke_store_remove_at(mvke_store *s, int64_t p) {
     const int64_t rp = p % MVKE_BLOCK_ROWS, rl = last % MVKE_BLOCK_ROWS;
     mvke_idmap_del(&s->map, bp->ids[rp]);
     if (p != last) {
-        const size_t D = (size_t)s->D, P = (size_t)s->P;
-        if (bp->x16)
-            memcpy(bp->x16 + rp * D, bl->x16 + rl * D, D * sizeof *bp->x16);
-        else
-            memcpy(bp->x + rp * D, bl->x + rl * D, D * sizeof *bp->x);
-        memcpy(bp->gram + rp * P, bl->gram + rl * P, P * sizeof *bp->gram);
+        mvke_layout_copy(&s->L, bp->data, bp->cap, rp, bl->data, bl->cap, rl);
         bp->ids[rp] = bl->ids[rl];
         mvke_idmap_put(&s->map, bp->ids[rp], p);
     }
+    mvke_layout_clear(&s->L, bl->data, bl->cap, rl); /* unused lanes stay zero */
     bl->n--;
     s->count--;
     if (bl->n == 0) s->nblocks--; /* keep the empty block's memory for the next add */
@@ -202,11 +188,7 @@ void mvke_store_clear(mvke_store *s) {
 
 void mvke_store_get(const mvke_store *s, int64_t p, float *x) {
     const mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
-    const size_t D = (size_t)s->D, r = (size_t)(p % MVKE_BLOCK_ROWS);
-    if (b->x16)
-        mvke_half_to_float(b->x16 + r * D, x, D);
-    else
-        memcpy(x, b->x + r * D, D * sizeof *x);
+    mvke_layout_get(&s->L, b->data, b->cap, p % MVKE_BLOCK_ROWS, x, NULL);
 }
 
 int64_t mvke_store_id(const mvke_store *s, int64_t p) {
@@ -216,60 +198,35 @@ int64_t mvke_store_id(const mvke_store *s, int64_t p) {
 void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db) {
     for (int64_t b = 0; b < s->nblocks; b++) {
         const mvke_store_block *sb = &s->blocks[b];
-        blocks[b] = (mvke_kblock){sb->n, sb->x, sb->x16, sb->gram, sb->ids};
+        blocks[b] = (mvke_kblock){sb->n, sb->cap, sb->data, sb->ids};
     }
-    *db = (mvke_kdb){s->K, s->d, s->nblocks, blocks};
+    *db = (mvke_kdb){s->L, s->experts, s->nblocks, blocks};
 }
 
-mvke_status mvke_store_attach(mvke_store *s, int64_t n, const int64_t *ids, const void *rows,
-                              const float *gram, void *backing, void (*release)(void *backing)) {
-    if (s->count != 0 || s->nblocks != 0 || s->backing_release)
-        return mvke_error(MVKE_ERR_INVALID, "attach needs an empty store");
+mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const void *rows, const float *gram) {
+    if (s->count != 0) return mvke_error(MVKE_ERR_INVALID, "loading rows needs an empty store");
     if (n < 0) return mvke_error(MVKE_ERR_INVALID, "n = %lld is negative", (long long)n);
-    if (n == 0) {
-        s->backing = backing;
-        s->backing_release = release;
-        return MVKE_OK;
-    }
-    const int64_t nb = (n + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
-    mvke_store_block *blocks = mvke_calloc((size_t)nb, sizeof *blocks);
-    if (!blocks || mvke_idmap_reserve(&s->map, n) != 0) {
-        mvke_free(blocks);
-        return mvke_error(MVKE_ERR_NOMEM, "out of memory attaching %lld rows", (long long)n);
-    }
-    for (int64_t p = 0; p < n; p++) {
-        mvke_status st = MVKE_OK;
+    if (n == 0) return MVKE_OK;
+    mvke_status st = mvke_store_reserve(s, n);
+    float *row = mvke_malloc_array((size_t)s->D, sizeof *row);
+    if (st == MVKE_OK && !row) st = mvke_error(MVKE_ERR_NOMEM, "out of memory loading %lld rows", (long long)n);
+    const size_t D = (size_t)s->D, P = (size_t)s->P;
+    for (int64_t p = 0; p < n && st == MVKE_OK; p++) {
         int64_t prev;
-        if (ids[p] < 0)
+        if (ids[p] < 0) {
             st = mvke_error(MVKE_ERR_INVALID, "position %lld: id %lld is negative", (long long)p, (long long)ids[p]);
-        else if ((prev = mvke_idmap_get(&s->map, ids[p])) >= 0)
+        } else if ((prev = mvke_idmap_get(&s->map, ids[p])) >= 0) {
             st = mvke_error(MVKE_ERR_DUPLICATE, "positions %lld and %lld: id %lld appears twice", (long long)prev,
                             (long long)p, (long long)ids[p]);
-        if (st != MVKE_OK) {
-            mvke_idmap_clear(&s->map);
-            mvke_free(blocks);
-            return st;
+        } else {
+            if (s->storage == MVKE_STORAGE_F16)
+                mvke_half_to_float((const uint16_t *)rows + (size_t)p * D, row, D);
+            else
+                memcpy(row, (const float *)rows + (size_t)p * D, D * sizeof *row);
+            mvke_store_append(s, ids[p], row, gram + (size_t)p * P);
         }
-        mvke_idmap_put(&s->map, ids[p], p);
     }
-    const size_t D = (size_t)s->D, P = (size_t)s->P;
-    for (int64_t b = 0; b < nb; b++) {
-        const int64_t first = b * MVKE_BLOCK_ROWS, m = n - first < MVKE_BLOCK_ROWS ? n - first : MVKE_BLOCK_ROWS;
-        mvke_store_block *bk = &blocks[b];
-        bk->n = bk->cap = m;
-        bk->ids = (int64_t *)(ids + first);
-        if (s->storage == MVKE_STORAGE_F16)
-            bk->x16 = (uint16_t *)rows + (size_t)first * D;
-        else
-            bk->x = (float *)rows + (size_t)first * D;
-        bk->gram = (float *)(gram + (size_t)first * P);
-        bk->owned = 0;
-    }
-    mvke_free(s->blocks);
-    s->blocks = blocks;
-    s->nblocks = s->cap_blocks = nb;
-    s->count = n;
-    s->backing = backing;
-    s->backing_release = release;
-    return MVKE_OK;
+    mvke_free(row);
+    if (st != MVKE_OK) mvke_store_clear(s);
+    return st;
 }

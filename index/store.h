@@ -20,17 +20,17 @@
 #define MVKE_BLOCK_ROWS ((int64_t)1 << 16)
 
 typedef struct mvke_store_block {
-    int64_t n, cap;
+    int64_t n, cap;  /* rows held; rows the buffer is laid out for (a multiple of MVKE_LANES) */
     int64_t *ids;
-    float *x;      /* float32 rows (storage F32), else NULL */
-    uint16_t *x16; /* float16 rows (storage F16), else NULL */
-    float *gram;
-    int owned;     /* the arrays are ours to free and change */
+    void *data;      /* mvke_layout_block_bytes(&store->L, cap) bytes (kernels/layout.h) */
+    int owned;       /* the arrays are ours to free and change */
 } mvke_store_block;
 
 typedef struct mvke_store {
     int K, d, D, P;
     mvke_storage storage;
+    mvke_layout L;
+    uint64_t experts; /* experts that may be nonzero in a row (mvke_kdb.experts) */
     int64_t count;
     int64_t nblocks, cap_blocks;
     mvke_store_block *blocks;
@@ -40,7 +40,9 @@ typedef struct mvke_store {
     void (*backing_release)(void *backing);
 } mvke_store;
 
-void mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage);
+/* Initialises an empty store. Returns MVKE_ERR_INVALID (with a message) for a storage the layout
+ * does not know. */
+mvke_status mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage);
 void mvke_store_release(mvke_store *s);
 
 /* Position of id, or -1. */
@@ -49,9 +51,10 @@ static inline int64_t mvke_store_find(const mvke_store *s, int64_t id) {
 }
 
 /* Checks n float32 rows for what the store can keep and computes their Gram triangles into
- * `gram` (n*P floats) without changing the store. float16 storage computes them from the rounded
- * values, so that stored rows and triangles agree. Fails with MVKE_ERR_NONFINITE naming the row
- * when a value is NaN/Inf, exceeds the float16 range, or the squared norms overflow. */
+ * `gram` (n*P floats) without changing the store. float16 and bfloat16 storage compute them from
+ * the rounded values, so that stored rows and triangles agree. Fails with MVKE_ERR_NONFINITE
+ * naming the row when a value is NaN/Inf, exceeds the storage's range, or the squared norms
+ * overflow. */
 mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, float *gram);
 
 /* Makes room for `extra` more rows (blocks and id map) and makes the last block owned. May fail
@@ -75,14 +78,11 @@ void mvke_store_get(const mvke_store *s, int64_t p, float *x);
 /* The id at position p. */
 int64_t mvke_store_id(const mvke_store *s, int64_t p);
 
-/* Fills an empty store with views of n rows held in memory it does not own (a mapped file):
- * ids (n), rows (n*D float32, or float16 for storage F16) and gram (n*P), row p at position p.
- * Checks that ids are >= 0 and distinct (MVKE_ERR_INVALID / MVKE_ERR_DUPLICATE naming the
- * positions); may fail with MVKE_ERR_NOMEM. On success the store calls release(backing) when
- * it is released (release may be NULL); on error the store is still empty and release is not
- * called. */
-mvke_status mvke_store_attach(mvke_store *s, int64_t n, const int64_t *ids, const void *rows,
-                              const float *gram, void *backing, void (*release)(void *backing));
+/* Fills an empty store with n rows given row-major (ids: n; rows: n*K*d float32, or float16 for
+ * storage F16; gram: n*P), copied into owned blocks. Checks that ids are >= 0 and distinct
+ * (MVKE_ERR_INVALID / MVKE_ERR_DUPLICATE naming the positions); may fail with MVKE_ERR_NOMEM. On
+ * error the store is empty. */
+mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const void *rows, const float *gram);
 
 /* Fills `blocks` (nblocks entries) and db with read-only views for a backend. */
 void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db);

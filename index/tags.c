@@ -120,6 +120,7 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
         else
             st = mvke_index_new(&tk.rows, t->K, t->d, &t->opts);
         if (st == MVKE_OK) {
+            tk.rows->store.experts = mask; /* gated rows are zero outside the subset: kernels skip it */
             memcpy(tk.experts, experts, (size_t)nexperts * sizeof *experts);
             t->tasks[t->ntasks++] = tk;
         } else {

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "layout.h"
 #include "mvke/mvke.h"
 
 /* Guard of the normaliser: a pair whose den2 is below this fraction of trace(Gram x) *
@@ -20,21 +21,26 @@
  * from rounding noise (it only happens when gates cancel experts almost exactly). */
 #define MVKE_DEN2_REL_FLOOR 1e-9f
 
-/* One block of database rows; exactly one of x and x16 is set. */
+/* One block of database rows, laid out as layout.h describes (expert-major planes of 16-row
+ * panels, then the Gram plane). Lanes from n up to cap hold zeros. */
 typedef struct mvke_kblock {
-    int64_t n;            /* rows in the block */
-    const float *x;       /* n * K*d float32 rows, or NULL */
-    const uint16_t *x16;  /* n * K*d IEEE float16 rows, or NULL */
-    const float *gram;    /* n * P Gram triangles (see gram.h) */
-    const int64_t *ids;   /* n ids */
+    int64_t n;          /* rows in the block */
+    int64_t cap;        /* rows the buffer is laid out for (a multiple of MVKE_LANES) */
+    const void *data;   /* mvke_layout_block_bytes(&db->L, cap) bytes */
+    const int64_t *ids; /* n ids */
 } mvke_kblock;
 
 /* The database: every block of one index, in storage order. */
 typedef struct mvke_kdb {
-    int K, d;
+    mvke_layout L;    /* K, d, P and storage of the rows */
+    uint64_t experts; /* bit k set: expert k may be nonzero in some row (every expert for an index
+                         of users; the task's subset for a task's gated tag rows) */
     int64_t nblocks;
     const mvke_kblock *blocks;
 } mvke_kdb;
+
+/* The experts mask with the low K bits set. */
+static inline uint64_t mvke_experts_all(int K) { return K >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << K) - 1); }
 
 /* A batch of float32 query rows with their Gram triangles. */
 typedef struct mvke_kqueries {

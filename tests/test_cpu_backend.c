@@ -1,6 +1,6 @@
 /*
  * test_cpu_backend.c - the CPU backend called directly on hand-made databases: several blocks
- * of uneven sizes (including empty ones), float32 and float16 blocks mixed, both filter kinds,
+ * of uneven sizes (including empty ones), in every storage, both filter kinds,
  * both work splits (few and many queries), against the double oracle.
  */
 #include <criterion/criterion.h>
@@ -10,51 +10,47 @@
 
 #include "kernels/backend.h"
 #include "kernels/gram.h"
-#include "kernels/half.h"
+#include "blocks.h"
 #include "reference.h"
 
 enum { K = 4, d = 6, DD = K * d, P = K * (K + 1) / 2 };
 
 typedef struct db_fixture {
     int64_t n;
-    float *x;    /* as the backend sees them (fp16 blocks rounded) */
+    float *x;    /* as the backend sees them (rounded to the storage) */
     int64_t *ids;
     float *gram;
-    uint16_t *x16;
     mvke_kblock blocks[4];
     mvke_kdb db;
 } db_fixture;
 
-static void fixture_make(db_fixture *f) {
+/* Four blocks of uneven sizes (one empty, one not a multiple of the panel width). */
+static void fixture_make(db_fixture *f, mvke_storage storage) {
     static const int64_t sizes[4] = {700, 0, 9000, 31};
     f->n = 0;
     for (int b = 0; b < 4; b++) f->n += sizes[b];
     f->x = malloc(f->n * DD * sizeof(float));
-    f->x16 = malloc(f->n * DD * sizeof(uint16_t));
     f->ids = malloc(f->n * sizeof(int64_t));
     f->gram = malloc(f->n * P * sizeof(float));
     ref_fill_normal(f->x, f->n * DD);
+    ref_round(storage, f->x, f->n * DD);
     int64_t at = 0;
     for (int b = 0; b < 4; b++) {
-        int half = b == 2; /* the big block is float16 */
         for (int64_t i = at; i < at + sizes[b]; i++) {
             f->ids[i] = 5 * i + b;
-            if (half) {
-                mvke_half_from_float(f->x + i * DD, f->x16 + i * DD, DD);
-                mvke_half_to_float(f->x16 + i * DD, f->x + i * DD, DD);
-            }
             mvke_gram_doubled(K, d, f->x + i * DD, f->gram + i * P);
         }
-        f->blocks[b] = (mvke_kblock){sizes[b], half ? NULL : f->x + at * DD, half ? f->x16 + at * DD : NULL,
-                                     f->gram + at * P, f->ids + at};
         at += sizes[b];
     }
-    f->db = (mvke_kdb){K, d, 4, f->blocks};
+    mvke_layout L;
+    cr_assert_eq(mvke_layout_init(&L, K, d, storage), 0);
+    ref_blocks_make(&L, 4, sizes, f->x, f->gram, f->ids, f->blocks);
+    f->db = (mvke_kdb){L, mvke_experts_all(K), 4, f->blocks};
 }
 
 static void fixture_free(db_fixture *f) {
+    ref_blocks_free(4, f->blocks);
     free(f->x);
-    free(f->x16);
     free(f->ids);
     free(f->gram);
 }
@@ -89,16 +85,19 @@ static void run_case(db_fixture *f, int nq, int64_t k, const mvke_kfilter *filte
     free(q); free(w); free(z); free(zg); free(S); free(I); free(ref);
 }
 
-Test(cpu_backend, blocks_mixed_storage_both_splits) {
-    ref_seed(21);
-    db_fixture f;
-    fixture_make(&f);
-    for (int threads = 1; threads <= 2; threads++) {
-        run_case(&f, 1, 10, NULL, NULL, threads);
-        run_case(&f, 2, 300, NULL, NULL, threads);
-        run_case(&f, 600, 3, NULL, NULL, threads);
+Test(cpu_backend, blocks_every_storage_both_splits) {
+    const mvke_storage sts[] = {MVKE_STORAGE_F32, MVKE_STORAGE_F16, MVKE_STORAGE_BF16};
+    for (int si = 0; si < 3; si++) {
+        ref_seed(21);
+        db_fixture f;
+        fixture_make(&f, sts[si]);
+        for (int threads = 1; threads <= 2; threads++) {
+            run_case(&f, 1, 10, NULL, NULL, threads);
+            run_case(&f, 2, 300, NULL, NULL, threads);
+            run_case(&f, 600, 3, NULL, NULL, threads);
+        }
+        fixture_free(&f);
     }
-    fixture_free(&f);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -109,7 +108,7 @@ static int cmp_i64(const void *a, const void *b) {
 Test(cpu_backend, filters) {
     ref_seed(22);
     db_fixture f;
-    fixture_make(&f);
+    fixture_make(&f, MVKE_STORAGE_F32);
     uint8_t *allowed = calloc(f.n, 1);
     int64_t *sorted = malloc(f.n * sizeof(int64_t)), ns = 0;
     int64_t nbits = f.ids[f.n - 1] + 1;

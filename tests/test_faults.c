@@ -269,8 +269,10 @@ static int64_t sweep(const char *what, op_fn op) {
         free(after.p);
     }
     cr_assert_geq(made, 0, "%s never succeeded", what);
-    cr_assert_eq(made, fail, "%s: %lld allocations on success but it failed up to %lld", what, (long long)made,
-                 (long long)fail);
+    /* A failed call may keep capacity it reserved before the failing allocation (not part of the
+     * state), so the successful call can need fewer allocations than the failures injected. */
+    cr_assert_leq(made, fail, "%s: %lld allocations on success but it failed up to %lld", what, (long long)made,
+                  (long long)fail);
     fprintf(stderr, "faults: %-22s %4lld injected failures, each MVKE_ERR_NOMEM with nothing changed\n", what,
             (long long)fail);
     world_free(&w);

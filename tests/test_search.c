@@ -2,7 +2,7 @@
  * test_search.c - mvke_index_search and mvke_index_range_search against the double oracle over
  * the grid the design asks for: K in {1,2,5,8}, d in {1,7,30,64}, softmax, signed and sparse
  * gates, zero users and zero tags, sizes off the tile grid, k beyond n, 1 and 2 threads,
- * allow-lists, float16 storage, and concurrent searches.
+ * allow-lists, float16 and bfloat16 storage, and concurrent searches.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -59,7 +59,7 @@ static void world_make(world *w, int K, int d, int64_t n, int threads, mvke_stor
     o.storage = storage;
     cr_assert_eq(mvke_index_new(&w->ix, K, d, &o), MVKE_OK, "%s", mvke_last_error());
     cr_assert_eq(mvke_index_add(w->ix, n, w->ids, w->x), MVKE_OK, "%s", mvke_last_error());
-    if (storage == MVKE_STORAGE_F16) /* the oracle scores the rows as stored */
+    if (storage != MVKE_STORAGE_F32) /* the oracle scores the rows as stored */
         for (int64_t i = 0; i < n; i++) mvke_index_get(w->ix, w->ids[i], w->x + i * w->D);
 }
 
@@ -245,6 +245,17 @@ Test(search, float16_storage) {
     for (int threads = 1; threads <= 2; threads++) {
         world w;
         world_make(&w, 5, 30, 2000, threads, MVKE_STORAGE_F16);
+        check_world(&w, 1, 10, GATE_SOFTMAX, NULL, NULL);
+        check_world(&w, 33, 10, GATE_SIGNED, NULL, NULL);
+        world_free(&w);
+    }
+}
+
+Test(search, bfloat16_storage) {
+    ref_seed(14);
+    for (int threads = 1; threads <= 2; threads++) {
+        world w;
+        world_make(&w, 5, 30, 2000, threads, MVKE_STORAGE_BF16);
         check_world(&w, 1, 10, GATE_SOFTMAX, NULL, NULL);
         check_world(&w, 33, 10, GATE_SIGNED, NULL, NULL);
         world_free(&w);

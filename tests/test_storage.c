@@ -8,7 +8,7 @@
 #include "mvke/mvke.h"
 
 Test(storage, names_round_trip) {
-    const mvke_storage all[] = {MVKE_STORAGE_F32, MVKE_STORAGE_F16};
+    const mvke_storage all[] = {MVKE_STORAGE_F32, MVKE_STORAGE_F16, MVKE_STORAGE_BF16};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         mvke_storage back = (mvke_storage)-1;
         cr_assert_eq(mvke_storage_from_name(mvke_storage_name(all[i]), &back), MVKE_OK);

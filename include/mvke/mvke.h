@@ -139,14 +139,17 @@ typedef enum mvke_storage {
     MVKE_STORAGE_F32 = 0, /* rows kept as float32 */
     MVKE_STORAGE_F16 = 1, /* rows kept as IEEE float16: half the memory and bandwidth; the
                              score is the exact cosine of the rounded rows */
-    MVKE_STORAGE_BF16 = 2 /* rows kept as bfloat16 (the high half of a float32) */
+    MVKE_STORAGE_BF16 = 2 /* rows kept as bfloat16 (the high half of a float32, round to nearest
+                             even): half the memory, float32's range, 8 bits of precision; the
+                             score is the exact cosine of the rounded rows */
 } mvke_storage;
 
-/* The storage's short name ("f32", "f16"): a constant string, "unknown" for other values. */
+/* The storage's short name ("f32", "f16", "bf16"): a constant string, "unknown" for other
+ * values. */
 const char *mvke_storage_name(mvke_storage storage);
 
-/* Parses a storage name as written on the command line and in Python ("f32", "f16"; "float32"
- * and "float16" are accepted too) into *storage.
+/* Parses a storage name as written on the command line and in Python ("f32", "f16", "bf16";
+ * "float32", "float16" and "bfloat16" are accepted too) into *storage.
  * Errors: MVKE_ERR_INVALID (NULL, or an unknown name: the message lists the known ones). */
 mvke_status mvke_storage_from_name(const char *name, mvke_storage *storage);
 

@@ -16,11 +16,10 @@
  * 4. Every BLAS call runs on one thread (we parallelise over tiles ourselves): inside each worker
  *    omp_set_num_threads(1) makes OpenBLAS's OpenMP build stay single-threaded even in a team of
  *    one.
- * 5. The products use the routine that is fastest for the batch size: sgemv for one query, a
- *    small-batch kernel for two or three (kernels/cpu/dots.c), sgemm beyond. float16 rows of
- *    small batches are widened in registers by the small-batch kernel, so they cost half the
- *    bytes of float32 rows; for larger batches they are widened tile by tile into per-thread
- *    scratch before sgemm, whose cost is then in the arithmetic, not the reading.
+ * 5. Rows live in the expert-major block layout (kernels/layout.h); each tile is read out into
+ *    row-major float32 scratch, then the products use the routine that is fastest for the batch
+ *    size: sgemv for one query, a small-batch kernel for two or three (kernels/cpu/dots.c), sgemm
+ *    beyond.
  */
 #include <cblas.h>
 #include <math.h>
@@ -29,7 +28,6 @@
 
 #include "../backend.h"
 #include "../gram.h"
-#include "../half.h"
 #include "../runtime.h"
 #include "dots.h"
 #include "topk.h"
@@ -51,13 +49,12 @@ typedef struct plan {
     const mvke_kqueries *q;
     const mvke_kfilter *filter;
     int D, P, threads;
-    int widen;       /* some block is float16 and some batch goes to BLAS: scratch to widen into */
     int64_t TQ, TU, ntiles;
     tile_ref *tiles;
 } plan;
 
 typedef struct scratch {
-    float *S, *G, *rtr, *xf;
+    float *S, *G, *rtr, *xf, *gf; /* xf, gf: the tile's rows and Gram triangles, row-major */
 } scratch;
 
 /* What a search keeps for one query tile: heaps (top-k) or hit lists (threshold). */
@@ -82,8 +79,8 @@ static mvke_status plan_make(plan *pl, const mvke_kdb *db, const mvke_kqueries *
     pl->db = db;
     pl->q = q;
     pl->filter = filter;
-    pl->D = db->K * db->d;
-    pl->P = mvke_gram_size(db->K);
+    pl->D = db->L.K * db->L.d;
+    pl->P = db->L.P;
     pl->threads = threads_for(threads);
     int64_t tq = q->n < TQ_MAX ? q->n : TQ_MAX;
     if (k > 0) {
@@ -94,8 +91,6 @@ static mvke_status plan_make(plan *pl, const mvke_kdb *db, const mvke_kqueries *
     int64_t tu = TILE_FLOATS / pl->TQ;
     tu = tu < TU_MIN ? TU_MIN : tu > TU_MAX ? TU_MAX : tu;
     pl->TU = tu;
-    for (int64_t b = 0; b < db->nblocks; b++)
-        if (db->blocks[b].x16 && pl->TQ > MVKE_DOTS_F16_MAX_Q) pl->widen = 1;
     int64_t nt = 0;
     for (int64_t b = 0; b < db->nblocks; b++) nt += (db->blocks[b].n + tu - 1) / tu;
     pl->ntiles = nt;
@@ -115,8 +110,9 @@ static int scratch_alloc(const plan *pl, scratch *sc) {
     sc->S = mvke_malloc_array(st, sizeof(float));
     sc->G = mvke_malloc_array(st, sizeof(float));
     sc->rtr = mvke_malloc_array((size_t)pl->TU, sizeof(float));
-    sc->xf = pl->widen ? mvke_malloc_array((size_t)pl->TU * (size_t)pl->D, sizeof(float)) : NULL;
-    return sc->S && sc->G && sc->rtr && (sc->xf || !pl->widen) ? 0 : -1;
+    sc->xf = mvke_malloc_array((size_t)pl->TU * (size_t)pl->D, sizeof(float));
+    sc->gf = mvke_malloc_array((size_t)pl->TU * (size_t)pl->P, sizeof(float));
+    return sc->S && sc->G && sc->rtr && sc->xf && sc->gf ? 0 : -1;
 }
 
 static void scratch_release(scratch *sc) {
@@ -124,6 +120,7 @@ static void scratch_release(scratch *sc) {
     mvke_free(sc->G);
     mvke_free(sc->rtr);
     mvke_free(sc->xf);
+    mvke_free(sc->gf);
 }
 
 /* S (nq x nr) = Q (nq x n) . R (nr x n)^T, by the routine that is fastest for the batch size. */
@@ -136,24 +133,18 @@ static void product(int64_t nq, int nr, int n, const float *Q, const float *R, f
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, nr, n, 1.0f, Q, n, R, n, 0.0f, S, nr);
 }
 
-/* Cosines of queries [q0, q0+nq) against the rows of one tile, into sc->S (nq x tile rows). */
+/* Cosines of queries [q0, q0+nq) against the rows of one tile, into sc->S (nq x tile rows). The
+ * tile's rows are read out of the block layout into row-major scratch first. */
 static void score_tile(const plan *pl, int64_t q0, int64_t nq, const float *qtr, const tile_ref *t,
                        scratch *sc) {
     const mvke_kblock *b = &pl->db->blocks[t->block];
-    const int D = pl->D, P = pl->P, K = pl->db->K;
+    const int D = pl->D, P = pl->P, K = pl->db->L.K;
     const int nr = (int)t->n;
-    const float *rg = b->gram + t->start * P;
+    for (int i = 0; i < nr; i++)
+        mvke_layout_get(&pl->db->L, b->data, b->cap, t->start + i, sc->xf + (size_t)i * D, sc->gf + (size_t)i * P);
+    const float *rx = sc->xf, *rg = sc->gf;
     const float *qx = pl->q->x + q0 * D, *qg = pl->q->gram + q0 * P;
-    /* The numerator: float16 rows of small batches are widened in registers; otherwise rows are
-     * float32 (widened into scratch if need be) and go to sgemv, the small-batch kernel or sgemm
-     * by batch size. */
-    if (b->x16 && nq <= MVKE_DOTS_F16_MAX_Q) {
-        mvke_cpu_dots_f16((int)nq, nr, D, qx, b->x16 + t->start * D, sc->S);
-    } else {
-        const float *rx = b->x ? b->x + t->start * D : sc->xf;
-        if (!b->x) mvke_half_to_float(b->x16 + t->start * D, sc->xf, (size_t)nr * D);
-        product(nq, nr, D, qx, rx, sc->S);
-    }
+    product(nq, nr, D, qx, rx, sc->S);
     product(nq, nr, P, qg, rg, sc->G);
     for (int i = 0; i < nr; i++) sc->rtr[i] = mvke_gram_trace(K, rg + (int64_t)i * P);
     for (int64_t j = 0; j < nq; j++) {
@@ -241,7 +232,7 @@ static mvke_status run(const mvke_kdb *db, const mvke_kqueries *q, int64_t k, fl
     plan pl;
     mvke_status st = plan_make(&pl, db, q, filter, threads, k);
     if (st != MVKE_OK) return st;
-    const int P = pl.P, K = db->K;
+    const int P = pl.P, K = db->L.K;
     float *qtr = mvke_malloc_array((size_t)(q->n ? q->n : 1), sizeof *qtr);
     mvke_hits *out_lists = k > 0 ? NULL : mvke_calloc((size_t)(q->n ? q->n : 1), sizeof *out_lists);
     if (!qtr || (k == 0 && !out_lists)) {

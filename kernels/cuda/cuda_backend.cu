@@ -101,7 +101,7 @@ mvke_status shards_sync(cu_backend *be, const mvke_cu_layout *L) {
                       L->nrows != be->nrows || L->half != be->half;
     if (!stale) return MVKE_OK;
     be->synced = 0;
-    const int D = L->db->K * L->db->d, P = mvke_gram_size(L->db->K);
+    const int D = L->db->L.K * L->db->L.d, P = L->db->L.P;
     be->nused = L->nrows >= (int64_t)be->ndev * MIN_ROWS_PER_DEVICE ? be->ndev : 1;
     const int64_t per = (L->nrows + be->nused - 1) / be->nused;
     for (int i = 0; i < be->ndev; i++) {
@@ -194,7 +194,7 @@ mvke_status queries_upload(cu_dev *dv, const mvke_kqueries *q, int K, int D, int
 /* The rows of tile [u0, u0 + n) of the device's shard, resident or streamed into lane ln. */
 mvke_status tile_rows(cu_dev *dv, const mvke_cu_layout *L, mvke_cu_lane *ln, int64_t u0, int64_t n,
                       mvke_cu_rows *rows) {
-    const int D = L->db->K * L->db->d, P = mvke_gram_size(L->db->K);
+    const int D = L->db->L.K * L->db->L.d, P = L->db->L.P;
     if (dv->resident) {
         *rows = mvke_cu_rows_slice(&dv->view, u0, n, D, P);
         return MVKE_OK;
@@ -223,7 +223,7 @@ int64_t tile_rows_for(const cu_dev *dv, int64_t tq, int64_t k, int64_t chunk) {
 /* Design note 5: the fused kernel with queries streamed through both lanes. */
 mvke_status dev_tagtop(cu_dev *dv, const mvke_cu_layout *L, const mvke_kqueries *q, int64_t k,
                        const mvke_cu_filter *filter, float *out_s, int64_t *out_i) {
-    const int dev = dv->res.device, K = L->db->K, d = L->db->d, D = K * d, P = mvke_gram_size(K);
+    const int dev = dv->res.device, K = L->db->L.K, d = L->db->L.d, D = K * d, P = mvke_gram_size(K);
     const int64_t qc = q->n < FUSED_QUERY_CHUNK ? q->n : FUSED_QUERY_CHUNK;
     const size_t qbytes = (size_t)qc * D * 4, gbytes = (size_t)qc * P * 4;
     const size_t obytes = (size_t)qc * k * (4 + 8);
@@ -278,7 +278,7 @@ mvke_status dev_tagtop(cu_dev *dv, const mvke_cu_layout *L, const mvke_kqueries 
 mvke_status dev_knn(const cu_backend *be, cu_dev *dv, const mvke_cu_layout *L,
                     const mvke_kqueries *q, int64_t k, const mvke_kfilter *f, float *out_s,
                     int64_t *out_i) {
-    const int dev = dv->res.device, K = L->db->K, D = K * L->db->d, P = mvke_gram_size(K);
+    const int dev = dv->res.device, K = L->db->L.K, D = K * L->db->L.d, P = mvke_gram_size(K);
     MVKE_CU_TRY(dev, cudaSetDevice(dev));
     if (dv->n == 0) {
         for (int64_t i = 0; i < q->n * k; i++) {
@@ -357,7 +357,7 @@ mvke_status dev_knn(const cu_backend *be, cu_dev *dv, const mvke_cu_layout *L,
 mvke_status dev_range(const cu_backend *be, cu_dev *dv, const mvke_cu_layout *L,
                       const mvke_kqueries *q, float min_score, const mvke_kfilter *f,
                       mvke_kranges *out) {
-    const int dev = dv->res.device, K = L->db->K, D = K * L->db->d, P = mvke_gram_size(K);
+    const int dev = dv->res.device, K = L->db->L.K, D = K * L->db->L.d, P = mvke_gram_size(K);
     memset(out, 0, sizeof *out);
     out->nq = q->n;
     out->lims = (int64_t *)mvke_calloc((size_t)q->n + 1, sizeof(int64_t));

@@ -26,18 +26,14 @@ mvke_status mvke_cu_layout_make(mvke_cu_layout *L, const mvke_kdb *db) {
     L->start = (int64_t *)mvke_malloc_array((size_t)db->nblocks + 1, sizeof(int64_t));
     if (!L->start) return mvke_error(MVKE_ERR_NOMEM, "out of memory laying out %lld blocks", (long long)db->nblocks);
     int64_t at = 0;
-    int any = 0, all_half = 1;
     for (int64_t b = 0; b < db->nblocks; b++) {
         L->start[b] = at;
         at += db->blocks[b].n;
-        if (db->blocks[b].n > 0) {
-            any = 1;
-            if (!db->blocks[b].x16) all_half = 0;
-        }
     }
     L->start[db->nblocks] = at;
     L->nrows = at;
-    L->half = any && all_half;
+    /* float16 rows stay float16 on the device; bfloat16 rows are widened to float32. */
+    L->half = db->L.storage == MVKE_STORAGE_F16;
     return MVKE_OK;
 }
 
@@ -84,20 +80,19 @@ mvke_status mvke_cu_traces(const float *gram, int64_t n, int K, float *rtr, cuda
     return MVKE_OK;
 }
 
-/* Converts host rows of one block piece into the staging layout. */
-static void stage_piece(const mvke_kblock *b, int64_t a, int64_t n, int D, int P, int half,
+/* Converts host rows of one block piece into the staging layout (row-major rows, float16 or
+ * float32, and row-major Gram triangles). The host blocks are in the expert-major layout of
+ * kernels/layout.h: each row is read out of it. */
+static void stage_piece(const mvke_kdb *db, const mvke_kblock *b, int64_t a, int64_t n, int D, int P, int half,
                         char *x, float *gram, int64_t *ids) {
-    const size_t nd = (size_t)n * (size_t)D;
-    if (half) {
-        uint16_t *dst = (uint16_t *)x;
-        if (b->x16) memcpy(dst, b->x16 + (size_t)a * D, nd * sizeof(uint16_t));
-        else mvke_half_from_float(b->x + (size_t)a * D, dst, nd);
-    } else {
-        float *dst = (float *)x;
-        if (b->x) memcpy(dst, b->x + (size_t)a * D, nd * sizeof(float));
-        else mvke_half_to_float(b->x16 + (size_t)a * D, dst, nd);
+    float *row = (float *)mvke_malloc_array((size_t)D, sizeof(float));
+    for (int64_t i = 0; i < n; i++) {
+        float *dst = half ? row : (float *)x + (size_t)i * D;
+        if (!row) break; /* out of memory: the caller's buffers keep zeros for these rows */
+        mvke_layout_get(&db->L, b->data, b->cap, a + i, dst, gram + (size_t)i * P);
+        if (half) mvke_half_from_float(row, (uint16_t *)x + (size_t)i * D, (size_t)D);
     }
-    memcpy(gram, b->gram + (size_t)a * P, (size_t)n * P * sizeof(float));
+    mvke_free(row);
     memcpy(ids, b->ids + a, (size_t)n * sizeof(int64_t));
 }
 
@@ -105,7 +100,7 @@ mvke_status mvke_cu_rows_stage(const mvke_cu_layout *L, int64_t r0, int64_t n,
                                const mvke_cu_rowbufs *bufs, mvke_cu_hostbuf *bounce,
                                cudaStream_t stream, int device, mvke_cu_rows *view) {
     const mvke_kdb *db = L->db;
-    const int D = db->K * db->d, P = mvke_gram_size(db->K), half = L->half;
+    const int D = db->L.K * db->L.d, P = db->L.P, half = L->half;
     const size_t es = half ? 2 : 4, nn = (size_t)(n > 0 ? n : 0);
     const size_t xb = ALIGN_UP(nn * D * es), gb = ALIGN_UP(nn * P * 4), ib = ALIGN_UP(nn * 8);
     MVKE_OK_OR_RETURN(mvke_cu_reserve_host(bounce, xb + gb + ib, device));
@@ -128,7 +123,7 @@ mvke_status mvke_cu_rows_stage(const mvke_cu_layout *L, int64_t r0, int64_t n,
         for (int64_t c = 0; c < pieces; c++) {
             const int64_t g = lo + c * chunk, m = hi_ - g < chunk ? hi_ - g : chunk;
             const int64_t at = g - r0;
-            stage_piece(&db->blocks[b], g - L->start[b], m, D, P, half, hx + (size_t)at * D * es,
+            stage_piece(db, &db->blocks[b], g - L->start[b], m, D, P, half, hx + (size_t)at * D * es,
                         hg + (size_t)at * P, hi + at);
         }
     }
@@ -136,7 +131,7 @@ mvke_status mvke_cu_rows_stage(const mvke_cu_layout *L, int64_t r0, int64_t n,
         MVKE_CU_TRY(device, cudaMemcpyAsync(bufs->x->p, hx, nn * D * es, cudaMemcpyHostToDevice, stream));
         MVKE_CU_TRY(device, cudaMemcpyAsync(bufs->gram->p, hg, nn * P * 4, cudaMemcpyHostToDevice, stream));
         MVKE_CU_TRY(device, cudaMemcpyAsync(bufs->ids->p, hi, nn * 8, cudaMemcpyHostToDevice, stream));
-        MVKE_OK_OR_RETURN(mvke_cu_traces((const float *)bufs->gram->p, n, db->K, (float *)bufs->rtr->p,
+        MVKE_OK_OR_RETURN(mvke_cu_traces((const float *)bufs->gram->p, n, db->L.K, (float *)bufs->rtr->p,
                                          stream, device));
     }
     view->x = bufs->x->p;
@@ -151,7 +146,7 @@ mvke_status mvke_cu_rows_stage(const mvke_cu_layout *L, int64_t r0, int64_t n,
 mvke_status mvke_cu_rows_upload(const mvke_cu_layout *L, int64_t r0, int64_t n,
                                 const mvke_cu_rowbufs *bufs, mvke_cu_hostbuf *bounce,
                                 cudaStream_t stream, int device, mvke_cu_rows *view) {
-    const int D = L->db->K * L->db->d, P = mvke_gram_size(L->db->K);
+    const int D = L->db->L.K * L->db->L.d, P = L->db->L.P;
     const size_t es = L->half ? 2 : 4;
     mvke_cu_rows whole = {bufs->x->p, L->half, (const float *)bufs->gram->p,
                           (const int64_t *)bufs->ids->p, (const float *)bufs->rtr->p, n};
