@@ -302,6 +302,15 @@ mvke_status mvke_tags_count(const mvke_tags *t, const char *task, int64_t *count
     return st;
 }
 
+mvke_status mvke_tags_ids(const mvke_tags *t, const char *task, int64_t *ids) {
+    if (!t || !task || !ids) return mvke_error(MVKE_ERR_INVALID, "tag table, task or ids is NULL");
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&t->lock);
+    const mvke_task *tk = mvke_tags_find_task(t, task);
+    if (tk && tk->n) memcpy(ids, tk->ids, (size_t)tk->n * sizeof *ids);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&t->lock);
+    return tk ? MVKE_OK : MVKE_ERR_UNKNOWN_TASK;
+}
+
 /* Looks up the metadata slot of tag id in task, under the caller's read lock. */
 static mvke_status find_slot(const mvke_tags *t, const char *task, int64_t id, const mvke_task **tk,
                              int64_t *slot) {

@@ -7,31 +7,10 @@
  */
 #include "mvke/mvke_faiss.h"
 
-#include <exception>
-#include <new>
-#include <stdexcept>
-
-#include <faiss/c_api/error_impl.h>
 #include <faiss/impl/AuxIndexStructures.h>
-#include <faiss/impl/FaissException.h>
 
+#include "c_entry.h"
 #include "index_mvke.h"
-
-/* The same codes as FAISS's own C API: -2 a FAISS error, -4 another std::exception, -1 other. */
-#define MVKE_FAISS_CATCH                                                                       \
-    catch (const faiss::FaissException &e) {                                                   \
-        faiss_last_exception = std::make_exception_ptr(e);                                     \
-        return -2;                                                                             \
-    }                                                                                          \
-    catch (const std::exception &e) {                                                          \
-        faiss_last_exception = std::make_exception_ptr(e);                                     \
-        return -4;                                                                             \
-    }                                                                                          \
-    catch (...) {                                                                              \
-        faiss_last_exception = std::make_exception_ptr(std::runtime_error("mvke: unknown error")); \
-        return -1;                                                                             \
-    }                                                                                          \
-    return 0;
 
 static faiss::Index *as_index(FaissIndex *index) { return reinterpret_cast<faiss::Index *>(index); }
 static const faiss::Index *as_index(const FaissIndex *index) {

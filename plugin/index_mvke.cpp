@@ -47,6 +47,45 @@ IndexMVKE::IndexMVKE(mvke_index *ix, int K, int d)
 
 IndexMVKE::~IndexMVKE() { mvke_index_free(ix_); }
 
+/* K and d of a core index about to be adopted; frees it when they cannot be read. */
+static void shape_of(mvke_index *ix, int *K, int *d) {
+    mvke_status st = mvke_index_shape(ix, K, d, nullptr);
+    if (st != MVKE_OK) {
+        mvke_index_free(ix);
+        check(st, "adopting an index");
+    }
+}
+
+IndexMVKE *IndexMVKE::adopt(mvke_index *ix) {
+    int K = 0, d = 0;
+    shape_of(ix, &K, &d);
+    IndexMVKE *out = nullptr;
+    try {
+        out = new IndexMVKE(ix, K, d);
+    } catch (...) {
+        mvke_index_free(ix);
+        throw;
+    }
+    out->sync_ntotal();
+    return out;
+}
+
+IndexMVKETags *IndexMVKETags::adopt(mvke_index *ix) {
+    int K = 0, d = 0;
+    shape_of(ix, &K, &d);
+    IndexMVKETags *out = nullptr;
+    try {
+        out = new IndexMVKETags(ix, K, d);
+    } catch (...) {
+        mvke_index_free(ix);
+        throw;
+    }
+    int64_t n = 0;
+    check(mvke_index_count(out->core(), &n), "counting rows");
+    out->ntotal = n;
+    return out;
+}
+
 void IndexMVKE::sync_ntotal() {
     int64_t n = 0;
     check(mvke_index_count(ix_, &n), "counting rows");

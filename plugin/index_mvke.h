@@ -44,8 +44,14 @@ struct IndexMVKE : faiss::Index {
     /* The core index (owned by this object). */
     const mvke_index *core() const { return ix_; }
 
-  private:
+    /* An index that takes ownership of a core index (for instance one opened from a file);
+     * ix must not be used by the caller afterwards, and is freed even when this throws. */
+    static IndexMVKE *adopt(mvke_index *ix);
+
+  protected:
     IndexMVKE(mvke_index *ix, int K, int d);
+
+  private:
     void sync_ntotal();
 
     int K_;
@@ -57,6 +63,11 @@ struct IndexMVKE : faiss::Index {
  * rows x[u]. The core index is symmetric in its two rows, so this is the same code. */
 struct IndexMVKETags : IndexMVKE {
     IndexMVKETags(int K, int d) : IndexMVKE(K, d) {}
+    /* As IndexMVKE::adopt. */
+    static IndexMVKETags *adopt(mvke_index *ix);
+
+  private:
+    IndexMVKETags(mvke_index *ix, int K, int d) : IndexMVKE(ix, K, d) {}
 };
 
 /* Throws faiss::FaissException carrying "what: STATUS_NAME: mvke_last_error()" when st is an

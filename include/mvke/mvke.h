@@ -260,6 +260,10 @@ mvke_status mvke_tags_add(mvke_tags *tags, const char *task, int64_t n, const in
 /* The number of tags of a task (task NULL: over all tasks). */
 mvke_status mvke_tags_count(const mvke_tags *tags, const char *task, int64_t *count);
 
+/* Copies the ids of task's tags, in the order they were added, into ids (mvke_tags_count(task)
+ * entries). Errors: MVKE_ERR_INVALID (NULL), MVKE_ERR_UNKNOWN_TASK. */
+mvke_status mvke_tags_ids(const mvke_tags *tags, const char *task, int64_t *ids);
+
 /* Copies what is known of tag id in task: its display name (pointer owned by the table), parent,
  * q (d floats) and w (K floats); any output may be NULL.
  * Errors: MVKE_ERR_UNKNOWN_TASK, MVKE_ERR_UNKNOWN_ID. */

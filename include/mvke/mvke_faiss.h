@@ -75,6 +75,29 @@ int mvke_faiss_range_search_selected(const FaissIndex *index, idx_t n, const flo
                                      float radius, const FaissIDSelector *sel,
                                      FaissRangeSearchResult *result);
 
+/* ---------------------------------------------------------------------------------------------
+ * Persistence: MVKE indexes live in mvke index files (docs/file-format.md), not in FAISS's own
+ * format (faiss_write_index does not know these types and refuses them).
+ * ------------------------------------------------------------------------------------------- */
+
+/* Writes an MVKE index (user or tag index) to path as an index file holding its rows and no
+ * tags: written to a temporary file, fsynced and renamed over path (mvke_file_save), so path
+ * holds the old or the new file. Returns nonzero (message in faiss_get_last_error()) when index
+ * is not an MVKE index or the write fails; path is then unchanged. */
+int mvke_faiss_index_write(const FaissIndex *index, const char *path);
+
+/* Reads the users of an index file (written by mvke_faiss_index_write, mvke_file_save or
+ * `mvke build`) as a user index: *users receives it (free with faiss_Index_free). Every check of
+ * mvke_file_open applies. Returns 0, or nonzero with *users NULL and the message in
+ * faiss_get_last_error(). */
+int mvke_faiss_index_read(const char *path, FaissIndex **users);
+
+/* Reads a tag index from an index file: with task NULL, the file's rows are taken as the gated
+ * tag rows (a file written by mvke_faiss_index_write from a tag index); with a task name, the
+ * gated rows of that task's tags from the file's tag table (ids = tag ids). *tags receives the
+ * index. Errors as mvke_faiss_index_read, and an unknown task. */
+int mvke_faiss_tag_index_read(const char *path, const char *task, FaissIndex **tags);
+
 #ifdef __cplusplus
 }
 #endif
