@@ -128,3 +128,17 @@ Test(tags, rejected_adds_change_nothing) {
     cr_assert_eq(mvke_tags_get(t, "interest", 3, NULL, NULL, NULL, NULL), MVKE_ERR_UNKNOWN_ID);
     mvke_tags_free(t);
 }
+
+Test(tags, ids_in_the_order_added) {
+    mvke_tags *t = make();
+    float q[3 * d] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0}, w[3 * K] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0};
+    int64_t ids[3] = {42, 7, 19}, got[3] = {0};
+    cr_assert_eq(mvke_tags_add(t, "interest", 3, ids, NULL, NULL, q, w), MVKE_OK);
+    cr_assert_eq(mvke_tags_ids(t, "interest", got), MVKE_OK);
+    cr_assert(got[0] == 42 && got[1] == 7 && got[2] == 19);
+    cr_assert_eq(mvke_tags_ids(t, "intention", got), MVKE_OK); /* empty: nothing written */
+    cr_assert_eq(got[0], 42);
+    cr_assert_eq(mvke_tags_ids(t, "nope", got), MVKE_ERR_UNKNOWN_TASK);
+    cr_assert_eq(mvke_tags_ids(t, NULL, got), MVKE_ERR_INVALID);
+    mvke_tags_free(t);
+}
