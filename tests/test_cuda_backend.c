@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/backend.h"
+#include "kernels/cuda/cuda_module.h"
 #include "kernels/gram.h"
 #include "kernels/half.h"
 #include "mvke/mvke.h"

@@ -1,6 +1,8 @@
 /*
  * cuda_backend.cu - the CUDA backend behind kernels/backend.h: device-resident shards of an
- * index's rows, and the drivers of top-k and threshold searches over them.
+ * index's rows, and the drivers of top-k and threshold searches over them. Built into the module
+ * libmvke-cuda.so, whose one exported symbol (mvke_cuda_module_entry, at the end) hands the
+ * registry of kernels/backend.c the table of cuda_module.h.
  *
  * Design notes.
  * 1. One backend object per index (made by mvke_index_use_gpu). It owns, per device, the
@@ -32,6 +34,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "cuda_module.h"
 #include "gemm.cuh"
 #include "range.cuh"
 #include "resources.cuh"
@@ -600,8 +603,10 @@ int visible_devices(void) {
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         cudaGetLastError();
-        mvke_error(MVKE_ERR_UNSUPPORTED,
-                   "no usable CUDA device (%s: %s); searches stay on the CPU backend",
+        const char *what = e == cudaErrorInsufficientDriver ? "the CUDA driver is missing or older than the runtime"
+                           : e == cudaErrorNoDevice         ? "no CUDA device"
+                                                            : "the CUDA driver cannot be used";
+        mvke_error(MVKE_ERR_UNSUPPORTED, "%s (%s: %s); searches stay on the CPU backend", what,
                    cudaGetErrorName(e), cudaGetErrorString(e));
         return -1;
     }
@@ -612,16 +617,14 @@ int visible_devices(void) {
     return n;
 }
 
-} // namespace
-
-extern "C" mvke_status mvke_cuda_device_count(int *n) {
+mvke_status module_device_count(int *n) {
     if (!n) return mvke_error(MVKE_ERR_INVALID, "n is NULL");
     const int c = visible_devices();
     *n = c > 0 ? c : 0;
     return c > 0 ? MVKE_OK : MVKE_ERR_UNSUPPORTED;
 }
 
-extern "C" mvke_status mvke_backend_cuda_new(const mvke_cuda_config *cfg, const mvke_backend **out) {
+mvke_status module_backend_new(const mvke_cuda_config *cfg, const mvke_backend **out) {
     if (!out || !cfg) return mvke_error(MVKE_ERR_INVALID, "cfg or out is NULL");
     *out = NULL;
     const int count = visible_devices();
@@ -676,4 +679,14 @@ extern "C" mvke_status mvke_backend_cuda_new(const mvke_cuda_config *cfg, const 
     }
     *out = &be->base;
     return MVKE_OK;
+}
+
+const mvke_cuda_module the_module = {MVKE_CUDA_MODULE_ABI, sizeof(mvke_cuda_module), MVKE_VERSION,
+                                     module_device_count, module_backend_new};
+
+} // namespace
+
+/* The module's one exported symbol (the rest is hidden: -fvisibility=hidden). */
+extern "C" __attribute__((visibility("default"))) const mvke_cuda_module *mvke_cuda_module_entry(void) {
+    return &the_module;
 }
