@@ -109,7 +109,7 @@ static mvke_status cuda_load(const mvke_cuda_module **out) {
         pthread_mutex_unlock(&cuda_mu);
         return MVKE_OK;
     }
-    char why[512] = "", looked[640] = "", path[4096];
+    char why[512] = "", looked[640] = "", path[4096], hit[4200] = "";
     size_t len = 0;
     int found = 0;
     const mvke_cuda_module *m = NULL;
@@ -138,11 +138,13 @@ static mvke_status cuda_load(const mvke_cuda_module **out) {
             snprintf(path, sizeof path, "%s/%s", dirs[i], MVKE_CUDA_MODULE_FILE);
             m = try_module(path, &found, why, sizeof why);
             append(looked, sizeof looked, &len, "%s%s, ", dirs[i], "");
+            if (found) snprintf(hit, sizeof hit, "%s", path);
         }
         if (!m && !found) {
             snprintf(path, sizeof path, "%s", MVKE_CUDA_MODULE_FILE);
             m = try_module(path, &found, why, sizeof why);
             append(looked, sizeof looked, &len, "%s%s", "the loader's path (LD_LIBRARY_PATH, ld.so.cache)", "");
+            if (found) snprintf(hit, sizeof hit, "%s (on the loader's path)", path);
         }
     }
     if (m) {
@@ -155,7 +157,7 @@ static mvke_status cuda_load(const mvke_cuda_module **out) {
     if (found)
         return mvke_error(MVKE_ERR_UNSUPPORTED,
                           "the CUDA backend module %s was found but cannot be loaded: %s; searches stay on "
-                          "the CPU backend", MVKE_CUDA_MODULE_FILE, why);
+                          "the CPU backend", hit, why);
     return mvke_error(MVKE_ERR_UNSUPPORTED,
                       "CUDA backend module not found: no %s in %s%s; set MVKE_CUDA_MODULE to its path; "
                       "searches stay on the CPU backend", MVKE_CUDA_MODULE_FILE, looked,
