@@ -24,7 +24,9 @@
  *    to the CPU backend.
  * 5. User -> tags and batch tagging (many queries, a small resident database of at most
  *    FUSED_MAX_ROWS rows, m <= 128): the fused kernel of tagtop.cuh, with the queries streamed
- *    in chunks through pinned buffers on the two lanes, results streamed back the same way.
+ *    in chunks (a quarter of the call, between 2^13 and 2^16 queries) through pinned buffers
+ *    on the two lanes - double buffering: while one lane's chunk is scored, the other's is
+ *    copied in and its results copied out - and the database rows resident.
  * 6. Threshold search: per query tile a count pass and a write pass (range.cuh) over the same
  *    row tiles on one stream (so both passes see bit-identical products).
  * 7. Errors become statuses with the CUDA error string (mvke_cu_fail); nothing aborts. A
@@ -55,6 +57,7 @@ extern "C" {
 #define FUSED_MAX_ROWS ((int64_t)1 << 16)
 #define FUSED_MIN_QUERIES 64
 #define FUSED_QUERY_CHUNK ((int64_t)1 << 16)
+#define FUSED_MIN_CHUNK ((int64_t)1 << 13)
 /* Share of the free device memory a resident shard may take when resident_bytes is 0. */
 #define RESIDENT_SHARE 0.6
 
@@ -227,7 +230,12 @@ int64_t tile_rows_for(const cu_dev *dv, int64_t tq, int64_t k, int64_t chunk) {
 mvke_status dev_tagtop(cu_dev *dv, const mvke_cu_layout *L, const mvke_kqueries *q, int64_t k,
                        const mvke_cu_filter *filter, float *out_s, int64_t *out_i) {
     const int dev = dv->res.device, K = L->db->K, d = L->db->d, D = K * d, P = mvke_gram_size(K);
-    const int64_t qc = q->n < FUSED_QUERY_CHUNK ? q->n : FUSED_QUERY_CHUNK;
+    /* At least four chunks when there are enough queries, so that the two lanes overlap the
+     * copies of one chunk with the kernel of the other even for one block of a batch job. */
+    int64_t qc = (q->n + 3) / 4;
+    if (qc < FUSED_MIN_CHUNK) qc = FUSED_MIN_CHUNK;
+    if (qc > FUSED_QUERY_CHUNK) qc = FUSED_QUERY_CHUNK;
+    if (qc > q->n) qc = q->n;
     const size_t qbytes = (size_t)qc * D * 4, gbytes = (size_t)qc * P * 4;
     const size_t obytes = (size_t)qc * k * (4 + 8);
     for (int l = 0; l < 2; l++) {
