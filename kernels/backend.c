@@ -96,9 +96,10 @@ static void own_dir(char *dir, size_t cap) {
     Dl_info info;
     dir[0] = 0;
     if (!dladdr((const void *)&mvke_backend_default, &info) || !info.dli_fname) return;
-    const char *slash = strrchr(info.dli_fname, '/');
-    if (!slash) return;
-    snprintf(dir, cap, "%.*s", (int)(slash - info.dli_fname), info.dli_fname);
+    char *real = realpath(info.dli_fname, NULL); /* "tools/../libmvke.so.0" reads better resolved */
+    const char *name = real ? real : info.dli_fname, *slash = strrchr(name, '/');
+    if (slash) snprintf(dir, cap, "%.*s", (int)(slash - name), name);
+    free(real);
 }
 
 /* Loads the module (search order in the file's comment). On failure sets the error. */

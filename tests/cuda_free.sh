@@ -12,14 +12,15 @@ lib=$1 exe=$2 module=${3:-}
 fail=0
 say() { echo "cuda_free: $*"; }
 bad() { echo "cuda_free: FAIL: $*"; fail=1; }
-cuda_re='cuda|cublas|cudart|nvrtc|nvjitlink'
+cuda_re='^lib(cuda|cudart|cublas|cublasLt|nvrtc|nvJitLink)\.'
 
 # 1. Nothing of CUDA is needed by the library or the tool.
 for f in "$lib" "$exe"; do
-    needed=$(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
-    say "$(basename "$f") needs: $needed"
-    if echo "$needed" | grep -Eiq "$cuda_re"; then bad "$f needs a CUDA library"; fi
-    if ldd "$f" | grep -Eiq "$cuda_re"; then bad "ldd $f lists a CUDA library: $(ldd "$f" | grep -Ei "$cuda_re" | tr '\n' ' ')"; fi
+    needed=$(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    say "$(basename "$f") needs: $(echo $needed)"
+    if echo "$needed" | grep -Eq "$cuda_re"; then bad "$f needs a CUDA library"; fi
+    loaded=$(ldd "$f" | awk '{print $1}')
+    if echo "$loaded" | grep -Eq "$cuda_re"; then bad "ldd $f lists a CUDA library: $(echo "$loaded" | grep -E "$cuda_re" | tr '\n' ' ')"; fi
 done
 if [ -n "$module" ]; then # the same check sees CUDA where it is: in the module
     needed=$(readelf -d "$module" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
@@ -50,7 +51,9 @@ expect_refusal() {
 
 # 2. No CUDA library can be loaded at all.
 interp=$(readelf -l "$exe" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
-stripped=$(echo "${LD_LIBRARY_PATH:-}" | tr ':' '\n' | grep -Eiv "$cuda_re" | paste -sd: -)
+# LD_LIBRARY_PATH without the directories that hold a CUDA library.
+stripped=$(echo "${LD_LIBRARY_PATH:-}" | tr ':' '\n' | while read -r dir; do
+    [ -n "$dir" ] && ! ls "$dir" 2>/dev/null | grep -Eq "$cuda_re" && echo "$dir"; done | paste -sd: -)
 nocuda() { env -u LD_LIBRARY_PATH -u MVKE_CUDA_MODULE "$interp" --inhibit-cache ${stripped:+--library-path "$stripped"} "$@"; }
 if [ -n "$module" ] && nocuda --list "$module" >/dev/null 2>&1; then
     say "SKIP part 2: the CUDA runtime is in a system directory, it cannot be hidden from the loader"
