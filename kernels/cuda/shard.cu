@@ -84,7 +84,11 @@ mvke_status mvke_cu_traces(const float *gram, int64_t n, int K, float *rtr, cuda
     return MVKE_OK;
 }
 
-/* Converts host rows of one block piece into the staging layout. */
+/* Converts host rows [a, a + n) of one block into the staging layout: n row-major rows of D
+ * values (float16 when the shard is half, else float32), n Gram triangles, n ids. This is the
+ * only code of the CUDA backend that reads a block's rows (mvke_cu_layout_make looks only at
+ * sizes and storage kinds): a change of the host layout of mvke_kblock (a panel layout, a new
+ * codec) is adapted here, by unpacking or widening into the same staging rows. */
 static void stage_piece(const mvke_kblock *b, int64_t a, int64_t n, int D, int P, int half,
                         char *x, float *gram, int64_t *ids) {
     const size_t nd = (size_t)n * (size_t)D;
