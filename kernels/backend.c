@@ -63,10 +63,11 @@ static const mvke_cuda_module *try_module(const char *path, int *found, char *wh
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *e = dlerror();
-        /* A name without a slash goes to the loader's search: "found" only if it got further
-         * than not finding the file itself. */
+        /* A name without a slash goes to the loader's search: "found" unless the loader's
+         * complaint is about that very name (a missing dependency names the dependency). */
+        const size_t pl = strlen(path);
         const int exists = strchr(path, '/') ? access(path, F_OK) == 0
-                                             : e && !strstr(e, MVKE_CUDA_MODULE_FILE ": cannot open");
+                                             : !(e && !strncmp(e, path, pl) && strstr(e + pl, "cannot open shared object"));
         if (exists) {
             *found = 1;
             snprintf(why, cap, "%s", e ? e : "dlopen failed");
@@ -124,8 +125,8 @@ static mvke_status cuda_load(const mvke_cuda_module **out) {
                                   "the CUDA backend module %s (from MVKE_CUDA_MODULE) cannot be loaded: %s; "
                                   "searches stay on the CPU backend", env, why);
             return mvke_error(MVKE_ERR_UNSUPPORTED,
-                              "CUDA backend module not found: MVKE_CUDA_MODULE=%s does not exist; "
-                              "searches stay on the CPU backend", env);
+                              "CUDA backend module not found: MVKE_CUDA_MODULE=%s %s; searches stay on the "
+                              "CPU backend", env, strchr(env, '/') ? "does not exist" : "is not on the loader's path");
         }
     } else {
         char dirs[3][4096];

@@ -109,6 +109,14 @@ Test(backend, a_tag_table_asked_for_a_gpu_without_module_stays_on_the_cpu) {
     mvke_tags_free(t);
 }
 
+/* A bare name is left to the loader's search, and reported as not found there. */
+Test(backend, a_bare_name_not_on_the_loader_path_is_not_found) {
+    setenv("MVKE_CUDA_MODULE", "libmvke-no-such-module.so", 1);
+    int n = 3;
+    cr_assert_eq(mvke_gpu_count(&n), MVKE_ERR_UNSUPPORTED);
+    cr_assert(strstr(mvke_last_error(), "not found") && strstr(mvke_last_error(), "loader's path"), "%s", mvke_last_error());
+}
+
 /* A shared object that is not the module (libm: it loads, but has no entry point). */
 Test(backend, a_file_that_is_not_the_module_is_refused_by_name) {
     setenv("MVKE_CUDA_MODULE", "libm.so.6", 1);
