@@ -129,7 +129,7 @@ static mvke_status cuda_load(const mvke_cuda_module **out) {
                               "CPU backend", env, strchr(env, '/') ? "does not exist" : "is not on the loader's path");
         }
     } else {
-        char dirs[3][4096];
+        char dirs[3][2048];
         own_dir(dirs[0], sizeof dirs[0]);
         snprintf(dirs[1], sizeof dirs[1], "%s", MVKE_CUDA_BUILD_DIR);
         snprintf(dirs[2], sizeof dirs[2], "%s", MVKE_CUDA_INSTALL_DIR);
@@ -137,7 +137,7 @@ static mvke_status cuda_load(const mvke_cuda_module **out) {
             int seen = !dirs[i][0];
             for (int j = 0; j < i && !seen; j++) seen = !strcmp(dirs[i], dirs[j]);
             if (seen) continue;
-            snprintf(path, sizeof path, "%s/%s", dirs[i], MVKE_CUDA_MODULE_FILE);
+            if (snprintf(path, sizeof path, "%s/%s", dirs[i], MVKE_CUDA_MODULE_FILE) >= (int)sizeof path) continue;
             m = try_module(path, &found, why, sizeof why);
             append(looked, sizeof looked, &len, "%s%s, ", dirs[i], "");
             if (found) snprintf(hit, sizeof hit, "%s", path);
