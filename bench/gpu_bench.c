@@ -12,6 +12,8 @@
  *                  rows streamed from host memory in blocks of `block` users
  *                  (mvke_user_tags_top_rows, top m of both tasks), users per second and the time
  *                  this gives for 1e9 users
+ *   fused          the fused kernel alone: one task's tag rows as an index, all `tag_users`
+ *                  users in one call, users per second (one task)
  *   equality       the same searches on the CPU backend (the index and the table switched
  *                  back with use_cpu): ranks whose ids differ while the scores differ by more
  *                  than the tolerance (1e-5 float32, 1e-3 float16), and the largest score
@@ -231,6 +233,28 @@ int main(int argc, char **argv) {
         mvke_index_free(ix);
     }
 
+    /* The fused kernel alone: one task's tag rows as an index, every tagging user in one call
+     * (no per-block host work), to tell device time from host time in the figure below. */
+    double t_fused;
+    {
+        mvke_index *tix = NULL;
+        CHECK(mvke_index_new(&tix, K, d, NULL));
+        CHECK(mvke_index_add(tix, ntags, tag_ids, z));
+        CHECK(mvke_index_use_gpu(tix, 0));
+        float *fs = malloc((size_t)tag_users * m * sizeof *fs);
+        int64_t *fi = malloc((size_t)tag_users * m * sizeof *fi);
+        if (!fs || !fi) {
+            fprintf(stderr, "gpu_bench: out of host memory for %lld tagging results\n", (long long)tag_users);
+            return 1;
+        }
+        t_fused = time_search(tix, tag_users, x, m, 3, fs, fi);
+        fprintf(stderr, "fused kernel, one task, one call: %lld users in %.3f s (%.0f users/s)\n",
+                (long long)tag_users, t_fused, tag_users / t_fused);
+        free(fs);
+        free(fi);
+        mvke_index_free(tix);
+    }
+
     /* Batch tagging through the tag table, users streamed from host memory block by block. */
     mvke_tags *tags = NULL;
     CHECK(mvke_tags_new(&tags, K, d, NULL));
@@ -285,6 +309,7 @@ int main(int argc, char **argv) {
              " \"f32_batch_s\": %.4f, \"f32_batch_TFLOPs\": %.2f,\n"
              " \"f16_batch_s\": %.4f, \"f16_batch_TFLOPs\": %.2f,\n"
              " \"tagging_s\": %.4f, \"tagging_users_per_s\": %.0f, \"tagging_1e9_users_s\": %.0f,\n"
+             " \"fused_one_task_s\": %.4f, \"fused_one_task_users_per_s\": %.0f,\n"
              " \"eq_f32_ranks\": %lld, \"eq_f32_bad\": %lld, \"eq_f32_max_diff\": %.3e,\n"
              " \"eq_f16_ranks\": %lld, \"eq_f16_bad\": %lld, \"eq_f16_max_diff\": %.3e,\n"
              " \"eq_tagging_ranks\": %lld, \"eq_tagging_bad\": %lld, \"eq_tagging_max_diff\": %.3e}\n",
@@ -295,7 +320,7 @@ int main(int argc, char **argv) {
              res[1][0], users * row_bytes[1] / res[1][0] / 1e9, users * row_bytes[1] / res[1][0] / copy_div,
              users * row_bytes[1] / res[1][0] / peak_div,
              res[0][1], flops / res[0][1] / 1e12, res[1][1], flops / res[1][1] / 1e12,
-             tagging_s, tag_users / tagging_s, 1e9 / (tag_users / tagging_s),
+             tagging_s, tag_users / tagging_s, 1e9 / (tag_users / tagging_s), t_fused, tag_users / t_fused,
              (long long)eq[0].ranks, (long long)eq[0].bad, eq[0].max_diff,
              (long long)eq[1].ranks, (long long)eq[1].bad, eq[1].max_diff,
              (long long)eq_tag.ranks, (long long)eq_tag.bad, eq_tag.max_diff);

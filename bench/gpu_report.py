@@ -86,6 +86,8 @@ def main():
             % (bench["m"], bench["tags"], bench["tag_users"], bench["block"]),
             ">= %.2fM (1e9 in 10 min)" % (GOAL_USERS_PER_S / 1e6), "%.2fM (1e9 users in %.0f s)" % (ups / 1e6, bench["tagging_1e9_users_s"]),
             "met" if ups >= GOAL_USERS_PER_S else "MISSED")
+        add("the fused kernel alone: one task, %d users in one call (device time without per-block host work)" % bench["tag_users"],
+            "(for reference)", "%.2fM users/s" % (bench["fused_one_task_users_per_s"] / 1e6), "-")
     else:
         add("GPU benchmark", "-", "did not run (rc %s)" % steps.get("bench", {}).get("rc"), "not measured")
     if bench and torch:
