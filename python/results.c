@@ -74,10 +74,11 @@ PyObject *mvke_py_lims(const mvke_result *res) {
         const int64_t *ids;
         const float *scores;
         int64_t n = 0;
-        if (mvke_result_get(res, q, &ids, &scores, &n) != MVKE_OK || n <= 0 || at + n > total) continue;
-        memcpy(d + at, scores, (size_t)n * sizeof *d);
-        memcpy(ix + at, ids, (size_t)n * sizeof *ix);
-        at += n;
+        if (mvke_result_get(res, q, &ids, &scores, &n) == MVKE_OK && n > 0 && at + n <= total) {
+            memcpy(d + at, scores, (size_t)n * sizeof *d);
+            memcpy(ix + at, ids, (size_t)n * sizeof *ix);
+            at += n;
+        }
         L[q + 1] = at;
     }
     return Py_BuildValue("(NNN)", lims, D, I);
