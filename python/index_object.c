@@ -64,6 +64,8 @@ static int index_init(mvke_py_index *self, PyObject *args, PyObject *kw) {
     return 0;
 }
 
+static int64_t count(const mvke_py_index *self);
+
 static void shape(const mvke_py_index *self, int *K, int *d) {
     mvke_index_shape(self->index, K, d, NULL);
 }
@@ -169,7 +171,11 @@ static PyObject *index_contains(mvke_py_index *self, PyObject *arg) {
     long long id = PyLong_AsLongLong(arg);
     if (id == -1 && PyErr_Occurred()) return NULL;
     int yes = 0;
-    mvke_status st = mvke_index_contains(self->index, (int64_t)id, &yes);
+    mvke_status st;
+    /* Without the GIL: the lookup waits for a running add or remove. */
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_contains(self->index, (int64_t)id, &yes);
+    Py_END_ALLOW_THREADS
     if (st != MVKE_OK) return mvke_py_fail(st);
     return PyBool_FromLong(yes);
 }
@@ -196,7 +202,11 @@ static PyObject *index_reconstruct(mvke_py_index *self, PyObject *arg) {
     npy_intp dims[2] = {K, d};
     PyArrayObject *x = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_FLOAT32);
     if (!x) return NULL;
-    mvke_status st = mvke_index_get(self->index, (int64_t)id, MVKE_PY_F32(x));
+    float *xp = MVKE_PY_F32(x);
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_get(self->index, (int64_t)id, xp);
+    Py_END_ALLOW_THREADS
     if (st != MVKE_OK) {
         mvke_py_fail(st);
         Py_DECREF(x);
@@ -211,8 +221,7 @@ PyDoc_STRVAR(ids_doc,
 
 static PyObject *index_ids(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
     if (!ready(self)) return NULL;
-    int64_t n = 0;
-    mvke_index_count(self->index, &n);
+    const int64_t n = count(self);
     npy_intp dim = (npy_intp)n;
     PyArrayObject *ids = (PyArrayObject *)PyArray_SimpleNew(1, &dim, NPY_INT64);
     if (!ids) return NULL;
@@ -374,9 +383,13 @@ static PyMethodDef index_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The number of users. Like every call that takes the index's lock, without the GIL: the lock
+ * may be waiting for a long add in another thread, which must not stop the interpreter. */
 static int64_t count(const mvke_py_index *self) {
     int64_t n = 0;
+    Py_BEGIN_ALLOW_THREADS
     mvke_index_count(self->index, &n);
+    Py_END_ALLOW_THREADS
     return n;
 }
 
@@ -428,7 +441,10 @@ static int set_threads(mvke_py_index *self, PyObject *value, void *Py_UNUSED(c))
         mvke_py_failf(MVKE_ERR_INVALID, "threads = %ld: must be in 0-65536 (0 = OpenMP's default)", t);
         return -1;
     }
-    mvke_status st = mvke_index_set_threads(self->index, (int)t);
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_set_threads(self->index, (int)t); /* waits for running searches */
+    Py_END_ALLOW_THREADS
     if (st != MVKE_OK) {
         mvke_py_fail(st);
         return -1;

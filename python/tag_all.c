@@ -18,7 +18,8 @@ typedef struct tag_all_iter {
     PyObject *names; /* the task names the dicts are keyed by */
     int64_t m, block, next, n;
     int K, d;
-    float *x; /* one block of rows */
+    float *x;  /* one block of rows */
+    int busy;  /* a block is being scored (without the GIL): a second next() must not share x */
 } tag_all_iter;
 
 const char mvke_py_tag_all_doc[] =
@@ -103,7 +104,12 @@ PyObject *mvke_py_tag_all(PyObject *Py_UNUSED(self), PyObject *args, PyObject *k
     it->K = K;
     it->d = d;
     it->x = NULL;
-    mvke_index_count(users, &it->n);
+    it->busy = 0;
+    int64_t n = 0;
+    Py_BEGIN_ALLOW_THREADS
+    mvke_index_count(users, &n);
+    Py_END_ALLOW_THREADS
+    it->n = n;
     PyObject_GC_Track(it);
     if (task && !it->task) {
         Py_DECREF(it);
@@ -112,13 +118,22 @@ PyObject *mvke_py_tag_all(PyObject *Py_UNUSED(self), PyObject *args, PyObject *k
     return (PyObject *)it;
 }
 
+static PyObject *iter_block(tag_all_iter *it);
+
 static PyObject *iter_next(tag_all_iter *it) {
     if (!it->index_obj || it->next >= it->n) return NULL;
-    int64_t now = 0;
-    mvke_index_count(it->users, &now);
-    if (now != it->n)
-        return mvke_py_failf(MVKE_ERR_INVALID, "the index changed during tag_all (%lld users, now %lld); start again",
-                             (long long)it->n, (long long)now);
+    if (it->busy) {
+        PyErr_SetString(PyExc_ValueError, "mvke.tag_all generator already executing (in another thread)");
+        return NULL;
+    }
+    it->busy = 1;
+    PyObject *r = iter_block(it);
+    it->busy = 0;
+    return r;
+}
+
+/* The next block: its ids and {task: (D, I)}. */
+static PyObject *iter_block(tag_all_iter *it) {
     const int64_t b = it->n - it->next < it->block ? it->n - it->next : it->block;
     const size_t row = (size_t)it->K * (size_t)it->d;
     if (!it->x && !(it->x = malloc((size_t)(it->n < it->block ? it->n : it->block) * row * sizeof *it->x)))
@@ -128,11 +143,18 @@ static PyObject *iter_next(tag_all_iter *it) {
     if (!ids) return NULL;
     int64_t *ip = MVKE_PY_I64(ids);
     mvke_result *res = NULL;
-    mvke_status st;
+    mvke_status st = MVKE_OK;
+    int64_t now = 0;
     Py_BEGIN_ALLOW_THREADS
-    st = mvke_index_read_rows(it->users, it->next, b, ip, it->x);
-    if (st == MVKE_OK) st = mvke_user_tags_top_rows(it->tags, it->task, b, it->x, it->m, &res);
+    mvke_index_count(it->users, &now);
+    if (now == it->n) st = mvke_index_read_rows(it->users, it->next, b, ip, it->x);
+    if (now == it->n && st == MVKE_OK) st = mvke_user_tags_top_rows(it->tags, it->task, b, it->x, it->m, &res);
     Py_END_ALLOW_THREADS
+    if (now != it->n) {
+        Py_DECREF(ids);
+        return mvke_py_failf(MVKE_ERR_INVALID, "the index changed during tag_all (%lld users, now %lld); start again",
+                             (long long)it->n, (long long)now);
+    }
     if (st != MVKE_OK) {
         mvke_py_fail(st);
         Py_DECREF(ids);

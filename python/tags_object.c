@@ -120,6 +120,8 @@ static PyObject *tags_add_task(mvke_py_tags *self, PyObject *args, PyObject *kw)
         free(experts);
         return mvke_py_failf(MVKE_ERR_INVALID, "a task of %lld experts", (long long)n);
     }
+    /* With the GIL held: mvke_tags_ntasks and mvke_tags_task read the task list without the
+     * table's lock, and this module calls them only with the GIL, which orders them with this. */
     mvke_status st = mvke_tags_add_task(self->tags, name, experts, (int)n);
     free(experts);
     return st == MVKE_OK ? Py_NewRef(Py_None) : mvke_py_fail(st);
@@ -254,7 +256,11 @@ static PyObject *tags_count(mvke_py_tags *self, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|z:count", kwlist, &task)) return NULL;
     if (!ready(self)) return NULL;
     int64_t n = 0;
-    mvke_status st = mvke_tags_count(self->tags, task, &n);
+    mvke_status st;
+    /* Without the GIL: the table's lock may be waiting for a long add in another thread. */
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_tags_count(self->tags, task, &n);
+    Py_END_ALLOW_THREADS
     return st == MVKE_OK ? PyLong_FromLongLong((long long)n) : mvke_py_fail(st);
 }
 
@@ -306,7 +312,11 @@ static PyObject *tags_get(mvke_py_tags *self, PyObject *args, PyObject *kw) {
     }
     const char *name = NULL;
     int64_t parent = 0;
-    mvke_status st = mvke_tags_get(self->tags, task, (int64_t)id, &name, &parent, MVKE_PY_F32(q), MVKE_PY_F32(w));
+    float *qp = MVKE_PY_F32(q), *wp = MVKE_PY_F32(w);
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_tags_get(self->tags, task, (int64_t)id, &name, &parent, qp, wp);
+    Py_END_ALLOW_THREADS
     if (st != MVKE_OK) {
         mvke_py_fail(st);
         Py_DECREF(q);

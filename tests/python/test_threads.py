@@ -163,3 +163,20 @@ def test_long_calls_release_the_gil():
         call = long_enough(make, start, limit)
         inside, took = progress_during(call)
         assert inside >= 3, f"{make.__name__}: another thread ran {inside} times during {took:.3f} s"
+
+
+def test_one_tag_all_generator_is_not_shared_by_two_threads():
+    # Like a Python generator, one that is busy scoring a block (0.2 s here on 2 cores) in
+    # another thread refuses to run a second block at once over the same buffers.
+    rng, ix, tg = big_world()
+    gen = mvke.tag_all(ix, tg, 10, block_users=30000)
+    t = threading.Thread(target=lambda: next(gen))
+    t.start()
+    time.sleep(0.03)
+    try:
+        next(gen)
+        second = "no error"
+    except ValueError as e:
+        second = str(e)
+    t.join()
+    assert "already executing" in second
