@@ -9,13 +9,13 @@
 #include <string.h>
 
 PyDoc_STRVAR(module_doc,
-    "mvke - exact multi-interest retrieval for MVKE user models, with numpy in and out.\n"
+    "Exact multi-interest retrieval for MVKE user models, with numpy in and out.\n"
     "\n"
     "A user is K expert vectors of dimension d; a tag of a task is an embedding q (d,) with gates\n"
     "w (K,). The score is the cosine of sum_k w[k] e[k] and q, computed exactly without\n"
     "materialising the sum. In FAISS's habits:\n"
     "\n"
-    "    index = mvke.Index(K, d)                  # storage='f32' or 'f16', threads=0\n"
+    "    index = mvke.Index(K, d)                  # storage: one of mvke.storages; threads=0\n"
     "    index.add(x)                              # x (n, K, d) float32, ids 0 .. n-1\n"
     "    z = mvke.pack_query(q, w)                 # (nq, K*d) gated rows\n"
     "    D, I = index.search(z, k)                 # (nq, k), padded with -inf / -1\n"
