@@ -10,9 +10,6 @@
 #include "../kernels/runtime.h"
 #include "index_impl.h"
 
-#define MVKE_MAX_K 64
-#define MVKE_MAX_D 65536
-
 int mvke_rwlock_init(pthread_rwlock_t *lock) {
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);

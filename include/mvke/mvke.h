@@ -135,6 +135,11 @@ void mvke_result_free(mvke_result *result);
 
 typedef struct mvke_index mvke_index;
 
+/* The limits of every index and tag table: at most MVKE_MAX_K experts of at most MVKE_MAX_D
+ * dimensions. */
+#define MVKE_MAX_K 64
+#define MVKE_MAX_D 65536
+
 typedef enum mvke_storage {
     MVKE_STORAGE_F32 = 0, /* rows kept as float32 */
     MVKE_STORAGE_F16 = 1  /* rows kept as IEEE float16: half the memory and bandwidth; the
@@ -158,7 +163,7 @@ typedef struct mvke_index_options {
 void mvke_index_options_init(mvke_index_options *opts);
 
 /* A new empty index for K experts of dimension d. opts may be NULL for the defaults.
- * Limits: 1 <= K <= 64, 1 <= d <= 65536.
+ * Limits: 1 <= K <= MVKE_MAX_K (64), 1 <= d <= MVKE_MAX_D (65536).
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_DIM, MVKE_ERR_NOMEM. */
 mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts);
 
