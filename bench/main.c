@@ -4,8 +4,9 @@
  * on the same synthetic users. See docs/benchmarks.md for what each column means.
  *
  * For each size of the scaling curve the users are generated once, chunk by chunk, into this
- * project's float32 index and FAISS's flat index; the float32 and FAISS rows are timed, FAISS's
- * copy is freed, a float16 index is filled from the float32 one, and its rows are timed. Only
+ * project's float32 index and FAISS's flat index; the float32, FAISS and naive rows are timed
+ * (the naive method scans FAISS's copy), FAISS's copy is freed, a float16 index is filled from
+ * the float32 one, and its rows are timed. Only
  * one size lives in memory at a time (1e7 users take about 6.6 GB in float32 plus 6 GB in FAISS).
  */
 #include <errno.h>
@@ -257,7 +258,22 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
     int64_t expect = 0;
     rc = bench_threshold_for(ix32, w, cfg->threshold_frac, &min_score, &expect);
     if (!rc && want32) rc = bench_run_mvke(cfg, w, ix32, 0, min_score, rep);
-    if (!rc && bench_faiss_available()) rc = bench_run_faiss(cfg, w, faiss, expect, min_score, rep);
+    if (!rc && bench_faiss_available()) rc = bench_run_faiss(cfg, w, faiss, expect, rep);
+    /* The naive method scans FAISS's copy of the rows, or, without FAISS, a copy of its own. */
+    const float *rows = faiss ? bench_faiss_rows(faiss) : NULL;
+    float *own = NULL;
+    if (!rc && !rows) {
+        own = malloc((size_t)n * BENCH_ROW * sizeof *own);
+        if (!own) {
+            fprintf(stderr, "mvke-bench: out of memory for the naive method's rows\n");
+            rc = 1;
+        } else {
+            bench_world_users(w, 0, n, own);
+            rows = own;
+        }
+    }
+    if (!rc) rc = bench_run_naive(cfg, w, rows, n, min_score, rep);
+    free(own);
     bench_faiss_free(faiss);
     if (!rc && want16) {
         rc = fill_index(w, ix32, n, MVKE_STORAGE_F16, NULL, chunk, &ix16);

@@ -196,7 +196,7 @@ void bench_report_markdown(FILE *f, const bench_report *rep, const bench_config 
             "triangles included); tags: %d per task, 2 tasks; queries: gated rows of task 'interest'.\n",
             BENCH_K, BENCH_D, bench_row_bytes(0), bench_row_bytes(1), BENCH_NTAGS);
     if (!rep->faiss_built)
-        fprintf(f, "\nFAISS rows are unavailable: this program was built without FAISS (no vs FAISS, no naive method).\n");
+        fprintf(f, "\nFAISS rows are unavailable: this program was built without FAISS (no vs FAISS).\n");
     fprintf(f, "\n### Machine limits measured in this run\n\n| threads | read GB/s |");
     for (int b = 0; b < BENCH_NBATCH; b++) fprintf(f, " sgemm GF/s %dx%dx%d |", bench_batches[b], bench_tile_rows(bench_batches[b]), BENCH_ROW);
     fprintf(f, " sgemm GF/s tagging |\n|---:|---:|");

@@ -1,7 +1,7 @@
 /*
  * runs.h - the timed workloads: this project's searches (run_mvke.c) and the baselines a user
- * would otherwise pick (run_faiss.c: FAISS IndexFlatIP and the naive materialise-then-scan
- * method; run_nofaiss.c stands in when FAISS is not built).
+ * would otherwise pick: the naive materialise-then-scan method (run_naive.c, every build) and
+ * FAISS IndexFlatIP (run_faiss.c; run_nofaiss.c stands in when FAISS is not built).
  */
 #ifndef MVKE_BENCH_RUNS_H
 #define MVKE_BENCH_RUNS_H
@@ -34,11 +34,18 @@ int bench_faiss_new(bench_faiss **out);
 int bench_faiss_add(bench_faiss *f, int64_t n, const float *x);
 void bench_faiss_free(bench_faiss *f);
 
+/* FAISS's own copy of the rows added so far (n x K*d floats), or NULL without FAISS. */
+const float *bench_faiss_rows(const bench_faiss *f);
+
 /* Times FAISS IndexFlatIP on every audience mode (the threshold as a range search keeping the
- * same number of rows), and the naive method (materialise sum_k w_k e_k for every user, then a
- * FAISS cosine scan) for one tag and for the threshold audience, with each thread count. */
+ * same number of rows) with each thread count. */
 int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *f, int64_t expect_hits,
-                    float min_score, bench_report *rep);
+                    bench_report *rep);
+
+/* Times the naive method (bench/naive.h) over the n user rows x for one tag's top-100 (and the
+ * derived batch rows) and for the threshold audience at min_score, with each thread count. */
+int bench_run_naive(const bench_config *cfg, const bench_world *w, const float *x, int64_t n, float min_score,
+                    bench_report *rep);
 
 /* Times FAISS IndexFlatIP at batch tagging: per task, the 10 best of the 1,786 gated tag rows by
  * inner product for each user of the block. */

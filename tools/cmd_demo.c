@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench/naive.h"
 #include "cli.h"
 #include "report.h"
 #include "world.h"
@@ -294,99 +295,17 @@ static int batch_tagging(demo *dm) {
 
 /* ---- 4. against the naive method ----------------------------------------------------------- */
 
-/*
- * THE NAIVE METHOD, the baseline being compared against (not a library feature): for each tag,
- * materialise the tag-specific user vector E(u,t) = sum_k w[t][k] e[u][k] for every user into a
- * buffer, then scan it computing cos(E(u,t), q[t]) and keep the top k with a heap. Both loops
- * run on all threads, as the library does.
- */
-static void naive_heap_push(float *hs, int64_t *hi, int64_t *len, int64_t k, float s, int64_t id) {
-    /* min-heap on (score, -id): the root is the worst kept result */
-#define WORSE(a, b) (hs[a] < hs[b] || (hs[a] == hs[b] && hi[a] > hi[b]))
-    if (*len < k) {
-        int64_t c = (*len)++;
-        hs[c] = s;
-        hi[c] = id;
-        while (c > 0 && WORSE(c, (c - 1) / 2)) {
-            int64_t p = (c - 1) / 2;
-            float ts = hs[p];
-            int64_t ti = hi[p];
-            hs[p] = hs[c], hi[p] = hi[c], hs[c] = ts, hi[c] = ti;
-            c = p;
-        }
-        return;
-    }
-    if (s < hs[0] || (s == hs[0] && id > hi[0])) return;
-    hs[0] = s;
-    hi[0] = id;
-    for (int64_t c = 0;;) {
-        int64_t l = 2 * c + 1, r = l + 1, m = c;
-        if (l < k && WORSE(l, m)) m = l;
-        if (r < k && WORSE(r, m)) m = r;
-        if (m == c) break;
-        float ts = hs[m];
-        int64_t ti = hi[m];
-        hs[m] = hs[c], hi[m] = hi[c], hs[c] = ts, hi[c] = ti;
-        c = m;
-    }
-#undef WORSE
-}
-
-typedef struct naive_pair {
-    float s;
-    int64_t id;
-} naive_pair;
-
-static int naive_cmp(const void *a, const void *b) {
-    const naive_pair *x = a, *y = b;
-    if (x->s != y->s) return x->s > y->s ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* The naive top-k users of one tag (q: d floats, g: K gates) over the world's users, sorted. */
-static void naive_audience(const mvke_world *w, const float *q, const float *g, float *E, float *score, int64_t k,
-                           float *out_s, int64_t *out_id) {
-    const int K = w->opt.K, d = w->opt.d;
-    const int64_t n = w->opt.nusers;
-    double qn = 0;
-    for (int j = 0; j < d; j++) qn += (double)q[j] * q[j];
-    qn = sqrt(qn);
-#pragma omp parallel for schedule(static)
-    for (int64_t u = 0; u < n; u++) { /* materialise E(u,t) */
-        float *e = E + (size_t)u * d;
-        const float *x = w->x + (size_t)u * K * d;
-        for (int j = 0; j < d; j++) e[j] = 0;
-        for (int kk = 0; kk < K; kk++)
-            for (int j = 0; j < d; j++) e[j] += g[kk] * x[(size_t)kk * d + j];
-    }
-#pragma omp parallel for schedule(static)
-    for (int64_t u = 0; u < n; u++) { /* cosine scan */
-        const float *e = E + (size_t)u * d;
-        float dot = 0, en = 0;
-        for (int j = 0; j < d; j++) {
-            dot += e[j] * q[j];
-            en += e[j] * e[j];
-        }
-        score[u] = en > 0 && qn > 0 ? (float)(dot / (sqrt(en) * qn)) : 0.0f;
-    }
-    int64_t len = 0;
-    for (int64_t u = 0; u < n; u++) naive_heap_push(out_s, out_id, &len, k, score[u], w->user_id[u]);
-    /* heap -> sorted, best first */
-    naive_pair pairs[NAIVE_K];
-    for (int64_t i = 0; i < len; i++) pairs[i] = (naive_pair){out_s[i], out_id[i]};
-    qsort(pairs, (size_t)len, sizeof pairs[0], naive_cmp);
-    for (int64_t i = 0; i < len; i++) out_s[i] = pairs[i].s, out_id[i] = pairs[i].id;
-}
-
+/* The naive method (bench/naive.h, the baseline of the benchmark too) against the library. */
 static int versus_naive(demo *dm) {
     const mvke_world *w = dm->w;
     const int T = w->opt.ntasks, K = w->opt.K, d = w->opt.d;
     const int64_t n = w->opt.nusers, k = n < NAIVE_K ? n : NAIVE_K;
-    float *E = malloc(sizeof(float) * n * d), *score = malloc(sizeof(float) * n);
+    bench_naive nv;
+    mvke_status nst = bench_naive_init(&nv, K, d, n, w->x, w->user_id, (int)dm->threads);
     float *lib_s = malloc(sizeof(float) * T * NAMED_PER_TASK * k), *nv_s = malloc(sizeof(float) * k);
     int64_t *lib_id = malloc(sizeof(int64_t) * T * NAMED_PER_TASK * k), *nv_id = malloc(sizeof(int64_t) * k);
     int rc = MVKE_EXIT_FAIL;
-    if (!E || !score || !lib_s || !nv_s || !lib_id || !nv_id) {
+    if (nst != MVKE_OK || !lib_s || !nv_s || !lib_id || !nv_id) {
         fprintf(stderr, "mvke demo: out of memory\n");
         goto out;
     }
@@ -422,7 +341,10 @@ static int versus_naive(demo *dm) {
     for (int t = 0; t < T; t++)
         for (int s = 0; s < NAMED_PER_TASK; s++) {
             size_t row = (size_t)t * w->ntags + dm->named[t][s];
-            naive_audience(w, w->q + row * d, w->w + row * K, E, score, k, nv_s, nv_id);
+            if ((nst = bench_naive_search(&nv, 1, w->q + row * d, w->w + row * K, k, nv_s, nv_id)) != MVKE_OK) {
+                rc = mvke_cli_fail("demo", nst, "the naive method");
+                goto out;
+            }
             const int64_t *li = lib_id + (t * NAMED_PER_TASK + s) * k;
             const float *ls = lib_s + (t * NAMED_PER_TASK + s) * k;
             for (int64_t i = 0; i < k; i++) {
@@ -438,7 +360,7 @@ static int versus_naive(demo *dm) {
         }
     double t_naive = now_s() - t0;
     say(dm, "\n== Against the naive method ==\n"
-            "Naive (the baseline, written out in the demo): for each tag, materialise sum_k w[k] e[u][k] for every "
+            "Naive (the baseline, bench/naive.c): for each tag, materialise sum_k w[k] e[u][k] for every "
             "user, then a cosine scan and a top-%lld heap.\n",
         (long long)k);
     say(dm, "Audience top-%lld of %d tags over %lld users:  naive %.3f s,  mvke %.3f s:  mvke is %.1fx faster\n",
@@ -465,8 +387,7 @@ static int versus_naive(demo *dm) {
         lib_per_tag > 0 ? naive_per_tag / lib_per_tag : 0.0);
     rc = MVKE_EXIT_OK;
 out:
-    free(E);
-    free(score);
+    bench_naive_release(&nv);
     free(lib_s);
     free(nv_s);
     free(lib_id);
