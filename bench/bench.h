@@ -15,10 +15,6 @@
 
 #include "mvke/mvke.h"
 
-#define BENCH_K 5
-#define BENCH_D 30
-#define BENCH_ROW (BENCH_K * BENCH_D)
-#define BENCH_P (BENCH_K * (BENCH_K + 1) / 2)
 #define BENCH_NTAGS 1786    /* tags per task, as in the paper's taxonomy */
 #define BENCH_NTASKS 2
 #define BENCH_TOPK 100      /* tag -> top users */
@@ -32,6 +28,8 @@ extern const int bench_batches[BENCH_NBATCH];
 /* The settings of one run. */
 typedef struct bench_config {
     int quick;
+    int K, d;                  /* experts and their dimension (--K, --d; 5 and 30) */
+    int row, P;                /* K*d floats of a row, K(K+1)/2 of its Gram triangle */
     int nsizes;
     int64_t sizes[8];          /* users per point of the scaling curve */
     int nthreads;
@@ -100,7 +98,7 @@ double bench_now(void);
 int bench_time(int (*fn)(void *ctx), void *ctx, const bench_config *cfg, double *median_s, int *reps);
 
 /* Bytes of one stored user row plus its Gram triangle for a storage. */
-double bench_row_bytes(int storage);
+double bench_row_bytes(const bench_config *cfg, int storage);
 
 /* Prints the library error of a failed call and returns 1. */
 int bench_fail(const char *what, mvke_status st);

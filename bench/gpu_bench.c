@@ -12,7 +12,8 @@
  * Times are wall-clock around the public calls (query checks, Gram triangles and copies
  * included), the median of several runs after a warm-up that uploads the rows. Prints one JSON
  * object (also written to --out FILE) that bench/torch_baseline.py puts beside PyTorch.
- * Usage: gpu_bench [--users N] [--tags T] [--batch B] [--tag-users U] [--out FILE]
+ * Usage: gpu_bench [--users N] [--tags T] [--batch B] [--tag-users U] [--K K] [--d D] [--out FILE]
+ * Data comes from synth/rng.h: users and tag embeddings standard normal, by range of rows.
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -22,8 +23,9 @@
 #include <time.h>
 
 #include "mvke/mvke.h"
+#include "synth/rng.h"
 
-enum { K = 5, d = 30, D = K * d, P = K * (K + 1) / 2 };
+static int K = 5, d = 30, D = 150, P = 15; /* --K, --d */
 
 static double now(void) {
     struct timespec ts;
@@ -31,16 +33,8 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static uint64_t rng = 42;
-static float randn(void) {
-    double u = 0, v = 0;
-    for (int i = 0; i < 2; i++) {
-        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-        double r = ((rng >> 11) + 0.5) / 9007199254740992.0;
-        if (i == 0) u = r; else v = r;
-    }
-    return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
-}
+/* The streams of synth/rng.h this program draws from. */
+enum { STREAM_USERS = 1, STREAM_TAGS = 2, STREAM_GATES = 3 };
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -102,8 +96,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--tags")) ntags = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--batch")) batch = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--tag-users")) tag_users = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--K")) K = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--d")) d = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
     }
+    if (K < 3 || K > MVKE_MAX_K || d < 1 || d > MVKE_MAX_D) {
+        fprintf(stderr, "gpu_bench: K must be in [3, %d] and d in [1, %d]\n", MVKE_MAX_K, MVKE_MAX_D);
+        return 2;
+    }
+    D = K * d;
+    P = K * (K + 1) / 2;
     int ndev = 0;
     if (mvke_gpu_count(&ndev) != MVKE_OK) {
         fprintf(stderr, "gpu_bench: no GPU: %s\n", mvke_last_error());
@@ -115,17 +117,25 @@ int main(int argc, char **argv) {
     fprintf(stderr, "device %s, copy bandwidth %.0f GB/s\n", prop.name, hbm / 1e9);
 
     /* Users: random expert vectors. Tags: one task over experts 0-2, softmax gates. */
+    const uint64_t seed = 42;
     float *x = malloc((size_t)users * D * sizeof *x);
-    for (int64_t i = 0; i < users * D; i++) x[i] = randn();
     float *z = malloc((size_t)ntags * D * sizeof *z);
+    float *q = malloc((size_t)d * sizeof *q), *w = calloc((size_t)K, sizeof *w);
+    if (!x || !z || !q || !w) {
+        fprintf(stderr, "gpu_bench: out of memory for %lld users\n", (long long)users);
+        return 1;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t u = 0; u < users; u++) synth_normals(synth_key(seed, STREAM_USERS), (uint64_t)(u * D), D, x + u * D);
     for (int64_t t = 0; t < ntags; t++) {
-        float q[d], w[K] = {0};
-        for (int j = 0; j < d; j++) q[j] = randn();
+        synth_normals(synth_key(seed, STREAM_TAGS), (uint64_t)(t * d), d, q);
         double sum = 0;
-        for (int k = 0; k < 3; k++) sum += (w[k] = expf(randn()));
+        for (int k = 0; k < 3; k++) sum += (w[k] = expf((float)synth_normal(synth_key(seed, STREAM_GATES), (uint64_t)(t * 3 + k))));
         for (int k = 0; k < 3; k++) w[k] = (float)(w[k] / sum);
         CHECK(mvke_pack_query(K, d, q, w, z + t * D));
     }
+    free(q);
+    free(w);
 
     double res[2][2]; /* [storage][single, batch] seconds */
     for (int st = 0; st < 2; st++) {

@@ -28,7 +28,8 @@ const int bench_batches[BENCH_NBATCH] = {1, 2, 4, 16, 64, 256};
 
 static const char *USAGE =
     "usage: mvke-bench [--quick] [--sizes N,N,...] [--threads T,T,...] [--storage f32,f16] [--batches B,B,...]\n"
-    "                  [--repeats R] [--budget S] [--tag-users N] [--seed S] [--out DIR] [--no-plots]\n";
+    "                  [--repeats R] [--budget S] [--tag-users N] [--seed S] [--K K] [--d D]\n"
+    "                  [--out DIR] [--no-plots]\n";
 
 static void help(void) {
     printf("%s\n"
@@ -47,6 +48,7 @@ static void help(void) {
            "  --budget S       seconds one measurement may take with its repeats (default 1.5; quick 0.1)\n"
            "  --tag-users N    users in the batch-tagging block (default 20000; quick 2000)\n"
            "  --seed S         random seed of the synthetic world (default 42)\n"
+           "  --K K, --d D     experts per user and their dimension (default 5 and 30)\n"
            "  --out DIR        output folder (default bench-out; created)\n"
            "  --no-plots       skip gnuplot\n"
            "Numbers like 1e6 or 1000000 are accepted for sizes.\n",
@@ -68,8 +70,8 @@ bench_row *bench_report_add(bench_report *r, const bench_row *row) {
     return &r->rows[r->nrows++];
 }
 
-double bench_row_bytes(int storage) {
-    return (double)BENCH_ROW * (storage ? 2 : 4) + (double)BENCH_P * 4;
+double bench_row_bytes(const bench_config *cfg, int storage) {
+    return (double)cfg->row * (storage ? 2 : 4) + (double)cfg->P * 4;
 }
 
 int bench_fail(const char *what, mvke_status st) {
@@ -123,6 +125,8 @@ static int parse_args(int argc, char **argv, bench_config *c) {
     c->threshold_frac = 1e-3;
     c->bw_bytes = quick ? ((int64_t)256 << 20) : ((int64_t)1 << 30);
     c->seed = 42;
+    c->K = 5;
+    c->d = 30;
     c->out_dir = "bench-out";
     c->plots = 1;
     for (int i = 1; i < argc; i++) {
@@ -177,12 +181,18 @@ static int parse_args(int argc, char **argv, bench_config *c) {
             char *end;
             c->seed = strtoull(v, &end, 10);
             if (*end || !*v) return usage_error("bad --seed '%s'", v);
+        } else if (!strcmp(a, "--K") || !strcmp(a, "--d")) {
+            const int64_t most = !strcmp(a, "--K") ? MVKE_MAX_K : MVKE_MAX_D;
+            if (parse_list(v, list, 1) != 1 || list[0] > most) return usage_error("bad %s", a);
+            *(!strcmp(a, "--K") ? &c->K : &c->d) = (int)list[0];
         } else if (!strcmp(a, "--out")) {
             c->out_dir = v;
         } else {
             return usage_error("unknown option '%s'", a);
         }
     }
+    c->row = c->K * c->d;
+    c->P = c->K * (c->K + 1) / 2;
     return 0;
 }
 
@@ -218,7 +228,7 @@ static int fill_index(const bench_world *w, const mvke_index *src, int64_t n, mv
     mvke_index_options_init(&o);
     o.storage = storage;
     mvke_index *ix = NULL;
-    mvke_status st = mvke_index_new(&ix, BENCH_K, BENCH_D, &o);
+    mvke_status st = mvke_index_new(&ix, w->K, w->d, &o);
     for (int64_t first = 0; first < n && st == MVKE_OK; first += CHUNK_ROWS) {
         int64_t m = n - first < CHUNK_ROWS ? n - first : CHUNK_ROWS;
         if (src) st = mvke_index_read_rows(src, first, m, NULL, chunk);
@@ -246,7 +256,7 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
         else want16 = 1;
     }
     bench_faiss *faiss = NULL;
-    if (bench_faiss_new(&faiss)) return 1;
+    if (bench_faiss_new(&faiss, w->row)) return 1;
     mvke_index *ix32 = NULL, *ix16 = NULL;
     int rc = fill_index(w, NULL, n, MVKE_STORAGE_F32, faiss, chunk, &ix32);
     if (rc) {
@@ -263,7 +273,7 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
     const float *rows = faiss ? bench_faiss_rows(faiss) : NULL;
     float *own = NULL;
     if (!rc && !rows) {
-        own = malloc((size_t)n * BENCH_ROW * sizeof *own);
+        own = malloc((size_t)n * w->row * sizeof *own);
         if (!own) {
             fprintf(stderr, "mvke-bench: out of memory for the naive method's rows\n");
             rc = 1;
@@ -306,12 +316,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mvke-bench %s: %s; FAISS baselines %s\n", mvke_version(), machine,
             bench_faiss_available() ? "built" : "unavailable (built without FAISS)");
 
-    bench_world w;
+    bench_world w = {0};
     bench_limits lim;
     bench_report rep = {.faiss_built = bench_faiss_available()};
-    float *chunk = malloc((size_t)(CHUNK_ROWS > cfg.tag_users ? CHUNK_ROWS : cfg.tag_users) * BENCH_ROW * sizeof *chunk);
+    float *chunk = malloc((size_t)(CHUNK_ROWS > cfg.tag_users ? CHUNK_ROWS : cfg.tag_users) * cfg.row * sizeof *chunk);
     int rc = chunk ? 0 : 1;
-    if (!rc) rc = bench_world_init(&w, cfg.seed);
+    if (!rc) rc = bench_world_init(&w, cfg.seed, cfg.K, cfg.d);
     if (!rc) rc = bench_limits_measure(&cfg, &lim);
     for (int s = 0; s < cfg.nsizes && !rc; s++) rc = run_size(&cfg, &w, cfg.sizes[s], chunk, &rep);
     if (!rc) {

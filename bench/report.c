@@ -194,11 +194,11 @@ void bench_report_markdown(FILE *f, const bench_report *rep, const bench_config 
             machine, date, total_s);
     fprintf(f, "Users: K = %d experts of d = %d (%.0f bytes per user in float32, %.0f in float16, Gram "
             "triangles included); tags: %d per task, 2 tasks; queries: gated rows of task 'interest'.\n",
-            BENCH_K, BENCH_D, bench_row_bytes(0), bench_row_bytes(1), BENCH_NTAGS);
+            cfg->K, cfg->d, bench_row_bytes(cfg, 0), bench_row_bytes(cfg, 1), BENCH_NTAGS);
     if (!rep->faiss_built)
         fprintf(f, "\nFAISS rows are unavailable: this program was built without FAISS (no vs FAISS).\n");
     fprintf(f, "\n### Machine limits measured in this run\n\n| threads | read GB/s |");
-    for (int b = 0; b < BENCH_NBATCH; b++) fprintf(f, " sgemm GF/s %dx%dx%d |", bench_batches[b], bench_tile_rows(bench_batches[b]), BENCH_ROW);
+    for (int b = 0; b < BENCH_NBATCH; b++) fprintf(f, " sgemm GF/s %dx%dx%d |", bench_batches[b], bench_tile_rows(bench_batches[b]), cfg->row);
     fprintf(f, " sgemm GF/s tagging |\n|---:|---:|");
     for (int b = 0; b <= BENCH_NBATCH; b++) fprintf(f, "---:|");
     fprintf(f, "\n");
@@ -250,14 +250,14 @@ int bench_report_json(const char *path, const bench_report *rep, const bench_con
     fprintf(f, "{\n  \"program\": \"mvke-bench\",\n  \"library_version\": \"%s\",\n  \"quick\": %s,\n", mvke_version(),
             cfg->quick ? "true" : "false");
     fprintf(f, "  \"machine\": \"%s\",\n  \"date\": \"%s\",\n  \"total_seconds\": %.3f,\n", machine, date, total_s);
-    fprintf(f, "  \"K\": %d, \"d\": %d, \"tags_per_task\": %d, \"tasks\": %d, \"faiss\": %s,\n", BENCH_K, BENCH_D,
+    fprintf(f, "  \"K\": %d, \"d\": %d, \"tags_per_task\": %d, \"tasks\": %d, \"faiss\": %s,\n", cfg->K, cfg->d,
             BENCH_NTAGS, BENCH_NTASKS, rep->faiss_built ? "true" : "false");
     fprintf(f, "  \"limits\": [\n");
     for (int t = 0; t < cfg->nthreads; t++) {
         fprintf(f, "    {\"threads\": %d, \"read_gbs\": %.3f, \"sgemm_gfs\": {", cfg->threads[t], lim->bw_gbs[t]);
         for (int b = 0; b < BENCH_NBATCH; b++)
             fprintf(f, "%s\"%dx%dx%d\": %.3f", b ? ", " : "", bench_batches[b], bench_tile_rows(bench_batches[b]),
-                    BENCH_ROW, lim->sgemm_gfs[t][b]);
+                    cfg->row, lim->sgemm_gfs[t][b]);
         fprintf(f, "}, \"sgemm_tagging_gfs\": %.3f}%s\n", lim->sgemm_tag_gfs[t], t + 1 < cfg->nthreads ? "," : "");
     }
     fprintf(f, "  ],\n  \"rows\": [\n");

@@ -29,10 +29,10 @@ static int faiss_fail(const char *what) {
     return 1;
 }
 
-int bench_faiss_new(bench_faiss **out) {
+int bench_faiss_new(bench_faiss **out, int dim) {
     bench_faiss *f = calloc(1, sizeof *f);
     if (!f) return faiss_fail("allocating");
-    if (faiss_IndexFlatIP_new_with(&f->index, BENCH_ROW)) {
+    if (faiss_IndexFlatIP_new_with(&f->index, dim)) {
         free(f);
         return faiss_fail("faiss_IndexFlatIP_new_with");
     }
@@ -122,8 +122,8 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
             c.nq = r.batch;
             c.radius = flat_radius;
             rc = bench_time(b < BENCH_NBATCH ? do_flat_search : do_flat_range, &c, cfg, &r.median_s, &r.reps);
-            r.bytes = (double)n * BENCH_ROW * sizeof(float);
-            r.flops = 2.0 * r.batch * (double)n * BENCH_ROW;
+            r.bytes = (double)n * w->row * sizeof(float);
+            r.flops = 2.0 * r.batch * (double)n * w->row;
             r.hits = c.hits;
             if (!rc) bench_report_add(rep, &r);
             fprintf(stderr, "  faiss-flat %-9s batch %3d, %lld users, %d thr: %.4f s\n", r.mode, r.batch,
@@ -154,7 +154,7 @@ int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const
     ftag_ctx c = {.x = x, .nu = cfg->tag_users};
     int rc = 0;
     for (int t = 0; t < BENCH_NTASKS && !rc; t++) {
-        rc = faiss_IndexFlatIP_new_with(&c.task[t], BENCH_ROW) || faiss_Index_add(c.task[t], BENCH_NTAGS, w->z[t]);
+        rc = faiss_IndexFlatIP_new_with(&c.task[t], w->row) || faiss_Index_add(c.task[t], BENCH_NTAGS, w->z[t]);
         if (rc) faiss_fail("building the tag indexes");
     }
     c.D = malloc((size_t)c.nu * BENCH_TOPM * sizeof *c.D);
@@ -169,8 +169,8 @@ int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const
         strcpy(r.method, "faiss-flat");
         strcpy(r.mode, "tagging");
         rc = bench_time(do_flat_tagging, &c, cfg, &r.median_s, &r.reps);
-        r.bytes = (double)c.nu * BENCH_ROW * sizeof(float);
-        r.flops = 2.0 * (double)c.nu * BENCH_NTASKS * BENCH_NTAGS * BENCH_ROW;
+        r.bytes = (double)c.nu * w->row * sizeof(float);
+        r.flops = 2.0 * (double)c.nu * BENCH_NTASKS * BENCH_NTAGS * w->row;
         if (!rc) bench_report_add(rep, &r);
         fprintf(stderr, "  faiss-flat tagging %lld users, %d thr: %.4f s\n", (long long)c.nu, r.threads, r.median_s);
     }

@@ -83,8 +83,8 @@ int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *us
             strcpy(r.mode, b < BENCH_NBATCH ? "top100" : "threshold");
             c.nq = r.batch;
             rc = bench_time(b < BENCH_NBATCH ? do_topk : do_range, &c, cfg, &r.median_s, &r.reps);
-            r.bytes = (double)n * bench_row_bytes(storage);
-            r.flops = 2.0 * r.batch * (double)n * (BENCH_ROW + BENCH_P);
+            r.bytes = (double)n * bench_row_bytes(cfg, storage);
+            r.flops = 2.0 * r.batch * (double)n * (w->row + w->P);
             r.hits = c.hits;
             if (!rc) bench_report_add(rep, &r);
             fprintf(stderr, "  mvke %-9s batch %3d, %lld users, %d thr, %s: %.4f s\n", r.mode, r.batch,
@@ -128,8 +128,8 @@ int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float
             mvke_tags_free(tags);
             if (rc) return rc;
             /* The user rows are read once; the tag rows stay in cache. */
-            r.bytes = (double)cfg->tag_users * BENCH_ROW * sizeof(float);
-            r.flops = 2.0 * (double)cfg->tag_users * BENCH_NTASKS * BENCH_NTAGS * (BENCH_ROW + BENCH_P);
+            r.bytes = (double)cfg->tag_users * w->row * sizeof(float);
+            r.flops = 2.0 * (double)cfg->tag_users * BENCH_NTASKS * BENCH_NTAGS * (w->row + w->P);
             bench_report_add(rep, &r);
             fprintf(stderr, "  mvke tagging %lld users x %d tags x %d tasks, %d thr, %s: %.4f s\n",
                     (long long)cfg->tag_users, BENCH_NTAGS, BENCH_NTASKS, r.threads, r.storage ? "f16" : "f32",

@@ -67,7 +67,7 @@ int bench_run_naive(const bench_config *cfg, const bench_world *w, const float *
     int rc = 0;
     for (int t = 0; t < cfg->nthreads && !rc; t++) {
         const int th = cfg->threads[t];
-        mvke_status st = bench_naive_init(&c.nv, BENCH_K, BENCH_D, n, x, NULL, th);
+        mvke_status st = bench_naive_init(&c.nv, w->K, w->d, n, x, NULL, th);
         if (st != MVKE_OK) return bench_fail("preparing the naive method", st);
         for (int range = 0; range < 2 && !rc; range++) {
             bench_row r = {.batch = 1, .users = n, .threads = th};
@@ -78,8 +78,8 @@ int bench_run_naive(const bench_config *cfg, const bench_world *w, const float *
             if (rc) break;
             naive_split(&c, r.reps, r.split_s);
             r.median_s = r.split_s[0] + r.split_s[1];
-            r.bytes = (double)n * (BENCH_ROW + 2 * BENCH_D) * sizeof(float);
-            r.flops = 2.0 * (double)n * (BENCH_ROW + 2 * BENCH_D);
+            r.bytes = (double)n * (w->row + 2 * w->d) * sizeof(float);
+            r.flops = 2.0 * (double)n * (w->row + 2 * w->d);
             r.hits = c.hits;
             bench_report_add(rep, &r);
             fprintf(stderr, "  naive %-9s 1 tag, %lld users, %d thr: %.4f s (materialise %.4f + scan %.4f)\n",

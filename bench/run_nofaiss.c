@@ -8,7 +8,8 @@
 
 int bench_faiss_available(void) { return 0; }
 
-int bench_faiss_new(bench_faiss **out) {
+int bench_faiss_new(bench_faiss **out, int dim) {
+    (void)dim;
     *out = NULL;
     return 0;
 }

@@ -29,8 +29,8 @@ int bench_faiss_available(void);
 /* Opaque FAISS state for one size of the curve: an IndexFlatIP over the same user rows. */
 typedef struct bench_faiss bench_faiss;
 
-/* A new empty flat index of dimension K*d; rows are added with bench_faiss_add. */
-int bench_faiss_new(bench_faiss **out);
+/* A new empty flat index of dimension dim (K*d); rows are added with bench_faiss_add. */
+int bench_faiss_new(bench_faiss **out, int dim);
 int bench_faiss_add(bench_faiss *f, int64_t n, const float *x);
 void bench_faiss_free(bench_faiss *f);
 

@@ -154,3 +154,62 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
     free(ids);
     return st == MVKE_OK ? MVKE_EXIT_OK : mvke_cli_fail(cmd, st, "--allow");
 }
+
+/* ---- the synthetic world's options (`mvke gen`) -------------------------------------------- */
+
+static int parse_count(const char *s, const char *end, long *out) {
+    if (s == end) return -1;
+    long v = 0;
+    for (const char *p = s; p < end; p++) {
+        if (*p < '0' || *p > '9' || v > 100000000) return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_world_task(const char *spec, synth_world_task *t, char *msg, size_t cap) {
+    /* The same NAME=FIRST-LAST / NAME=i,j,k syntax as `mvke build --task`. */
+    synth_world_task r;
+    memset(&r, 0, sizeof r);
+    char *name = NULL;
+    if (mvke_arg_task_spec(spec, &name, r.experts, &r.nexperts) != 0 || r.nexperts == 0) {
+        snprintf(msg, cap, "task '%s' is not NAME=FIRST-LAST or NAME=i,j,k (experts 0 to %d)", spec, MVKE_MAX_K - 1);
+        return -1;
+    }
+    size_t len = strlen(name);
+    if (len >= sizeof r.name) {
+        snprintf(msg, cap, "task '%s': the name is longer than %zu bytes", spec, sizeof r.name - 1);
+        free(name);
+        return -1;
+    }
+    memcpy(r.name, name, len + 1);
+    free(name);
+    *t = r;
+    return 0;
+}
+
+int cli_world_levels(const char *spec, synth_world_options *o, char *msg, size_t cap) {
+    int n = 0;
+    int64_t counts[SYNTH_WORLD_MAX_LEVELS];
+    const char *p = spec;
+    while (*p) {
+        const char *c = strchr(p, ',');
+        const char *e = c ? c : p + strlen(p);
+        long v;
+        if (n >= SYNTH_WORLD_MAX_LEVELS || parse_count(p, e, &v) || v < 1) {
+            snprintf(msg, cap, "levels '%s': expected up to %d counts >= 1 separated by commas", spec,
+                     SYNTH_WORLD_MAX_LEVELS);
+            return -1;
+        }
+        counts[n++] = v;
+        p = c ? c + 1 : e;
+    }
+    if (!n) {
+        snprintf(msg, cap, "levels '%s' is empty", spec);
+        return -1;
+    }
+    o->nlevels = n;
+    memcpy(o->level_counts, counts, sizeof counts[0] * n);
+    return 0;
+}

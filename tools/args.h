@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "mvke/mvke.h"
+#include "synth/world.h"
 
 /* Whether argv[i] is the option `name`; then *val is its argument (argv[i+1]) and i advances.
  * Returns 1 when matched with a value, -1 when matched but the value is missing, 0 otherwise. */
@@ -23,6 +24,14 @@ int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts);
  * lines starting with '#' skipped). Returns an exit code; errors are printed for `cmd`,
  * naming the file and line. */
 int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out);
+
+/* A task of the synthetic world as NAME=FIRST-LAST or NAME=i,j,k (the syntax of
+ * mvke_arg_task_spec) into t. Returns 0, or -1 with a reason in msg (cap bytes). */
+int cli_world_task(const char *spec, synth_world_task *t, char *msg, size_t cap);
+
+/* Level counts of the synthetic world as "18,216,942,610" into o. Returns 0, or -1 with a reason
+ * in msg. */
+int cli_world_levels(const char *spec, synth_world_options *o, char *msg, size_t cap);
 
 /* Whether --help or -h is among the arguments. */
 int mvke_arg_wants_help(int argc, char **argv);

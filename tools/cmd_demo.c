@@ -20,7 +20,7 @@
 #include "bench/naive.h"
 #include "cli.h"
 #include "report.h"
-#include "world.h"
+#include "synth/world.h"
 
 static const char *USAGE =
     "mvke demo [--users N] [--out DIR] [--seed S] [--top M] [--threshold S] [--threads T] [--no-files]";
@@ -44,16 +44,16 @@ typedef struct demo {
     float threshold;
     const char *out;
     int files;
-    mvke_world *w;
+    synth_world *w;
     mvke_index *users;
     mvke_tags *tags;
     FILE *console; /* a copy of stdout for the report page */
     char *console_buf;
     size_t console_len;
-    int64_t named[MVKE_WORLD_MAX_TASKS][NAMED_PER_TASK]; /* tag indices */
-    float *scores[MVKE_WORLD_MAX_TASKS][NAMED_PER_TASK]; /* every user's score, by user index */
-    int64_t above[MVKE_WORLD_MAX_TASKS][NAMED_PER_TASK];
-    double precision[MVKE_WORLD_MAX_TASKS], baseline[MVKE_WORLD_MAX_TASKS];
+    int64_t named[SYNTH_WORLD_MAX_TASKS][NAMED_PER_TASK]; /* tag indices */
+    float *scores[SYNTH_WORLD_MAX_TASKS][NAMED_PER_TASK]; /* every user's score, by user index */
+    int64_t above[SYNTH_WORLD_MAX_TASKS][NAMED_PER_TASK];
+    double precision[SYNTH_WORLD_MAX_TASKS], baseline[SYNTH_WORLD_MAX_TASKS];
 } demo;
 
 static double now_s(void) {
@@ -105,7 +105,7 @@ static const char *topic_name(const demo *dm, int topic) {
 
 /* The planted preferences of user u in task t as "Travel, Pets". */
 static void prefs_text(const demo *dm, int t, int64_t u, char *buf, size_t cap) {
-    const mvke_world *w = dm->w;
+    const synth_world *w = dm->w;
     const int32_t *pr = w->pref + ((size_t)t * w->opt.nusers + u) * w->opt.prefs_max;
     size_t n = 0;
     buf[0] = 0;
@@ -114,8 +114,8 @@ static void prefs_text(const demo *dm, int t, int64_t u, char *buf, size_t cap) 
 }
 
 static void pick_named(demo *dm) {
-    const mvke_world *w = dm->w;
-    for (int t = 0; t < w->opt.ntasks && t < MVKE_WORLD_MAX_TASKS; t++)
+    const synth_world *w = dm->w;
+    for (int t = 0; t < w->opt.ntasks && t < SYNTH_WORLD_MAX_TASKS; t++)
         for (int s = 0; s < NAMED_PER_TASK; s++) {
             int64_t pick = -1;
             if (t < 2)
@@ -129,7 +129,7 @@ static void pick_named(demo *dm) {
 /* ---- 1. audiences -------------------------------------------------------------------------- */
 
 static int show_audiences(demo *dm) {
-    const mvke_world *w = dm->w;
+    const synth_world *w = dm->w;
     char b1[32], b2[32];
     say(dm, "\n== Audience of named tags (reverse targeting) ==\n"
             "For each tag: the top %d users, and the users with score >= %.2f.  "
@@ -166,11 +166,11 @@ static int show_audiences(demo *dm) {
             mvke_result_get(top, s, &uid, &sc, &n);
             for (int64_t i = 0; i < n; i++)
                 say(dm, "  user %lld %.4f%s", (long long)uid[i], sc[i],
-                    mvke_world_prefers(w, t, uid[i], topic) ? "*" : " ");
+                    synth_world_prefers(w, t, uid[i], topic) ? "*" : " ");
             mvke_result_get(above, s, &uid, NULL, &n);
             int64_t hits = 0, pref_all = 0;
-            for (int64_t i = 0; i < n; i++) hits += mvke_world_prefers(w, t, uid[i], topic);
-            for (int64_t u = 0; u < w->opt.nusers; u++) pref_all += mvke_world_prefers(w, t, u, topic);
+            for (int64_t i = 0; i < n; i++) hits += synth_world_prefers(w, t, uid[i], topic);
+            for (int64_t u = 0; u < w->opt.nusers; u++) pref_all += synth_world_prefers(w, t, u, topic);
             dm->above[t][s] = n;
             say(dm, "\n  score >= %.2f: %s users, %.1f%% of them prefer %s (of all users: %s, %.1f%%)\n",
                 dm->threshold, grouped(n, b1), n ? 100.0 * hits / n : 0.0, topic_name(dm, topic),
@@ -197,7 +197,7 @@ static int show_audiences(demo *dm) {
 /* ---- 2. top tags of a few users ------------------------------------------------------------ */
 
 static int show_users(demo *dm) {
-    const mvke_world *w = dm->w;
+    const synth_world *w = dm->w;
     const int T = w->opt.ntasks;
     int64_t nu = w->opt.nusers < SHOW_USERS ? w->opt.nusers : SHOW_USERS, ids[SHOW_USERS];
     for (int64_t i = 0; i < nu; i++) ids[i] = w->user_id[i * (w->opt.nusers / nu)];
@@ -218,9 +218,9 @@ static int show_users(demo *dm) {
             int64_t n;
             mvke_result_get(res, i * T + t, &tid, &sc, &n);
             for (int64_t j = 0; j < n; j++) {
-                int64_t ti = mvke_world_tag_index(w, tid[j]);
+                int64_t ti = synth_world_tag_index(w, tid[j]);
                 say(dm, "  %-9s %lld. %.4f%s %s\n", "", (long long)j + 1, sc[j],
-                    mvke_world_prefers(w, t, ids[i], w->tag_topic[ti]) ? "*" : " ", w->tag_name[ti]);
+                    synth_world_prefers(w, t, ids[i], w->tag_topic[ti]) ? "*" : " ", w->tag_name[ti]);
             }
         }
     }
@@ -231,13 +231,13 @@ static int show_users(demo *dm) {
 /* ---- 3. batch tagging and precision at M --------------------------------------------------- */
 
 static int batch_tagging(demo *dm) {
-    const mvke_world *w = dm->w;
+    const synth_world *w = dm->w;
     const int T = w->opt.ntasks, D = w->opt.K * w->opt.d;
     const int64_t n = w->opt.nusers, M = dm->top_m;
     float *x = malloc(sizeof(float) * BLOCK * D);
     int64_t *ids = malloc(sizeof(int64_t) * BLOCK);
-    double hits[MVKE_WORLD_MAX_TASKS] = {0}, base[MVKE_WORLD_MAX_TASKS] = {0};
-    int64_t got[MVKE_WORLD_MAX_TASKS] = {0};
+    double hits[SYNTH_WORLD_MAX_TASKS] = {0}, base[SYNTH_WORLD_MAX_TASKS] = {0};
+    int64_t got[SYNTH_WORLD_MAX_TASKS] = {0};
     if (!x || !ids) {
         free(x);
         free(ids);
@@ -264,7 +264,7 @@ static int batch_tagging(demo *dm) {
                 int64_t m;
                 mvke_result_get(res, i * T + t, &tid, NULL, &m);
                 for (int64_t j = 0; j < m; j++)
-                    hits[t] += mvke_world_prefers(w, t, ids[i], w->tag_topic[mvke_world_tag_index(w, tid[j])]);
+                    hits[t] += synth_world_prefers(w, t, ids[i], w->tag_topic[synth_world_tag_index(w, tid[j])]);
                 got[t] += m;
             }
         mvke_result_free(res);
@@ -273,7 +273,7 @@ static int batch_tagging(demo *dm) {
     free(x);
     free(ids);
     for (int t = 0; t < T; t++)
-        for (int64_t u = 0; u < n; u++) base[t] += mvke_world_random_precision(w, t, u);
+        for (int64_t u = 0; u < n; u++) base[t] += synth_world_random_precision(w, t, u);
 
     char b1[32], b2[32], b3[32];
     say(dm, "\n== Batch tagging: the top %lld tags of every task for every user ==\n", (long long)M);
@@ -297,7 +297,7 @@ static int batch_tagging(demo *dm) {
 
 /* The naive method (bench/naive.h, the baseline of the benchmark too) against the library. */
 static int versus_naive(demo *dm) {
-    const mvke_world *w = dm->w;
+    const synth_world *w = dm->w;
     const int T = w->opt.ntasks, K = w->opt.K, d = w->opt.d;
     const int64_t n = w->opt.nusers, k = n < NAIVE_K ? n : NAIVE_K;
     bench_naive nv;
@@ -398,7 +398,7 @@ out:
 /* ---- 5. the index file --------------------------------------------------------------------- */
 
 static int index_file(demo *dm) {
-    const mvke_world *w = dm->w;
+    const synth_world *w = dm->w;
     char path[4096];
     snprintf(path, sizeof path, "%s/index.mvke", dm->out);
     fprintf(stderr, "demo: writing %s\n", path);
@@ -447,7 +447,7 @@ static int index_file(demo *dm) {
 /* ---- 6. the report ------------------------------------------------------------------------- */
 
 static int write_report(demo *dm) {
-    const mvke_world *w = dm->w;
+    const synth_world *w = dm->w;
     mvke_report r;
     memset(&r, 0, sizeof r);
     r.world = w;
@@ -545,19 +545,22 @@ static int parse(demo *dm, int argc, char **argv) {
 }
 
 static int run(demo *dm) {
-    mvke_world_options o;
-    mvke_world_options_init(&o);
+    synth_world_options o;
+    synth_world_options_init(&o);
     o.nusers = dm->nusers;
     o.seed = (uint64_t)dm->seed;
     char msg[1024], b1[32], b2[32];
-    if (mvke_world_options_check(&o, msg, sizeof msg)) return mvke_cli_usage("demo", USAGE, "%s", msg);
+    if (synth_world_options_check(&o, msg, sizeof msg)) return mvke_cli_usage("demo", USAGE, "%s", msg);
     if (make_dir(dm->out)) return MVKE_EXIT_IO;
 
     double t0 = now_s();
     fprintf(stderr, "demo: generating a world of %lld users (seed %lld)\n", dm->nusers, dm->seed);
-    mvke_status st = mvke_world_new(&dm->w, &o);
-    if (st != MVKE_OK) return mvke_cli_fail("demo", st, "generating the world");
-    const mvke_world *w = dm->w;
+    mvke_status st = synth_world_new(&dm->w, &o, msg, sizeof msg);
+    if (st != MVKE_OK) {
+        fprintf(stderr, "mvke demo: generating the world: %s\n", msg);
+        return mvke_cli_exit_code(st);
+    }
+    const synth_world *w = dm->w;
     double t_gen = now_s() - t0;
     if (dm->files) {
         snprintf(msg, sizeof msg, "%s/world", dm->out);
@@ -565,7 +568,7 @@ static int run(demo *dm) {
         char path[1100];
         snprintf(path, sizeof path, "%s", msg);
         fprintf(stderr, "demo: writing the world's files to %s\n", path);
-        if ((st = mvke_world_save(w, path, msg, sizeof msg)) != MVKE_OK) {
+        if ((st = synth_world_save(w, path, msg, sizeof msg)) != MVKE_OK) {
             fprintf(stderr, "mvke demo: writing the world: %s\n", msg);
             return mvke_cli_exit_code(st);
         }
@@ -574,8 +577,8 @@ static int run(demo *dm) {
     mvke_index_options io;
     mvke_index_options_init(&io);
     io.threads = (int)dm->threads;
-    if ((st = mvke_world_users(w, &io, &dm->users)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the users");
-    if ((st = mvke_world_tags(w, &io, &dm->tags)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the tags");
+    if ((st = synth_world_users(w, &io, &dm->users)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the users");
+    if ((st = synth_world_tags(w, &io, &dm->tags)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the tags");
     double t_build = now_s() - t0;
     pick_named(dm);
 
@@ -617,11 +620,11 @@ int mvke_cmd_demo(int argc, char **argv) {
     dm.console = open_memstream(&dm.console_buf, &dm.console_len);
     rc = run(&dm);
     if (rc == MVKE_EXIT_OK) fprintf(stderr, "demo: done in %.1f s\n", now_s() - t0);
-    for (int t = 0; t < MVKE_WORLD_MAX_TASKS; t++)
+    for (int t = 0; t < SYNTH_WORLD_MAX_TASKS; t++)
         for (int s = 0; s < NAMED_PER_TASK; s++) free(dm.scores[t][s]);
     mvke_tags_free(dm.tags);
     mvke_index_free(dm.users);
-    mvke_world_free(dm.w);
+    synth_world_free(dm.w);
     if (dm.console) fclose(dm.console);
     free(dm.console_buf);
     return rc;

@@ -9,8 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "args.h"
 #include "cli.h"
-#include "world.h"
+#include "synth/world.h"
 
 static const char *USAGE = "mvke gen [--out DIR] [--users N] [--seed S] [--K K] [--d D] [--levels N1,N2,...] "
                            "[--task NAME=SPEC ...] [--temperature T] [--noise X] [--funnel P]";
@@ -37,8 +38,8 @@ static void help(void) {
 }
 
 int mvke_cmd_gen(int argc, char **argv) {
-    mvke_world_options o;
-    mvke_world_options_init(&o);
+    synth_world_options o;
+    synth_world_options_init(&o);
     const char *out = "mvke-world";
     int tasks_given = 0;
     char msg[512];
@@ -62,12 +63,12 @@ int mvke_cmd_gen(int argc, char **argv) {
             else if (!strcmp(a, "--K")) o.K = (int)n;
             else o.d = (int)n;
         } else if (!strcmp(a, "--levels")) {
-            if (mvke_world_parse_levels(v, &o, msg, sizeof msg)) return mvke_cli_usage("gen", USAGE, "%s", msg);
+            if (cli_world_levels(v, &o, msg, sizeof msg)) return mvke_cli_usage("gen", USAGE, "%s", msg);
         } else if (!strcmp(a, "--task")) {
             if (!tasks_given) o.ntasks = 0;
             tasks_given = 1;
-            if (o.ntasks >= MVKE_WORLD_MAX_TASKS) return mvke_cli_usage("gen", USAGE, "at most %d tasks", MVKE_WORLD_MAX_TASKS);
-            if (mvke_world_parse_task(v, &o.tasks[o.ntasks], msg, sizeof msg)) return mvke_cli_usage("gen", USAGE, "%s", msg);
+            if (o.ntasks >= SYNTH_WORLD_MAX_TASKS) return mvke_cli_usage("gen", USAGE, "at most %d tasks", SYNTH_WORLD_MAX_TASKS);
+            if (cli_world_task(v, &o.tasks[o.ntasks], msg, sizeof msg)) return mvke_cli_usage("gen", USAGE, "%s", msg);
             o.ntasks++;
         } else if (!strcmp(a, "--temperature") || !strcmp(a, "--noise") || !strcmp(a, "--funnel")) {
             if (mvke_cli_parse_float(v, &f) != 0) return mvke_cli_usage("gen", USAGE, "%s needs a number, not '%s'", a, v);
@@ -81,20 +82,23 @@ int mvke_cmd_gen(int argc, char **argv) {
     /* a small taxonomy caps how many topics a user can prefer */
     if (o.prefs_max > o.level_counts[0]) o.prefs_max = (int)o.level_counts[0];
     if (o.prefs_min > o.prefs_max) o.prefs_min = o.prefs_max;
-    if (mvke_world_options_check(&o, msg, sizeof msg)) return mvke_cli_usage("gen", USAGE, "%s", msg);
+    if (synth_world_options_check(&o, msg, sizeof msg)) return mvke_cli_usage("gen", USAGE, "%s", msg);
     if (mkdir(out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "mvke gen: cannot create %s: %s\n", out, strerror(errno));
         return MVKE_EXIT_IO;
     }
     fprintf(stderr, "gen: generating %lld users, K = %d, d = %d (seed %llu)\n", (long long)o.nusers, o.K, o.d,
             (unsigned long long)o.seed);
-    mvke_world *w = NULL;
-    mvke_status st = mvke_world_new(&w, &o);
-    if (st != MVKE_OK) return mvke_cli_fail("gen", st, "generating the world");
-    st = mvke_world_save(w, out, msg, sizeof msg);
+    synth_world *w = NULL;
+    mvke_status st = synth_world_new(&w, &o, msg, sizeof msg);
+    if (st != MVKE_OK) {
+        fprintf(stderr, "mvke gen: generating the world: %s\n", msg);
+        return mvke_cli_exit_code(st);
+    }
+    st = synth_world_save(w, out, msg, sizeof msg);
     if (st != MVKE_OK) {
         fprintf(stderr, "mvke gen: %s\n", msg);
-        mvke_world_free(w);
+        synth_world_free(w);
         return mvke_cli_exit_code(st);
     }
     printf("wrote %s/: users.npy (%lld, %d, %d), user_ids.npy (%lld,), tags.tsv (%lld rows), tag_emb.npy (%lld, %d), "
@@ -110,6 +114,6 @@ int mvke_cmd_gen(int argc, char **argv) {
         for (int i = 0; i < o.tasks[t].nexperts; i++) printf("%s%d", i ? "," : "", o.tasks[t].experts[i]);
     }
     printf("\n");
-    mvke_world_free(w);
+    synth_world_free(w);
     return MVKE_EXIT_OK;
 }

@@ -60,8 +60,8 @@ static const char *short_name(const char *name) {
 }
 
 static int write_gates(const mvke_report *r, const char *dir, int t, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
-    char name[MVKE_WORLD_MAX_NAME + 16];
+    const synth_world *w = r->world;
+    char name[SYNTH_WORLD_MAX_NAME + 16];
     snprintf(name, sizeof name, "gates_%s.dat", w->opt.tasks[t].name);
     FILE *f = open_in(dir, name, msg, cap);
     if (!f) return -1;
@@ -76,14 +76,14 @@ static int write_gates(const mvke_report *r, const char *dir, int t, char *msg, 
 }
 
 static int write_scores(const mvke_report *r, const char *dir, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
+    const synth_world *w = r->world;
     const mvke_report_tag *tg = &r->tags[0];
     int64_t in[HIST_BINS] = {0}, out[HIST_BINS] = {0};
     for (int64_t u = 0; u < w->opt.nusers; u++) {
         double s = tg->scores[u];
         int b = (int)floor((s - HIST_LO) / (HIST_HI - HIST_LO) * HIST_BINS);
         b = b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
-        if (mvke_world_prefers(w, tg->task, u, w->tag_topic[tg->index])) in[b]++;
+        if (synth_world_prefers(w, tg->task, u, w->tag_topic[tg->index])) in[b]++;
         else out[b]++;
     }
     FILE *f = open_in(dir, "scores.dat", msg, cap);
@@ -101,7 +101,7 @@ static int write_scores(const mvke_report *r, const char *dir, char *msg, size_t
 }
 
 static int write_audience(const mvke_report *r, const char *dir, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
+    const synth_world *w = r->world;
     FILE *f = open_in(dir, "audience.dat", msg, cap);
     if (!f) return -1;
     int64_t (*cnt)[CURVE_STEPS + 1] = calloc(r->ntags, sizeof *cnt);
@@ -141,7 +141,7 @@ static int write_precision(const mvke_report *r, const char *dir, char *msg, siz
     return close_in(f, dir, "precision.dat", msg, cap);
 }
 
-static void gp_task_title(FILE *f, const mvke_world *w, int t) {
+static void gp_task_title(FILE *f, const synth_world *w, int t) {
     char buf[512];
     int n = snprintf(buf, sizeof buf, "%s (experts", w->opt.tasks[t].name);
     for (int i = 0; i < w->opt.tasks[t].nexperts && n < (int)sizeof buf - 16; i++)
@@ -151,7 +151,7 @@ static void gp_task_title(FILE *f, const mvke_world *w, int t) {
 }
 
 static int write_script(const mvke_report *r, const char *dir, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
+    const synth_world *w = r->world;
     const int K = w->opt.K, T = w->opt.ntasks;
     FILE *f = open_in(dir, "plots.gp", msg, cap);
     if (!f) return -1;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "world.h"
+#include "synth/world.h"
 
 #define MVKE_REPORT_MAX_TAGS 8
 #define MVKE_REPORT_MAX_HEAT 64
@@ -23,15 +23,15 @@ typedef struct mvke_report_tag {
 } mvke_report_tag;
 
 typedef struct mvke_report {
-    const mvke_world *world;
+    const synth_world *world;
     float threshold;        /* the audience threshold the demo used */
     int top_m;              /* M of the precision at M */
     int ntags;              /* named tags; tags[0] gets the score histogram */
     mvke_report_tag tags[MVKE_REPORT_MAX_TAGS];
     int nheat;              /* tags of the gate heatmap, by tag index, in drawing order */
     int64_t heat[MVKE_REPORT_MAX_HEAT];
-    double precision[MVKE_WORLD_MAX_TASKS]; /* precision at top_m per task */
-    double baseline[MVKE_WORLD_MAX_TASKS];  /* the same for tags drawn at random */
+    double precision[SYNTH_WORLD_MAX_TASKS]; /* precision at top_m per task */
+    double baseline[SYNTH_WORLD_MAX_TASKS];  /* the same for tags drawn at random */
     const char *console;    /* what the demo printed on stdout, shown on the page (may be NULL) */
 } mvke_report;
 

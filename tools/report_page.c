@@ -22,7 +22,7 @@ static void html(FILE *f, const char *s) {
     }
 }
 
-static void experts(FILE *f, const mvke_world_task *t) {
+static void experts(FILE *f, const synth_world_task *t) {
     for (int i = 0; i < t->nexperts; i++) fprintf(f, "%s%d", i ? "," : "", t->experts[i]);
 }
 
@@ -34,8 +34,8 @@ static void figure(FILE *f, int pictures, const char *png, const char *dat, cons
 }
 
 int mvke_report_page_write(const mvke_report *r, const char *dir, int pictures, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
-    const mvke_world_options *o = &w->opt;
+    const synth_world *w = r->world;
+    const synth_world_options *o = &w->opt;
     char path[4096];
     snprintf(path, sizeof path, "%s/report.html", dir);
     FILE *f = fopen(path, "w");
