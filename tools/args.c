@@ -11,19 +11,6 @@
 
 #include "cli.h"
 
-int mvke_arg_take(int argc, char **argv, int *i, const char *name, const char **val) {
-    if (strcmp(argv[*i], name)) return 0;
-    if (*i + 1 >= argc) return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-int mvke_arg_wants_help(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
-    return 0;
-}
-
 int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     int64_t cap = 1;
     for (const char *p = s; *p; p++) cap += *p == ',';
@@ -64,17 +51,17 @@ int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) 
         if (la == 0 || la >= sizeof buf) return -1;
         memcpy(buf, p, la);
         buf[la] = 0;
-        if (mvke_cli_parse_i64(buf, &a) || mvke_cli_parse_i64(dash + 1, &b) || a < 0 || b < a || b - a >= 64) return -1;
+        if (mvke_cli_parse_i64(buf, &a) || mvke_cli_parse_i64(dash + 1, &b) || a < 0 || b < a || b - a >= MVKE_MAX_K) return -1;
         for (long long k = a; k <= b; k++) experts[n++] = (int)k;
     } else {
         int64_t *v, m;
         if (mvke_arg_id_list(p, &v, &m) != 0) return -1;
-        if (m > 64) {
+        if (m > MVKE_MAX_K) {
             free(v);
             return -1;
         }
         for (int64_t k = 0; k < m; k++) {
-            if (v[k] < 0 || v[k] > 63) {
+            if (v[k] < 0 || v[k] >= MVKE_MAX_K) {
                 free(v);
                 return -1;
             }

@@ -10,14 +10,11 @@
 #include "mvke/mvke.h"
 #include "synth/world.h"
 
-/* Whether argv[i] is the option `name`; then *val is its argument (argv[i+1]) and i advances.
- * Returns 1 when matched with a value, -1 when matched but the value is missing, 0 otherwise. */
-int mvke_arg_take(int argc, char **argv, int *i, const char *name, const char **val);
-
 /* "1,2,3" -> ids (malloc'd). Returns 0, or -1 on a malformed list (nothing allocated). */
 int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n);
 
-/* "NAME=FIRST-LAST" or "NAME=i,j,k" -> name (malloc'd) and experts (at most 64). Returns 0 or -1. */
+/* "NAME=FIRST-LAST" or "NAME=i,j,k" -> name (malloc'd) and experts (at most MVKE_MAX_K, each below
+ * MVKE_MAX_K). Returns 0 or -1. */
 int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts);
 
 /* An allow-list from a .npy of int64 ids or a text file of one id a line (blank lines and
@@ -32,8 +29,5 @@ int cli_world_task(const char *spec, synth_world_task *t, char *msg, size_t cap)
 /* Level counts of the synthetic world as "18,216,942,610" into o. Returns 0, or -1 with a reason
  * in msg. */
 int cli_world_levels(const char *spec, synth_world_options *o, char *msg, size_t cap);
-
-/* Whether --help or -h is among the arguments. */
-int mvke_arg_wants_help(int argc, char **argv);
 
 #endif

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,16 +33,6 @@ int mvke_cli_fail(const char *cmd, mvke_status st, const char *what) {
     const char *msg = mvke_last_error();
     fprintf(stderr, "mvke %s: %s: %s%s%s\n", cmd, what, mvke_status_name(st), *msg ? ": " : "", msg);
     return mvke_cli_exit_code(st);
-}
-
-int mvke_cli_usage(const char *cmd, const char *usage, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "mvke %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\nusage: %s\n(try 'mvke %s --help')\n", usage, cmd);
-    return MVKE_EXIT_USAGE;
 }
 
 int mvke_cli_parse_i64(const char *s, long long *out) {

@@ -12,7 +12,7 @@
 enum {
     MVKE_EXIT_OK = 0,
     MVKE_EXIT_FAIL = 1,  /* anything else (out of memory, backend failure) */
-    MVKE_EXIT_USAGE = 2, /* bad command line; a usage line is printed */
+    MVKE_EXIT_USAGE = 2, /* bad command line; a usage line is printed (tools/options.h) */
     MVKE_EXIT_DATA = 3,  /* bad input data; the message names file, row or byte offset */
     MVKE_EXIT_IO = 4     /* reading or writing a file failed */
 };
@@ -29,10 +29,6 @@ extern const mvke_command mvke_commands[];
 /* Prints "mvke <cmd>: <message>: <library error>" to stderr and returns the exit code that
  * matches status. */
 int mvke_cli_fail(const char *cmd, mvke_status status, const char *what);
-
-/* Prints "mvke <cmd>: <message>" and the usage line to stderr; returns MVKE_EXIT_USAGE. */
-int mvke_cli_usage(const char *cmd, const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* The exit code that matches a library status. */
 int mvke_cli_exit_code(mvke_status status);

@@ -19,11 +19,9 @@
 
 #include "bench/naive.h"
 #include "cli.h"
+#include "options.h"
 #include "report.h"
 #include "synth/world.h"
-
-static const char *USAGE =
-    "mvke demo [--users N] [--out DIR] [--seed S] [--top M] [--threshold S] [--threads T] [--no-files]";
 
 #define NAMED_PER_TASK 3
 #define SHOW_USERS 3
@@ -40,7 +38,7 @@ static const char *const NAMED[2][NAMED_PER_TASK] = {
 };
 
 typedef struct demo {
-    long long nusers, seed, top_m, threads;
+    long long nusers, seed, top_m, threads, K, d;
     float threshold;
     const char *out;
     int files;
@@ -157,7 +155,7 @@ static int show_audiences(demo *dm) {
             int topic = w->tag_topic[ti];
             const int64_t *uid;
             const float *sc;
-            float g[64];
+            float g[MVKE_MAX_K];
             mvke_tags_get(dm->tags, task_name(dm, t), ids[s], NULL, NULL, NULL, g);
             say(dm, "\n%-9s tag %lld \"%s\"  (level %d; gates", task_name(dm, t), (long long)ids[s], w->tag_name[ti],
                 w->tag_level[ti]);
@@ -494,63 +492,15 @@ static int write_report(demo *dm) {
 
 /* ---- the command --------------------------------------------------------------------------- */
 
-static int parse(demo *dm, int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: %s\n\n"
-                   "Makes a synthetic MVKE world (the paper's setting: K = 5 experts of d = 30, 1,786 tags in a\n"
-                   "4-level taxonomy, tasks 'interest' on experts 0-2 and 'intention' on experts 1-4, gates from\n"
-                   "virtual kernels, users with planted preferences; see docs/demo.md), then shows audiences of\n"
-                   "named tags, users' top tags, a batch tagging of every user, precision against the planted\n"
-                   "preferences and a timing against the naive method. Writes a report folder with pictures.\n\n"
-                   "  --users N       number of users (default 200000)\n"
-                   "  --out DIR       report folder (default ./mvke-demo-report)\n"
-                   "  --seed S        random seed (default 42)\n"
-                   "  --top M         tags per user and task in the batch tagging (default 10)\n"
-                   "  --threshold S   audience score threshold (default 0.5)\n"
-                   "  --threads T     search threads (default 0: all cores)\n"
-                   "  --no-files      do not write the world's .npy/.tsv files and the index file\n"
-                   "Results go to stdout, progress to stderr. `mvke gen` writes a world without the rest.\n",
-                   USAGE);
-            return -1;
-        }
-        if (!strcmp(a, "--no-files")) {
-            dm->files = 0;
-            continue;
-        }
-        if (i + 1 >= argc) return mvke_cli_usage("demo", USAGE, "%s needs a value", a);
-        const char *v = argv[++i];
-        long long *dst = !strcmp(a, "--users") ? &dm->nusers
-                         : !strcmp(a, "--seed") ? &dm->seed
-                         : !strcmp(a, "--top") ? &dm->top_m
-                         : !strcmp(a, "--threads") ? &dm->threads
-                                                   : NULL;
-        if (dst) {
-            if (mvke_cli_parse_i64(v, dst) != 0) return mvke_cli_usage("demo", USAGE, "%s needs an integer, not '%s'", a, v);
-        } else if (!strcmp(a, "--threshold")) {
-            if (mvke_cli_parse_float(v, &dm->threshold) != 0 || dm->threshold < -1 || dm->threshold > 1)
-                return mvke_cli_usage("demo", USAGE, "--threshold needs a number in [-1, 1], not '%s'", v);
-        } else if (!strcmp(a, "--out")) {
-            dm->out = v;
-        } else {
-            return mvke_cli_usage("demo", USAGE, "unknown option '%s'", a);
-        }
-    }
-    if (dm->nusers < 1) return mvke_cli_usage("demo", USAGE, "--users must be >= 1");
-    if (dm->top_m < 1) return mvke_cli_usage("demo", USAGE, "--top must be >= 1");
-    if (dm->threads < 0) return mvke_cli_usage("demo", USAGE, "--threads must be >= 0");
-    if (dm->seed < 0) return mvke_cli_usage("demo", USAGE, "--seed must be >= 0");
-    return 0;
-}
-
-static int run(demo *dm) {
+static int run(demo *dm, const cli_spec *spec) {
     synth_world_options o;
     synth_world_options_init(&o);
     o.nusers = dm->nusers;
     o.seed = (uint64_t)dm->seed;
+    o.K = (int)dm->K;
+    o.d = (int)dm->d;
     char msg[1024], b1[32], b2[32];
-    if (synth_world_options_check(&o, msg, sizeof msg)) return mvke_cli_usage("demo", USAGE, "%s", msg);
+    if (synth_world_options_check(&o, msg, sizeof msg)) return cli_usage_error(spec, "%s", msg);
     if (make_dir(dm->out)) return MVKE_EXIT_IO;
 
     double t0 = now_s();
@@ -611,14 +561,46 @@ int mvke_cmd_demo(int argc, char **argv) {
     dm.nusers = 200000;
     dm.seed = 42;
     dm.top_m = 10;
+    dm.K = 5;
+    dm.d = 30;
     dm.threshold = 0.5f;
     dm.out = "mvke-demo-report";
-    dm.files = 1;
-    int rc = parse(&dm, argc, argv);
-    if (rc) return rc < 0 ? MVKE_EXIT_OK : rc;
+    int no_files = 0;
+    const cli_option options[] = {
+        {.name = "--users", .metavar = "N", .help = "number of users (default 200000)", .kind = CLI_INT,
+         .dst = &dm.nusers, .min = 1, .max = 1e18},
+        {.name = "--out", .metavar = "DIR", .help = "report folder (default ./mvke-demo-report)",
+         .kind = CLI_STRING, .dst = &dm.out},
+        {.name = "--seed", .metavar = "S", .help = "random seed (default 42)", .kind = CLI_INT, .dst = &dm.seed,
+         .min = 0, .max = 1e18},
+        {.name = "--K", .metavar = "K", .help = "experts per user (default 5; the default tasks use experts 0-4)",
+         .kind = CLI_INT, .dst = &dm.K, .min = 1, .max = MVKE_MAX_K},
+        {.name = "--d", .metavar = "D", .help = "dimension of each expert (default 30)", .kind = CLI_INT,
+         .dst = &dm.d, .min = 1, .max = MVKE_MAX_D},
+        {.name = "--top", .metavar = "M", .help = "tags per user and task in the batch tagging (default 10)",
+         .kind = CLI_INT, .dst = &dm.top_m, .min = 1, .max = 1e18},
+        {.name = "--threshold", .metavar = "S", .help = "audience score threshold (default 0.5)",
+         .kind = CLI_FLOAT, .dst = &dm.threshold, .min = -1, .max = 1},
+        {.name = "--threads", .metavar = "T", .help = "search threads (default 0: all cores)", .kind = CLI_INT,
+         .dst = &dm.threads, .min = 0, .max = 1e18},
+        {.name = "--no-files", .metavar = NULL,
+         .help = "do not write the world's .npy/.tsv files and the index file", .kind = CLI_FLAG, .dst = &no_files},
+    };
+    const cli_spec spec = {
+        "mvke demo",
+        "Makes a synthetic MVKE world (the paper's setting: K = 5 experts of d = 30, 1,786 tags in a\n"
+        "4-level taxonomy, tasks 'interest' on experts 0-2 and 'intention' on experts 1-4, gates from\n"
+        "virtual kernels, users with planted preferences; see docs/demo.md), then shows audiences of\n"
+        "named tags, users' top tags, a batch tagging of every user, precision against the planted\n"
+        "preferences and a timing against the naive method. Writes a report folder with pictures.\n",
+        "Results go to stdout, progress to stderr. `mvke gen` writes a world without the rest.\n", options,
+        CLI_NOPTIONS(options)};
+    int rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) return rc;
+    dm.files = !no_files;
     double t0 = now_s();
     dm.console = open_memstream(&dm.console_buf, &dm.console_len);
-    rc = run(&dm);
+    rc = run(&dm, &spec);
     if (rc == MVKE_EXIT_OK) fprintf(stderr, "demo: done in %.1f s\n", now_s() - t0);
     for (int t = 0; t < SYNTH_WORLD_MAX_TASKS; t++)
         for (int s = 0; s < NAMED_PER_TASK; s++) free(dm.scores[t][s]);

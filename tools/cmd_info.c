@@ -5,20 +5,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "args.h"
 #include "cli.h"
-
-static const char *USAGE = "mvke info INDEX";
+#include "options.h"
 
 int mvke_cmd_info(int argc, char **argv) {
-    if (mvke_arg_wants_help(argc, argv)) {
-        printf("usage: %s\n\nPrints the format version, size, K, d, storage, user count, tasks with their experts\n"
-               "and tag counts of an index file, one 'key<TAB>value' line each. Checks the header, the\n"
-               "section table and the tag sections (use 'mvke verify' for every checksum).\n", USAGE);
-        return MVKE_EXIT_OK;
-    }
-    if (argc != 2 || argv[1][0] == '-') return mvke_cli_usage("info", USAGE, "expected one INDEX argument");
-    const char *path = argv[1];
+    const char *path = NULL;
+    const cli_option options[] = {
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &path, .required = 1},
+    };
+    const cli_spec spec = {"mvke info",
+                           "Prints the format version, size, K, d, storage, user count, tasks with their experts\n"
+                           "and tag counts of an index file, one 'key<TAB>value' line each. Checks the header, the\n"
+                           "section table and the tag sections (use 'mvke verify' for every checksum).\n",
+                           NULL, options, CLI_NOPTIONS(options)};
+    int rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     mvke_file_info fi;
     mvke_status st = mvke_file_inspect(path, &fi);
     if (st != MVKE_OK) return mvke_cli_fail("info", st, path);

@@ -26,11 +26,8 @@
 
 #include "args.h"
 #include "cli.h"
+#include "options.h"
 #include "progress.h"
-
-static const char *USAGE =
-    "mvke tag-all INDEX --top M -o OUT [--task NAME] [--format tsv|npy] [--resume] [--block-users N] "
-    "[--checkpoint-every S]";
 
 typedef struct run {
     const char *index, *out, *task;
@@ -263,53 +260,52 @@ static int sync_outputs(const run *r) {
     return 0;
 }
 
-int mvke_cmd_tag_all(int argc, char **argv) {
-    if (mvke_arg_wants_help(argc, argv)) {
-        printf("usage: %s\n\nThe top-M tags of every user, for every task (or --task only), streamed to OUT.\n"
-               "  --top M           tags per user and task\n"
-               "  -o OUT            tsv: a file of user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score lines with a\n"
-               "                    header; npy: a directory of user_ids.npy (n,) and, per task,\n"
-               "                    TASK.tag_ids.npy (n, M) int64 and TASK.scores.npy (n, M) float32\n"
-               "                    (padded with -1 / -inf where a task has fewer than M tags)\n"
-               "  --format tsv|npy  output format (default tsv)\n"
-               "  --resume          continue an interrupted run from its checkpoint (OUT.checkpoint, or\n"
-               "                    OUT/checkpoint for npy); the output is identical to an uninterrupted run\n"
-               "  --block-users N   users per block (default 16384): memory is about N * K * d * 4 bytes\n"
-               "  --checkpoint-every S  seconds between checkpoints (default 1; 0: after every block)\n"
-               "Progress goes to stderr: a bar with users/s and ETA on a terminal, a line every 5 s otherwise.\n",
-               USAGE);
-        return MVKE_EXIT_OK;
+/* --format: tsv or npy, into an int (1: npy). */
+static int parse_format(const char *v, void *dst, char *msg, size_t cap) {
+    if (strcmp(v, "tsv") && strcmp(v, "npy")) {
+        snprintf(msg, cap, "must be tsv or npy, not '%s'", v);
+        return -1;
     }
+    *(int *)dst = !strcmp(v, "npy");
+    return 0;
+}
+
+int mvke_cmd_tag_all(int argc, char **argv) {
     run r;
     memset(&r, 0, sizeof r);
     r.fd = -1;
     r.block = 16384;
-    const char *top_s = NULL, *fmt = "tsv", *block_s = NULL, *every_s = NULL;
     float every = 1.0f;
     int resume = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int k;
-        if ((k = mvke_arg_take(argc, argv, &i, "--top", &v))) top_s = v;
-        else if ((k = mvke_arg_take(argc, argv, &i, "-o", &v))) r.out = v;
-        else if ((k = mvke_arg_take(argc, argv, &i, "--task", &v))) r.task = v;
-        else if ((k = mvke_arg_take(argc, argv, &i, "--format", &v))) fmt = v;
-        else if ((k = mvke_arg_take(argc, argv, &i, "--block-users", &v))) block_s = v;
-        else if ((k = mvke_arg_take(argc, argv, &i, "--checkpoint-every", &v))) every_s = v;
-        else if (!strcmp(argv[i], "--resume")) resume = 1, k = 1;
-        else if (argv[i][0] == '-' || r.index) return mvke_cli_usage("tag-all", USAGE, "unexpected argument '%s'", argv[i]);
-        else r.index = argv[i], k = 1;
-        if (k < 0) return mvke_cli_usage("tag-all", USAGE, "%s needs a value", argv[i]);
-    }
-    if (!r.index || !top_s || !r.out) return mvke_cli_usage("tag-all", USAGE, "INDEX, --top and -o are required");
-    if (mvke_cli_parse_i64(top_s, &r.top) != 0 || r.top < 1 || r.top > 100000)
-        return mvke_cli_usage("tag-all", USAGE, "--top must be an integer in 1-100000");
-    if (block_s && (mvke_cli_parse_i64(block_s, &r.block) != 0 || r.block < 1 || r.block > 1 << 22))
-        return mvke_cli_usage("tag-all", USAGE, "--block-users must be an integer in 1-4194304");
-    if (every_s && (mvke_cli_parse_float(every_s, &every) != 0 || every < 0))
-        return mvke_cli_usage("tag-all", USAGE, "--checkpoint-every must be a number of seconds >= 0");
-    if (strcmp(fmt, "tsv") && strcmp(fmt, "npy")) return mvke_cli_usage("tag-all", USAGE, "--format must be tsv or npy");
-    r.npy = !strcmp(fmt, "npy");
+    const cli_option options[] = {
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &r.index, .required = 1},
+        {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &r.top,
+         .min = 1, .max = 100000, .required = 1},
+        {.name = "-o", .metavar = "OUT",
+         .help = "tsv: a file of user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score lines with a\n"
+         "header; npy: a directory of user_ids.npy (n,) and, per task,\n"
+         "TASK.tag_ids.npy (n, M) int64 and TASK.scores.npy (n, M) float32\n"
+         "(padded with -1 / -inf where a task has fewer than M tags)", .kind = CLI_STRING, .dst = &r.out, .required = 1},
+        {.name = "--task", .metavar = "NAME", .help = "only this task (default: every task)", .kind = CLI_STRING,
+         .dst = &r.task},
+        {.name = "--format", .metavar = "tsv|npy", .help = "output format (default tsv)", .kind = CLI_CUSTOM,
+         .dst = &r.npy, .parse = parse_format},
+        {.name = "--resume", .metavar = NULL,
+         .help = "continue an interrupted run from its checkpoint (OUT.checkpoint, or\n"
+         "OUT/checkpoint for npy); the output is identical to an uninterrupted run", .kind = CLI_FLAG, .dst = &resume},
+        {.name = "--block-users", .metavar = "N",
+         .help = "users per block (default 16384): memory is about N * K * d * 4 bytes", .kind = CLI_INT,
+         .dst = &r.block, .min = 1, .max = 1 << 22},
+        {.name = "--checkpoint-every", .metavar = "S",
+         .help = "seconds between checkpoints (default 1; 0: after every block)", .kind = CLI_FLOAT, .dst = &every,
+         .min = 0, .max = INFINITY},
+    };
+    const cli_spec spec = {"mvke tag-all",
+                           "The top-M tags of every user, for every task (or --task only), streamed to OUT.",
+                           "Progress goes to stderr: a bar with users/s and ETA on a terminal, a line every 5 s otherwise.\n",
+                           options, CLI_NOPTIONS(options)};
+    int prc;
+    if (!cli_parse(&spec, argc, argv, &prc)) return prc;
     snprintf(r.ckpt, sizeof r.ckpt, r.npy ? "%s/checkpoint" : "%s.checkpoint", r.out);
 
     int rc = MVKE_EXIT_OK;

@@ -8,37 +8,33 @@
 
 #include "args.h"
 #include "cli.h"
-
-static const char *USAGE = "mvke tags INDEX --user ID[,ID...] [--task NAME] --top M";
+#include "options.h"
 
 int mvke_cmd_tags(int argc, char **argv) {
-    if (mvke_arg_wants_help(argc, argv)) {
-        printf("usage: %s\n\nPer-user top tags: the M best tags of each task (or of --task only) for each user.\n"
-               "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
-               "6 decimals; tasks in declaration order.\n", USAGE);
-        return MVKE_EXIT_OK;
-    }
-    const char *index = NULL, *task = NULL, *user_s = NULL, *top_s = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = mvke_arg_take(argc, argv, &i, "--task", &v))) task = v;
-        else if ((r = mvke_arg_take(argc, argv, &i, "--user", &v))) user_s = v;
-        else if ((r = mvke_arg_take(argc, argv, &i, "--top", &v))) top_s = v;
-        else if (argv[i][0] == '-' || index) return mvke_cli_usage("tags", USAGE, "unexpected argument '%s'", argv[i]);
-        else index = argv[i], r = 1;
-        if (r < 0) return mvke_cli_usage("tags", USAGE, "%s needs a value", argv[i]);
-    }
-    if (!index || !user_s || !top_s) return mvke_cli_usage("tags", USAGE, "INDEX, --user and --top are required");
-    long long top;
-    if (mvke_cli_parse_i64(top_s, &top) != 0 || top < 1) return mvke_cli_usage("tags", USAGE, "--top must be an integer >= 1");
+    const char *index = NULL, *task = NULL, *user_s = NULL;
+    long long top = 0;
+    const cli_option options[] = {
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
+        {.name = "--user", .metavar = "ID[,ID...]", .help = "user ids", .kind = CLI_STRING, .dst = &user_s,
+         .required = 1},
+        {.name = "--task", .metavar = "NAME", .help = "only this task (default: every task)", .kind = CLI_STRING,
+         .dst = &task},
+        {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &top,
+         .min = 1, .max = 1e18, .required = 1},
+    };
+    const cli_spec spec = {"mvke tags", "Per-user top tags: the M best tags of each task (or of --task only) for each user.",
+                           "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
+                           "6 decimals; tasks in declaration order.\n",
+                           options, CLI_NOPTIONS(options)};
+    int rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     int64_t *uids, nu;
     if (mvke_arg_id_list(user_s, &uids, &nu) != 0)
-        return mvke_cli_usage("tags", USAGE, "--user '%s': expected ids separated by commas", user_s);
+        return cli_usage_error(&spec, "--user '%s': expected ids separated by commas", user_s);
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     mvke_result *res = NULL;
-    int rc = MVKE_EXIT_OK;
+    rc = MVKE_EXIT_OK;
     mvke_status st;
     if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
         rc = mvke_cli_fail("tags", st, index);

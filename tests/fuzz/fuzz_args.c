@@ -30,9 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (spec) {
         char *name = NULL;
-        int experts[64], ne = -1;
+        int experts[MVKE_MAX_K], ne = -1;
         if (mvke_arg_task_spec(spec, &name, experts, &ne) == 0) {
-            if (!name || ne < 0 || ne > 64 || strncmp(spec, name, strlen(name)) != 0) abort();
+            if (!name || ne < 0 || ne > MVKE_MAX_K || strncmp(spec, name, strlen(name)) != 0) abort();
             free(name);
         }
     }
