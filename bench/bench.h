@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "clock.h"
 #include "mvke/mvke.h"
 
 #define BENCH_NTAGS 1786    /* tags per task, as in the paper's taxonomy */
@@ -87,9 +88,6 @@ typedef struct bench_report {
 
 /* Appends a row (copied); exits the program on out of memory. */
 bench_row *bench_report_add(bench_report *r, const bench_row *row);
-
-/* Monotonic seconds. */
-double bench_now(void);
 
 /* Times fn(ctx) (which returns 0 on success): one untimed warm-up, then repeats until the budget
  * or max_reps is reached (at least 3); a call slower than the budget is its own first sample and

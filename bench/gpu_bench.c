@@ -20,26 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/clock.h"
 #include "mvke/mvke.h"
 #include "synth/rng.h"
 
 static int K = 5, d = 30, D = 150, P = 15; /* --K, --d */
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The streams of synth/rng.h this program draws from. */
 enum { STREAM_USERS = 1, STREAM_TAGS = 2, STREAM_GATES = 3 };
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 #define CHECK(call)                                                                          \
     do {                                                                                     \
@@ -60,10 +49,10 @@ static double hbm_bandwidth(void) {
     cudaDeviceSynchronize();
     double best = 0;
     for (int i = 0; i < 5; i++) {
-        double t = now();
+        double t = bench_now();
         cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);
         cudaDeviceSynchronize();
-        double bw = 2.0 * bytes / (now() - t);
+        double bw = 2.0 * bytes / (bench_now() - t);
         if (bw > best) best = bw;
     }
     cudaFree(a);
@@ -78,14 +67,13 @@ static double time_search(const mvke_index *ix, int64_t nq, const float *z, int6
     double t[32];
     CHECK(mvke_index_search(ix, nq, z, k, NULL, s, id)); /* warm-up: uploads the rows */
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         CHECK(mvke_index_search(ix, nq, z, k, NULL, s, id));
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
     free(s);
     free(id);
-    return t[reps / 2];
+    return bench_median(t, reps);
 }
 
 int main(int argc, char **argv) {
@@ -144,13 +132,13 @@ int main(int argc, char **argv) {
         o.storage = st ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
         mvke_index *ix = NULL;
         CHECK(mvke_index_new(&ix, K, d, &o));
-        double t0 = now();
+        double t0 = bench_now();
         for (int64_t at = 0; at < users; at += 1000000) {
             int64_t n = users - at < 1000000 ? users - at : 1000000;
             CHECK(mvke_index_add(ix, n, NULL, x + at * D));
         }
         CHECK(mvke_index_use_gpu(ix, 0));
-        fprintf(stderr, "%s index of %lld users built in %.1f s\n", st ? "f16" : "f32", (long long)users, now() - t0);
+        fprintf(stderr, "%s index of %lld users built in %.1f s\n", st ? "f16" : "f32", (long long)users, bench_now() - t0);
         res[st][0] = time_search(ix, 1, z, 100, 15);
         res[st][1] = time_search(ix, batch, z, 100, 3);
         mvke_index_free(ix);

@@ -7,13 +7,8 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "clock.h"
 
 mvke_status bench_naive_init(bench_naive *nv, int K, int d, int64_t n, const float *x, const int64_t *ids,
                              int threads) {
@@ -52,7 +47,7 @@ static void materialise_and_score(bench_naive *nv, const float *q, const float *
     double qn = 0;
     for (int j = 0; j < d; j++) qn += (double)q[j] * q[j];
     qn = sqrt(qn);
-    double t0 = seconds();
+    double t0 = bench_now();
 #pragma omp parallel for schedule(static) num_threads(threads_of(nv))
     for (int64_t u = 0; u < n; u++) {
         float *e = E + (size_t)u * d;
@@ -61,7 +56,7 @@ static void materialise_and_score(bench_naive *nv, const float *q, const float *
         for (int kk = 0; kk < K; kk++)
             for (int j = 0; j < d; j++) e[j] += g[kk] * x[(size_t)kk * d + j];
     }
-    double t1 = seconds();
+    double t1 = bench_now();
 #pragma omp parallel for schedule(static) num_threads(threads_of(nv))
     for (int64_t u = 0; u < n; u++) {
         const float *e = E + (size_t)u * d;
@@ -73,7 +68,7 @@ static void materialise_and_score(bench_naive *nv, const float *q, const float *
         score[u] = en > 0 && qn > 0 ? (float)(dot / (sqrt(en) * qn)) : 0.0f;
     }
     nv->materialise_s += t1 - t0;
-    nv->scan_s += seconds() - t1;
+    nv->scan_s += bench_now() - t1;
 }
 
 static int64_t id_of(const bench_naive *nv, int64_t u) { return nv->ids ? nv->ids[u] : u; }
@@ -97,7 +92,7 @@ mvke_status bench_naive_search(bench_naive *nv, int64_t nq, const float *q, cons
     }
     for (int64_t i = 0; i < nq; i++) {
         materialise_and_score(nv, q + (size_t)i * nv->d, w + (size_t)i * nv->K);
-        double t0 = seconds();
+        double t0 = bench_now();
 #pragma omp parallel num_threads(nt)
         {
             const int me = omp_get_thread_num(), all = omp_get_num_threads();
@@ -114,7 +109,7 @@ mvke_status bench_naive_search(bench_naive *nv, int64_t nq, const float *q, cons
             for (int64_t j = 0; j < tn[t]; j++) mvke_topk_push(&best, ts[(size_t)t * k + j], ti[(size_t)t * k + j]);
         mvke_topk_finish(&best);
         memset(tn, 0, (size_t)nt * sizeof *tn);
-        nv->scan_s += seconds() - t0;
+        nv->scan_s += bench_now() - t0;
     }
     free(ts);
     free(ti);
@@ -126,13 +121,13 @@ mvke_status bench_naive_range(bench_naive *nv, const float *q, const float *w, f
     if (!nv || !q || !w || !out) return MVKE_ERR_INVALID;
     nv->materialise_s = nv->scan_s = 0;
     materialise_and_score(nv, q, w);
-    double t0 = seconds();
+    double t0 = bench_now();
     for (int64_t u = 0; u < nv->n; u++)
         if (nv->score[u] >= min_score && mvke_hits_push(out, nv->score[u], id_of(nv, u)) != 0) {
             mvke_hits_release(out);
             return MVKE_ERR_NOMEM;
         }
     mvke_pairs_sort(out->s, out->id, out->n);
-    nv->scan_s += seconds() - t0;
+    nv->scan_s += bench_now() - t0;
     return MVKE_OK;
 }

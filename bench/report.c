@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gnuplot.h"
+
 static int thread_slot(const bench_config *cfg, int threads) {
     for (int i = 0; i < cfg->nthreads; i++)
         if (cfg->threads[i] == threads) return i;
@@ -347,11 +349,9 @@ int bench_report_plots(const char *dir, const bench_report *rep, const bench_con
             "'' u 1:4 w lp t 'FAISS IndexFlatIP'\n",
             th, th > 1 ? "s" : "", (long long)n);
     fclose(f);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plots.gp", dir);
-    int rc = system(cmd);
-    if (rc != 0) {
-        fprintf(stderr, "mvke-bench: gnuplot failed or is missing (exit %d); the plot data is in %s\n", rc, dir);
+    char why[512];
+    if (bench_gnuplot(dir, "plots.gp", why, sizeof why) != 0) {
+        fprintf(stderr, "mvke-bench: %s; the plot data is in %s\n", why, dir);
         return 1;
     }
     return 0;

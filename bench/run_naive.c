@@ -5,7 +5,6 @@
  * in every build, with or without FAISS.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "naive.h"
@@ -41,19 +40,13 @@ static int do_naive(void *p) {
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Medians of the two steps over the last reps calls. */
 static void naive_split(const naive_ctx *c, int reps, double out[2]) {
     double v[64];
     if (reps > 64) reps = 64;
     for (int s = 0; s < 2; s++) {
         for (int i = 0; i < reps; i++) v[i] = c->split[(c->calls - 1 - i) % 64][s];
-        qsort(v, (size_t)reps, sizeof *v, cmp_double);
-        out[s] = reps % 2 ? v[reps / 2] : 0.5 * (v[reps / 2 - 1] + v[reps / 2]);
+        out[s] = bench_median(v, reps);
     }
 }
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "bench/clock.h"
 #include "bench/naive.h"
 #include "cli.h"
 #include "options.h"
@@ -53,12 +53,6 @@ typedef struct demo {
     int64_t above[SYNTH_WORLD_MAX_TASKS][NAMED_PER_TASK];
     double precision[SYNTH_WORLD_MAX_TASKS], baseline[SYNTH_WORLD_MAX_TASKS];
 } demo;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Prints a result line on stdout and keeps a copy for the report page. */
 static void say(demo *dm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -243,14 +237,14 @@ static int batch_tagging(demo *dm) {
         return MVKE_EXIT_FAIL;
     }
     fprintf(stderr, "demo: tagging every user (top %lld tags per task, blocks of %d users)\n", (long long)M, BLOCK);
-    double t0 = now_s(), t_search = 0;
+    double t0 = bench_now(), t_search = 0;
     for (int64_t first = 0; first < n; first += BLOCK) {
         int64_t nb = n - first < BLOCK ? n - first : BLOCK;
         mvke_result *res = NULL;
         mvke_status st = mvke_index_read_rows(dm->users, first, nb, ids, x);
-        double ts = now_s();
+        double ts = bench_now();
         if (st == MVKE_OK) st = mvke_user_tags_top_rows(dm->tags, NULL, nb, x, M, &res);
-        t_search += now_s() - ts;
+        t_search += bench_now() - ts;
         if (st != MVKE_OK) {
             free(x);
             free(ids);
@@ -267,7 +261,7 @@ static int batch_tagging(demo *dm) {
             }
         mvke_result_free(res);
     }
-    double elapsed = now_s() - t0;
+    double elapsed = bench_now() - t0;
     free(x);
     free(ids);
     for (int t = 0; t < T; t++)
@@ -309,7 +303,7 @@ static int versus_naive(demo *dm) {
     }
     fprintf(stderr, "demo: timing the naive method\n");
     /* the library: one call per task with that task's named tags */
-    double t0 = now_s();
+    double t0 = bench_now();
     for (int t = 0; t < T; t++) {
         int64_t ids[NAMED_PER_TASK];
         for (int s = 0; s < NAMED_PER_TASK; s++) ids[s] = w->tag_id[dm->named[t][s]];
@@ -331,9 +325,9 @@ static int versus_naive(demo *dm) {
         }
         mvke_result_free(res);
     }
-    double t_lib = now_s() - t0;
+    double t_lib = bench_now() - t0;
 
-    t0 = now_s();
+    t0 = bench_now();
     int64_t same = 0, total = 0;
     double maxdiff = 0;
     for (int t = 0; t < T; t++)
@@ -356,7 +350,7 @@ static int versus_naive(demo *dm) {
                 total++;
             }
         }
-    double t_naive = now_s() - t0;
+    double t_naive = bench_now() - t0;
     say(dm, "\n== Against the naive method ==\n"
             "Naive (the baseline, bench/naive.c): for each tag, materialise sum_k w[k] e[u][k] for every "
             "user, then a cosine scan and a top-%lld heap.\n",
@@ -370,9 +364,9 @@ static int versus_naive(demo *dm) {
      * the naive method costs the same per tag whatever the batch. */
     int64_t nbatch = w->ntags < BATCH_TAGS ? w->ntags : BATCH_TAGS;
     mvke_result *res = NULL;
-    t0 = now_s();
+    t0 = bench_now();
     mvke_status st = mvke_audience_top(dm->users, dm->tags, task_name(dm, 0), nbatch, w->tag_id, k, NULL, &res);
-    double t_batch = now_s() - t0;
+    double t_batch = bench_now() - t0;
     mvke_result_free(res);
     if (st != MVKE_OK) {
         rc = mvke_cli_fail("demo", st, "searching a batch of audiences");
@@ -400,16 +394,16 @@ static int index_file(demo *dm) {
     char path[4096];
     snprintf(path, sizeof path, "%s/index.mvke", dm->out);
     fprintf(stderr, "demo: writing %s\n", path);
-    double t0 = now_s();
+    double t0 = bench_now();
     mvke_status st = mvke_file_save(path, dm->users, dm->tags);
     if (st != MVKE_OK) return mvke_cli_fail("demo", st, "saving the index file");
-    double t_save = now_s() - t0;
-    t0 = now_s();
+    double t_save = bench_now() - t0;
+    t0 = bench_now();
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &users, &tags);
     if (st != MVKE_OK) return mvke_cli_fail("demo", st, "reopening the index file");
-    double t_open = now_s() - t0;
+    double t_open = bench_now() - t0;
     /* the same audiences from the reopened file */
     int64_t same = 0, total = 0;
     for (int t = 0; t < w->opt.ntasks && st == MVKE_OK; t++) {
@@ -503,7 +497,7 @@ static int run(demo *dm, const cli_spec *spec) {
     if (synth_world_options_check(&o, msg, sizeof msg)) return cli_usage_error(spec, "%s", msg);
     if (make_dir(dm->out)) return MVKE_EXIT_IO;
 
-    double t0 = now_s();
+    double t0 = bench_now();
     fprintf(stderr, "demo: generating a world of %lld users (seed %lld)\n", dm->nusers, dm->seed);
     mvke_status st = synth_world_new(&dm->w, &o, msg, sizeof msg);
     if (st != MVKE_OK) {
@@ -511,7 +505,7 @@ static int run(demo *dm, const cli_spec *spec) {
         return mvke_cli_exit_code(st);
     }
     const synth_world *w = dm->w;
-    double t_gen = now_s() - t0;
+    double t_gen = bench_now() - t0;
     if (dm->files) {
         snprintf(msg, sizeof msg, "%s/world", dm->out);
         if (make_dir(msg)) return MVKE_EXIT_IO;
@@ -523,13 +517,13 @@ static int run(demo *dm, const cli_spec *spec) {
             return mvke_cli_exit_code(st);
         }
     }
-    t0 = now_s();
+    t0 = bench_now();
     mvke_index_options io;
     mvke_index_options_init(&io);
     io.threads = (int)dm->threads;
     if ((st = synth_world_users(w, &io, &dm->users)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the users");
     if ((st = synth_world_tags(w, &io, &dm->tags)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the tags");
-    double t_build = now_s() - t0;
+    double t_build = bench_now() - t0;
     pick_named(dm);
 
     say(dm, "MVKE demo: a synthetic world (seed %lld) of %s users, K = %d experts of d = %d, %s tags in %d levels (",
@@ -598,10 +592,10 @@ int mvke_cmd_demo(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     dm.files = !no_files;
-    double t0 = now_s();
+    double t0 = bench_now();
     dm.console = open_memstream(&dm.console_buf, &dm.console_len);
     rc = run(&dm, &spec);
-    if (rc == MVKE_EXIT_OK) fprintf(stderr, "demo: done in %.1f s\n", now_s() - t0);
+    if (rc == MVKE_EXIT_OK) fprintf(stderr, "demo: done in %.1f s\n", bench_now() - t0);
     for (int t = 0; t < SYNTH_WORLD_MAX_TASKS; t++)
         for (int s = 0; s < NAMED_PER_TASK; s++) free(dm.scores[t][s]);
     mvke_tags_free(dm.tags);

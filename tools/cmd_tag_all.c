@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/clock.h"
 #include "cli.h"
 #include "index/durable.h"
 #include "options.h"
@@ -141,7 +142,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     }
     mvke_progress prog;
     mvke_progress_start(&prog, "users", next, r.n);
-    double last_ckpt = mvke_progress_now();
+    double last_ckpt = bench_now();
     if (next > 0) fprintf(stderr, "mvke tag-all: resuming at user position %lld of %lld\n", (long long)next, (long long)r.n);
     for (int64_t first = next; first < r.n; first += B) {
         const int64_t m = r.n - first < B ? r.n - first : B;
@@ -154,7 +155,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         rc = cli_tag_write_block(&r, first, m, ids, res, &text, &text_cap, &bytes);
         mvke_result_free(res);
         if (rc != MVKE_EXIT_OK) goto out;
-        const double now = mvke_progress_now();
+        const double now = bench_now();
         if (now - last_ckpt >= every && first + m < r.n) {
             if ((rc = cli_tag_sync_outputs(&r)) != 0 || (rc = cli_tag_checkpoint_write(&r, first + m, bytes)) != MVKE_EXIT_OK) goto out;
             last_ckpt = now;

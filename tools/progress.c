@@ -4,20 +4,15 @@
 #include "progress.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
-double mvke_progress_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench/clock.h"
 
 void mvke_progress_start(mvke_progress *p, const char *what, int64_t done, int64_t total) {
     p->what = what;
     p->total = total;
     p->start_done = done;
-    p->t0 = p->last = mvke_progress_now();
+    p->t0 = p->last = bench_now();
     p->tty = isatty(2);
 }
 
@@ -31,7 +26,7 @@ static void fmt_eta(double s, char *buf, size_t cap) {
 }
 
 void mvke_progress_update(mvke_progress *p, int64_t done, int force) {
-    const double now = mvke_progress_now();
+    const double now = bench_now();
     if (!force && now - p->last < (p->tty ? 0.2 : 5.0)) return;
     p->last = now;
     const double el = now - p->t0, rate = el > 0 ? (double)(done - p->start_done) / el : 0;

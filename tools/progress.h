@@ -14,7 +14,6 @@ typedef struct mvke_progress {
     int tty;
 } mvke_progress;
 
-double mvke_progress_now(void);
 void mvke_progress_start(mvke_progress *p, const char *what, int64_t done, int64_t total);
 /* Reports `done` units (rate-limited; force = 1 always prints). */
 void mvke_progress_update(mvke_progress *p, int64_t done, int force);

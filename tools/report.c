@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/gnuplot.h"
+
 /* Score bins of the histogram and the threshold grid of the audience curve. */
 #define HIST_LO (-0.6)
 #define HIST_HI 1.0
@@ -255,34 +257,6 @@ static int write_script(const mvke_report *r, const char *dir, char *msg, size_t
     return close_in(f, dir, "plots.gp", msg, cap);
 }
 
-/* Runs `gnuplot plots.gp` in dir with its output on stderr. Returns 0 or -1 (reason in msg). */
-static int run_gnuplot(const char *dir, char *msg, size_t cap) {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(msg, cap, "cannot start gnuplot: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        if (chdir(dir) != 0) _exit(126);
-        dup2(2, 1);
-        execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            snprintf(msg, cap, "waiting for gnuplot: %s", strerror(errno));
-            return -1;
-        }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        snprintf(msg, cap, "gnuplot is not installed (Debian package gnuplot-nox)");
-    else snprintf(msg, cap, "gnuplot failed on %s/plots.gp (status %d)", dir, status);
-    return -1;
-}
-
 int mvke_report_write(const mvke_report *r, const char *dir, char *msg, size_t cap) {
     for (int t = 0; t < r->world->opt.ntasks; t++)
         if (write_gates(r, dir, t, msg, cap)) return -1;
@@ -290,7 +264,7 @@ int mvke_report_write(const mvke_report *r, const char *dir, char *msg, size_t c
         write_script(r, dir, msg, cap))
         return -1;
     char why[512] = "";
-    int pictures = run_gnuplot(dir, why, sizeof why) == 0;
+    int pictures = bench_gnuplot(dir, "plots.gp", why, sizeof why) == 0;
     if (mvke_report_page_write(r, dir, pictures, msg, cap)) return -1;
     if (!pictures) {
         snprintf(msg, cap, "%s", why);
