@@ -70,7 +70,7 @@ typedef struct bench_row {
     double bytes;         /* bytes the call must read from memory */
     double flops;         /* useful floating-point operations of the call */
     int64_t hits;         /* threshold: entries returned */
-    /* filled by bench_report_finish */
+    /* filled by bench_results_finish */
     double throughput;    /* queries/s, or users/s for tagging */
     double vs_faiss;      /* FAISS time / this time (> 1: faster than FAISS), 0 if none */
     double vs_naive;      /* naive time / this time, 0 if none */
@@ -80,14 +80,14 @@ typedef struct bench_row {
 } bench_row;
 
 /* The report under construction. */
-typedef struct bench_report {
+typedef struct bench_results {
     int nrows, cap;
     bench_row *rows;
     int faiss_built;
-} bench_report;
+} bench_results;
 
 /* Appends a row (copied); exits the program on out of memory. */
-bench_row *bench_report_add(bench_report *r, const bench_row *row);
+bench_row *bench_results_add(bench_results *r, const bench_row *row);
 
 /* Times fn(ctx) (which returns 0 on success): one untimed warm-up, then repeats until the budget
  * or max_reps is reached (at least 3); a call slower than the budget is its own first sample and

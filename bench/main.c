@@ -20,7 +20,7 @@
 
 #include "limits.h"
 #include "tools/options.h"
-#include "report.h"
+#include "results.h"
 #include "runs.h"
 #include "world_gen.h"
 
@@ -28,7 +28,7 @@ const int bench_batches[BENCH_NBATCH] = {1, 2, 4, 16, 64, 256};
 
 #define CHUNK_ROWS 65536
 
-bench_row *bench_report_add(bench_report *r, const bench_row *row) {
+bench_row *bench_results_add(bench_results *r, const bench_row *row) {
     if (r->nrows == r->cap) {
         int cap = r->cap ? 2 * r->cap : 64;
         bench_row *n = realloc(r->rows, (size_t)cap * sizeof *n);
@@ -273,7 +273,7 @@ static int fill_index(const bench_world *w, const mvke_index *src, int64_t n, mv
 }
 
 /* Every timed row of one size of the curve. */
-static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, float *chunk, bench_report *rep) {
+static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, float *chunk, bench_results *rep) {
     double t0 = bench_now();
     int want32 = 0, want16 = 0;
     for (int s = 0; s < cfg->nstorage; s++) {
@@ -339,7 +339,7 @@ int main(int argc, char **argv) {
 
     bench_world w = {0};
     bench_limits lim;
-    bench_report rep = {.faiss_built = bench_faiss_available()};
+    bench_results rep = {.faiss_built = bench_faiss_available()};
     float *chunk = malloc((size_t)(CHUNK_ROWS > cfg.tag_users ? CHUNK_ROWS : cfg.tag_users) * cfg.row * sizeof *chunk);
     int rc = chunk ? 0 : 1;
     if (!rc) rc = bench_world_init(&w, cfg.seed, cfg.K, cfg.d);
@@ -357,18 +357,18 @@ int main(int argc, char **argv) {
         return 1;
     }
     const double total = bench_now() - start;
-    bench_report_finish(&rep, &cfg, &lim);
-    bench_report_markdown(stdout, &rep, &cfg, &lim, machine, date, total);
+    bench_results_finish(&rep, &cfg, &lim);
+    bench_results_markdown(stdout, &rep, &cfg, &lim, machine, date, total);
     char path[4096];
     snprintf(path, sizeof path, "%s/results.md", cfg.out_dir);
     FILE *md = fopen(path, "w");
     if (md) {
-        bench_report_markdown(md, &rep, &cfg, &lim, machine, date, total);
+        bench_results_markdown(md, &rep, &cfg, &lim, machine, date, total);
         fclose(md);
     }
     snprintf(path, sizeof path, "%s/results.json", cfg.out_dir);
-    rc = bench_report_json(path, &rep, &cfg, &lim, machine, date, total);
-    if (cfg.plots) bench_report_plots(cfg.out_dir, &rep, &cfg, &lim); /* a missing gnuplot is not a failure */
+    rc = bench_results_json(path, &rep, &cfg, &lim, machine, date, total);
+    if (cfg.plots) bench_results_plots(cfg.out_dir, &rep, &cfg, &lim); /* a missing gnuplot is not a failure */
     fprintf(stderr, "wrote %s/results.json, results.md%s in %.0f s\n", cfg.out_dir,
             cfg.plots ? ", time_vs_users.svg, roofline_vs_batch.svg" : "", bench_now() - start);
     free(rep.rows);

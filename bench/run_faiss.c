@@ -90,7 +90,7 @@ static int do_flat_range(void *p) {
 }
 
 int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *f, int64_t expect_hits,
-                    bench_report *rep) {
+                    bench_results *rep) {
     const int64_t n = faiss_Index_ntotal(f->index);
     int64_t kmax = expect_hits > BENCH_TOPK ? expect_hits : BENCH_TOPK;
     flat_ctx c = {.index = f->index, .z = w->z[0], .k = BENCH_TOPK};
@@ -125,7 +125,7 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
             r.bytes = (double)n * w->row * sizeof(float);
             r.flops = 2.0 * r.batch * (double)n * w->row;
             r.hits = c.hits;
-            if (!rc) bench_report_add(rep, &r);
+            if (!rc) bench_results_add(rep, &r);
             fprintf(stderr, "  faiss-flat %-9s batch %3d, %lld users, %d thr: %.4f s\n", r.mode, r.batch,
                     (long long)n, th, r.median_s);
         }
@@ -150,7 +150,7 @@ static int do_flat_tagging(void *p) {
     return 0;
 }
 
-int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_report *rep) {
+int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_results *rep) {
     ftag_ctx c = {.x = x, .nu = cfg->tag_users};
     int rc = 0;
     for (int t = 0; t < BENCH_NTASKS && !rc; t++) {
@@ -171,7 +171,7 @@ int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const
         rc = bench_time(do_flat_tagging, &c, cfg, &r.median_s, &r.reps);
         r.bytes = (double)c.nu * w->row * sizeof(float);
         r.flops = 2.0 * (double)c.nu * BENCH_NTASKS * BENCH_NTAGS * w->row;
-        if (!rc) bench_report_add(rep, &r);
+        if (!rc) bench_results_add(rep, &r);
         fprintf(stderr, "  faiss-flat tagging %lld users, %d thr: %.4f s\n", (long long)c.nu, r.threads, r.median_s);
     }
     for (int t = 0; t < BENCH_NTASKS; t++) faiss_Index_free(c.task[t]);

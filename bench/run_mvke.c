@@ -60,7 +60,7 @@ int bench_threshold_for(const mvke_index *users, const bench_world *w, double fr
 }
 
 int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *users, int storage,
-                   float min_score, bench_report *rep) {
+                   float min_score, bench_results *rep) {
     int64_t n = 0;
     mvke_index_count(users, &n);
     search_ctx c = {.users = users, .z = w->z[0], .k = BENCH_TOPK, .min_score = min_score};
@@ -86,7 +86,7 @@ int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *us
             r.bytes = (double)n * bench_row_bytes(cfg, storage);
             r.flops = 2.0 * r.batch * (double)n * (w->row + w->P);
             r.hits = c.hits;
-            if (!rc) bench_report_add(rep, &r);
+            if (!rc) bench_results_add(rep, &r);
             fprintf(stderr, "  mvke %-9s batch %3d, %lld users, %d thr, %s: %.4f s\n", r.mode, r.batch,
                     (long long)n, r.threads, storage ? "f16" : "f32", r.median_s);
         }
@@ -110,7 +110,7 @@ static int do_tagging(void *p) {
     return st == MVKE_OK ? 0 : bench_fail("mvke_user_tags_top_rows", st);
 }
 
-int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_report *rep) {
+int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_results *rep) {
     for (int s = 0; s < cfg->nstorage; s++)
         for (int t = 0; t < cfg->nthreads; t++) {
             mvke_index_options o;
@@ -130,7 +130,7 @@ int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float
             /* The user rows are read once; the tag rows stay in cache. */
             r.bytes = (double)cfg->tag_users * w->row * sizeof(float);
             r.flops = 2.0 * (double)cfg->tag_users * BENCH_NTASKS * BENCH_NTAGS * (w->row + w->P);
-            bench_report_add(rep, &r);
+            bench_results_add(rep, &r);
             fprintf(stderr, "  mvke tagging %lld users x %d tags x %d tasks, %d thr, %s: %.4f s\n",
                     (long long)cfg->tag_users, BENCH_NTAGS, BENCH_NTASKS, r.threads, r.storage ? "f16" : "f32",
                     r.median_s);

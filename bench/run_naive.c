@@ -51,7 +51,7 @@ static void naive_split(const naive_ctx *c, int reps, double out[2]) {
 }
 
 int bench_run_naive(const bench_config *cfg, const bench_world *w, const float *x, int64_t n, float min_score,
-                    bench_report *rep) {
+                    bench_results *rep) {
     static naive_ctx c; /* the split history is large; one run at a time */
     memset(&c, 0, sizeof c);
     c.q = w->q[0];
@@ -74,7 +74,7 @@ int bench_run_naive(const bench_config *cfg, const bench_world *w, const float *
             r.bytes = (double)n * (w->row + 2 * w->d) * sizeof(float);
             r.flops = 2.0 * (double)n * (w->row + 2 * w->d);
             r.hits = c.hits;
-            bench_report_add(rep, &r);
+            bench_results_add(rep, &r);
             fprintf(stderr, "  naive %-9s 1 tag, %lld users, %d thr: %.4f s (materialise %.4f + scan %.4f)\n",
                     r.mode, (long long)n, th, r.median_s, r.split_s[0], r.split_s[1]);
             for (int b = 1; b < BENCH_NBATCH && !range; b++) {
@@ -87,7 +87,7 @@ int bench_run_naive(const bench_config *cfg, const bench_world *w, const float *
                 d.bytes *= d.batch;
                 d.flops *= d.batch;
                 d.derived = 1;
-                bench_report_add(rep, &d);
+                bench_results_add(rep, &d);
             }
         }
         bench_naive_release(&c.nv);

@@ -27,12 +27,12 @@ const float *bench_faiss_rows(const bench_faiss *f) {
 }
 
 int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *f, int64_t expect_hits,
-                    bench_report *rep) {
+                    bench_results *rep) {
     (void)cfg, (void)w, (void)f, (void)expect_hits, (void)rep;
     return 0;
 }
 
-int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_report *rep) {
+int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_results *rep) {
     (void)cfg, (void)w, (void)x, (void)rep;
     return 0;
 }

@@ -17,11 +17,11 @@ int bench_threshold_for(const mvke_index *users, const bench_world *w, double fr
 /* Times every audience mode (top-100 for each batch size, the threshold audience) on `users`
  * (n rows, the given storage) with each thread count of cfg; adds rows to rep. */
 int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *users, int storage,
-                   float min_score, bench_report *rep);
+                   float min_score, bench_results *rep);
 
 /* Times batch tagging: the top-10 tags of each task for a block of cfg->tag_users users (x, rows
  * of K*d floats), against tag tables of each storage and thread count. */
-int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_report *rep);
+int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_results *rep);
 
 /* Whether the FAISS baselines are built into this program. */
 int bench_faiss_available(void);
@@ -40,15 +40,15 @@ const float *bench_faiss_rows(const bench_faiss *f);
 /* Times FAISS IndexFlatIP on every audience mode (the threshold as a range search keeping the
  * same number of rows) with each thread count. */
 int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *f, int64_t expect_hits,
-                    bench_report *rep);
+                    bench_results *rep);
 
 /* Times the naive method (bench/naive.h) over the n user rows x for one tag's top-100 (and the
  * derived batch rows) and for the threshold audience at min_score, with each thread count. */
 int bench_run_naive(const bench_config *cfg, const bench_world *w, const float *x, int64_t n, float min_score,
-                    bench_report *rep);
+                    bench_results *rep);
 
 /* Times FAISS IndexFlatIP at batch tagging: per task, the 10 best of the 1,786 gated tag rows by
  * inner product for each user of the block. */
-int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_report *rep);
+int bench_run_faiss_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_results *rep);
 
 #endif

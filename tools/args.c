@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
+int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     int64_t cap = 1;
     for (const char *p = s; *p; p++) cap += *p == ',';
     int64_t *v = malloc((size_t)cap * sizeof *v);
@@ -26,7 +26,7 @@ int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
         if (len == 0 || len >= sizeof buf) break;
         memcpy(buf, p, len);
         buf[len] = 0;
-        if (mvke_cli_parse_i64(buf, &x) != 0) break;
+        if (cli_parse_i64(buf, &x) != 0) break;
         v[k++] = x;
         if (!e) {
             *ids = v;
@@ -39,7 +39,7 @@ int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     return -1;
 }
 
-int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) {
+int cli_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) {
     const char *eq = strchr(s, '=');
     if (!eq || eq == s || !eq[1]) return -1;
     int n = 0;
@@ -51,11 +51,11 @@ int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) 
         if (la == 0 || la >= sizeof buf) return -1;
         memcpy(buf, p, la);
         buf[la] = 0;
-        if (mvke_cli_parse_i64(buf, &a) || mvke_cli_parse_i64(dash + 1, &b) || a < 0 || b < a || b - a >= MVKE_MAX_K) return -1;
+        if (cli_parse_i64(buf, &a) || cli_parse_i64(dash + 1, &b) || a < 0 || b < a || b - a >= MVKE_MAX_K) return -1;
         for (long long k = a; k <= b; k++) experts[n++] = (int)k;
     } else {
         int64_t *v, m;
-        if (mvke_arg_id_list(p, &v, &m) != 0) return -1;
+        if (cli_arg_id_list(p, &v, &m) != 0) return -1;
         if (m > MVKE_MAX_K) {
             free(v);
             return -1;
@@ -79,13 +79,13 @@ static int cmp_i64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
+int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
     int64_t *ids = NULL, n = 0;
     mvke_status st = MVKE_OK;
     size_t pl = strlen(path);
     if (pl > 4 && !strcmp(path + pl - 4, ".npy")) {
         mvke_npy *f;
-        if ((st = mvke_npy_open(&f, path)) != MVKE_OK) return mvke_cli_fail(cmd, st, "--allow");
+        if ((st = mvke_npy_open(&f, path)) != MVKE_OK) return cli_fail(cmd, st, "--allow");
         int nd;
         int64_t sh[MVKE_NPY_MAX_DIMS];
         mvke_dtype dt;
@@ -93,7 +93,7 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
         if (nd != 1 || dt != MVKE_DTYPE_I64) {
             mvke_npy_close(f);
             fprintf(stderr, "mvke %s: --allow: %s: expected a 1-d int64 array of user ids\n", cmd, path);
-            return MVKE_EXIT_DATA;
+            return CLI_EXIT_DATA;
         }
         n = sh[0];
         ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
@@ -104,7 +104,7 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
         FILE *fp = fopen(path, "r");
         if (!fp) {
             fprintf(stderr, "mvke %s: --allow: %s: cannot open: %s\n", cmd, path, strerror(errno));
-            return MVKE_EXIT_IO;
+            return CLI_EXIT_IO;
         }
         char line[256];
         int64_t cap = 1024, lineno = 0;
@@ -115,11 +115,11 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
             while (l && isspace((unsigned char)line[l - 1])) line[--l] = 0;
             if (l == 0 || line[0] == '#') continue;
             long long v;
-            if (mvke_cli_parse_i64(line, &v) != 0) {
+            if (cli_parse_i64(line, &v) != 0) {
                 fprintf(stderr, "mvke %s: --allow: %s: line %lld: '%s' is not an id\n", cmd, path, (long long)lineno, line);
                 free(ids);
                 fclose(fp);
-                return MVKE_EXIT_DATA;
+                return CLI_EXIT_DATA;
             }
             if (n == cap) {
                 int64_t *g = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
@@ -139,7 +139,7 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
         st = mvke_allow_new_sorted(out, ids, m);
     }
     free(ids);
-    return st == MVKE_OK ? MVKE_EXIT_OK : mvke_cli_fail(cmd, st, "--allow");
+    return st == MVKE_OK ? CLI_EXIT_OK : cli_fail(cmd, st, "--allow");
 }
 
 /* ---- the synthetic world's options (`mvke gen`) -------------------------------------------- */
@@ -160,7 +160,7 @@ int cli_world_task(const char *spec, synth_world_task *t, char *msg, size_t cap)
     synth_world_task r;
     memset(&r, 0, sizeof r);
     char *name = NULL;
-    if (mvke_arg_task_spec(spec, &name, r.experts, &r.nexperts) != 0 || r.nexperts == 0) {
+    if (cli_arg_task_spec(spec, &name, r.experts, &r.nexperts) != 0 || r.nexperts == 0) {
         snprintf(msg, cap, "task '%s' is not NAME=FIRST-LAST or NAME=i,j,k (experts 0 to %d)", spec, MVKE_MAX_K - 1);
         return -1;
     }

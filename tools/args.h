@@ -11,19 +11,19 @@
 #include "synth/world.h"
 
 /* "1,2,3" -> ids (malloc'd). Returns 0, or -1 on a malformed list (nothing allocated). */
-int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n);
+int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n);
 
 /* "NAME=FIRST-LAST" or "NAME=i,j,k" -> name (malloc'd) and experts (at most MVKE_MAX_K, each below
  * MVKE_MAX_K). Returns 0 or -1. */
-int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts);
+int cli_arg_task_spec(const char *s, char **name, int *experts, int *nexperts);
 
 /* An allow-list from a .npy of int64 ids or a text file of one id a line (blank lines and
  * lines starting with '#' skipped). Returns an exit code; errors are printed for `cmd`,
  * naming the file and line. */
-int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out);
+int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out);
 
 /* A task of the synthetic world as NAME=FIRST-LAST or NAME=i,j,k (the syntax of
- * mvke_arg_task_spec) into t. Returns 0, or -1 with a reason in msg (cap bytes). */
+ * cli_arg_task_spec) into t. Returns 0, or -1 with a reason in msg (cap bytes). */
 int cli_world_task(const char *spec, synth_world_task *t, char *msg, size_t cap);
 
 /* Level counts of the synthetic world as "18,216,942,610" into o. Returns 0, or -1 with a reason

@@ -8,15 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int mvke_cli_exit_code(mvke_status st) {
+int cli_exit_code(mvke_status st) {
     switch (st) {
-    case MVKE_OK: return MVKE_EXIT_OK;
-    case MVKE_ERR_IO: return MVKE_EXIT_IO;
+    case MVKE_OK: return CLI_EXIT_OK;
+    case MVKE_ERR_IO: return CLI_EXIT_IO;
     case MVKE_ERR_INVALID:
     case MVKE_ERR_BAD_K:
     case MVKE_ERR_UNKNOWN_TASK:
     case MVKE_ERR_UNKNOWN_ID:
-        return MVKE_EXIT_DATA;
+        return CLI_EXIT_DATA;
     case MVKE_ERR_NONFINITE:
     case MVKE_ERR_DIM:
     case MVKE_ERR_DUPLICATE:
@@ -24,18 +24,18 @@ int mvke_cli_exit_code(mvke_status st) {
     case MVKE_ERR_FORMAT:
     case MVKE_ERR_TRUNCATED:
     case MVKE_ERR_CHECKSUM:
-        return MVKE_EXIT_DATA;
-    default: return MVKE_EXIT_FAIL;
+        return CLI_EXIT_DATA;
+    default: return CLI_EXIT_FAIL;
     }
 }
 
-int mvke_cli_fail(const char *cmd, mvke_status st, const char *what) {
+int cli_fail(const char *cmd, mvke_status st, const char *what) {
     const char *msg = mvke_last_error();
     fprintf(stderr, "mvke %s: %s: %s%s%s\n", cmd, what, mvke_status_name(st), *msg ? ": " : "", msg);
-    return mvke_cli_exit_code(st);
+    return cli_exit_code(st);
 }
 
-int mvke_cli_parse_i64(const char *s, long long *out) {
+int cli_parse_i64(const char *s, long long *out) {
     if (!s || !*s) return -1;
     char *end;
     errno = 0;
@@ -45,7 +45,7 @@ int mvke_cli_parse_i64(const char *s, long long *out) {
     return 0;
 }
 
-int mvke_cli_parse_float(const char *s, float *out) {
+int cli_parse_float(const char *s, float *out) {
     if (!s || !*s) return -1;
     char *end;
     errno = 0;

@@ -10,31 +10,31 @@
 
 /* Exit codes of every subcommand. */
 enum {
-    MVKE_EXIT_OK = 0,
-    MVKE_EXIT_FAIL = 1,  /* anything else (out of memory, backend failure) */
-    MVKE_EXIT_USAGE = 2, /* bad command line; a usage line is printed (tools/options.h) */
-    MVKE_EXIT_DATA = 3,  /* bad input data; the message names file, row or byte offset */
-    MVKE_EXIT_IO = 4     /* reading or writing a file failed */
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,  /* anything else (out of memory, backend failure) */
+    CLI_EXIT_USAGE = 2, /* bad command line; a usage line is printed (tools/options.h) */
+    CLI_EXIT_DATA = 3,  /* bad input data; the message names file, row or byte offset */
+    CLI_EXIT_IO = 4     /* reading or writing a file failed */
 };
 
-typedef struct mvke_command {
+typedef struct cli_command {
     const char *name;
     const char *summary;
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
-} mvke_command;
+} cli_command;
 
 /* The table of subcommands, ended by a NULL name (tools/commands.c). */
-extern const mvke_command mvke_commands[];
+extern const cli_command cli_commands[];
 
 /* Prints "mvke <cmd>: <message>: <library error>" to stderr and returns the exit code that
  * matches status. */
-int mvke_cli_fail(const char *cmd, mvke_status status, const char *what);
+int cli_fail(const char *cmd, mvke_status status, const char *what);
 
 /* The exit code that matches a library status. */
-int mvke_cli_exit_code(mvke_status status);
+int cli_exit_code(mvke_status status);
 
 /* Parses a whole decimal integer / float; returns 0 on success, -1 otherwise. */
-int mvke_cli_parse_i64(const char *s, long long *out);
-int mvke_cli_parse_float(const char *s, float *out);
+int cli_parse_i64(const char *s, long long *out);
+int cli_parse_float(const char *s, float *out);
 
 #endif

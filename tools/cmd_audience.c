@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "options.h"
 
-int mvke_cmd_audience(int argc, char **argv) {
+int cli_cmd_audience(int argc, char **argv) {
     const char *index = NULL, *task = NULL, *tag_s = NULL, *allow_s = NULL;
     long long top = 0;
     float min = 0;
@@ -37,23 +37,23 @@ int mvke_cmd_audience(int argc, char **argv) {
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     const int by_top = top > 0;
     int64_t *tag_ids, ntag;
-    if (mvke_arg_id_list(tag_s, &tag_ids, &ntag) != 0)
+    if (cli_arg_id_list(tag_s, &tag_ids, &ntag) != 0)
         return cli_usage_error(&spec, "--tag '%s': expected ids separated by commas", tag_s);
     mvke_allow *allow = NULL;
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     mvke_result *res = NULL;
-    rc = MVKE_EXIT_OK;
+    rc = CLI_EXIT_OK;
     mvke_status st;
-    if (allow_s && (rc = mvke_arg_load_allow("audience", allow_s, &allow)) != MVKE_EXIT_OK) goto out;
+    if (allow_s && (rc = cli_arg_load_allow("audience", allow_s, &allow)) != CLI_EXIT_OK) goto out;
     if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
-        rc = mvke_cli_fail("audience", st, index);
+        rc = cli_fail("audience", st, index);
         goto out;
     }
     st = by_top ? mvke_audience_top(users, tags, task, ntag, tag_ids, top, allow, &res)
                : mvke_audience_range(users, tags, task, ntag, tag_ids, min, allow, &res);
     if (st != MVKE_OK) {
-        rc = mvke_cli_fail("audience", st, "search");
+        rc = cli_fail("audience", st, "search");
         goto out;
     }
     printf("tag_id\ttask\trank\tuser_id\tscore\n");
@@ -67,7 +67,7 @@ int mvke_cmd_audience(int argc, char **argv) {
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "mvke audience: writing the output failed\n");
-        rc = MVKE_EXIT_IO;
+        rc = CLI_EXIT_IO;
     }
 out:
     mvke_result_free(res);

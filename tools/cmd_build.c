@@ -35,7 +35,7 @@ static int add_task_spec(const char *v, void *dst, char *msg, size_t cap) {
 /* Opens an npy and checks its dtype kind and rank; prints and returns an exit code on error. */
 static int open_array(const char *opt, const char *path, int want_ndim, int want_int, mvke_npy **f, int64_t *shape) {
     mvke_status st = mvke_npy_open(f, path);
-    if (st != MVKE_OK) return mvke_cli_fail("build", st, opt);
+    if (st != MVKE_OK) return cli_fail("build", st, opt);
     mvke_dtype dt;
     int nd;
     mvke_npy_shape(*f, &dt, &nd, shape);
@@ -44,17 +44,17 @@ static int open_array(const char *opt, const char *path, int want_ndim, int want
                 want_int ? "int64" : "float32/float16", nd, dt == MVKE_DTYPE_I64 ? "int64" : "float");
         mvke_npy_close(*f);
         *f = NULL;
-        return MVKE_EXIT_DATA;
+        return CLI_EXIT_DATA;
     }
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 static int shape_error(const char *what) {
     fprintf(stderr, "mvke build: %s\n", what);
-    return MVKE_EXIT_DATA;
+    return CLI_EXIT_DATA;
 }
 
-int mvke_cmd_build(int argc, char **argv) {
+int cli_cmd_build(int argc, char **argv) {
     const char *out = NULL, *experts = NULL, *ids_path = NULL, *tags_path = NULL, *q_path = NULL, *w_path = NULL,
                *vk_path = NULL;
     task_specs ts = {.n = 0};
@@ -97,12 +97,12 @@ int mvke_cmd_build(int argc, char **argv) {
     char *task_names[MAX_TASKS] = {0};
     int task_exp[MAX_TASKS][MVKE_MAX_K], task_nexp[MAX_TASKS];
     for (int t = 0; t < ntask_specs; t++)
-        if (mvke_arg_task_spec(task_specs[t], &task_names[t], task_exp[t], &task_nexp[t]) != 0) {
+        if (cli_arg_task_spec(task_specs[t], &task_names[t], task_exp[t], &task_nexp[t]) != 0) {
             for (int k = 0; k < t; k++) free(task_names[k]);
             return cli_usage_error(&spec, "--task '%s': expected NAME=FIRST-LAST or NAME=i,j,k", task_specs[t]);
         }
 
-    rc = MVKE_EXIT_OK;
+    rc = CLI_EXIT_OK;
     mvke_status st;
     mvke_npy *fx = NULL, *fid = NULL, *fq = NULL, *fw = NULL, *fvk = NULL;
     mvke_taxonomy *tax = NULL;
@@ -131,7 +131,7 @@ int mvke_cmd_build(int argc, char **argv) {
         }
     }
     if ((st = mvke_taxonomy_read(&tax, tags_path)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "--tags");
+        rc = cli_fail("build", st, "--tags");
         goto out;
     }
     int64_t T;
@@ -166,32 +166,32 @@ int mvke_cmd_build(int argc, char **argv) {
     w = malloc((size_t)(T ? T : 1) * (size_t)K * sizeof *w);
     vk = malloc((size_t)K * (size_t)d * sizeof *vk);
     if (!q || !w || !vk) {
-        rc = mvke_cli_fail("build", MVKE_ERR_NOMEM, "reading the tags");
+        rc = cli_fail("build", MVKE_ERR_NOMEM, "reading the tags");
         goto out;
     }
     if ((st = mvke_npy_read_f32(fq, 0, T, q)) != MVKE_OK ||
         (fw && (st = mvke_npy_read_f32(fw, 0, T, w)) != MVKE_OK) ||
         (fvk && (st = mvke_npy_read_f32(fvk, 0, K, vk)) != MVKE_OK)) {
-        rc = mvke_cli_fail("build", st, "reading the tag arrays");
+        rc = cli_fail("build", st, "reading the tag arrays");
         goto out;
     }
     if ((st = mvke_tags_new(&tags, K, d, NULL)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "creating the tag table");
+        rc = cli_fail("build", st, "creating the tag table");
         goto out;
     }
     for (int t = 0; t < ntask_specs; t++)
         if ((st = mvke_tags_add_task(tags, task_names[t], task_exp[t], task_nexp[t])) != MVKE_OK) {
             snprintf(msg, sizeof msg, "--task %s", task_specs[t]);
-            rc = mvke_cli_fail("build", st, msg);
+            rc = cli_fail("build", st, msg);
             goto out;
         }
     if (fvk && (st = mvke_tags_set_vk(tags, vk, temperature)) != MVKE_OK) {
         snprintf(msg, sizeof msg, "--vk %s", vk_path);
-        rc = mvke_cli_fail("build", st, msg);
+        rc = cli_fail("build", st, msg);
         goto out;
     }
     if ((st = mvke_taxonomy_apply(tax, tags, q, fw ? w : NULL)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "adding the tags");
+        rc = cli_fail("build", st, "adding the tags");
         goto out;
     }
 
@@ -199,25 +199,25 @@ int mvke_cmd_build(int argc, char **argv) {
     mvke_index_options_init(&o);
     o.storage = fp16 ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
     if ((st = mvke_index_new(&users, K, d, &o)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "creating the index");
+        rc = cli_fail("build", st, "creating the index");
         goto out;
     }
     const int64_t B = BLOCK_USERS;
     x = malloc((size_t)B * (size_t)K * (size_t)d * sizeof *x);
     uid = malloc((size_t)B * sizeof *uid);
     if (!x || !uid) {
-        rc = mvke_cli_fail("build", MVKE_ERR_NOMEM, "reading the users");
+        rc = cli_fail("build", MVKE_ERR_NOMEM, "reading the users");
         goto out;
     }
     for (int64_t first = 0; first < n; first += B) {
         const int64_t m = n - first < B ? n - first : B;
         if ((st = mvke_npy_read_f32(fx, first, m, x)) != MVKE_OK) {
-            rc = mvke_cli_fail("build", st, "--experts");
+            rc = cli_fail("build", st, "--experts");
             goto out;
         }
         if (fid) {
             if ((st = mvke_npy_read_i64(fid, first, m, uid)) != MVKE_OK) {
-                rc = mvke_cli_fail("build", st, "--ids");
+                rc = cli_fail("build", st, "--ids");
                 goto out;
             }
         } else {
@@ -237,12 +237,12 @@ int mvke_cmd_build(int argc, char **argv) {
                          (long long)first);
             else
                 snprintf(msg, sizeof msg, "%s rows %lld-%lld", experts, (long long)first, (long long)(first + m - 1));
-            rc = mvke_cli_fail("build", st, msg);
+            rc = cli_fail("build", st, msg);
             goto out;
         }
     }
     if ((st = mvke_file_save(out, users, tags)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "writing the index");
+        rc = cli_fail("build", st, "writing the index");
         goto out;
     }
     fprintf(stderr, "mvke build: wrote %s: %lld users, %lld tags, K = %d, d = %d, %s rows\n", out, (long long)n,

@@ -16,33 +16,33 @@
 #include "cli.h"
 #include "demo.h"
 #include "options.h"
-#include "report.h"
+#include "demo_report.h"
 #include "synth/world.h"
 
 /* ---- 6. the report ------------------------------------------------------------------------- */
 
 static int write_report(cli_demo *dm) {
     const synth_world *w = dm->w;
-    mvke_report r;
+    cli_demo_report r;
     memset(&r, 0, sizeof r);
     r.world = w;
     r.threshold = dm->threshold;
     r.top_m = (int)dm->top_m;
-    for (int t = 0; t < w->opt.ntasks && r.ntags < MVKE_REPORT_MAX_TAGS; t++)
-        for (int s = 0; s < NAMED_PER_TASK && r.ntags < MVKE_REPORT_MAX_TAGS; s++) {
-            mvke_report_tag *rt = &r.tags[r.ntags++];
+    for (int t = 0; t < w->opt.ntasks && r.ntags < CLI_DEMO_REPORT_MAX_TAGS; t++)
+        for (int s = 0; s < NAMED_PER_TASK && r.ntags < CLI_DEMO_REPORT_MAX_TAGS; s++) {
+            cli_demo_report_tag *rt = &r.tags[r.ntags++];
             rt->task = t;
             rt->index = dm->named[t][s];
             rt->scores = dm->scores[t][s];
             rt->above = dm->above[t][s];
         }
     /* heatmap rows: up to 4 tags of each facet, from the second level when there is one, by facet */
-    int per = MVKE_REPORT_MAX_HEAT / w->opt.K < 4 ? MVKE_REPORT_MAX_HEAT / w->opt.K : 4;
+    int per = CLI_DEMO_REPORT_MAX_HEAT / w->opt.K < 4 ? CLI_DEMO_REPORT_MAX_HEAT / w->opt.K : 4;
     if (per < 1) per = 1;
     int64_t from = w->opt.nlevels > 1 ? w->opt.level_counts[0] : 0;
-    for (int f = 0; f < w->opt.K && r.nheat < MVKE_REPORT_MAX_HEAT; f++) {
+    for (int f = 0; f < w->opt.K && r.nheat < CLI_DEMO_REPORT_MAX_HEAT; f++) {
         int got = 0;
-        for (int64_t i = from; i < w->ntags && got < per && r.nheat < MVKE_REPORT_MAX_HEAT; i += 7)
+        for (int64_t i = from; i < w->ntags && got < per && r.nheat < CLI_DEMO_REPORT_MAX_HEAT; i += 7)
             if (w->tag_facet[i] == f) {
                 r.heat[r.nheat++] = i;
                 got++;
@@ -58,13 +58,13 @@ static int write_report(cli_demo *dm) {
         r.console = dm->console_buf;
     }
     char msg[1024];
-    int rc = mvke_report_write(&r, dm->out, msg, sizeof msg);
+    int rc = cli_demo_report_write(&r, dm->out, msg, sizeof msg);
     if (rc < 0) {
         fprintf(stderr, "mvke demo: writing the report: %s\n", msg);
-        return MVKE_EXIT_IO;
+        return CLI_EXIT_IO;
     }
     if (rc > 0) fprintf(stderr, "mvke demo: note: the report has no pictures: %s\n", msg);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -78,34 +78,34 @@ static int run(cli_demo *dm, const cli_spec *spec) {
     o.d = (int)dm->d;
     char msg[1024], b1[32], b2[32];
     if (synth_world_options_check(&o, msg, sizeof msg)) return cli_usage_error(spec, "%s", msg);
-    if (cli_demo_make_dir(dm->out)) return MVKE_EXIT_IO;
+    if (cli_demo_make_dir(dm->out)) return CLI_EXIT_IO;
 
     double t0 = bench_now();
     fprintf(stderr, "demo: generating a world of %lld users (seed %lld)\n", dm->nusers, dm->seed);
     mvke_status st = synth_world_new(&dm->w, &o, msg, sizeof msg);
     if (st != MVKE_OK) {
         fprintf(stderr, "mvke demo: generating the world: %s\n", msg);
-        return mvke_cli_exit_code(st);
+        return cli_exit_code(st);
     }
     const synth_world *w = dm->w;
     double t_gen = bench_now() - t0;
     if (dm->files) {
         snprintf(msg, sizeof msg, "%s/world", dm->out);
-        if (cli_demo_make_dir(msg)) return MVKE_EXIT_IO;
+        if (cli_demo_make_dir(msg)) return CLI_EXIT_IO;
         char path[1100];
         snprintf(path, sizeof path, "%s", msg);
         fprintf(stderr, "demo: writing the world's files to %s\n", path);
         if ((st = synth_world_save(w, path, msg, sizeof msg)) != MVKE_OK) {
             fprintf(stderr, "mvke demo: writing the world: %s\n", msg);
-            return mvke_cli_exit_code(st);
+            return cli_exit_code(st);
         }
     }
     t0 = bench_now();
     mvke_index_options io;
     mvke_index_options_init(&io);
     io.threads = (int)dm->threads;
-    if ((st = synth_world_users(w, &io, &dm->users)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the users");
-    if ((st = synth_world_tags(w, &io, &dm->tags)) != MVKE_OK) return mvke_cli_fail("demo", st, "adding the tags");
+    if ((st = synth_world_users(w, &io, &dm->users)) != MVKE_OK) return cli_fail("demo", st, "adding the users");
+    if ((st = synth_world_tags(w, &io, &dm->tags)) != MVKE_OK) return cli_fail("demo", st, "adding the tags");
     double t_build = bench_now() - t0;
     cli_demo_pick_named(dm);
 
@@ -132,7 +132,7 @@ static int run(cli_demo *dm, const cli_spec *spec) {
     return write_report(dm);
 }
 
-int mvke_cmd_demo(int argc, char **argv) {
+int cli_cmd_demo(int argc, char **argv) {
     cli_demo dm;
     memset(&dm, 0, sizeof dm);
     dm.nusers = 200000;
@@ -178,7 +178,7 @@ int mvke_cmd_demo(int argc, char **argv) {
     double t0 = bench_now();
     dm.console = open_memstream(&dm.console_buf, &dm.console_len);
     rc = run(&dm, &spec);
-    if (rc == MVKE_EXIT_OK) fprintf(stderr, "demo: done in %.1f s\n", bench_now() - t0);
+    if (rc == CLI_EXIT_OK) fprintf(stderr, "demo: done in %.1f s\n", bench_now() - t0);
     for (int t = 0; t < SYNTH_WORLD_MAX_TASKS; t++)
         for (int s = 0; s < NAMED_PER_TASK; s++) free(dm.scores[t][s]);
     mvke_tags_free(dm.tags);

@@ -35,7 +35,7 @@ static int add_task(const char *v, void *dst, char *msg, size_t cap) {
 
 static int set_levels(const char *v, void *dst, char *msg, size_t cap) { return cli_world_levels(v, dst, msg, cap); }
 
-int mvke_cmd_gen(int argc, char **argv) {
+int cli_cmd_gen(int argc, char **argv) {
     synth_world_options o;
     synth_world_options_init(&o);
     const char *out = "mvke-world";
@@ -86,7 +86,7 @@ int mvke_cmd_gen(int argc, char **argv) {
     if (synth_world_options_check(&o, msg, sizeof msg)) return cli_usage_error(&spec, "%s", msg);
     if (mkdir(out, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "mvke gen: cannot create %s: %s\n", out, strerror(errno));
-        return MVKE_EXIT_IO;
+        return CLI_EXIT_IO;
     }
     fprintf(stderr, "gen: generating %lld users, K = %d, d = %d (seed %llu)\n", (long long)o.nusers, o.K, o.d,
             (unsigned long long)o.seed);
@@ -94,13 +94,13 @@ int mvke_cmd_gen(int argc, char **argv) {
     mvke_status st = synth_world_new(&w, &o, msg, sizeof msg);
     if (st != MVKE_OK) {
         fprintf(stderr, "mvke gen: generating the world: %s\n", msg);
-        return mvke_cli_exit_code(st);
+        return cli_exit_code(st);
     }
     st = synth_world_save(w, out, msg, sizeof msg);
     if (st != MVKE_OK) {
         fprintf(stderr, "mvke gen: %s\n", msg);
         synth_world_free(w);
-        return mvke_cli_exit_code(st);
+        return cli_exit_code(st);
     }
     printf("wrote %s/: users.npy (%lld, %d, %d), user_ids.npy (%lld,), tags.tsv (%lld rows), tag_emb.npy (%lld, %d), "
            "gates.npy (%lld, %d), vk.npy (%d, %d)",
@@ -116,5 +116,5 @@ int mvke_cmd_gen(int argc, char **argv) {
     }
     printf("\n");
     synth_world_free(w);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

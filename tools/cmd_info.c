@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "options.h"
 
-int mvke_cmd_info(int argc, char **argv) {
+int cli_cmd_info(int argc, char **argv) {
     const char *path = NULL;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &path, .required = 1},
@@ -22,11 +22,11 @@ int mvke_cmd_info(int argc, char **argv) {
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     mvke_file_info fi;
     mvke_status st = mvke_file_inspect(path, &fi);
-    if (st != MVKE_OK) return mvke_cli_fail("info", st, path);
+    if (st != MVKE_OK) return cli_fail("info", st, path);
     mvke_index *users;
     mvke_tags *tags;
     st = mvke_file_open(path, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags);
-    if (st != MVKE_OK) return mvke_cli_fail("info", st, path);
+    if (st != MVKE_OK) return cli_fail("info", st, path);
     int ntasks;
     int64_t ntags;
     mvke_tags_ntasks(tags, &ntasks);
@@ -47,5 +47,5 @@ int mvke_cmd_info(int argc, char **argv) {
     }
     mvke_index_free(users);
     mvke_tags_free(tags);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

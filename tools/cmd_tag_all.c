@@ -32,7 +32,7 @@ static int parse_format(const char *v, void *dst, char *msg, size_t cap) {
     return 0;
 }
 
-int mvke_cmd_tag_all(int argc, char **argv) {
+int cli_cmd_tag_all(int argc, char **argv) {
     cli_tag_run r;
     memset(&r, 0, sizeof r);
     r.fd = -1;
@@ -70,7 +70,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     if (!cli_parse(&spec, argc, argv, &prc)) return prc;
     snprintf(r.ckpt, sizeof r.ckpt, r.npy ? "%s/checkpoint" : "%s.checkpoint", r.out);
 
-    int rc = MVKE_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     mvke_status st;
     float *x = NULL;
     int64_t *ids = NULL;
@@ -78,7 +78,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     size_t text_cap = 0;
     if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK ||
         (st = mvke_file_open(r.index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &r.users, &r.tags)) != MVKE_OK) {
-        rc = mvke_cli_fail("tag-all", st, r.index);
+        rc = cli_fail("tag-all", st, r.index);
         goto out;
     }
     mvke_index_count(r.users, &r.n);
@@ -86,7 +86,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     mvke_tags_ntasks(r.tags, &all_tasks);
     r.task_names = calloc((size_t)(all_tasks ? all_tasks : 1), sizeof *r.task_names);
     if (!r.task_names) {
-        rc = mvke_cli_fail("tag-all", MVKE_ERR_NOMEM, "listing the tasks");
+        rc = cli_fail("tag-all", MVKE_ERR_NOMEM, "listing the tasks");
         goto out;
     }
     if (r.task) {
@@ -98,7 +98,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         }
         if (!found) {
             fprintf(stderr, "mvke tag-all: --task: MVKE_ERR_UNKNOWN_TASK: task \"%s\" is not in %s\n", r.task, r.index);
-            rc = MVKE_EXIT_DATA;
+            rc = CLI_EXIT_DATA;
             goto out;
         }
         r.ntasks = 1;
@@ -114,13 +114,13 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     uint64_t bytes = 0;
     if (resume) {
         int found;
-        if ((rc = cli_tag_checkpoint_read(&r, &found, &next, &bytes)) != MVKE_EXIT_OK) goto out;
+        if ((rc = cli_tag_checkpoint_read(&r, &found, &next, &bytes)) != CLI_EXIT_OK) goto out;
         if (!found) {
             struct stat sb;
             if (stat(r.out, &sb) == 0) {
                 fprintf(stderr, "mvke tag-all: --resume: %s exists but %s does not: the run finished or was not "
                         "started with this output; run without --resume to start over\n", r.out, r.ckpt);
-                rc = MVKE_EXIT_USAGE;
+                rc = CLI_EXIT_USAGE;
                 goto out;
             }
             resume = 0; /* nothing to resume: start */
@@ -130,18 +130,18 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         rc = cli_tag_io_fail("cannot remove the old", r.ckpt);
         goto out;
     }
-    if ((rc = cli_tag_open_outputs(&r, resume, &bytes)) != MVKE_EXIT_OK) goto out;
-    if (!resume && (rc = cli_tag_checkpoint_write(&r, 0, bytes)) != MVKE_EXIT_OK) goto out;
+    if ((rc = cli_tag_open_outputs(&r, resume, &bytes)) != CLI_EXIT_OK) goto out;
+    if (!resume && (rc = cli_tag_checkpoint_write(&r, 0, bytes)) != CLI_EXIT_OK) goto out;
 
     const int64_t B = r.block;
     x = malloc((size_t)B * (size_t)K * (size_t)d * sizeof *x);
     ids = malloc((size_t)B * sizeof *ids);
     if (!x || !ids) {
-        rc = mvke_cli_fail("tag-all", MVKE_ERR_NOMEM, "allocating a block");
+        rc = cli_fail("tag-all", MVKE_ERR_NOMEM, "allocating a block");
         goto out;
     }
-    mvke_progress prog;
-    mvke_progress_start(&prog, "users", next, r.n);
+    cli_progress prog;
+    cli_progress_start(&prog, "users", next, r.n);
     double last_ckpt = bench_now();
     if (next > 0) fprintf(stderr, "mvke tag-all: resuming at user position %lld of %lld\n", (long long)next, (long long)r.n);
     for (int64_t first = next; first < r.n; first += B) {
@@ -149,18 +149,18 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         mvke_result *res = NULL;
         if ((st = mvke_index_read_rows(r.users, first, m, ids, x)) != MVKE_OK ||
             (st = mvke_user_tags_top_rows(r.tags, r.task, m, x, r.top, &res)) != MVKE_OK) {
-            rc = mvke_cli_fail("tag-all", st, "scoring a block");
+            rc = cli_fail("tag-all", st, "scoring a block");
             goto out;
         }
         rc = cli_tag_write_block(&r, first, m, ids, res, &text, &text_cap, &bytes);
         mvke_result_free(res);
-        if (rc != MVKE_EXIT_OK) goto out;
+        if (rc != CLI_EXIT_OK) goto out;
         const double now = bench_now();
         if (now - last_ckpt >= every && first + m < r.n) {
-            if ((rc = cli_tag_sync_outputs(&r)) != 0 || (rc = cli_tag_checkpoint_write(&r, first + m, bytes)) != MVKE_EXIT_OK) goto out;
+            if ((rc = cli_tag_sync_outputs(&r)) != 0 || (rc = cli_tag_checkpoint_write(&r, first + m, bytes)) != CLI_EXIT_OK) goto out;
             last_ckpt = now;
         }
-        mvke_progress_update(&prog, first + m, 0);
+        cli_progress_update(&prog, first + m, 0);
     }
     if ((rc = cli_tag_sync_outputs(&r)) != 0) goto out;
     if (unlink(r.ckpt) != 0 && errno != ENOENT) {
@@ -168,9 +168,9 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         goto out;
     }
     mvke_fsync_dir_of(r.ckpt);
-    mvke_progress_end(&prog, r.n);
+    cli_progress_end(&prog, r.n);
 out:
-    if (r.fd >= 0 && close(r.fd) != 0 && rc == MVKE_EXIT_OK) rc = cli_tag_io_fail("cannot close", r.out);
+    if (r.fd >= 0 && close(r.fd) != 0 && rc == CLI_EXIT_OK) rc = cli_tag_io_fail("cannot close", r.out);
     for (int i = 0; r.fds && i < 1 + 2 * r.ntasks; i++)
         if (r.fds[i] >= 0) close(r.fds[i]);
     free(r.fds);

@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "options.h"
 
-int mvke_cmd_tags(int argc, char **argv) {
+int cli_cmd_tags(int argc, char **argv) {
     const char *index = NULL, *task = NULL, *user_s = NULL;
     long long top = 0;
     const cli_option options[] = {
@@ -29,19 +29,19 @@ int mvke_cmd_tags(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     int64_t *uids, nu;
-    if (mvke_arg_id_list(user_s, &uids, &nu) != 0)
+    if (cli_arg_id_list(user_s, &uids, &nu) != 0)
         return cli_usage_error(&spec, "--user '%s': expected ids separated by commas", user_s);
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     mvke_result *res = NULL;
-    rc = MVKE_EXIT_OK;
+    rc = CLI_EXIT_OK;
     mvke_status st;
     if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
-        rc = mvke_cli_fail("tags", st, index);
+        rc = cli_fail("tags", st, index);
         goto out;
     }
     if ((st = mvke_user_tags_top(users, tags, task, nu, uids, top, &res)) != MVKE_OK) {
-        rc = mvke_cli_fail("tags", st, "search");
+        rc = cli_fail("tags", st, "search");
         goto out;
     }
     int ntasks = 1;
@@ -60,7 +60,7 @@ int mvke_cmd_tags(int argc, char **argv) {
         }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "mvke tags: writing the output failed\n");
-        rc = MVKE_EXIT_IO;
+        rc = CLI_EXIT_IO;
     }
 out:
     mvke_result_free(res);

@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "options.h"
 
-int mvke_cmd_verify(int argc, char **argv) {
+int cli_cmd_verify(int argc, char **argv) {
     const char *path = NULL;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &path, .required = 1},
@@ -20,7 +20,7 @@ int mvke_cmd_verify(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     mvke_status st = mvke_file_verify(path);
-    if (st != MVKE_OK) return mvke_cli_fail("verify", st, path);
+    if (st != MVKE_OK) return cli_fail("verify", st, path);
     printf("%s: ok\n", path);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

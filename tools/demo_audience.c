@@ -29,7 +29,7 @@ int cli_demo_audiences(cli_demo *dm) {
         if (st != MVKE_OK) {
             mvke_result_free(top);
             mvke_result_free(above);
-            return mvke_cli_fail("demo", st, "searching the audience of the named tags");
+            return cli_fail("demo", st, "searching the audience of the named tags");
         }
         for (int s = 0; s < NAMED_PER_TASK; s++) {
             int64_t ti = dm->named[t][s], n;
@@ -60,7 +60,7 @@ int cli_demo_audiences(cli_demo *dm) {
                 mvke_result_free(above);
                 mvke_result_free(all);
                 fprintf(stderr, "mvke demo: out of memory\n");
-                return MVKE_EXIT_FAIL;
+                return CLI_EXIT_FAIL;
             }
             mvke_result_get(all, s, &uid, &sc, &n);
             for (int64_t i = 0; i < n; i++) all_sc[uid[i]] = sc[i]; /* user ids are user indices */
@@ -70,5 +70,5 @@ int cli_demo_audiences(cli_demo *dm) {
         mvke_result_free(above);
         mvke_result_free(all);
     }
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

@@ -16,13 +16,13 @@ int cli_demo_index_file(cli_demo *dm) {
     fprintf(stderr, "demo: writing %s\n", path);
     double t0 = bench_now();
     mvke_status st = mvke_file_save(path, dm->users, dm->tags);
-    if (st != MVKE_OK) return mvke_cli_fail("demo", st, "saving the index file");
+    if (st != MVKE_OK) return cli_fail("demo", st, "saving the index file");
     double t_save = bench_now() - t0;
     t0 = bench_now();
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &users, &tags);
-    if (st != MVKE_OK) return mvke_cli_fail("demo", st, "reopening the index file");
+    if (st != MVKE_OK) return cli_fail("demo", st, "reopening the index file");
     double t_open = bench_now() - t0;
     /* the same audiences from the reopened file */
     int64_t same = 0, total = 0;
@@ -46,12 +46,12 @@ int cli_demo_index_file(cli_demo *dm) {
     }
     mvke_index_free(users);
     mvke_tags_free(tags);
-    if (st != MVKE_OK) return mvke_cli_fail("demo", st, "searching the reopened index file");
+    if (st != MVKE_OK) return cli_fail("demo", st, "searching the reopened index file");
     struct stat sb;
     double mb = stat(path, &sb) == 0 ? sb.st_size / 1e6 : 0;
     cli_demo_say(dm, "\n== Index file ==\n%s: %.1f MB, saved in %.2f s, reopened in %.3f s; the reopened index gives %s "
             "(%lld of %lld results equal)\n",
         path, mb, t_save, t_open, same == total ? "the same audiences" : "DIFFERENT audiences", (long long)same,
         (long long)total);
-    return same == total ? MVKE_EXIT_OK : MVKE_EXIT_FAIL;
+    return same == total ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

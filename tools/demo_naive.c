@@ -19,7 +19,7 @@ int cli_demo_naive(cli_demo *dm) {
     mvke_status nst = bench_naive_init(&nv, K, d, n, w->x, w->user_id, (int)dm->threads);
     float *lib_s = malloc(sizeof(float) * T * NAMED_PER_TASK * k), *nv_s = malloc(sizeof(float) * k);
     int64_t *lib_id = malloc(sizeof(int64_t) * T * NAMED_PER_TASK * k), *nv_id = malloc(sizeof(int64_t) * k);
-    int rc = MVKE_EXIT_FAIL;
+    int rc = CLI_EXIT_FAIL;
     if (nst != MVKE_OK || !lib_s || !nv_s || !lib_id || !nv_id) {
         fprintf(stderr, "mvke demo: out of memory\n");
         goto out;
@@ -33,7 +33,7 @@ int cli_demo_naive(cli_demo *dm) {
         mvke_result *res = NULL;
         mvke_status st = mvke_audience_top(dm->users, dm->tags, cli_demo_task(dm, t), NAMED_PER_TASK, ids, k, NULL, &res);
         if (st != MVKE_OK) {
-            rc = mvke_cli_fail("demo", st, "searching audiences");
+            rc = cli_fail("demo", st, "searching audiences");
             goto out;
         }
         for (int s = 0; s < NAMED_PER_TASK; s++) {
@@ -57,7 +57,7 @@ int cli_demo_naive(cli_demo *dm) {
         for (int s = 0; s < NAMED_PER_TASK; s++) {
             size_t row = (size_t)t * w->ntags + dm->named[t][s];
             if ((nst = bench_naive_search(&nv, 1, w->q + row * d, w->w + row * K, k, nv_s, nv_id)) != MVKE_OK) {
-                rc = mvke_cli_fail("demo", nst, "the naive method");
+                rc = cli_fail("demo", nst, "the naive method");
                 goto out;
             }
             const int64_t *li = lib_id + (t * NAMED_PER_TASK + s) * k;
@@ -92,7 +92,7 @@ int cli_demo_naive(cli_demo *dm) {
     double t_batch = bench_now() - t0;
     mvke_result_free(res);
     if (st != MVKE_OK) {
-        rc = mvke_cli_fail("demo", st, "searching a batch of audiences");
+        rc = cli_fail("demo", st, "searching a batch of audiences");
         goto out;
     }
     double naive_per_tag = t_naive / (T * NAMED_PER_TASK), lib_per_tag = t_batch / nbatch;
@@ -100,7 +100,7 @@ int cli_demo_naive(cli_demo *dm) {
             "for the naive method:  %.1fx faster\n",
         (long long)k, (long long)nbatch, t_batch, 1e3 * lib_per_tag, 1e3 * naive_per_tag,
         lib_per_tag > 0 ? naive_per_tag / lib_per_tag : 0.0);
-    rc = MVKE_EXIT_OK;
+    rc = CLI_EXIT_OK;
 out:
     bench_naive_release(&nv);
     free(lib_s);

@@ -20,7 +20,7 @@ int cli_demo_tagging(cli_demo *dm) {
         free(x);
         free(ids);
         fprintf(stderr, "mvke demo: out of memory\n");
-        return MVKE_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     fprintf(stderr, "demo: tagging every user (top %lld tags per task, blocks of %d users)\n", (long long)M, BLOCK);
     double t0 = bench_now(), t_search = 0;
@@ -34,7 +34,7 @@ int cli_demo_tagging(cli_demo *dm) {
         if (st != MVKE_OK) {
             free(x);
             free(ids);
-            return mvke_cli_fail("demo", st, "tagging a block of users");
+            return cli_fail("demo", st, "tagging a block of users");
         }
         for (int64_t i = 0; i < nb; i++)
             for (int t = 0; t < T; t++) {
@@ -68,5 +68,5 @@ int cli_demo_tagging(cli_demo *dm) {
     cli_demo_say(dm, "(precision: the share of a user's top-%lld tags whose level-1 topic the user was generated to prefer "
             "in that task; random: the same share for tags drawn at random)\n",
         (long long)M);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

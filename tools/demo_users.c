@@ -12,7 +12,7 @@ int cli_demo_users(cli_demo *dm) {
     for (int64_t i = 0; i < nu; i++) ids[i] = w->user_id[i * (w->opt.nusers / nu)];
     mvke_result *res = NULL;
     mvke_status st = mvke_user_tags_top(dm->users, dm->tags, NULL, nu, ids, SHOW_TOP, &res);
-    if (st != MVKE_OK) return mvke_cli_fail("demo", st, "searching the top tags of users");
+    if (st != MVKE_OK) return cli_fail("demo", st, "searching the top tags of users");
     cli_demo_say(dm, "\n== Top %d tags of %lld users per task, next to their planted preferences ==\n"
             "* = the tag's topic is one of the user's planted preferences for that task.\n",
         SHOW_TOP, (long long)nu);
@@ -34,5 +34,5 @@ int cli_demo_users(cli_demo *dm) {
         }
     }
     mvke_result_free(res);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

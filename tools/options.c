@@ -12,7 +12,7 @@
 #define HELP_COLUMN 20 /* where option help starts in --help */
 #define USAGE_WIDTH 100
 
-enum { EXIT_USAGE = 2 }; /* MVKE_EXIT_USAGE of tools/cli.h, and mvke-bench's usage status */
+enum { EXIT_USAGE = 2 }; /* CLI_EXIT_USAGE of tools/cli.h, and mvke-bench's usage status */
 
 /* Appends s to the usage line being built, wrapping before USAGE_WIDTH. */
 static void put_token(FILE *f, const char *s, int *col, int indent) {

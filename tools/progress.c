@@ -8,7 +8,7 @@
 
 #include "bench/clock.h"
 
-void mvke_progress_start(mvke_progress *p, const char *what, int64_t done, int64_t total) {
+void cli_progress_start(cli_progress *p, const char *what, int64_t done, int64_t total) {
     p->what = what;
     p->total = total;
     p->start_done = done;
@@ -25,7 +25,7 @@ static void fmt_eta(double s, char *buf, size_t cap) {
     snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
 }
 
-void mvke_progress_update(mvke_progress *p, int64_t done, int force) {
+void cli_progress_update(cli_progress *p, int64_t done, int force) {
     const double now = bench_now();
     if (!force && now - p->last < (p->tty ? 0.2 : 5.0)) return;
     p->last = now;
@@ -47,7 +47,7 @@ void mvke_progress_update(mvke_progress *p, int64_t done, int force) {
     fflush(stderr);
 }
 
-void mvke_progress_end(mvke_progress *p, int64_t done) {
-    mvke_progress_update(p, done, 1);
+void cli_progress_end(cli_progress *p, int64_t done) {
+    cli_progress_update(p, done, 1);
     if (p->tty) fputc('\n', stderr);
 }

@@ -17,7 +17,7 @@
 
 int cli_tag_io_fail(const char *what, const char *path) {
     fprintf(stderr, "mvke tag-all: %s %s: %s\n", what, path, strerror(errno));
-    return MVKE_EXIT_IO;
+    return CLI_EXIT_IO;
 }
 
 /* The checkpoint's text for a position and output length. */
@@ -42,13 +42,13 @@ int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes)
     close(fd);
     if (rename(tmp, r->ckpt) != 0) return cli_tag_io_fail("cannot rename to", r->ckpt);
     if (mvke_fsync_dir_of(r->ckpt) != 0) return cli_tag_io_fail("cannot fsync the directory of", r->ckpt);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uint64_t *bytes) {
     *found = 0;
     FILE *f = fopen(r->ckpt, "r");
-    if (!f) return errno == ENOENT ? MVKE_EXIT_OK : cli_tag_io_fail("cannot open", r->ckpt);
+    if (!f) return errno == ENOENT ? CLI_EXIT_OK : cli_tag_io_fail("cannot open", r->ckpt);
     char text[2048];
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
@@ -58,17 +58,17 @@ int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uin
     unsigned long long ob;
     if (!p || sscanf(p, "next_user %lld\noutput_bytes %llu\n", &nu, &ob) != 2) {
         fprintf(stderr, "mvke tag-all: %s: not a checkpoint of this program\n", r->ckpt);
-        return MVKE_EXIT_DATA;
+        return CLI_EXIT_DATA;
     }
     char want[1024];
     ckpt_text(r, nu, ob, want, sizeof want);
     if (strcmp(text, want) != 0 || nu < 0 || nu > r->n) {
         fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format or --block-users; "
                 "run without --resume to start over\n", r->ckpt);
-        return MVKE_EXIT_DATA;
+        return CLI_EXIT_DATA;
     }
     *found = 1;
     *next = nu;
     *bytes = ob;
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

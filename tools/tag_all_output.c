@@ -37,7 +37,7 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
     const int nf = 1 + 2 * r->ntasks;
     r->fds = calloc((size_t)nf, sizeof *r->fds);
     r->data_off = calloc((size_t)nf, sizeof *r->data_off);
-    if (!r->fds || !r->data_off) return mvke_cli_fail("tag-all", MVKE_ERR_NOMEM, "opening the outputs");
+    if (!r->fds || !r->data_off) return cli_fail("tag-all", MVKE_ERR_NOMEM, "opening the outputs");
     for (int i = 0; i < nf; i++) r->fds[i] = -1;
     if (mkdir(r->out, 0755) != 0 && errno != EEXIST) return cli_tag_io_fail("cannot create the directory", r->out);
     for (int i = 0; i < nf; i++) {
@@ -62,7 +62,7 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
         struct stat sb;
         if (resume && (fstat(r->fds[i], &sb) != 0 || (uint64_t)sb.st_size != total)) {
             fprintf(stderr, "mvke tag-all: %s does not have the size of this run's output; run without --resume\n", path);
-            return MVKE_EXIT_DATA;
+            return CLI_EXIT_DATA;
         }
         if (!resume && (mvke_write_all(r->fds[i], head, hl, 0, NULL) != 0 || ftruncate(r->fds[i], (off_t)total) != 0))
             return cli_tag_io_fail("cannot write", path);
@@ -76,10 +76,10 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
             if (!strcmp(pa, pb)) {
                 fprintf(stderr, "mvke tag-all: tasks \"%s\" and \"%s\" map to the same file names; use --task\n",
                         r->task_names[a], r->task_names[b]);
-                return MVKE_EXIT_DATA;
+                return CLI_EXIT_DATA;
             }
         }
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
@@ -91,15 +91,15 @@ int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
         if (fstat(r->fd, &sb) != 0 || (uint64_t)sb.st_size < *bytes) {
             fprintf(stderr, "mvke tag-all: %s is shorter than its checkpoint says (%llu bytes); run without --resume\n",
                     r->out, (unsigned long long)*bytes);
-            return MVKE_EXIT_DATA;
+            return CLI_EXIT_DATA;
         }
         if (ftruncate(r->fd, (off_t)*bytes) != 0) return cli_tag_io_fail("cannot truncate", r->out);
-        return MVKE_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     static const char head[] = "user_id\ttask\trank\ttag_id\tscore\n";
     if (mvke_write_all(r->fd, head, sizeof head - 1, 0, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
     *bytes = sizeof head - 1;
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 /* Output of one block: appended text (tsv) or rows written in place (npy). */
@@ -117,7 +117,7 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
                     if (*cap - len < 600) {
                         size_t nc = *cap * 2 + 4096;
                         char *g = realloc(*buf, nc);
-                        if (!g) return mvke_cli_fail("tag-all", MVKE_ERR_NOMEM, "formatting the output");
+                        if (!g) return cli_fail("tag-all", MVKE_ERR_NOMEM, "formatting the output");
                         *buf = g;
                         *cap = nc;
                     }
@@ -127,7 +127,7 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
             }
         if (mvke_write_all(r->fd, *buf, len, (int64_t)*bytes, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
         *bytes += len;
-        return MVKE_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     const size_t M = (size_t)r->top;
     if (mvke_write_all(r->fds[0], ids, (size_t)m * 8, (int64_t)(r->data_off[0] + (uint64_t)first * 8), NULL) != 0)
@@ -137,10 +137,10 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
     if (!ti || !ts) {
         free(ti);
         free(ts);
-        return mvke_cli_fail("tag-all", MVKE_ERR_NOMEM, "formatting the output");
+        return cli_fail("tag-all", MVKE_ERR_NOMEM, "formatting the output");
     }
-    int rc = MVKE_EXIT_OK;
-    for (int t = 0; t < r->ntasks && rc == MVKE_EXIT_OK; t++) {
+    int rc = CLI_EXIT_OK;
+    for (int t = 0; t < r->ntasks && rc == CLI_EXIT_OK; t++) {
         for (int64_t u = 0; u < m; u++) {
             const int64_t *tid;
             const float *sc;

@@ -12,7 +12,7 @@
  *    time * (1e9 * 3,572) / (queries * rows).
  *  - roofline fraction (plot): max(bytes / bandwidth, flops / sgemm) / time.
  */
-#include "report.h"
+#include "results.h"
 
 #include "limits.h"
 
@@ -39,7 +39,7 @@ static double sgemm_limit(const bench_row *r, const bench_config *cfg, const ben
     return !strcmp(r->mode, "tagging") ? lim->sgemm_tag_gfs[t] : lim->sgemm_gfs[t][batch_slot(r->batch)];
 }
 
-static const bench_row *find(const bench_report *rep, const char *method, const bench_row *like, int storage) {
+static const bench_row *find(const bench_results *rep, const char *method, const bench_row *like, int storage) {
     for (int i = 0; i < rep->nrows; i++) {
         const bench_row *o = &rep->rows[i];
         if (!strcmp(o->method, method) && !strcmp(o->mode, like->mode) && o->batch == like->batch &&
@@ -52,11 +52,11 @@ static const bench_row *find(const bench_report *rep, const char *method, const 
 static double roofline(const bench_row *r, const bench_config *cfg, const bench_limits *lim) {
     double bw = lim->bw_gbs[thread_slot(cfg, r->threads)] * 1e9, gf = sgemm_limit(r, cfg, lim) * 1e9;
     double tb = bw > 0 ? r->bytes / bw : 0, tf = gf > 0 ? r->flops / gf : 0;
-    if (strcmp(r->mode, "tagging") && r->batch < 16) tf = 0; /* memory-bound; see bench_report_finish */
+    if (strcmp(r->mode, "tagging") && r->batch < 16) tf = 0; /* memory-bound; see bench_results_finish */
     return (tb > tf ? tb : tf) / r->median_s;
 }
 
-void bench_report_finish(bench_report *rep, const bench_config *cfg, const bench_limits *lim) {
+void bench_results_finish(bench_results *rep, const bench_config *cfg, const bench_limits *lim) {
     for (int i = 0; i < rep->nrows; i++) {
         bench_row *r = &rep->rows[i];
         const int tagging = !strcmp(r->mode, "tagging");
@@ -142,7 +142,7 @@ static int max_threads(const bench_config *cfg) {
     return m;
 }
 
-static const bench_row *pick(const bench_report *rep, const char *method, const char *mode, int batch,
+static const bench_row *pick(const bench_results *rep, const char *method, const char *mode, int batch,
                              int64_t users, int threads, int storage) {
     bench_row like = {.batch = batch, .users = users, .threads = threads};
     strcpy(like.mode, mode);
@@ -160,7 +160,7 @@ static void target_line(FILE *f, const char *what, double goal, double value, co
                  100 * value / goal);
 }
 
-static void print_targets(FILE *f, const bench_report *rep, const bench_config *cfg) {
+static void print_targets(FILE *f, const bench_results *rep, const bench_config *cfg) {
     const int64_t n = target_users(cfg);
     const int th = max_threads(cfg);
     fprintf(f, "\n### Targets (%lld users, %d thread%s, float32 unless said)\n\n", (long long)n, th, th > 1 ? "s" : "");
@@ -190,7 +190,7 @@ static void print_targets(FILE *f, const bench_report *rep, const bench_config *
     target_line(f, "1 tag: float16 speed-up over float32", 1.7, one && h ? one->median_s / h->median_s : 0, "x");
 }
 
-void bench_report_markdown(FILE *f, const bench_report *rep, const bench_config *cfg, const bench_limits *lim,
+void bench_results_markdown(FILE *f, const bench_results *rep, const bench_config *cfg, const bench_limits *lim,
                            const char *machine, const char *date, double total_s) {
     fprintf(f, "## mvke-bench: %s\n\nMachine: %s. Date: %s. Whole run: %.0f s.\n", cfg->quick ? "quick run" : "full run",
             machine, date, total_s);
@@ -242,7 +242,7 @@ void bench_report_markdown(FILE *f, const bench_report *rep, const bench_config 
             BENCH_NTAGS);
 }
 
-int bench_report_json(const char *path, const bench_report *rep, const bench_config *cfg, const bench_limits *lim,
+int bench_results_json(const char *path, const bench_results *rep, const bench_config *cfg, const bench_limits *lim,
                       const char *machine, const char *date, double total_s) {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -286,7 +286,7 @@ int bench_report_json(const char *path, const bench_report *rep, const bench_con
     return 0;
 }
 
-int bench_report_plots(const char *dir, const bench_report *rep, const bench_config *cfg, const bench_limits *lim) {
+int bench_results_plots(const char *dir, const bench_results *rep, const bench_config *cfg, const bench_limits *lim) {
     const int th = max_threads(cfg);
     const int64_t n = target_users(cfg);
     char path[4096];

@@ -3,7 +3,7 @@
  * them. The script is left in the folder so that a reader can restyle a picture and redraw it
  * with `gnuplot plots.gp`; the page itself is written by report_page.c.
  */
-#include "report.h"
+#include "demo_report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,7 +23,7 @@
 #define CURVE_HI 1.0
 #define CURVE_STEPS 120
 
-int mvke_report_page_write(const mvke_report *r, const char *dir, int pictures, char *msg, size_t cap);
+int cli_demo_report_page_write(const cli_demo_report *r, const char *dir, int pictures, char *msg, size_t cap);
 
 static FILE *open_in(const char *dir, const char *name, char *msg, size_t cap) {
     char path[4096];
@@ -61,7 +61,7 @@ static const char *short_name(const char *name) {
     return prev;
 }
 
-static int write_gates(const mvke_report *r, const char *dir, int t, char *msg, size_t cap) {
+static int write_gates(const cli_demo_report *r, const char *dir, int t, char *msg, size_t cap) {
     const synth_world *w = r->world;
     char name[SYNTH_WORLD_MAX_NAME + 16];
     snprintf(name, sizeof name, "gates_%s.dat", w->opt.tasks[t].name);
@@ -77,9 +77,9 @@ static int write_gates(const mvke_report *r, const char *dir, int t, char *msg, 
     return close_in(f, dir, name, msg, cap);
 }
 
-static int write_scores(const mvke_report *r, const char *dir, char *msg, size_t cap) {
+static int write_scores(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
     const synth_world *w = r->world;
-    const mvke_report_tag *tg = &r->tags[0];
+    const cli_demo_report_tag *tg = &r->tags[0];
     int64_t in[HIST_BINS] = {0}, out[HIST_BINS] = {0};
     for (int64_t u = 0; u < w->opt.nusers; u++) {
         double s = tg->scores[u];
@@ -102,7 +102,7 @@ static int write_scores(const mvke_report *r, const char *dir, char *msg, size_t
     return close_in(f, dir, "scores.dat", msg, cap);
 }
 
-static int write_audience(const mvke_report *r, const char *dir, char *msg, size_t cap) {
+static int write_audience(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
     const synth_world *w = r->world;
     FILE *f = open_in(dir, "audience.dat", msg, cap);
     if (!f) return -1;
@@ -134,7 +134,7 @@ static int write_audience(const mvke_report *r, const char *dir, char *msg, size
     return close_in(f, dir, "audience.dat", msg, cap);
 }
 
-static int write_precision(const mvke_report *r, const char *dir, char *msg, size_t cap) {
+static int write_precision(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
     FILE *f = open_in(dir, "precision.dat", msg, cap);
     if (!f) return -1;
     fprintf(f, "# task precision_at_%d_of_mvke_tags precision_of_random_tags\n", r->top_m);
@@ -152,7 +152,7 @@ static void gp_task_title(FILE *f, const synth_world *w, int t) {
     gp_string(f, buf);
 }
 
-static int write_script(const mvke_report *r, const char *dir, char *msg, size_t cap) {
+static int write_script(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
     const synth_world *w = r->world;
     const int K = w->opt.K, T = w->opt.ntasks;
     FILE *f = open_in(dir, "plots.gp", msg, cap);
@@ -203,7 +203,7 @@ static int write_script(const mvke_report *r, const char *dir, char *msg, size_t
     fprintf(f, "unset multiplot\nreset\n\n");
 
     /* Score histogram of the first named tag. */
-    const mvke_report_tag *tg = &r->tags[0];
+    const cli_demo_report_tag *tg = &r->tags[0];
     const char *topic = w->tag_name[tg->index];
     char title[1024];
     fprintf(f, "# Scores of every user for one tag\n"
@@ -257,7 +257,7 @@ static int write_script(const mvke_report *r, const char *dir, char *msg, size_t
     return close_in(f, dir, "plots.gp", msg, cap);
 }
 
-int mvke_report_write(const mvke_report *r, const char *dir, char *msg, size_t cap) {
+int cli_demo_report_write(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
     for (int t = 0; t < r->world->opt.ntasks; t++)
         if (write_gates(r, dir, t, msg, cap)) return -1;
     if (write_scores(r, dir, msg, cap) || write_audience(r, dir, msg, cap) || write_precision(r, dir, msg, cap) ||
@@ -265,7 +265,7 @@ int mvke_report_write(const mvke_report *r, const char *dir, char *msg, size_t c
         return -1;
     char why[512] = "";
     int pictures = bench_gnuplot(dir, "plots.gp", why, sizeof why) == 0;
-    if (mvke_report_page_write(r, dir, pictures, msg, cap)) return -1;
+    if (cli_demo_report_page_write(r, dir, pictures, msg, cap)) return -1;
     if (!pictures) {
         snprintf(msg, cap, "%s", why);
         return 1;
