@@ -286,16 +286,31 @@ int bench_results_json(const char *path, const bench_results *rep, const bench_c
     return 0;
 }
 
+/* dir/name opened for writing, or NULL after printing why. */
+static FILE *create_in(const char *dir, const char *name) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) perror(path);
+    return f;
+}
+
+/* One line of a data file: the key, then each row's value (NaN for a row not measured). */
+static void data_line(FILE *f, long long key, const bench_row *const *c, int n, const bench_config *cfg,
+                      const bench_limits *lim) {
+    fprintf(f, "%lld", key);
+    for (int i = 0; i < n; i++)
+        if (!c[i]) fprintf(f, " NaN");
+        else if (lim) fprintf(f, " %.4f", roofline(c[i], cfg, lim));
+        else fprintf(f, " %.6g", c[i]->median_s);
+    fprintf(f, "\n");
+}
+
 int bench_results_plots(const char *dir, const bench_results *rep, const bench_config *cfg, const bench_limits *lim) {
     const int th = max_threads(cfg);
     const int64_t n = target_users(cfg);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/time_vs_users.dat", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        return 1;
-    }
+    FILE *f = create_in(dir, "time_vs_users.dat");
+    if (!f) return 1;
     /* Columns: users, mvke f32, mvke f16, FAISS, naive (1 tag, top-100, seconds); then the same
      * for a batch of 64 tags. NaN where not measured. */
     fprintf(f, "# users  mvke_f32  mvke_f16  faiss_flat  naive  mvke_f32_b64  mvke_f16_b64  faiss_flat_b64\n");
@@ -305,34 +320,20 @@ int bench_results_plots(const char *dir, const bench_results *rep, const bench_c
                                  pick(rep, "faiss-flat", "top100", 1, u, th, -1), pick(rep, "naive", "top100", 1, u, th, -1),
                                  pick(rep, "mvke", "top100", 64, u, th, 0), pick(rep, "mvke", "top100", 64, u, th, 1),
                                  pick(rep, "faiss-flat", "top100", 64, u, th, -1)};
-        fprintf(f, "%lld", (long long)u);
-        for (int i = 0; i < 7; i++)
-            if (c[i]) fprintf(f, " %.6g", c[i]->median_s); else fprintf(f, " NaN");
-        fprintf(f, "\n");
+        data_line(f, (long long)u, c, 7, cfg, NULL);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/roofline_vs_batch.dat", dir);
-    if (!(f = fopen(path, "w"))) {
-        perror(path);
-        return 1;
-    }
+    if (!(f = create_in(dir, "roofline_vs_batch.dat"))) return 1;
     fprintf(f, "# batch  mvke_f32  mvke_f16  faiss_flat   (fraction of the roofline, %lld users, %d threads)\n",
             (long long)n, th);
     for (int b = 0; b < BENCH_NBATCH; b++) {
         const int q = bench_batches[b];
         const bench_row *c[3] = {pick(rep, "mvke", "top100", q, n, th, 0), pick(rep, "mvke", "top100", q, n, th, 1),
                                  pick(rep, "faiss-flat", "top100", q, n, th, -1)};
-        fprintf(f, "%d", q);
-        for (int i = 0; i < 3; i++)
-            if (c[i]) fprintf(f, " %.4f", roofline(c[i], cfg, lim)); else fprintf(f, " NaN");
-        fprintf(f, "\n");
+        data_line(f, q, c, 3, cfg, lim);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/plots.gp", dir);
-    if (!(f = fopen(path, "w"))) {
-        perror(path);
-        return 1;
-    }
+    if (!(f = create_in(dir, "plots.gp"))) return 1;
     fprintf(f,
             "set terminal svg size 800,500 dynamic font 'sans,12'\nset datafile missing 'NaN'\nset key top left\n"
             "set grid\nset logscale xy\nset xlabel 'users'\nset ylabel 'seconds per call (median)'\n"

@@ -60,26 +60,16 @@ void bench_faiss_free(bench_faiss *f) {
 /* ------------------------------------------------------------------------------------------ */
 /* IndexFlatIP                                                                                */
 
-typedef struct flat_ctx {
-    FaissIndex *index;
-    const float *z;
-    int64_t nq, k;
-    float radius;
-    float *D;
-    int64_t *I;
-    int64_t hits;
-} flat_ctx;
-
 static int do_flat_search(void *p) {
-    flat_ctx *c = p;
-    return faiss_Index_search(c->index, c->nq, c->z, c->k, c->D, c->I) ? faiss_fail("faiss_Index_search") : 0;
+    bench_call *c = p;
+    return faiss_Index_search(c->index, c->nq, c->z, c->k, c->scores, c->ids) ? faiss_fail("faiss_Index_search") : 0;
 }
 
 static int do_flat_range(void *p) {
-    flat_ctx *c = p;
+    bench_call *c = p;
     FaissRangeSearchResult *res = NULL;
     if (faiss_RangeSearchResult_new(&res, c->nq)) return faiss_fail("faiss_RangeSearchResult_new");
-    int rc = faiss_Index_range_search(c->index, c->nq, c->z, c->radius, res);
+    int rc = faiss_Index_range_search(c->index, c->nq, c->z, c->threshold, res);
     if (!rc) {
         size_t *lims;
         faiss_RangeSearchResult_lims(res, &lims);
@@ -93,11 +83,11 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
                     bench_results *rep) {
     const int64_t n = faiss_Index_ntotal(f->index);
     int64_t kmax = expect_hits > BENCH_TOPK ? expect_hits : BENCH_TOPK;
-    flat_ctx c = {.index = f->index, .z = w->z[0], .k = BENCH_TOPK};
-    c.D = malloc((size_t)BENCH_MAX_BATCH * (size_t)kmax * sizeof *c.D);
-    c.I = malloc((size_t)BENCH_MAX_BATCH * (size_t)kmax * sizeof *c.I);
+    bench_call c = {.index = f->index, .z = w->z[0], .k = BENCH_TOPK};
+    c.scores = malloc((size_t)BENCH_MAX_BATCH * (size_t)kmax * sizeof *c.scores);
+    c.ids = malloc((size_t)BENCH_MAX_BATCH * (size_t)kmax * sizeof *c.ids);
     int rc = 0;
-    if (!c.D || !c.I) {
+    if (!c.scores || !c.ids) {
         fprintf(stderr, "mvke-bench: out of memory for the FAISS baselines\n");
         rc = 1;
     }
@@ -108,7 +98,7 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
         c.nq = 1;
         c.k = expect_hits;
         rc = do_flat_search(&c);
-        flat_radius = nextafterf(c.D[expect_hits - 1], -INFINITY);
+        flat_radius = nextafterf(c.scores[expect_hits - 1], -INFINITY);
         c.k = BENCH_TOPK;
     }
     for (int t = 0; t < cfg->nthreads && !rc; t++) {
@@ -120,7 +110,7 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
             strcpy(r.method, "faiss-flat");
             strcpy(r.mode, b < BENCH_NBATCH ? "top100" : "threshold");
             c.nq = r.batch;
-            c.radius = flat_radius;
+            c.threshold = flat_radius;
             rc = bench_time(b < BENCH_NBATCH ? do_flat_search : do_flat_range, &c, cfg, &r.median_s, &r.reps);
             r.bytes = (double)n * w->row * sizeof(float);
             r.flops = 2.0 * r.batch * (double)n * w->row;
@@ -130,8 +120,8 @@ int bench_run_faiss(const bench_config *cfg, const bench_world *w, bench_faiss *
                     (long long)n, th, r.median_s);
         }
     }
-    free(c.D);
-    free(c.I);
+    free(c.scores);
+    free(c.ids);
     return rc;
 }
 

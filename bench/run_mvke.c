@@ -12,26 +12,16 @@
 
 #include "runs.h"
 
-typedef struct search_ctx {
-    const mvke_index *users;
-    const float *z;
-    int64_t nq, k;
-    float min_score;
-    float *scores;
-    int64_t *ids;
-    int64_t hits;
-} search_ctx;
-
 static int do_topk(void *p) {
-    search_ctx *c = p;
-    mvke_status st = mvke_index_search(c->users, c->nq, c->z, c->k, NULL, c->scores, c->ids);
+    bench_call *c = p;
+    mvke_status st = mvke_index_search(c->index, c->nq, c->z, c->k, NULL, c->scores, c->ids);
     return st == MVKE_OK ? 0 : bench_fail("mvke_index_search", st);
 }
 
 static int do_range(void *p) {
-    search_ctx *c = p;
+    bench_call *c = p;
     mvke_result *res = NULL;
-    mvke_status st = mvke_index_range_search(c->users, c->nq, c->z, c->min_score, NULL, &res);
+    mvke_status st = mvke_index_range_search(c->index, c->nq, c->z, c->threshold, NULL, &res);
     if (st == MVKE_OK) st = mvke_result_total(res, &c->hits);
     mvke_result_free(res);
     return st == MVKE_OK ? 0 : bench_fail("mvke_index_range_search", st);
@@ -63,7 +53,7 @@ int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *us
                    float min_score, bench_results *rep) {
     int64_t n = 0;
     mvke_index_count(users, &n);
-    search_ctx c = {.users = users, .z = w->z[0], .k = BENCH_TOPK, .min_score = min_score};
+    bench_call c = {.index = users, .z = w->z[0], .k = BENCH_TOPK, .threshold = min_score};
     c.scores = malloc((size_t)BENCH_MAX_BATCH * BENCH_TOPK * sizeof *c.scores);
     c.ids = malloc((size_t)BENCH_MAX_BATCH * BENCH_TOPK * sizeof *c.ids);
     if (!c.scores || !c.ids) {

@@ -9,6 +9,19 @@
 #include "bench.h"
 #include "world_gen.h"
 
+/* One timed search call, for every method: nq gated query rows z, the k best each (top-k) or
+ * every row at or above a threshold (range), the result buffers, and the entries a range call
+ * returned. */
+typedef struct bench_call {
+    const void *index; /* the method's index: a const mvke_index *, or a FaissIndex * */
+    const float *z;
+    int64_t nq, k;
+    float threshold;   /* mvke: the min score; FAISS: the radius it keeps scores above */
+    float *scores;
+    int64_t *ids;
+    int64_t hits;
+} bench_call;
+
 /* The threshold of the audience mode: the score of the (frac * n)-th best user of tag 0, found
  * with a top-k search on `users`. Returns 0 or 1 after printing why. */
 int bench_threshold_for(const mvke_index *users, const bench_world *w, double frac, float *min_score,

@@ -39,6 +39,19 @@ int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     return -1;
 }
 
+int cli_opt_ids(const char *value, void *dst, char *msg, size_t cap) {
+    cli_ids *l = dst;
+    int64_t *ids, n;
+    if (cli_arg_id_list(value, &ids, &n) != 0) {
+        snprintf(msg, cap, "'%s': expected ids separated by commas", value);
+        return -1;
+    }
+    free(l->ids);
+    l->ids = ids;
+    l->n = n;
+    return 0;
+}
+
 int cli_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) {
     const char *eq = strchr(s, '=');
     if (!eq || eq == s || !eq[1]) return -1;

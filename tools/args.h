@@ -5,6 +5,7 @@
 #ifndef MVKE_TOOLS_ARGS_H
 #define MVKE_TOOLS_ARGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mvke/mvke.h"
@@ -12,6 +13,15 @@
 
 /* "1,2,3" -> ids (malloc'd). Returns 0, or -1 on a malformed list (nothing allocated). */
 int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n);
+
+/* A list of ids given as one option ("--tag 1,2,3"), for cli_option.parse. */
+typedef struct cli_ids {
+    int64_t *ids; /* malloc'd; the command frees it */
+    int64_t n;
+} cli_ids;
+
+/* The CLI_CUSTOM parser of a cli_ids destination (options.h). */
+int cli_opt_ids(const char *value, void *dst, char *msg, size_t cap);
 
 /* "NAME=FIRST-LAST" or "NAME=i,j,k" -> name (malloc'd) and experts (at most MVKE_MAX_K, each below
  * MVKE_MAX_K). Returns 0 or -1. */

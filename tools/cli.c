@@ -35,6 +35,21 @@ int cli_fail(const char *cmd, mvke_status st, const char *what) {
     return cli_exit_code(st);
 }
 
+void cli_print_list(const mvke_result *res, int64_t i, long long key, const char *task) {
+    const int64_t *ids;
+    const float *sc;
+    int64_t n = 0;
+    mvke_result_get(res, i, &ids, &sc, &n);
+    for (int64_t r = 0; r < n; r++)
+        printf("%lld\t%s\t%lld\t%lld\t%.6f\n", key, task, (long long)r + 1, (long long)ids[r], (double)sc[r]);
+}
+
+int cli_finish_stdout(const char *cmd) {
+    if (fflush(stdout) == 0 && !ferror(stdout)) return CLI_EXIT_OK;
+    fprintf(stderr, "mvke %s: writing the output failed\n", cmd);
+    return CLI_EXIT_IO;
+}
+
 int cli_parse_i64(const char *s, long long *out) {
     if (!s || !*s) return -1;
     char *end;

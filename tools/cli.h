@@ -33,6 +33,13 @@ int cli_fail(const char *cmd, mvke_status status, const char *what);
 /* The exit code that matches a library status. */
 int cli_exit_code(mvke_status status);
 
+/* Prints list i of res to stdout as "key<TAB>task<TAB>rank<TAB>id<TAB>score" lines, rank from 1,
+ * score with 6 decimals (the output of `mvke audience` and `mvke tags`). */
+void cli_print_list(const mvke_result *res, int64_t i, long long key, const char *task);
+
+/* Flushes stdout. Returns CLI_EXIT_OK, or CLI_EXIT_IO after printing that writing failed. */
+int cli_finish_stdout(const char *cmd);
+
 /* Parses a whole decimal integer / float; returns 0 on success, -1 otherwise. */
 int cli_parse_i64(const char *s, long long *out);
 int cli_parse_float(const char *s, float *out);

@@ -12,15 +12,16 @@
 #include "options.h"
 
 int cli_cmd_audience(int argc, char **argv) {
-    const char *index = NULL, *task = NULL, *tag_s = NULL, *allow_s = NULL;
+    const char *index = NULL, *task = NULL, *allow_s = NULL;
+    cli_ids tag = {NULL, 0};
     long long top = 0;
     float min = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
         {.name = "--task", .metavar = "NAME", .help = "the task the tags belong to", .kind = CLI_STRING,
          .dst = &task, .required = 1},
-        {.name = "--tag", .metavar = "ID[,ID...]", .help = "tag ids", .kind = CLI_STRING, .dst = &tag_s,
-         .required = 1},
+        {.name = "--tag", .metavar = "ID[,ID...]", .help = "tag ids", .kind = CLI_CUSTOM, .dst = &tag,
+         .required = 1, .parse = cli_opt_ids},
         {.name = "--top", .metavar = "N", .help = "the N best users of each tag", .kind = CLI_INT, .dst = &top,
          .min = 1, .max = 1e18, .group = 1, .required = 1},
         {.name = "--min-score", .metavar = "S", .help = "every user with score >= S (cosine, in [-1, 1])",
@@ -34,11 +35,12 @@ int cli_cmd_audience(int argc, char **argv) {
                            "decimals.\n",
                            options, CLI_NOPTIONS(options)};
     int rc;
-    if (!cli_parse(&spec, argc, argv, &rc)) return rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) {
+        free(tag.ids);
+        return rc;
+    }
     const int by_top = top > 0;
-    int64_t *tag_ids, ntag;
-    if (cli_arg_id_list(tag_s, &tag_ids, &ntag) != 0)
-        return cli_usage_error(&spec, "--tag '%s': expected ids separated by commas", tag_s);
+    const int64_t *tag_ids = tag.ids, ntag = tag.n;
     mvke_allow *allow = NULL;
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
@@ -57,23 +59,13 @@ int cli_cmd_audience(int argc, char **argv) {
         goto out;
     }
     printf("tag_id\ttask\trank\tuser_id\tscore\n");
-    for (int64_t i = 0; i < ntag; i++) {
-        const int64_t *ids;
-        const float *sc;
-        int64_t n;
-        mvke_result_get(res, i, &ids, &sc, &n);
-        for (int64_t r = 0; r < n; r++)
-            printf("%lld\t%s\t%lld\t%lld\t%.6f\n", (long long)tag_ids[i], task, (long long)r + 1, (long long)ids[r], (double)sc[r]);
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mvke audience: writing the output failed\n");
-        rc = CLI_EXIT_IO;
-    }
+    for (int64_t i = 0; i < ntag; i++) cli_print_list(res, i, (long long)tag_ids[i], task);
+    rc = cli_finish_stdout("audience");
 out:
     mvke_result_free(res);
     mvke_allow_free(allow);
     mvke_index_free(users);
     mvke_tags_free(tags);
-    free(tag_ids);
+    free(tag.ids);
     return rc;
 }

@@ -49,6 +49,22 @@ static int open_array(const char *opt, const char *path, int want_ndim, int want
     return CLI_EXIT_OK;
 }
 
+/* Opens a 2-d float array that must have shape (rows, cols); `expected` says where those come
+ * from ("TAGS.tsv has 61 rows and d = 8"). Prints and returns an exit code on error (*f is then
+ * left for the caller to close). */
+static int open_matrix(const char *opt, const char *path, int64_t rows, int64_t cols, const char *expected,
+                       mvke_npy **f) {
+    int64_t sh[MVKE_NPY_MAX_DIMS];
+    int rc = open_array(opt, path, 2, 0, f, sh);
+    if (rc) return rc;
+    if (sh[0] != rows || sh[1] != cols) {
+        fprintf(stderr, "mvke build: %s: %s has shape (%lld, %lld) but %s\n", opt, path, (long long)sh[0],
+                (long long)sh[1], expected);
+        return CLI_EXIT_DATA;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int shape_error(const char *what) {
     fprintf(stderr, "mvke build: %s\n", what);
     return CLI_EXIT_DATA;
@@ -110,7 +126,7 @@ int cli_cmd_build(int argc, char **argv) {
     mvke_tags *tags = NULL;
     float *x = NULL, *q = NULL, *w = NULL, *vk = NULL;
     int64_t *uid = NULL;
-    int64_t sx[MVKE_NPY_MAX_DIMS], sid[MVKE_NPY_MAX_DIMS], sq[MVKE_NPY_MAX_DIMS], sw[MVKE_NPY_MAX_DIMS], svk[MVKE_NPY_MAX_DIMS];
+    int64_t sx[MVKE_NPY_MAX_DIMS], sid[MVKE_NPY_MAX_DIMS];
     char msg[1024];
 
     if ((rc = open_array("--experts", experts, 3, 0, &fx, sx))) goto out;
@@ -136,29 +152,14 @@ int cli_cmd_build(int argc, char **argv) {
     }
     int64_t T;
     mvke_taxonomy_count(tax, &T);
-    if ((rc = open_array("--tag-emb", q_path, 2, 0, &fq, sq))) goto out;
-    if (sq[0] != T || sq[1] != d) {
-        snprintf(msg, sizeof msg, "--tag-emb: %s has shape (%lld, %lld) but %s has %lld rows and d = %d", q_path,
-                 (long long)sq[0], (long long)sq[1], tags_path, (long long)T, d);
-        rc = shape_error(msg);
-        goto out;
-    }
+    snprintf(msg, sizeof msg, "%s has %lld rows and d = %d", tags_path, (long long)T, d);
+    if ((rc = open_matrix("--tag-emb", q_path, T, d, msg, &fq))) goto out;
     if (w_path) {
-        if ((rc = open_array("--gates", w_path, 2, 0, &fw, sw))) goto out;
-        if (sw[0] != T || sw[1] != K) {
-            snprintf(msg, sizeof msg, "--gates: %s has shape (%lld, %lld) but %s has %lld rows and K = %d", w_path,
-                     (long long)sw[0], (long long)sw[1], tags_path, (long long)T, K);
-            rc = shape_error(msg);
-            goto out;
-        }
+        snprintf(msg, sizeof msg, "%s has %lld rows and K = %d", tags_path, (long long)T, K);
+        if ((rc = open_matrix("--gates", w_path, T, K, msg, &fw))) goto out;
     } else {
-        if ((rc = open_array("--vk", vk_path, 2, 0, &fvk, svk))) goto out;
-        if (svk[0] != K || svk[1] != d) {
-            snprintf(msg, sizeof msg, "--vk: %s has shape (%lld, %lld) but the experts have K = %d, d = %d", vk_path,
-                     (long long)svk[0], (long long)svk[1], K, d);
-            rc = shape_error(msg);
-            goto out;
-        }
+        snprintf(msg, sizeof msg, "the experts have K = %d, d = %d", K, d);
+        if ((rc = open_matrix("--vk", vk_path, K, d, msg, &fvk))) goto out;
     }
 
     /* Tags first: they are small, and their errors are the likeliest. */

@@ -11,12 +11,13 @@
 #include "options.h"
 
 int cli_cmd_tags(int argc, char **argv) {
-    const char *index = NULL, *task = NULL, *user_s = NULL;
+    const char *index = NULL, *task = NULL;
+    cli_ids user = {NULL, 0};
     long long top = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
-        {.name = "--user", .metavar = "ID[,ID...]", .help = "user ids", .kind = CLI_STRING, .dst = &user_s,
-         .required = 1},
+        {.name = "--user", .metavar = "ID[,ID...]", .help = "user ids", .kind = CLI_CUSTOM, .dst = &user,
+         .required = 1, .parse = cli_opt_ids},
         {.name = "--task", .metavar = "NAME", .help = "only this task (default: every task)", .kind = CLI_STRING,
          .dst = &task},
         {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &top,
@@ -27,10 +28,11 @@ int cli_cmd_tags(int argc, char **argv) {
                            "6 decimals; tasks in declaration order.\n",
                            options, CLI_NOPTIONS(options)};
     int rc;
-    if (!cli_parse(&spec, argc, argv, &rc)) return rc;
-    int64_t *uids, nu;
-    if (cli_arg_id_list(user_s, &uids, &nu) != 0)
-        return cli_usage_error(&spec, "--user '%s': expected ids separated by commas", user_s);
+    if (!cli_parse(&spec, argc, argv, &rc)) {
+        free(user.ids);
+        return rc;
+    }
+    const int64_t *uids = user.ids, nu = user.n;
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     mvke_result *res = NULL;
@@ -51,21 +53,13 @@ int cli_cmd_tags(int argc, char **argv) {
         for (int t = 0; t < ntasks; t++) {
             const char *name = task;
             if (!task) mvke_tags_task(tags, t, &name, NULL, NULL);
-            const int64_t *ids;
-            const float *sc;
-            int64_t n;
-            mvke_result_get(res, u * ntasks + t, &ids, &sc, &n);
-            for (int64_t r = 0; r < n; r++)
-                printf("%lld\t%s\t%lld\t%lld\t%.6f\n", (long long)uids[u], name, (long long)r + 1, (long long)ids[r], (double)sc[r]);
+            cli_print_list(res, u * ntasks + t, (long long)uids[u], name);
         }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mvke tags: writing the output failed\n");
-        rc = CLI_EXIT_IO;
-    }
+    rc = cli_finish_stdout("tags");
 out:
     mvke_result_free(res);
     mvke_index_free(users);
     mvke_tags_free(tags);
-    free(uids);
+    free(user.ids);
     return rc;
 }
