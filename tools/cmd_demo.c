@@ -76,6 +76,12 @@ static int run(cli_demo *dm, const cli_spec *spec) {
     o.seed = (uint64_t)dm->seed;
     o.K = (int)dm->K;
     o.d = (int)dm->d;
+    /* The tasks keep their shape for any K: interest on the first 3/5 of the experts (0-2 of 5),
+     * intention on the last 4/5 (1-4 of 5). */
+    o.tasks[0].nexperts = (3 * o.K + 4) / 5;
+    o.tasks[1].nexperts = (4 * o.K + 4) / 5;
+    for (int i = 0; i < o.tasks[0].nexperts; i++) o.tasks[0].experts[i] = i;
+    for (int i = 0; i < o.tasks[1].nexperts; i++) o.tasks[1].experts[i] = o.K - o.tasks[1].nexperts + i;
     char msg[1024], b1[32], b2[32];
     if (synth_world_options_check(&o, msg, sizeof msg)) return cli_usage_error(spec, "%s", msg);
     if (cli_demo_make_dir(dm->out)) return CLI_EXIT_IO;
@@ -150,8 +156,8 @@ int cli_cmd_demo(int argc, char **argv) {
          .kind = CLI_STRING, .dst = &dm.out},
         {.name = "--seed", .metavar = "S", .help = "random seed (default 42)", .kind = CLI_INT, .dst = &dm.seed,
          .min = 0, .max = 1e18},
-        {.name = "--K", .metavar = "K", .help = "experts per user (default 5; the default tasks use experts 0-4)",
-         .kind = CLI_INT, .dst = &dm.K, .min = 1, .max = MVKE_MAX_K},
+        {.name = "--K", .metavar = "K",
+         .help = "experts per user (default 5; interest uses the first 3/5, intention the last 4/5)", .kind = CLI_INT, .dst = &dm.K, .min = 1, .max = MVKE_MAX_K},
         {.name = "--d", .metavar = "D", .help = "dimension of each expert (default 30)", .kind = CLI_INT,
          .dst = &dm.d, .min = 1, .max = MVKE_MAX_D},
         {.name = "--top", .metavar = "M", .help = "tags per user and task in the batch tagging (default 10)",
