@@ -14,7 +14,7 @@ int mvke_cmd_info(int argc, char **argv) {
     if (mvke_arg_wants_help(argc, argv)) {
         printf("usage: %s\n\nPrints the format version, size, K, d, storage, user count, tasks with their experts\n"
                "and tag counts of an index file, one 'key<TAB>value' line each. Checks the header, the\n"
-               "section table and the tag sections (use 'mvke verify' for every checksum).\n", USAGE);
+               "section table and the tag sections, and nothing per user (use 'mvke verify' for every checksum).\n", USAGE);
         return MVKE_EXIT_OK;
     }
     if (argc != 2 || argv[1][0] == '-') return mvke_cli_usage("info", USAGE, "expected one INDEX argument");
@@ -24,7 +24,7 @@ int mvke_cmd_info(int argc, char **argv) {
     if (st != MVKE_OK) return mvke_cli_fail("info", st, path);
     mvke_index *users;
     mvke_tags *tags;
-    st = mvke_file_open(path, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags);
+    st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &users, &tags);
     if (st != MVKE_OK) return mvke_cli_fail("info", st, path);
     int ntasks;
     int64_t ntags;
@@ -32,7 +32,7 @@ int mvke_cmd_info(int argc, char **argv) {
     mvke_tags_count(tags, NULL, &ntags);
     printf("file\t%s\nformat\t%u\nbytes\t%llu\nfingerprint\t%08x\nusers\t%lld\nK\t%d\nd\t%d\nstorage\t%s\ntasks\t%d\ntags\t%lld\n",
            path, fi.version, (unsigned long long)fi.size, fi.fingerprint, (long long)fi.nusers, fi.K, fi.d,
-           fi.storage == MVKE_STORAGE_F16 ? "float16" : "float32", ntasks, (long long)ntags);
+           fi.storage == MVKE_STORAGE_F16 ? "float16" : fi.storage == MVKE_STORAGE_BF16 ? "bfloat16" : "float32", ntasks, (long long)ntags);
     for (int t = 0; t < ntasks; t++) {
         const char *name;
         const int *ex;

@@ -30,7 +30,7 @@
 
 static const char *USAGE =
     "mvke tag-all INDEX --top M -o OUT [--task NAME] [--format tsv|npy] [--resume] [--block-users N] "
-    "[--checkpoint-every S]";
+    "[--checkpoint-every S] [--no-verify]";
 
 typedef struct run {
     const char *index, *out, *task;
@@ -287,6 +287,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     const char *top_s = NULL, *fmt = "tsv", *block_s = NULL, *every_s = NULL;
     float every = 1.0f;
     int resume = 0;
+    unsigned open_flags = MVKE_FILE_OPEN_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int k;
@@ -297,6 +298,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         else if ((k = mvke_arg_take(argc, argv, &i, "--block-users", &v))) block_s = v;
         else if ((k = mvke_arg_take(argc, argv, &i, "--checkpoint-every", &v))) every_s = v;
         else if (!strcmp(argv[i], "--resume")) resume = 1, k = 1;
+        else if (!strcmp(argv[i], "--no-verify")) open_flags = MVKE_FILE_OPEN_NO_VERIFY, k = 1;
         else if (argv[i][0] == '-' || r.index) return mvke_cli_usage("tag-all", USAGE, "unexpected argument '%s'", argv[i]);
         else r.index = argv[i], k = 1;
         if (k < 0) return mvke_cli_usage("tag-all", USAGE, "%s needs a value", argv[i]);
@@ -319,7 +321,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     char *text = NULL;
     size_t text_cap = 0;
     if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK ||
-        (st = mvke_file_open(r.index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &r.users, &r.tags)) != MVKE_OK) {
+        (st = mvke_file_open(r.index, open_flags, &r.users, &r.tags)) != MVKE_OK) {
         rc = mvke_cli_fail("tag-all", st, r.index);
         goto out;
     }
