@@ -15,10 +15,14 @@ static int cmp64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* n distinct ids: random 62-bit values, or small dense ones, in random order. */
+/* n distinct ids in random order: small dense ones (kind 0), random 62-bit values (1), or dense
+ * ones with a few huge outliers that mislead interpolation (2). */
 static int64_t *make_ids(int64_t n, int wide) {
     int64_t *ids = malloc((size_t)n * 8);
-    for (int64_t i = 0; i < n; i++) ids[i] = wide ? (int64_t)(ref_uniform() * 4e18) * 2 + (i & 1) : 3 * i + 2;
+    for (int64_t i = 0; i < n; i++)
+        ids[i] = wide == 1 ? (int64_t)(ref_uniform() * 4e18) * 2 + (i & 1)
+                 : wide == 2 ? (i < n - 40 ? i * 1000 + i * i % 997 : ((int64_t)1 << 62) - i)
+                             : 3 * i + 2;
     for (int64_t i = n - 1; i > 0; i--) {
         int64_t j = (int64_t)(ref_uniform() * (double)(i + 1)), t = ids[i];
         if (j > i) j = i;
@@ -30,14 +34,14 @@ static int64_t *make_ids(int64_t n, int wide) {
 
 Test(idlookup, sorts_finds_and_verifies) {
     ref_seed(3);
-    for (int wide = 0; wide < 2; wide++) {
+    for (int wide = 0; wide < 3; wide++) {
         const int64_t n = 3 * MVKE_IDLOOKUP_CHUNK + 17;
         int64_t *ids = make_ids(n, wide);
         int64_t *pairs = malloc((size_t)n * 16), *tmp = malloc((size_t)n * 16), *sorted = malloc((size_t)n * 8);
         for (int64_t p = 0; p < n; p++) pairs[2 * p] = ids[p], pairs[2 * p + 1] = p;
         memcpy(sorted, ids, (size_t)n * 8);
         qsort(sorted, (size_t)n, 8, cmp64);
-        if (wide) /* the random ids may collide: make them distinct */
+        if (wide == 1) /* the random ids may collide: make them distinct */
             for (int64_t p = 0; p < n; p++) cr_assert(p == 0 || sorted[p] != sorted[p - 1]);
         cr_assert_eq(mvke_idlookup_sort(n, pairs, tmp), MVKE_OK, "%s", mvke_last_error());
         for (int64_t i = 0; i < n; i++) {
