@@ -76,9 +76,10 @@ void mvke_idmap_del(mvke_idmap *m, int64_t key) {
     if (!m->n || key < 0) return;
     const int64_t cap = m->cap;
     int64_t i = home(key, cap);
-    while (m->id_at(m->ctx, m->slots[i]) != key) {
+    for (;;) {
+        if (m->slots[i] == -1) return; /* absent */
+        if (m->id_at(m->ctx, m->slots[i]) == key) break;
         if (++i == cap) i = 0;
-        if (m->slots[i] == -1) return;
     }
     /* Backward shift: pull later entries of the probe run into the hole. */
     int64_t hole = i;
