@@ -121,14 +121,17 @@ int craft_sparse(const char *small, const char *out, uint64_t nusers) {
         const uint64_t old_off = e.offset;
         if (sizes[e.kind] || e.kind == MVKE_SEC_USER_IDS) e.size = sizes[e.kind];
         e.offset = off;
-        unsigned char *data = calloc(1, e.size ? e.size : 1);
-        if (!sizes[e.kind] && e.kind != MVKE_SEC_USER_IDS) memcpy(data, b + old_off, e.size);
-        if (e.kind == MVKE_SEC_CHECKSUMS) {
+        /* Bulk sections stay holes: nothing is allocated for them. */
+        const int bulk = mvke_file_bulk(e.kind);
+        unsigned char *data = bulk ? NULL : calloc(1, e.size ? e.size : 1);
+        if (!bulk && !data) rc = -1;
+        if (data && !sizes[e.kind]) memcpy(data, b + old_off, e.size);
+        if (data && e.kind == MVKE_SEC_CHECKSUMS) {
             mvke_put_u32(data, MVKE_FILE_UNIT_SHIFT);
             mvke_put_u64(data + 8, nunits);
         }
-        e.crc = mvke_file_bulk(e.kind) ? 0 : mvke_crc32c(0, data, (size_t)e.size);
-        if (!mvke_file_bulk(e.kind) && e.size) {
+        e.crc = bulk || !data ? 0 : mvke_crc32c(0, data, (size_t)e.size);
+        if (data && e.size) {
             if (fseeko(f, (off_t)off, SEEK_SET) || fwrite(data, 1, e.size, f) != e.size) rc = -1;
         }
         free(data);
