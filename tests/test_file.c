@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -674,5 +675,55 @@ Test(file, mapped_index_survives_a_new_file_under_its_name) {
     same_searches(u2, t2, fresh, ft, 5);
     mvke_index_free(mapped); mvke_index_free(fresh); mvke_index_free(u); mvke_index_free(u2);
     mvke_tags_free(mt); mvke_tags_free(ft); mvke_tags_free(t); mvke_tags_free(t2);
+    unlink(path);
+}
+
+/* Threads that search a freshly opened index at the same moment check the same units at once. */
+typedef struct first_use_arg {
+    const mvke_index *u;
+    const mvke_tags *t;
+    pthread_barrier_t *go;
+    answers a;
+    mvke_status st;
+} first_use_arg;
+
+static void *first_use(void *p) {
+    first_use_arg *a = p;
+    pthread_barrier_wait(a->go);
+    a->st = answer_all(a->u, a->t, &a->a);
+    return NULL;
+}
+
+Test(file, concurrent_first_searches_check_units_once_and_agree) {
+    make_dir();
+    ref_seed(17);
+    mvke_index *u, *m;
+    mvke_tags *t, *mt;
+    build(2, 3, 3 * MVKE_BLOCK_ROWS + 10, 3, MVKE_STORAGE_F32, &u, &t); /* several blocks and units */
+    cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK);
+    answers want;
+    cr_assert_eq(answer_all(u, t, &want), MVKE_OK);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(mvke_file_open(path, 0, &m, &mt), MVKE_OK, "%s", mvke_last_error());
+        enum { T = 4 };
+        pthread_t th[T];
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, T);
+        first_use_arg args[T];
+        for (int i = 0; i < T; i++) {
+            args[i] = (first_use_arg){m, mt, &go, {0}, MVKE_OK};
+            pthread_create(&th[i], NULL, first_use, &args[i]);
+        }
+        for (int i = 0; i < T; i++) {
+            pthread_join(th[i], NULL);
+            cr_assert_eq(args[i].st, MVKE_OK);
+            cr_assert_eq(memcmp(&args[i].a, &want, sizeof want), 0, "thread %d answered differently", i);
+        }
+        pthread_barrier_destroy(&go);
+        mvke_index_free(m);
+        mvke_tags_free(mt);
+    }
+    mvke_index_free(u);
+    mvke_tags_free(t);
     unlink(path);
 }
