@@ -233,6 +233,14 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
         mvke_free(row16);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory saving %s", path);
     }
+    if (users->store.storage == MVKE_STORAGE_SQ8 || users->store.storage == MVKE_STORAGE_PQ) {
+        mvke_free(tmp);
+        mvke_free(buf);
+        mvke_free(row);
+        mvke_free(row16);
+        return mvke_error(MVKE_ERR_UNSUPPORTED, "%s: index files of format version %u cannot hold %s codes or codec parameters",
+                          path, MVKE_FILE_VERSION, mvke_storage_name(users->store.storage));
+    }
     if (users->store.storage == MVKE_STORAGE_BF16) {
         mvke_free(tmp);
         mvke_free(buf);
