@@ -5,7 +5,7 @@
 #         (build-asan). Any sanitizer report fails the pass, including leaks found when a test
 #         process exits, which Criterion itself does not count as a failure.
 #   tsan  the concurrency test under ThreadSanitizer (build-tsan), one OpenMP thread per search.
-#   fuzz  every libFuzzer target for FUZZ_SECONDS (default 60) each, built with clang, ASan and
+#   fuzz  every libFuzzer target for FUZZ_SECONDS (default 45) each, built with clang, ASan and
 #         UBSan (build-fuzz); a crash, a leak, an input taking over 1 s or a single allocation
 #         over 64 MiB (inputs are at most 4 KiB) fails.
 #
@@ -85,7 +85,7 @@ run_tsan() {
 }
 
 run_fuzz() {
-    local dir=build-fuzz secs=${FUZZ_SECONDS:-60} rc=0 ok=0 bad=0 t name work
+    local dir=build-fuzz secs=${FUZZ_SECONDS:-45} rc=0 ok=0 bad=0 t name work
     if ! CC=clang bash scripts/setup.sh "$dir" -Dfuzz=true -Db_sanitize=address,undefined \
             -Db_lundef=false -Dtests=false -Dcuda=disabled -Dfaiss=disabled \
             -Dbuildtype=debugoptimized || ! ninja -C "$dir" -j2; then

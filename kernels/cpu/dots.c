@@ -16,6 +16,7 @@
 #include "../half.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -142,12 +143,14 @@ __attribute__((target("avx2,fma,f16c"))) static void dots_f16_avx2(int nq, int64
     }
 }
 
+/* AVX2, FMA and F16C, from cpuid (clang's __builtin_cpu_supports does not know "f16c"). */
 static int have_avx2_f16c(void) {
     static int cached = -1;
     if (cached < 0) {
+        unsigned a, b, c, d;
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                 __builtin_cpu_supports("f16c");
+        const int f16c_fma = __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1u) && (c >> 12 & 1u);
+        cached = __builtin_cpu_supports("avx2") && f16c_fma;
     }
     return cached;
 }
