@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cuda/cuda_module.h"
 #include "../kernels/runtime.h"
 #include "index_impl.h"
 

@@ -54,7 +54,7 @@ void *mvke_malloc_array(size_t count, size_t size) {
     return mvke_malloc(bytes);
 }
 
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[1024];
 
 mvke_status mvke_error(mvke_status status, const char *fmt, ...) {
     va_list ap;

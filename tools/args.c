@@ -18,6 +18,17 @@ int mvke_arg_take(int argc, char **argv, int *i, const char *name, const char **
     return 1;
 }
 
+int mvke_arg_gpu(int argc, char **argv, int *i, int *device) {
+    if (strcmp(argv[*i], "--gpu")) return 0;
+    long long n;
+    *device = 0;
+    if (*i + 1 < argc && mvke_cli_parse_i64(argv[*i + 1], &n) == 0 && n >= -1 && n < 1 << 20) {
+        *device = (int)n;
+        ++*i;
+    }
+    return 1;
+}
+
 int mvke_arg_wants_help(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;

@@ -24,6 +24,11 @@ int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts);
  * naming the file and line. */
 int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out);
 
+/* Whether argv[i] is --gpu, optionally followed by a device number (an integer >= -1; -1: every
+ * device); then *device is set (0 without a number) and i advances past what was taken.
+ * Returns 1 when matched, 0 otherwise. */
+int mvke_arg_gpu(int argc, char **argv, int *i, int *device);
+
 /* Whether --help or -h is among the arguments. */
 int mvke_arg_wants_help(int argc, char **argv);
 

@@ -9,7 +9,7 @@
 #include "args.h"
 #include "cli.h"
 
-static const char *USAGE = "mvke audience INDEX --task NAME --tag ID[,ID...] (--top N | --min-score S) [--allow IDS]";
+static const char *USAGE = "mvke audience INDEX --task NAME --tag ID[,ID...] (--top N | --min-score S) [--allow IDS] [--gpu [N]]";
 
 int mvke_cmd_audience(int argc, char **argv) {
     if (mvke_arg_wants_help(argc, argv)) {
@@ -19,11 +19,13 @@ int mvke_cmd_audience(int argc, char **argv) {
                "  --top N           the N best users of each tag\n"
                "  --min-score S     every user with score >= S (cosine, in [-1, 1])\n"
                "  --allow IDS       only these users: a .npy of int64 ids or a text file, one id a line\n"
+               "  --gpu [N]         search the users on GPU N (default 0; -1: every GPU)\n"
                "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score, rank from 1, score with 6 decimals.\n",
                USAGE);
         return MVKE_EXIT_OK;
     }
     const char *index = NULL, *task = NULL, *tag_s = NULL, *top_s = NULL, *min_s = NULL, *allow_s = NULL;
+    int gpu = -2; /* not asked */
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -32,6 +34,7 @@ int mvke_cmd_audience(int argc, char **argv) {
         else if ((r = mvke_arg_take(argc, argv, &i, "--top", &v))) top_s = v;
         else if ((r = mvke_arg_take(argc, argv, &i, "--min-score", &v))) min_s = v;
         else if ((r = mvke_arg_take(argc, argv, &i, "--allow", &v))) allow_s = v;
+        else if ((r = mvke_arg_gpu(argc, argv, &i, &gpu))) {}
         else if (argv[i][0] == '-' || index) return mvke_cli_usage("audience", USAGE, "unexpected argument '%s'", argv[i]);
         else index = argv[i], r = 1;
         if (r < 0) return mvke_cli_usage("audience", USAGE, "%s needs a value", argv[i]);
@@ -55,6 +58,10 @@ int mvke_cmd_audience(int argc, char **argv) {
     if (allow_s && (rc = mvke_arg_load_allow("audience", allow_s, &allow)) != MVKE_EXIT_OK) goto out;
     if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
         rc = mvke_cli_fail("audience", st, index);
+        goto out;
+    }
+    if (gpu > -2 && (st = mvke_index_use_gpu(users, gpu)) != MVKE_OK) {
+        rc = mvke_cli_fail("audience", st, "--gpu");
         goto out;
     }
     st = top_s ? mvke_audience_top(users, tags, task, ntag, tag_ids, top, allow, &res)

@@ -30,7 +30,7 @@
 
 static const char *USAGE =
     "mvke tag-all INDEX --top M -o OUT [--task NAME] [--format tsv|npy] [--resume] [--block-users N] "
-    "[--checkpoint-every S]";
+    "[--checkpoint-every S] [--gpu [N]]";
 
 typedef struct run {
     const char *index, *out, *task;
@@ -276,6 +276,8 @@ int mvke_cmd_tag_all(int argc, char **argv) {
                "                    OUT/checkpoint for npy); the output is identical to an uninterrupted run\n"
                "  --block-users N   users per block (default 16384): memory is about N * K * d * 4 bytes\n"
                "  --checkpoint-every S  seconds between checkpoints (default 1; 0: after every block)\n"
+               "  --gpu [N]         score on GPU N (default 0; -1: every GPU): the tag rows stay resident\n"
+               "                    there and each block of users is streamed to it (default block 262144)\n"
                "Progress goes to stderr: a bar with users/s and ETA on a terminal, a line every 5 s otherwise.\n",
                USAGE);
         return MVKE_EXIT_OK;
@@ -286,7 +288,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     r.block = 16384;
     const char *top_s = NULL, *fmt = "tsv", *block_s = NULL, *every_s = NULL;
     float every = 1.0f;
-    int resume = 0;
+    int resume = 0, gpu = -2; /* gpu -2: not asked */
     for (int i = 1; i < argc; i++) {
         const char *v;
         int k;
@@ -297,6 +299,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         else if ((k = mvke_arg_take(argc, argv, &i, "--block-users", &v))) block_s = v;
         else if ((k = mvke_arg_take(argc, argv, &i, "--checkpoint-every", &v))) every_s = v;
         else if (!strcmp(argv[i], "--resume")) resume = 1, k = 1;
+        else if ((k = mvke_arg_gpu(argc, argv, &i, &gpu))) {}
         else if (argv[i][0] == '-' || r.index) return mvke_cli_usage("tag-all", USAGE, "unexpected argument '%s'", argv[i]);
         else r.index = argv[i], k = 1;
         if (k < 0) return mvke_cli_usage("tag-all", USAGE, "%s needs a value", argv[i]);
@@ -306,6 +309,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         return mvke_cli_usage("tag-all", USAGE, "--top must be an integer in 1-100000");
     if (block_s && (mvke_cli_parse_i64(block_s, &r.block) != 0 || r.block < 1 || r.block > 1 << 22))
         return mvke_cli_usage("tag-all", USAGE, "--block-users must be an integer in 1-4194304");
+    if (gpu > -2 && !block_s) r.block = 262144; /* room for the device's two lanes to overlap */
     if (every_s && (mvke_cli_parse_float(every_s, &every) != 0 || every < 0))
         return mvke_cli_usage("tag-all", USAGE, "--checkpoint-every must be a number of seconds >= 0");
     if (strcmp(fmt, "tsv") && strcmp(fmt, "npy")) return mvke_cli_usage("tag-all", USAGE, "--format must be tsv or npy");
@@ -321,6 +325,10 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK ||
         (st = mvke_file_open(r.index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &r.users, &r.tags)) != MVKE_OK) {
         rc = mvke_cli_fail("tag-all", st, r.index);
+        goto out;
+    }
+    if (gpu > -2 && (st = mvke_tags_use_gpu(r.tags, gpu)) != MVKE_OK) {
+        rc = mvke_cli_fail("tag-all", st, "--gpu");
         goto out;
     }
     mvke_index_count(r.users, &r.n);

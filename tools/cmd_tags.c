@@ -9,22 +9,25 @@
 #include "args.h"
 #include "cli.h"
 
-static const char *USAGE = "mvke tags INDEX --user ID[,ID...] [--task NAME] --top M";
+static const char *USAGE = "mvke tags INDEX --user ID[,ID...] [--task NAME] --top M [--gpu [N]]";
 
 int mvke_cmd_tags(int argc, char **argv) {
     if (mvke_arg_wants_help(argc, argv)) {
         printf("usage: %s\n\nPer-user top tags: the M best tags of each task (or of --task only) for each user.\n"
                "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
-               "6 decimals; tasks in declaration order.\n", USAGE);
+               "6 decimals; tasks in declaration order.\n"
+               "  --gpu [N]   score on GPU N (default 0; -1: every GPU), the tag rows resident there\n", USAGE);
         return MVKE_EXIT_OK;
     }
     const char *index = NULL, *task = NULL, *user_s = NULL, *top_s = NULL;
+    int gpu = -2; /* not asked */
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
         if ((r = mvke_arg_take(argc, argv, &i, "--task", &v))) task = v;
         else if ((r = mvke_arg_take(argc, argv, &i, "--user", &v))) user_s = v;
         else if ((r = mvke_arg_take(argc, argv, &i, "--top", &v))) top_s = v;
+        else if ((r = mvke_arg_gpu(argc, argv, &i, &gpu))) {}
         else if (argv[i][0] == '-' || index) return mvke_cli_usage("tags", USAGE, "unexpected argument '%s'", argv[i]);
         else index = argv[i], r = 1;
         if (r < 0) return mvke_cli_usage("tags", USAGE, "%s needs a value", argv[i]);
@@ -42,6 +45,10 @@ int mvke_cmd_tags(int argc, char **argv) {
     mvke_status st;
     if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
         rc = mvke_cli_fail("tags", st, index);
+        goto out;
+    }
+    if (gpu > -2 && (st = mvke_tags_use_gpu(tags, gpu)) != MVKE_OK) {
+        rc = mvke_cli_fail("tags", st, "--gpu");
         goto out;
     }
     if ((st = mvke_user_tags_top(users, tags, task, nu, uids, top, &res)) != MVKE_OK) {

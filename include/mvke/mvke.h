@@ -366,17 +366,23 @@ mvke_status mvke_user_tags_top_rows(const mvke_tags *tags, const char *task, int
  * the CPU backend to about 1e-6 for float32 rows (1e-3 with float16 rows, whose queries are
  * rounded to float16 on the device). When a GPU search fails (MVKE_ERR_BACKEND), nothing
  * falls back silently: the call fails and the caller may switch with mvke_index_use_cpu.
+ *
+ * This library does not link CUDA. The CUDA backend is a module, libmvke-cuda.so, installed
+ * beside libmvke and loaded at the first of these calls; MVKE_CUDA_MODULE=path overrides where
+ * it is looked for (docs/gpu.md). Without it, or without a driver or device, these calls fail
+ * with MVKE_ERR_UNSUPPORTED and everything else works as before.
  * ------------------------------------------------------------------------------------------- */
 
 /* The number of usable CUDA devices into *n.
- * Errors: MVKE_ERR_UNSUPPORTED with *n = 0 when the library was built without CUDA, or there
- * is no driver or no device; the message says which. */
+ * Errors: MVKE_ERR_UNSUPPORTED with *n = 0 when the CUDA module is not found (the message says
+ * where it was looked for) or cannot be loaded, or there is no driver or no device; the message
+ * says which. */
 mvke_status mvke_gpu_count(int *n);
 
 /* Moves the searches of index to GPU `device` (0, 1, ...), or with device = -1 to every
  * visible device, the rows split into one shard per device and results merged on the host.
- * Errors: MVKE_ERR_INVALID (index NULL, device < -1), MVKE_ERR_UNSUPPORTED (built without
- * CUDA, no usable device, or device out of range: the message says which, and the index keeps
+ * Errors: MVKE_ERR_INVALID (index NULL, device < -1), MVKE_ERR_UNSUPPORTED (no CUDA module,
+ * no usable device, or device out of range: the message says which, and the index keeps
  * searching on the CPU), MVKE_ERR_BACKEND (CUDA or cuBLAS failed to start), MVKE_ERR_NOMEM.
  * On error the index is unchanged. */
 mvke_status mvke_index_use_gpu(mvke_index *index, int device);
@@ -387,6 +393,25 @@ mvke_status mvke_index_use_cpu(mvke_index *index);
 /* The name of the backend the index searches with ("cpu" or "cuda") into *name (a constant
  * string). */
 mvke_status mvke_index_backend(const mvke_index *index, const char **name);
+
+/* Moves the user -> tags searches of a tag table (mvke_user_tags_top, mvke_user_tags_top_rows)
+ * to GPU `device` (0, 1, ...; -1: every visible device, as mvke_index_use_gpu): every task's
+ * gated tag rows are copied to the device at the next search and stay there (refreshed after
+ * mvke_tags_add); the user rows of each search are the queries, streamed from host memory in
+ * chunks on two streams, so that the copy of one chunk overlaps the scoring of the other. Tasks
+ * declared later follow. Results follow the same order and padding rules as on the CPU; scores
+ * agree to about 1e-6 for float32 tag rows (1e-3 with float16). The audience functions search
+ * the user index and follow mvke_index_use_gpu, not this.
+ * Errors: MVKE_ERR_INVALID (tags NULL, device < -1), MVKE_ERR_UNSUPPORTED (no CUDA module, no
+ * driver, no usable device, or device out of range: the message says which), MVKE_ERR_BACKEND,
+ * MVKE_ERR_NOMEM. All or nothing: on error every task keeps searching on the CPU. */
+mvke_status mvke_tags_use_gpu(mvke_tags *tags, int device);
+
+/* Moves the searches of a tag table back to the CPU and frees its device memory. */
+mvke_status mvke_tags_use_cpu(mvke_tags *tags);
+
+/* The name of the backend the tag table's searches use ("cpu" or "cuda") into *name. */
+mvke_status mvke_tags_backend(const mvke_tags *tags, const char **name);
 
 /* ---------------------------------------------------------------------------------------------
  * Reading rows by position (for streaming over every user)
