@@ -2,8 +2,8 @@
  * test_train.c - codec indexes and their training (index/train.c, the codec options): an
  * untrained index refuses add and search with MVKE_ERR_UNTRAINED; tiny and degenerate samples
  * (one row, constant dimensions, fewer rows than centroids) train as documented; training with
- * rows present, bad rows and bad options change nothing; storage names parse; codec files are
- * refused until the file format holds them.
+ * rows present, bad rows, bad options and failed allocations change nothing; upsert recodes;
+ * codec files are refused until the file format holds them.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernels/runtime.h"
 #include "reference.h"
 
 static mvke_index *make(const char *storage, int K, int d) {
@@ -147,41 +148,67 @@ Test(train, bad_training_changes_nothing) {
     mvke_index_free(ix);
 }
 
-Test(train, storage_names_and_options) {
+Test(train, options_are_checked_against_the_shape) {
     mvke_index_options o;
     mvke_index_options_init(&o);
-    cr_assert_eq(o.pq_m, 0);
-    cr_assert_eq(o.refine, 0);
-    cr_assert_eq(mvke_index_options_set_storage(&o, "pq:8"), MVKE_OK);
-    cr_assert_eq(o.storage, MVKE_STORAGE_PQ);
-    cr_assert_eq(o.pq_m, 8);
-    const char *bad[] = {"pq:", "pq:0", "pq:x", "pq:8x", "pq:-1", "sq4", "", "pq:99999999999"};
-    for (int i = 0; i < 8; i++) {
-        cr_assert_eq(mvke_index_options_set_storage(&o, bad[i]), MVKE_ERR_INVALID, "%s", bad[i]);
-        cr_assert_eq(o.storage, MVKE_STORAGE_PQ);
-        cr_assert_eq(o.pq_m, 8);
-    }
-    cr_assert_eq(mvke_index_options_set_storage(&o, "sq8"), MVKE_OK);
-    cr_assert_eq(o.storage, MVKE_STORAGE_SQ8);
-    cr_assert_eq(o.pq_m, 0);
-    mvke_storage st;
-    cr_assert_eq(mvke_storage_from_name("pq", &st), MVKE_OK);
-    cr_assert_eq(st, MVKE_STORAGE_PQ);
-    cr_assert_str_eq(mvke_storage_name(MVKE_STORAGE_SQ8), "sq8");
-    cr_assert_str_eq(mvke_storage_name(MVKE_STORAGE_PQ), "pq");
-    cr_assert_eq(mvke_storage_from_name("pq:8", &st), MVKE_ERR_INVALID);
-
     mvke_index *ix;
     cr_assert_eq(mvke_index_options_set_storage(&o, "pq:9"), MVKE_OK);
     cr_assert_eq(mvke_index_new(&ix, 2, 8, &o), MVKE_ERR_INVALID); /* m > d */
     cr_assert(strstr(mvke_last_error(), "pq_m"));
+    cr_assert_eq(mvke_index_options_set_storage(&o, "pq:8"), MVKE_OK);
+    cr_assert_eq(mvke_index_new(&ix, 2, 8, &o), MVKE_OK);
+    mvke_index_free(ix);
     mvke_index_options_init(&o);
     o.refine = 1;
     cr_assert_eq(mvke_index_new(&ix, 2, 8, &o), MVKE_ERR_INVALID); /* refine needs a codec */
-    mvke_tags *tags;
-    cr_assert_eq(mvke_index_options_set_storage(&o, "sq8"), MVKE_OK);
     o.refine = 0;
-    cr_assert_eq(mvke_tags_new(&tags, 2, 8, &o), MVKE_ERR_INVALID);
+    o.pq_m = 4;
+    cr_assert_eq(mvke_index_new(&ix, 2, 8, &o), MVKE_ERR_INVALID); /* pq_m without pq */
+    mvke_tags *tags;
+    mvke_index_options_init(&o);
+    cr_assert_eq(mvke_index_options_set_storage(&o, "sq8"), MVKE_OK);
+    cr_assert_eq(mvke_tags_new(&tags, 2, 8, &o), MVKE_ERR_INVALID); /* tag rows are not coded */
+}
+
+Test(train, failed_allocations_change_nothing) {
+    const int K = 2, d = 6, n = 400;
+    float *x = malloc(sizeof(float) * n * K * d);
+    ref_seed(8);
+    ref_fill_normal(x, n * K * d);
+    const char *names[] = {"sq8", "pq"};
+    for (int s = 0; s < 2; s++) {
+        mvke_index *ix = make(names[s], K, d);
+        mvke_status st = MVKE_ERR_NOMEM;
+        for (int fail = 0; st == MVKE_ERR_NOMEM && fail < 1000; fail++) {
+            mvke_alloc_fail_after(fail);
+            st = mvke_index_train(ix, n, x);
+            mvke_alloc_fail_after(-1);
+            int yes = -1;
+            mvke_index_is_trained(ix, &yes);
+            cr_assert_eq(yes, st == MVKE_OK, "%s: fail after %d: status %d, trained %d", names[s], fail, st, yes);
+        }
+        cr_assert_eq(st, MVKE_OK);
+        mvke_index_free(ix);
+    }
+    free(x);
+}
+
+Test(train, upsert_recodes_the_row) {
+    const int K = 2, d = 6, n = 50, D = K * d;
+    float x[600], back[12], other[12];
+    ref_seed(10);
+    ref_fill_normal(x, n * D);
+    mvke_index *ix = make("pq:2", K, d);
+    cr_assert_eq(mvke_index_train(ix, n, x), MVKE_OK);
+    cr_assert_eq(mvke_index_add(ix, n - 1, NULL, x), MVKE_OK);
+    /* Row n-1 was in the training sample (each sub-vector is a centroid when the sample has
+     * fewer than 256 rows), so replacing row 0 with it decodes exactly. */
+    int64_t id = 0;
+    memcpy(other, x + (n - 1) * D, sizeof other);
+    cr_assert_eq(mvke_index_upsert(ix, 1, &id, other), MVKE_OK);
+    cr_assert_eq(mvke_index_get(ix, 0, back), MVKE_OK);
+    cr_assert_eq(memcmp(back, other, sizeof back), 0);
+    mvke_index_free(ix);
 }
 
 Test(train, codec_files_are_refused_until_the_format_holds_them) {
