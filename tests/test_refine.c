@@ -34,6 +34,10 @@ static void run(const char *storage) {
     float back[150];
     cr_assert_eq(mvke_index_get(ix, 3, back), MVKE_OK);
     cr_assert_eq(memcmp(back, x + 3 * D, sizeof back), 0, "get returns the exact row");
+    float rows[2 * 150];
+    int64_t rids[2];
+    cr_assert_eq(mvke_index_read_rows(ix, 3, 2, rids, rows), MVKE_OK);
+    cr_assert_eq(memcmp(rows, x + 3 * D, sizeof rows), 0, "read_rows returns the exact rows");
 
     float q[30], w[5] = {0.4f, 0.0f, 0.3f, 0.0f, 0.3f}, z[150], S[10];
     int64_t I[10];

@@ -417,7 +417,8 @@ mvke_status mvke_tags_backend(const mvke_tags *tags, const char **name);
  * Reading rows by position (for streaming over every user)
  * ------------------------------------------------------------------------------------------- */
 
-/* Copies the ids and rows (widened to float32) of the n rows at storage positions
+/* Copies the ids and rows (widened to float32, decoded for a codec, the exact float32 rows of an
+ * index kept with refine: as mvke_index_get) of the n rows at storage positions
  * first .. first+n-1 into ids (n entries) and x (n*K*d floats); either may be NULL. Positions
  * are dense in [0, count) and stable while the index is not changed, so a loop over
  * first = 0, B, 2B, ... visits every row once with bounded memory.
