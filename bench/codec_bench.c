@@ -7,7 +7,8 @@
  * tag, every thread) and its ratio to float32, recall@k of every tag's top k against float32's
  * top k, and, on the demo's world, the precision at M of batch tagging (every sampled user's
  * top M tags per task from its stored - decoded - row, scored against the planted preferences
- * with the world's own mvke_world_prefers, as `mvke demo` does). Prints one markdown table.
+ * with the world's own mvke_world_prefers, as `mvke demo` does). Prints one markdown table,
+ * then what storing the Gram triangles as float16 would change (the decision of docs/codecs.md).
  */
 #include <malloc.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../kernels/half.h"
 #include "../tools/args.h"
 #include "../tools/world.h"
 #include "mvke/mvke.h"
@@ -98,6 +100,59 @@ static double precision_at(const data *dt, const mvke_index *ix, int64_t nu, int
     free(x);
     free(ids);
     return got > 0 ? hits / got : 0;
+}
+
+/* Block Gram triangle of one row in double: plain (off-diagonals once) or doubled. */
+static void gram_of(int K, int d, const float *x, double off, double *g) {
+    int e = 0;
+    for (int k = 0; k < K; k++)
+        for (int l = k; l < K; l++, e++) {
+            double s = 0;
+            for (int j = 0; j < d; j++) s += (double)x[k * d + j] * x[l * d + j];
+            g[e] = l == k ? s : off * s;
+        }
+}
+
+/* The users' Gram triangles rounded to float16 instead of float32: the largest entry (float16
+ * stops at 65504), users that would not fit, and the relative change of the score's norm
+ * sqrt(<Gram(x), Gram(z)>) over every user and tag. */
+static void gram16_effect(const data *dt) {
+    const int K = dt->K, d = dt->d, P = K * (K + 1) / 2;
+    double gu[64 * 65 / 2], gz[64 * 65 / 2], worst = 0, sum = 0, biggest = 0;
+    double *gq = malloc(sizeof(double) * dt->ntags * P);
+    for (int64_t t = 0; t < dt->ntags; t++) gram_of(K, d, dt->z + t * dt->D, 1.0, gq + t * P);
+    int64_t over = 0, pairs = 0;
+    for (int64_t u = 0; u < dt->n; u++) {
+        gram_of(K, d, dt->x + u * dt->D, 2.0, gu);
+        int fits = 1;
+        for (int e = 0; e < P; e++) {
+            biggest = fabs(gu[e]) > biggest ? fabs(gu[e]) : biggest;
+            gz[e] = mvke_half_to_float1(mvke_half_from_float1((float)gu[e]));
+            if (!isfinite(gz[e])) fits = 0;
+        }
+        if (!fits) {
+            over++;
+            continue;
+        }
+        for (int64_t t = 0; t < dt->ntags; t++) {
+            double a = 0, b = 0;
+            for (int e = 0; e < P; e++) {
+                a += gu[e] * gq[t * P + e];
+                b += gz[e] * gq[t * P + e];
+            }
+            if (a <= 0) continue;
+            const double rel = fabs(sqrt(b > 0 ? b / a : 0) - 1);
+            worst = rel > worst ? rel : worst;
+            sum += rel;
+            pairs++;
+        }
+    }
+    printf("\nGram triangles as float16 instead of float32 (%lld users x %lld tags): largest entry %.1f (float16 "
+           "max 65504), %lld users would not fit; relative change of the score's norm: mean %.2e, max %.2e; "
+           "bytes per user: %d instead of %d\n",
+           (long long)dt->n, (long long)dt->ntags, biggest, (long long)over, pairs ? sum / (double)pairs : 0.0, worst,
+           2 * P, 4 * P);
+    free(gq);
 }
 
 int main(int argc, char **argv) {
@@ -260,6 +315,7 @@ int main(int argc, char **argv) {
         }
         mvke_index_free(ix);
     }
+    gram16_effect(&dt);
     free(truth);
     free(S);
     free(I);
