@@ -7,7 +7,7 @@
  * tag, every thread) and its ratio to float32, recall@k of every tag's top k against float32's
  * top k, and, on the demo's world, the precision at M of batch tagging (every sampled user's
  * top M tags per task from its stored - decoded - row, scored against the planted preferences
- * with the world's own mvke_world_prefers, as `mvke demo` does). Prints one markdown table,
+ * with the world's own synth_world_prefers, as `mvke demo` does). Prints one markdown table,
  * then what storing the Gram triangles as float16 would change (the decision of docs/codecs.md).
  */
 #include <malloc.h>
@@ -17,10 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "../kernels/half.h"
-#include "../tools/args.h"
-#include "../tools/world.h"
+#include "kernels/half.h"
 #include "mvke/mvke.h"
+#include "synth/rng.h"
+#include "synth/world.h"
+#include "tools/options.h"
 
 typedef struct config {
     const char *name; /* as for --storage */
@@ -66,13 +67,13 @@ typedef struct data {
     int64_t n, ntags;
     const float *x;   /* n*D users */
     float *z;         /* ntags*D gated tag rows */
-    mvke_world *world;
+    synth_world *world;
     mvke_tags *tags;  /* the world's tag table (world only) */
 } data;
 
 /* Batch tagging precision at M over the first nu users, read back from the index. */
 static double precision_at(const data *dt, const mvke_index *ix, int64_t nu, int64_t M) {
-    const mvke_world *w = dt->world;
+    const synth_world *w = dt->world;
     const int T = w->opt.ntasks;
     const int64_t B = 4096;
     float *x = malloc(sizeof(float) * B * dt->D);
@@ -92,7 +93,7 @@ static double precision_at(const data *dt, const mvke_index *ix, int64_t nu, int
                 int64_t m;
                 mvke_result_get(res, i * T + t, &tid, NULL, &m);
                 for (int64_t j = 0; j < m; j++)
-                    hits += mvke_world_prefers(w, t, ids[i], w->tag_topic[mvke_world_tag_index(w, tid[j])]);
+                    hits += synth_world_prefers(w, t, ids[i], w->tag_topic[synth_world_tag_index(w, tid[j])]);
                 got += (double)m;
             }
         mvke_result_free(res);
@@ -156,37 +157,49 @@ static void gram16_effect(const data *dt) {
 }
 
 int main(int argc, char **argv) {
-    int64_t n = 1000000, ntags = 32, k = 100, M = 10, tag_users = 20000, train_n = 65536;
+    long long n = 1000000, ntags = 32, k = 100, M = 10, tag_users = 20000, train_n = 65536, threads = 0;
     const char *source = "world", *only = NULL;
-    int threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        if (mvke_arg_take(argc, argv, &i, "--users", &v) == 1) n = atoll(v);
-        else if (mvke_arg_take(argc, argv, &i, "--tags", &v) == 1) ntags = atoll(v);
-        else if (mvke_arg_take(argc, argv, &i, "--k", &v) == 1) k = atoll(v);
-        else if (mvke_arg_take(argc, argv, &i, "--top", &v) == 1) M = atoll(v);
-        else if (mvke_arg_take(argc, argv, &i, "--tag-users", &v) == 1) tag_users = atoll(v);
-        else if (mvke_arg_take(argc, argv, &i, "--train", &v) == 1) train_n = atoll(v);
-        else if (mvke_arg_take(argc, argv, &i, "--source", &v) == 1) source = v;
-        else if (mvke_arg_take(argc, argv, &i, "--only", &v) == 1) only = v;
-        else if (mvke_arg_take(argc, argv, &i, "--threads", &v) == 1) threads = atoi(v);
-        else {
-            fprintf(stderr,
-                    "usage: mvke-codec-bench [--source world|random] [--users N] [--tags T] [--k K] [--top M]\n"
-                    "                        [--tag-users U] [--train N] [--threads T] [--only STORAGE]\n");
-            return 2;
-        }
-    }
+    const cli_option options[] = {
+        {.name = "--source", .metavar = "S", .help = "world (the demo's synthetic world) or random (normal users)",
+         .kind = CLI_STRING, .dst = &source},
+        {.name = "--users", .metavar = "N", .help = "users (default 1000000)", .kind = CLI_INT, .dst = &n, .min = 1,
+         .max = 1e9},
+        {.name = "--tags", .metavar = "T", .help = "tags searched one at a time (default 32)", .kind = CLI_INT,
+         .dst = &ntags, .min = 1, .max = 1e6},
+        {.name = "--k", .metavar = "K", .help = "results per tag, the k of recall@k (default 100)", .kind = CLI_INT,
+         .dst = &k, .min = 1, .max = 1e6},
+        {.name = "--top", .metavar = "M", .help = "tags per user and task in batch tagging (default 10)",
+         .kind = CLI_INT, .dst = &M, .min = 1, .max = 1e4},
+        {.name = "--tag-users", .metavar = "U", .help = "users tagged for the precision (default 20000)",
+         .kind = CLI_INT, .dst = &tag_users, .min = 1, .max = 1e9},
+        {.name = "--train", .metavar = "N", .help = "training sample rows (default 65536)", .kind = CLI_INT,
+         .dst = &train_n, .min = 1, .max = 1e9},
+        {.name = "--threads", .metavar = "T", .help = "search threads (default 0: OpenMP's)", .kind = CLI_INT,
+         .dst = &threads, .min = 0, .max = 4096},
+        {.name = "--only", .metavar = "STORAGE", .help = "f32 and this storage only (f16, sq8, pq)",
+         .kind = CLI_STRING, .dst = &only},
+    };
+    const cli_spec spec = {"mvke-codec-bench",
+                           "The codecs (sq8, pq, with and without refine) against float32 search on the same users.",
+                           NULL, options, CLI_NOPTIONS(options)};
+    int code = 0;
+    if (!cli_parse(&spec, argc, argv, &code)) return code;
+    if (strcmp(source, "world") && strcmp(source, "random"))
+        return cli_usage_error(&spec, "--source %s: use world or random", source);
     if (n < 1 || ntags < 1 || k < 1 || train_n < 1) return fail("options", MVKE_ERR_INVALID);
     data dt = {0};
     float *xr = NULL;
     mvke_status st;
     if (!strcmp(source, "world")) {
-        mvke_world_options wo;
-        mvke_world_options_init(&wo);
+        synth_world_options wo;
+        synth_world_options_init(&wo);
         wo.nusers = n;
-        if ((st = mvke_world_new(&dt.world, &wo)) != MVKE_OK) return fail("world", st);
-        if ((st = mvke_world_tags(dt.world, NULL, &dt.tags)) != MVKE_OK) return fail("world tags", st);
+        char msg[256];
+        if ((st = synth_world_new(&dt.world, &wo, msg, sizeof msg)) != MVKE_OK) {
+            fprintf(stderr, "mvke-codec-bench: %s\n", msg);
+            return 1;
+        }
+        if ((st = synth_world_tags(dt.world, NULL, &dt.tags)) != MVKE_OK) return fail("world tags", st);
         dt.K = wo.K;
         dt.d = wo.d;
         dt.x = dt.world->x;
@@ -194,19 +207,7 @@ int main(int argc, char **argv) {
         dt.K = 5;
         dt.d = 30;
         xr = malloc(sizeof(float) * n * dt.K * dt.d);
-        uint64_t s = 12345;
-        for (int64_t i = 0; i < n * dt.K * dt.d; i += 2) { /* Box-Muller on splitmix64 */
-            double u[2];
-            for (int j = 0; j < 2; j++) {
-                uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-                z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-                z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-                u[j] = (((z ^ (z >> 31)) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-            }
-            const double r = sqrt(-2.0 * log(u[0]));
-            xr[i] = (float)(r * cos(6.283185307179586 * u[1]));
-            if (i + 1 < n * dt.K * dt.d) xr[i + 1] = (float)(r * sin(6.283185307179586 * u[1]));
-        }
+        synth_normals(synth_key(12345, 1), 0, n * dt.K * dt.d, xr);
         dt.x = xr;
     }
     dt.D = dt.K * dt.d;
@@ -216,7 +217,7 @@ int main(int argc, char **argv) {
     for (int64_t t = 0; t < ntags; t++) {
         if (dt.world) {
             /* Tags spread over the taxonomy and alternating tasks. */
-            const mvke_world *w = dt.world;
+            const synth_world *w = dt.world;
             const int task = (int)(t % w->opt.ntasks);
             const int64_t ti = (t * 7919) % w->ntags;
             st = mvke_tags_get_row(dt.tags, w->opt.tasks[task].name, w->tag_id[ti], dt.z + t * dt.D);
@@ -251,7 +252,7 @@ int main(int argc, char **argv) {
         if (only && strcmp(only, configs[c].name) && c != 0) continue;
         mvke_index_options o;
         mvke_index_options_init(&o);
-        o.threads = threads;
+        o.threads = (int)threads;
         if ((st = mvke_index_options_set_storage(&o, configs[c].name)) != MVKE_OK) return fail("storage", st);
         o.refine = configs[c].refine;
         const double rss0 = rss_bytes(), heap0 = heap_bytes();
@@ -323,6 +324,6 @@ int main(int argc, char **argv) {
     free(dt.z);
     free(xr);
     mvke_tags_free(dt.tags);
-    mvke_world_free(dt.world);
+    synth_world_free(dt.world);
     return 0;
 }

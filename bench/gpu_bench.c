@@ -24,39 +24,23 @@
  * object (also written to --out FILE) that bench/torch_baseline.py and bench/gpu_report.py use.
  * Without a usable GPU it prints why and exits 77.
  * Usage: gpu_bench [--users N] [--tags T] [--batch B] [--tag-users U] [--block B] [--m M]
- *                  [--out FILE]
+ *                  [--K K] [--d D] [--out FILE]
+ * Data comes from synth/rng.h: users and tag embeddings standard normal, by range of rows.
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/clock.h"
 #include "mvke/mvke.h"
+#include "synth/rng.h"
 
-enum { K = 5, d = 30, D = K * d, P = K * (K + 1) / 2 };
+static int K = 5, d = 30, D = 150, P = 15; /* --K, --d */
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Value i of a counter-based generator, uniform in [-1, 1): rows are made in parallel and
- * the same on every run. */
-static float hashed(uint64_t i) {
-    uint64_t z = i * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (float)((double)(z >> 11) / 4503599627370496.0 - 1.0);
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+/* The streams of synth/rng.h this program draws from. */
+enum { STREAM_USERS = 1, STREAM_TAGS = 2, STREAM_GATES = 3 };
 
 #define CHECK(call)                                                                          \
     do {                                                                                     \
@@ -77,10 +61,10 @@ static double copy_bandwidth(void) {
     cudaDeviceSynchronize();
     double best = 0;
     for (int i = 0; i < 5; i++) {
-        double t = now();
+        double t = bench_now();
         cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);
         cudaDeviceSynchronize();
-        double bw = 2.0 * bytes / (now() - t);
+        double bw = 2.0 * bytes / (bench_now() - t);
         if (bw > best) best = bw;
     }
     cudaFree(a);
@@ -104,12 +88,11 @@ static double time_search(const mvke_index *ix, int64_t nq, const float *z, int6
     double t[32];
     CHECK(mvke_index_search(ix, nq, z, k, NULL, s, id)); /* warm-up: uploads the rows */
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         CHECK(mvke_index_search(ix, nq, z, k, NULL, s, id));
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    return t[reps / 2];
+    return bench_median(t, reps);
 }
 
 /* Agreement of n ranked lists: ranks whose ids differ beyond a tie, the largest score gap. */
@@ -157,12 +140,21 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--tag-users")) tag_users = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--block")) block = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--m")) m = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--K")) K = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--d")) d = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
     }
     if (users < 1 || ntags < 1 || batch < 1 || batch > ntags || tag_users < 1 || block < 1 || m < 1 || m > 128) {
         fprintf(stderr, "gpu_bench: bad sizes (need users, tags, tag-users, block >= 1, 1 <= batch <= tags, 1 <= m <= 128)\n");
         return 2;
     }
+    if (K < 5 || K > MVKE_MAX_K || d < 1 || d > MVKE_MAX_D) {
+        fprintf(stderr, "gpu_bench: K must be in [5, %d] (the two tasks use experts 0-4) and d in [1, %d]\n",
+                MVKE_MAX_K, MVKE_MAX_D);
+        return 2;
+    }
+    D = K * d;
+    P = K * (K + 1) / 2;
     int ndev = 0;
     if (mvke_gpu_count(&ndev) != MVKE_OK) {
         printf("SKIP: gpu_bench needs a GPU: %s\n", mvke_last_error());
@@ -174,8 +166,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "device %s: copy bandwidth %.0f GB/s, nominal %.0f GB/s\n", prop.name, copy_bw / 1e9, peak_bw / 1e9);
     if (tag_users > users) tag_users = users;
 
-    /* Users: uniform expert vectors. Tags: two tasks (experts 0-2 and 1-4), softmax gates. */
-    double t0 = now();
+    /* Users: standard normal expert vectors. Tags: two tasks (experts 0-2 and 1-4), softmax gates. */
+    const uint64_t seed = 42;
+    double t0 = bench_now();
     float *x = malloc((size_t)users * D * sizeof *x);
     float *q = malloc((size_t)ntags * d * sizeof *q), *w[2], *z = malloc((size_t)ntags * D * sizeof *z);
     int64_t *tag_ids = malloc((size_t)ntags * sizeof *tag_ids);
@@ -184,16 +177,17 @@ int main(int argc, char **argv) {
         return 1;
     }
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < users * D; i++) x[i] = hashed((uint64_t)i);
+    for (int64_t u = 0; u < users; u++) synth_normals(synth_key(seed, STREAM_USERS), (uint64_t)(u * D), D, x + u * D);
     static const int ex[2][4] = {{0, 1, 2}, {1, 2, 3, 4}};
     static const int nex[2] = {3, 4};
-    for (int64_t t = 0; t < ntags * d; t++) q[t] = hashed(((uint64_t)1 << 62) + (uint64_t)t);
+    synth_normals(synth_key(seed, STREAM_TAGS), 0, ntags * d, q);
     for (int k = 0; k < 2; k++) {
         w[k] = calloc((size_t)ntags * K, sizeof *w[k]);
         for (int64_t t = 0; t < ntags; t++) {
             double sum = 0;
             for (int e = 0; e < nex[k]; e++)
-                sum += (w[k][t * K + ex[k][e]] = expf(2.0f * hashed(((uint64_t)3 << 61) + (uint64_t)(t * K + e + k * 7))));
+                sum += (w[k][t * K + ex[k][e]] =
+                            expf((float)synth_normal(synth_key(seed, STREAM_GATES), (uint64_t)((t * 2 + k) * K + e))));
             for (int e = 0; e < nex[k]; e++) w[k][t * K + ex[k][e]] = (float)(w[k][t * K + ex[k][e]] / sum);
         }
     }
@@ -201,7 +195,7 @@ int main(int argc, char **argv) {
         tag_ids[t] = t;
         CHECK(mvke_pack_query(K, d, q + t * d, w[0] + t * K, z + t * D));
     }
-    fprintf(stderr, "data made in %.1f s\n", now() - t0);
+    fprintf(stderr, "data made in %.1f s\n", bench_now() - t0);
 
     /* One tag and a batch over resident users, then the same on the CPU for equality. */
     const int64_t kk = 100, ncheck = batch < 16 ? batch : 16;
@@ -215,13 +209,13 @@ int main(int argc, char **argv) {
         o.storage = st ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
         mvke_index *ix = NULL;
         CHECK(mvke_index_new(&ix, K, d, &o));
-        t0 = now();
+        t0 = bench_now();
         for (int64_t at = 0; at < users; at += 1000000) {
             int64_t n = users - at < 1000000 ? users - at : 1000000;
             CHECK(mvke_index_add(ix, n, NULL, x + at * D));
         }
         CHECK(mvke_index_use_gpu(ix, 0));
-        fprintf(stderr, "%s index of %lld users built in %.1f s\n", st ? "f16" : "f32", (long long)users, now() - t0);
+        fprintf(stderr, "%s index of %lld users built in %.1f s\n", st ? "f16" : "f32", (long long)users, bench_now() - t0);
         res[st][0] = time_search(ix, 1, z, kk, 15, gs, gi);
         res[st][1] = time_search(ix, batch, z, kk, 3, gs, gi);
         CHECK(mvke_index_use_cpu(ix));
@@ -268,17 +262,16 @@ int main(int argc, char **argv) {
     CHECK(mvke_user_tags_top_rows(tags, NULL, first, x, m, &warm)); /* uploads the tag rows */
     double t_tag[3];
     for (int r = 0; r < 3; r++) {
-        t0 = now();
+        t0 = bench_now();
         for (int64_t at = 0; at < tag_users; at += block) {
             const int64_t n = tag_users - at < block ? tag_users - at : block;
             mvke_result *res_b = NULL;
             CHECK(mvke_user_tags_top_rows(tags, NULL, n, x + at * D, m, &res_b));
             mvke_result_free(res_b);
         }
-        t_tag[r] = now() - t0;
+        t_tag[r] = bench_now() - t0;
     }
-    qsort(t_tag, 3, sizeof *t_tag, cmp_double);
-    const double tagging_s = t_tag[1];
+    const double tagging_s = bench_median(t_tag, 3);
     /* The first users again on the CPU. */
     const int64_t ntc = first < 20000 ? first : 20000;
     mvke_result *cpu_tags = NULL;

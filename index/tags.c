@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../kernels/runtime.h"
+#include "durable.h"
 #include "index_impl.h"
 #include "tags_impl.h"
 
@@ -68,13 +69,6 @@ static mvke_status check_name(const char *name, const char *what) {
     return MVKE_OK;
 }
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *c = mvke_malloc(n);
-    if (c) memcpy(c, s, n);
-    return c;
-}
-
 const mvke_task *mvke_tags_find_task(const mvke_tags *t, const char *name) {
     if (name)
         for (int i = 0; i < t->ntasks; i++)
@@ -114,7 +108,7 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
         }
     }
     if (st == MVKE_OK) {
-        tk.name = dup_str(name);
+        tk.name = mvke_strdup(name);
         tk.experts = mvke_malloc_array((size_t)nexperts, sizeof *tk.experts);
         tk.nexperts = nexperts;
         tk.mask = mask;
@@ -305,7 +299,7 @@ mvke_status mvke_tags_add(mvke_tags *t, const char *task, int64_t n, const int64
             goto out;
         }
         mvke_pack_query(K, d, q + i * d, wi, z + i * D);
-        copies[i] = dup_str(names && names[i] ? names[i] : "");
+        copies[i] = mvke_strdup(names && names[i] ? names[i] : "");
         if (!copies[i]) {
             st = mvke_error(MVKE_ERR_NOMEM, "out of memory copying tag names");
             goto out;

@@ -14,6 +14,9 @@ shift || true
 
 packages=(meson ninja-build pkg-config gcc g++ libopenblas-openmp-dev libcriterion-dev
           libfaiss-dev dpkg-dev gnuplot-nox)
+# The Python module (python/, docs/python.md): headers, numpy, pytest for its tests, and
+# meson-python for `pip install --no-build-isolation .`.
+packages+=(python3-dev python3-numpy python3-pytest python3-mesonpy python3-venv python3-pip)
 # The fuzzing build (scripts/ci-sanitize.sh fuzz): clang, libFuzzer and its sanitizer runtimes,
 # LLVM's OpenMP.
 packages+=(clang libclang-rt-14-dev libomp-14-dev)

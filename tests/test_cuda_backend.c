@@ -25,6 +25,7 @@
 #include "kernels/gram.h"
 #include "kernels/half.h"
 #include "mvke/mvke.h"
+#include "synth/rng.h"
 
 #define SKIP 77
 enum { K = 5, d = 30, D = K * d, P = K * (K + 1) / 2 };
@@ -41,16 +42,11 @@ static int checks, failures;
         }                                                                                    \
     } while (0)
 
-/* Deterministic random numbers (splitmix64) and normals (Box-Muller). */
-static uint64_t rng = 1;
-static double uniform(void) {
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-static float normal(void) { return (float)(sqrt(-2.0 * log(uniform())) * cos(6.283185307179586 * uniform())); }
+/* Deterministic random numbers: one stream of synth/rng.h, restarted with reseed(). */
+static synth_rng rng = {1, 0};
+static void reseed(uint64_t seed) { rng = synth_rng_at(seed, 0); }
+static double uniform(void) { return synth_rng_uniform(&rng); }
+static float normal(void) { return (float)synth_rng_normal(&rng); }
 
 /* ------------------------------------------------------------------------------------------
  * A database view over host arrays, as the index would hand it to a backend.
@@ -453,7 +449,7 @@ static void public_tags(void) {
     static const int interest[3] = {0, 1, 2}, intention[4] = {1, 2, 3, 4}, late[2] = {0, 4};
     mvke_tags *tab[2] = {NULL, NULL}; /* cpu, gpu: the same content */
     for (int i = 0; i < 2; i++) {
-        rng = 4242;
+        reseed(4242);
         mvke_tags_new(&tab[i], K, d, NULL);
         mvke_tags_add_task(tab[i], "interest", interest, 3);
         mvke_tags_add_task(tab[i], "intention", intention, 4);
@@ -470,7 +466,7 @@ static void public_tags(void) {
     for (int round = 0; round < 3; round++) {
         if (round == 1) /* more tags, and a task declared after the move: both follow */
             for (int i = 0; i < 2; i++) {
-                rng = 99;
+                reseed(99);
                 add_tags(tab[i], "interest", interest, 3, 1786, 300);
                 mvke_tags_add_task(tab[i], "late", late, 2);
                 add_tags(tab[i], "late", late, 2, 0, 500);
@@ -523,7 +519,7 @@ int main(void) {
         if (!gpu) continue;
         for (size_t di = 0; di < sizeof dbs / sizeof *dbs; di++) {
             db b;
-            rng = 1000 + di;
+            reseed(1000 + di);
             db_make(&b, dbs[di].sizes, dbs[di].nb, dbs[di].storage);
             char name[64];
             snprintf(name, sizeof name, "%s/%s", gpus[gi].name, dbs[di].name);
@@ -532,7 +528,7 @@ int main(void) {
         }
         for (int storage = 0; storage < 2; storage++) {
             db t;
-            rng = 77 + storage;
+            reseed(77 + storage);
             db_make(&t, tagrows, 1, storage);
             char name[64];
             snprintf(name, sizeof name, "%s/tags-%s", gpus[gi].name, storage ? "f16" : "f32");

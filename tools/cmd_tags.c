@@ -8,51 +8,49 @@
 
 #include "args.h"
 #include "cli.h"
+#include "options.h"
 
-static const char *USAGE = "mvke tags INDEX --user ID[,ID...] [--task NAME] --top M [--gpu [N]]";
-
-int mvke_cmd_tags(int argc, char **argv) {
-    if (mvke_arg_wants_help(argc, argv)) {
-        printf("usage: %s\n\nPer-user top tags: the M best tags of each task (or of --task only) for each user.\n"
-               "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
-               "6 decimals; tasks in declaration order.\n"
-               "  --gpu [N]   score on GPU N (default 0; -1: every GPU), the tag rows resident there\n", USAGE);
-        return MVKE_EXIT_OK;
+int cli_cmd_tags(int argc, char **argv) {
+    const char *index = NULL, *task = NULL;
+    cli_ids user = {NULL, 0};
+    long long top = 0;
+    long long gpu = -2; /* --gpu not given */
+    const cli_option options[] = {
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
+        {.name = "--user", .metavar = "ID[,ID...]", .help = "user ids", .kind = CLI_CUSTOM, .dst = &user,
+         .required = 1, .parse = cli_opt_ids},
+        {.name = "--task", .metavar = "NAME", .help = "only this task (default: every task)", .kind = CLI_STRING,
+         .dst = &task},
+        {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &top,
+         .min = 1, .max = 1e18, .required = 1},
+        {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows move there", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
+         .optional = 1, .implied = 0},
+    };
+    const cli_spec spec = {"mvke tags", "Per-user top tags: the M best tags of each task (or of --task only) for each user.",
+                           "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
+                           "6 decimals; tasks in declaration order.\n",
+                           options, CLI_NOPTIONS(options)};
+    int rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) {
+        free(user.ids);
+        return rc;
     }
-    const char *index = NULL, *task = NULL, *user_s = NULL, *top_s = NULL;
-    int gpu = -2; /* not asked */
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = mvke_arg_take(argc, argv, &i, "--task", &v))) task = v;
-        else if ((r = mvke_arg_take(argc, argv, &i, "--user", &v))) user_s = v;
-        else if ((r = mvke_arg_take(argc, argv, &i, "--top", &v))) top_s = v;
-        else if ((r = mvke_arg_gpu(argc, argv, &i, &gpu))) {}
-        else if (argv[i][0] == '-' || index) return mvke_cli_usage("tags", USAGE, "unexpected argument '%s'", argv[i]);
-        else index = argv[i], r = 1;
-        if (r < 0) return mvke_cli_usage("tags", USAGE, "%s needs a value", argv[i]);
-    }
-    if (!index || !user_s || !top_s) return mvke_cli_usage("tags", USAGE, "INDEX, --user and --top are required");
-    long long top;
-    if (mvke_cli_parse_i64(top_s, &top) != 0 || top < 1) return mvke_cli_usage("tags", USAGE, "--top must be an integer >= 1");
-    int64_t *uids, nu;
-    if (mvke_arg_id_list(user_s, &uids, &nu) != 0)
-        return mvke_cli_usage("tags", USAGE, "--user '%s': expected ids separated by commas", user_s);
+    const int64_t *uids = user.ids, nu = user.n;
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     mvke_result *res = NULL;
-    int rc = MVKE_EXIT_OK;
+    rc = CLI_EXIT_OK;
     mvke_status st;
     if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
-        rc = mvke_cli_fail("tags", st, index);
+        rc = cli_fail("tags", st, index);
         goto out;
     }
-    if (gpu > -2 && (st = mvke_tags_use_gpu(tags, gpu)) != MVKE_OK) {
-        rc = mvke_cli_fail("tags", st, "--gpu");
+    if (gpu > -2 && (st = mvke_tags_use_gpu(tags, (int)gpu)) != MVKE_OK) {
+        rc = cli_fail("tags", st, "--gpu");
         goto out;
     }
     if ((st = mvke_user_tags_top(users, tags, task, nu, uids, top, &res)) != MVKE_OK) {
-        rc = mvke_cli_fail("tags", st, "search");
+        rc = cli_fail("tags", st, "search");
         goto out;
     }
     int ntasks = 1;
@@ -62,21 +60,13 @@ int mvke_cmd_tags(int argc, char **argv) {
         for (int t = 0; t < ntasks; t++) {
             const char *name = task;
             if (!task) mvke_tags_task(tags, t, &name, NULL, NULL);
-            const int64_t *ids;
-            const float *sc;
-            int64_t n;
-            mvke_result_get(res, u * ntasks + t, &ids, &sc, &n);
-            for (int64_t r = 0; r < n; r++)
-                printf("%lld\t%s\t%lld\t%lld\t%.6f\n", (long long)uids[u], name, (long long)r + 1, (long long)ids[r], (double)sc[r]);
+            cli_print_list(res, u * ntasks + t, (long long)uids[u], name);
         }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mvke tags: writing the output failed\n");
-        rc = MVKE_EXIT_IO;
-    }
+    rc = cli_finish_stdout("tags");
 out:
     mvke_result_free(res);
     mvke_index_free(users);
     mvke_tags_free(tags);
-    free(uids);
+    free(user.ids);
     return rc;
 }

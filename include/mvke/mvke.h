@@ -60,6 +60,16 @@ typedef enum mvke_status {
  * mvke_* call on the same thread. */
 const char *mvke_last_error(void);
 
+/* The rows of the input batch that the last error on the calling thread is about, so that a
+ * caller reading its input in blocks can name the rows of its files without reading the message:
+ * *n = 1 or 2 (two rows for an id given twice) and rows[0 .. *n-1] are 0-based positions in the
+ * batch of the call that failed; *n = 0 when the error is about no row. Set by mvke_index_add,
+ * mvke_index_upsert and mvke_index_remove (a non-finite value, a value beyond the float16
+ * range, squared norms that overflow, a negative id, an id twice in the batch, an id already
+ * present or not present); every call that sets the message sets this too.
+ * Errors: MVKE_ERR_INVALID (NULL pointer; the last error is then left as it was). */
+mvke_status mvke_last_error_rows(int64_t rows[2], int *n);
+
 /* A short constant name for a status ("MVKE_ERR_DIM"); "unknown status" for other values. */
 const char *mvke_status_name(mvke_status status);
 
@@ -136,6 +146,11 @@ void mvke_result_free(mvke_result *result);
 
 typedef struct mvke_index mvke_index;
 
+/* The limits of every index and tag table: at most MVKE_MAX_K experts of at most MVKE_MAX_D
+ * dimensions. */
+#define MVKE_MAX_K 64
+#define MVKE_MAX_D 65536
+
 typedef enum mvke_storage {
     MVKE_STORAGE_F32 = 0, /* rows kept as float32 */
     MVKE_STORAGE_F16 = 1, /* rows kept as IEEE float16: half the memory and bandwidth; the
@@ -186,7 +201,7 @@ void mvke_index_options_init(mvke_index_options *opts);
 mvke_status mvke_index_options_set_storage(mvke_index_options *opts, const char *name);
 
 /* A new empty index for K experts of dimension d. opts may be NULL for the defaults.
- * Limits: 1 <= K <= 64, 1 <= d <= 65536.
+ * Limits: 1 <= K <= MVKE_MAX_K (64), 1 <= d <= MVKE_MAX_D (65536).
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_DIM, MVKE_ERR_NOMEM. */
 mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts);
 
