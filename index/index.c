@@ -51,6 +51,14 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
         return mvke_error(MVKE_ERR_NOMEM, "cannot create the index lock");
     }
     (void)mvke_store_init(&ix->store, K, d, o.storage); /* cannot fail: the storage was checked */
+    mvke_status st = mvke_store_init_codec(&ix->store, o.pq_m, o.refine);
+    if (st != MVKE_OK) {
+        mvke_store_release(&ix->store);
+        pthread_rwlock_destroy(&ix->lock);
+        mvke_free(ix);
+        return st;
+    }
+    ix->refine_R = 4;
     ix->threads = o.threads;
     ix->backend = mvke_backend_default();
     *out = ix;
@@ -70,6 +78,33 @@ mvke_status mvke_index_shape(const mvke_index *ix, int *K, int *d, mvke_storage 
     if (K) *K = ix->store.K;
     if (d) *d = ix->store.d;
     if (storage) *storage = ix->store.storage;
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_is_trained(const mvke_index *ix, int *yes) {
+    if (!ix || !yes) return mvke_error(MVKE_ERR_INVALID, "index or yes is NULL");
+    mvke_index_rdlock(ix);
+    *yes = mvke_store_trained(&ix->store);
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_set_refine(mvke_index *ix, int R) {
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (!ix->store.L.refine) return mvke_error(MVKE_ERR_INVALID, "the index keeps no float32 rows to refine with");
+    if (R < 1) return mvke_error(MVKE_ERR_INVALID, "refine factor R = %d must be >= 1", R);
+    mvke_index_wrlock(ix);
+    ix->refine_R = R;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_refine(const mvke_index *ix, int *refine, int *R) {
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    mvke_index_rdlock(ix);
+    if (refine) *refine = ix->store.L.refine;
+    if (R) *R = ix->refine_R;
+    mvke_index_unlock(ix);
     return MVKE_OK;
 }
 
@@ -136,6 +171,9 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
     if (ids && (st = mvke_ids_check_batch(n, ids, "id")) != MVKE_OK) goto done;
 
     mvke_index_wrlock(ix);
+    if (!mvke_store_trained(s))
+        st = mvke_error(MVKE_ERR_UNTRAINED, "the %s index is not trained: call mvke_index_train with a sample first",
+                        mvke_storage_name(s->storage));
     int64_t fresh = 0;
     for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
         int64_t id = ids ? ids[i] : s->count + i, p;

@@ -29,6 +29,23 @@ mvke_status mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage) {
     return MVKE_OK;
 }
 
+mvke_status mvke_store_init_codec(mvke_store *s, int pq_m, int refine) {
+    if (!mvke_storage_is_codec(s->storage)) {
+        if (refine) return mvke_error(MVKE_ERR_INVALID, "refine needs a codec storage (sq8, pq), not %s", mvke_storage_name(s->storage));
+        if (pq_m) return mvke_error(MVKE_ERR_INVALID, "pq_m = %d is for the pq storage only", pq_m);
+        return MVKE_OK;
+    }
+    if (s->storage == MVKE_STORAGE_PQ && (pq_m < 0 || pq_m > s->d))
+        return mvke_error(MVKE_ERR_INVALID, "pq_m = %d: pq needs 1 to d = %d sub-spaces per expert (0: default %d)",
+                          pq_m, s->d, mvke_pq_default_m(s->d));
+    if (s->storage != MVKE_STORAGE_PQ && pq_m)
+        return mvke_error(MVKE_ERR_INVALID, "pq_m = %d is for the pq storage only", pq_m);
+    if (mvke_codec_init(&s->codec, s->K, s->d, s->storage, pq_m) != 0)
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory for the %s codec", mvke_storage_name(s->storage));
+    mvke_layout_set_codec(&s->L, &s->codec, refine);
+    return MVKE_OK;
+}
+
 static void block_free(mvke_store_block *b) {
     if (b->owned) {
         mvke_free(b->ids);
@@ -50,12 +67,14 @@ void mvke_store_release(mvke_store *s) {
     if (s->backing_release) s->backing_release(s->backing);
     s->backing = NULL;
     s->backing_release = NULL;
+    mvke_codec_release(&s->codec);
 }
 
 mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, float *gram) {
     const int64_t D = s->D;
     float *rounded = NULL;
-    if (s->storage != MVKE_STORAGE_F32 && !(rounded = mvke_malloc_array((size_t)D, sizeof *rounded)))
+    /* Rounded storages compute the triangle of what they keep; codecs that of the exact row. */
+    if ((s->storage == MVKE_STORAGE_F16 || s->storage == MVKE_STORAGE_BF16) && !(rounded = mvke_malloc_array((size_t)D, sizeof *rounded)))
         return mvke_error(MVKE_ERR_NOMEM, "out of memory checking rows");
     mvke_status st = MVKE_OK;
     for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
@@ -222,7 +241,11 @@ void mvke_store_clear(mvke_store *s) {
 
 void mvke_store_get(const mvke_store *s, int64_t p, float *x) {
     const mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
-    mvke_layout_get(&s->L, b->data, b->cap, p % MVKE_BLOCK_ROWS, x, NULL);
+    const float *exact = mvke_layout_refine(&s->L, b->data, b->cap);
+    if (exact)
+        memcpy(x, exact + (size_t)(p % MVKE_BLOCK_ROWS) * (size_t)s->D, (size_t)s->D * sizeof *x);
+    else
+        mvke_layout_get(&s->L, b->data, b->cap, p % MVKE_BLOCK_ROWS, x, NULL);
 }
 
 int64_t mvke_store_id(const mvke_store *s, int64_t p) {

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "../kernels/backend.h"
+#include "../kernels/codec.h"
 #include "idlookup.h"
 #include "idmap.h"
 #include "units.h"
@@ -43,6 +44,7 @@ typedef struct mvke_store {
     int K, d, D, P;
     mvke_storage storage;
     mvke_layout L;
+    mvke_codec codec; /* sq8, pq: the parameters L points to (untrained until trained) */
     uint64_t experts; /* experts that may be nonzero in a row (mvke_kdb.experts) */
     int64_t count;
     int64_t nblocks, cap_blocks;
@@ -60,6 +62,18 @@ typedef struct mvke_store {
  * does not know. */
 mvke_status mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage);
 void mvke_store_release(mvke_store *s);
+
+/* For a codec storage: allocates the untrained codec (pq_m sub-spaces for pq, 0 = default) and
+ * lays blocks out for it, with the refine plane when refine != 0. Call on an empty store
+ * after mvke_store_init. Errors: MVKE_ERR_INVALID (pq_m out of [0, d]; refine or pq_m given to a
+ * storage without a codec), MVKE_ERR_NOMEM. */
+mvke_status mvke_store_init_codec(mvke_store *s, int pq_m, int refine);
+
+/* Whether rows may be stored (a codec is trained, or there is none). */
+static inline int mvke_store_trained(const mvke_store *s) {
+    return !mvke_storage_is_codec(s->storage) || s->codec.trained;
+}
+
 
 /* The position of id in *pos, or -1 when absent. Fails only with MVKE_ERR_CHECKSUM, when the
  * mapped bytes it reads are corrupted. */
@@ -117,7 +131,8 @@ void mvke_store_set(mvke_store *s, int64_t p, const float *row, const float *gra
 void mvke_store_remove_at(mvke_store *s, int64_t p);
 void mvke_store_clear(mvke_store *s);
 
-/* Copies row p, widened to float32, into x (D floats). A mapped row must have been checked. */
+/* Copies row p, widened to float32 (decoded; the refine plane's row when there is one), into x
+ * (D floats). A mapped row must have been checked. */
 void mvke_store_get(const mvke_store *s, int64_t p, float *x);
 
 /* The id at position p. */

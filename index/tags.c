@@ -16,6 +16,9 @@ mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_option
     mvke_error_clear();
     if (!out) return mvke_error(MVKE_ERR_INVALID, "out is NULL");
     *out = NULL;
+    if (opts && (opts->storage == MVKE_STORAGE_SQ8 || opts->storage == MVKE_STORAGE_PQ || opts->refine))
+        return mvke_error(MVKE_ERR_INVALID, "a tag table keeps its gated rows as f32, f16 or bf16, not %s%s",
+                          mvke_storage_name(opts->storage), opts->refine ? " with refine" : "");
     /* Reuse the index's checks of K, d and options. */
     mvke_index *probe;
     mvke_status st = mvke_index_new(&probe, K, d, opts);
