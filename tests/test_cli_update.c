@@ -1,6 +1,6 @@
 /*
  * test_cli_update.c - the life of an index file in the `mvke` tool (MVKE_EXE): add, upsert,
- * remove and merge give the searches of a fresh build of the same users; bulk id files, --tag
+ * remove, update and merge give the searches of a fresh build of the same users; bulk id files, --tag
  * all, --top capped, --threads, info --tags and --names; error messages that name the right file.
  */
 #include <criterion/criterion.h>
@@ -211,6 +211,27 @@ Test(cli_update, add_upsert_remove_merge_equal_a_fresh_build, .timeout = 300) {
     fclose(f);
     cr_assert_eq(tool("remove", P("u.mvke"), "--ids-file", P("gone.txt"), NULL), 0, "%s", err_text);
     cr_assert_str_eq(out_text, "removed\t300\nusers\t600\n");
+    /* the three in one rewrite: from every user, remove B's, upsert 500..699 (100 back), add 700..899 */
+    save_users("c.npy", X + 700 * K * d, IDS + 700, 200);
+    copy_file(P("all.mvke"), P("u3.mvke"));
+    cr_assert_eq(tool("update", P("u3.mvke"), "--remove-file", P("gone.txt"), "--upsert", P("r.npy"), "--upsert-ids",
+                      P("ids_r.npy"), "--add", P("c.npy"), "--add-ids", P("ids_c.npy"), NULL),
+                 0, "%s", err_text);
+    cr_assert_str_eq(out_text, "removed\t300\nadded\t300\nreplaced\t100\nusers\t900\n");
+    got = audiences("u3.mvke");
+    cr_assert_str_eq(got, want, "update differs from a fresh build");
+    free(got);
+    /* an update that fails at its last step leaves the file as it was */
+    size_t n0, n1;
+    unsigned char *b0 = read_file(P("u3.mvke"), &n0);
+    cr_assert_eq(tool("update", P("u3.mvke"), "--remove-file", P("gone.txt"), "--add", P("a.npy"), "--add-ids",
+                      P("ids_a.npy"), NULL), 3);
+    unsigned char *b1 = read_file(P("u3.mvke"), &n1);
+    cr_assert(n0 == n1 && !memcmp(b0, b1, n0), "a failed update changed the index");
+    free(b0);
+    free(b1);
+    cr_assert_eq(tool("update", P("u3.mvke"), NULL), 2);
+
     char *want_a = audiences("a.mvke");
     got = audiences("u.mvke");
     cr_assert_str_eq(got, want_a, "remove differs from a fresh build");

@@ -15,6 +15,7 @@ int cli_cmd_gen(int argc, char **argv);
 int cli_cmd_add(int argc, char **argv);
 int cli_cmd_upsert(int argc, char **argv);
 int cli_cmd_remove(int argc, char **argv);
+int cli_cmd_update(int argc, char **argv);
 int cli_cmd_merge(int argc, char **argv);
 
 const cli_command cli_commands[] = {
@@ -24,6 +25,7 @@ const cli_command cli_commands[] = {
     {"add", "add users to an index file (rewritten atomically)", cli_cmd_add},
     {"upsert", "add new users and replace present ones in an index file", cli_cmd_upsert},
     {"remove", "remove users from an index file", cli_cmd_remove},
+    {"update", "remove, upsert and add users in one rewrite of an index file", cli_cmd_update},
     {"merge", "merge index files of the same shape and tags into one", cli_cmd_merge},
     {"info", "show what an index file holds", cli_cmd_info},
     {"verify", "check every checksum of an index file", cli_cmd_verify},
