@@ -164,6 +164,17 @@ mvke_status mvke_tags_use_gpu(mvke_tags *t, int device) {
     return st;
 }
 
+mvke_status mvke_tags_set_threads(mvke_tags *t, int threads) {
+    mvke_error_clear();
+    if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
+    if (threads < 0) return mvke_error(MVKE_ERR_INVALID, "threads = %d is negative", threads);
+    pthread_rwlock_wrlock(&t->lock);
+    t->opts.threads = threads;
+    for (int i = 0; i < t->ntasks; i++) mvke_index_set_threads(t->tasks[i].rows, threads);
+    pthread_rwlock_unlock(&t->lock);
+    return MVKE_OK;
+}
+
 mvke_status mvke_tags_use_cpu(mvke_tags *t) {
     mvke_error_clear();
     if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");

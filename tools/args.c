@@ -92,20 +92,20 @@ static int cmp_i64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
+int cli_arg_read_ids(const char *cmd, const char *opt, const char *path, int64_t **out, int64_t *nout) {
     int64_t *ids = NULL, n = 0;
     mvke_status st = MVKE_OK;
     size_t pl = strlen(path);
     if (pl > 4 && !strcmp(path + pl - 4, ".npy")) {
         mvke_npy *f;
-        if ((st = mvke_npy_open(&f, path)) != MVKE_OK) return cli_fail(cmd, st, "--allow");
+        if ((st = mvke_npy_open(&f, path)) != MVKE_OK) return cli_fail(cmd, st, opt);
         int nd;
         int64_t sh[MVKE_NPY_MAX_DIMS];
         mvke_dtype dt;
         mvke_npy_shape(f, &dt, &nd, sh);
         if (nd != 1 || dt != MVKE_DTYPE_I64) {
             mvke_npy_close(f);
-            fprintf(stderr, "mvke %s: --allow: %s: expected a 1-d int64 array of user ids\n", cmd, path);
+            fprintf(stderr, "mvke %s: %s: %s: expected a 1-d int64 array of ids\n", cmd, opt, path);
             return CLI_EXIT_DATA;
         }
         n = sh[0];
@@ -116,7 +116,7 @@ int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
     } else {
         FILE *fp = fopen(path, "r");
         if (!fp) {
-            fprintf(stderr, "mvke %s: --allow: %s: cannot open: %s\n", cmd, path, strerror(errno));
+            fprintf(stderr, "mvke %s: %s: %s: cannot open: %s\n", cmd, opt, path, strerror(errno));
             return CLI_EXIT_IO;
         }
         char line[256];
@@ -129,14 +129,19 @@ int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
             if (l == 0 || line[0] == '#') continue;
             long long v;
             if (cli_parse_i64(line, &v) != 0) {
-                fprintf(stderr, "mvke %s: --allow: %s: line %lld: '%s' is not an id\n", cmd, path, (long long)lineno, line);
+                fprintf(stderr, "mvke %s: %s: %s: line %lld: '%s' is not an id\n", cmd, opt, path, (long long)lineno,
+                        line);
                 free(ids);
                 fclose(fp);
                 return CLI_EXIT_DATA;
             }
             if (n == cap) {
                 int64_t *g = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
-                if (!g) break;
+                if (!g) {
+                    free(ids);
+                    ids = NULL;
+                    break;
+                }
                 ids = g;
             }
             ids[n++] = v;
@@ -144,13 +149,24 @@ int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
         if (!ids) st = MVKE_ERR_NOMEM;
         fclose(fp);
     }
-    if (st == MVKE_OK) {
-        qsort(ids, (size_t)n, sizeof *ids, cmp_i64);
-        int64_t m = 0;
-        for (int64_t i = 0; i < n; i++)
-            if (m == 0 || ids[i] != ids[m - 1]) ids[m++] = ids[i];
-        st = mvke_allow_new_sorted(out, ids, m);
+    if (st != MVKE_OK) {
+        free(ids);
+        return cli_fail(cmd, st, opt);
     }
+    *out = ids;
+    *nout = n;
+    return CLI_EXIT_OK;
+}
+
+int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
+    int64_t *ids = NULL, n = 0;
+    int rc = cli_arg_read_ids(cmd, "--allow", path, &ids, &n);
+    if (rc != CLI_EXIT_OK) return rc;
+    qsort(ids, (size_t)n, sizeof *ids, cmp_i64);
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (m == 0 || ids[i] != ids[m - 1]) ids[m++] = ids[i];
+    mvke_status st = mvke_allow_new_sorted(out, ids, m);
     free(ids);
     return st == MVKE_OK ? CLI_EXIT_OK : cli_fail(cmd, st, "--allow");
 }

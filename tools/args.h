@@ -27,6 +27,11 @@ int cli_opt_ids(const char *value, void *dst, char *msg, size_t cap);
  * MVKE_MAX_K). Returns 0 or -1. */
 int cli_arg_task_spec(const char *s, char **name, int *experts, int *nexperts);
 
+/* Ids, in the file's order, from a .npy of int64 (1-d) or a text file of one id a line (blank
+ * lines and lines starting with '#' skipped): *ids is malloc'd (the caller frees it). Returns an
+ * exit code; errors are printed for `cmd` and option `opt`, naming the file and line. */
+int cli_arg_read_ids(const char *cmd, const char *opt, const char *path, int64_t **ids, int64_t *n);
+
 /* An allow-list from a .npy of int64 ids or a text file of one id a line (blank lines and
  * lines starting with '#' skipped). Returns an exit code; errors are printed for `cmd`,
  * naming the file and line. */

@@ -34,8 +34,11 @@ int cli_fail(const char *cmd, mvke_status status, const char *what);
 int cli_exit_code(mvke_status status);
 
 /* Prints list i of res to stdout as "key<TAB>task<TAB>rank<TAB>id<TAB>score" lines, rank from 1,
- * score with 6 decimals (the output of `mvke audience` and `mvke tags`). */
-void cli_print_list(const mvke_result *res, int64_t i, long long key, const char *task);
+ * score with 6 decimals (the output of `mvke audience` and `mvke tags`). With names (a tag table;
+ * NULL: no such column) each line ends with "<TAB>name", the name of the line's tag as stored:
+ * the id's when ids_are_tags, else the key's. */
+void cli_print_list(const mvke_result *res, int64_t i, long long key, const char *task, const mvke_tags *names,
+                    int ids_are_tags);
 
 /* Flushes stdout. Returns CLI_EXIT_OK, or CLI_EXIT_IO after printing that writing failed. */
 int cli_finish_stdout(const char *cmd);

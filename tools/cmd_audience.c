@@ -11,19 +11,35 @@
 #include "cli.h"
 #include "options.h"
 
+/* --tag: "all" (n = -1: every tag of the task) or ids separated by commas. */
+static int parse_tags(const char *value, void *dst, char *msg, size_t cap) {
+    if (!strcmp(value, "all")) {
+        cli_ids *l = dst;
+        free(l->ids);
+        l->ids = NULL;
+        l->n = -1;
+        return 0;
+    }
+    return cli_opt_ids(value, dst, msg, cap);
+}
+
 int cli_cmd_audience(int argc, char **argv) {
-    const char *index = NULL, *task = NULL, *allow_s = NULL;
+    const char *index = NULL, *task = NULL, *allow_s = NULL, *tags_file = NULL;
+    int names = 0;
     cli_ids tag = {NULL, 0};
     long long top = 0;
     float min = 0;
     long long gpu = -2; /* --gpu not given */
     int no_verify = 0;
+    long long threads = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
         {.name = "--task", .metavar = "NAME", .help = "the task the tags belong to", .kind = CLI_STRING,
          .dst = &task, .required = 1},
-        {.name = "--tag", .metavar = "ID[,ID...]", .help = "tag ids", .kind = CLI_CUSTOM, .dst = &tag,
-         .required = 1, .parse = cli_opt_ids},
+        {.name = "--tag", .metavar = "ID[,ID...]|all", .help = "tag ids, or all: every tag of the task", .kind = CLI_CUSTOM,
+         .dst = &tag, .required = 1, .group = 2, .parse = parse_tags},
+        {.name = "--tags-file", .metavar = "F", .help = "tag ids from a .npy of int64 or a text file, one id a line",
+         .kind = CLI_STRING, .dst = &tags_file, .required = 1, .group = 2},
         {.name = "--top", .metavar = "N", .help = "the N best users of each tag", .kind = CLI_INT, .dst = &top,
          .min = 1, .max = 1e18, .group = 1, .required = 1},
         {.name = "--min-score", .metavar = "S", .help = "every user with score >= S (cosine, in [-1, 1])",
@@ -31,14 +47,17 @@ int cli_cmd_audience(int argc, char **argv) {
         {.name = "--allow", .metavar = "IDS",
          .help = "only these users: a .npy of int64 ids or a text file, one id a line", .kind = CLI_STRING,
          .dst = &allow_s},
+        {.name = "--names", .help = "add a column with the tag's name", .kind = CLI_FLAG, .dst = &names},
+        {.name = "--threads", .metavar = "N", .help = "threads of the search (default 0: OpenMP's default, OMP_NUM_THREADS)",
+         .kind = CLI_INT, .dst = &threads, .min = 0, .max = 1 << 16},
         {.name = "--gpu", .metavar = "N", .help = "search the users on GPU N (default 0; -1: every GPU)", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
         {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
          .kind = CLI_FLAG, .dst = &no_verify},
     };
     const cli_spec spec = {"mvke audience", "Reverse targeting: for each tag, its best users.",
-                           "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score, rank from 1, score with 6 "
-                           "decimals.\n",
+                           "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score[<TAB>tag_name], rank from 1,\n"
+                           "score with 6 decimals. --top larger than the number of users gives every user.\n",
                            options, CLI_NOPTIONS(options)};
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) {
@@ -46,30 +65,48 @@ int cli_cmd_audience(int argc, char **argv) {
         return rc;
     }
     const int by_top = top > 0;
-    const int64_t *tag_ids = tag.ids, ntag = tag.n;
+    int64_t ntag = tag.n;
     mvke_allow *allow = NULL;
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
     mvke_result *res = NULL;
     rc = CLI_EXIT_OK;
     mvke_status st;
+    if (tags_file && (rc = cli_arg_read_ids("audience", "--tags-file", tags_file, &tag.ids, &ntag)) != CLI_EXIT_OK)
+        goto out;
     if (allow_s && (rc = cli_arg_load_allow("audience", allow_s, &allow)) != CLI_EXIT_OK) goto out;
     if ((st = mvke_file_open(index, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &users, &tags)) != MVKE_OK) {
         rc = cli_fail("audience", st, index);
         goto out;
     }
+    mvke_index_set_threads(users, (int)threads);
     if (gpu > -2 && (st = mvke_index_use_gpu(users, (int)gpu)) != MVKE_OK) {
         rc = cli_fail("audience", st, "--gpu");
         goto out;
     }
+    if (ntag < 0) { /* --tag all */
+        if ((st = mvke_tags_count(tags, task, &ntag)) != MVKE_OK) {
+            rc = cli_fail("audience", st, "--task");
+            goto out;
+        }
+        if (!(tag.ids = malloc((size_t)(ntag ? ntag : 1) * sizeof *tag.ids))) {
+            rc = cli_fail("audience", MVKE_ERR_NOMEM, "listing the tags");
+            goto out;
+        }
+        mvke_tags_ids(tags, task, tag.ids);
+    }
+    const int64_t *tag_ids = tag.ids;
+    int64_t nusers = 0;
+    mvke_index_count(users, &nusers);
+    if (top > nusers) top = nusers > 0 ? nusers : 1; /* every user, without a list of padding */
     st = by_top ? mvke_audience_top(users, tags, task, ntag, tag_ids, top, allow, &res)
                : mvke_audience_range(users, tags, task, ntag, tag_ids, min, allow, &res);
     if (st != MVKE_OK) {
         rc = cli_fail("audience", st, "search");
         goto out;
     }
-    printf("tag_id\ttask\trank\tuser_id\tscore\n");
-    for (int64_t i = 0; i < ntag; i++) cli_print_list(res, i, (long long)tag_ids[i], task);
+    printf("tag_id\ttask\trank\tuser_id\tscore%s\n", names ? "\ttag_name" : "");
+    for (int64_t i = 0; i < ntag; i++) cli_print_list(res, i, (long long)tag_ids[i], task, names ? tags : NULL, 0);
     rc = cli_finish_stdout("audience");
 out:
     mvke_result_free(res);

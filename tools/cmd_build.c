@@ -49,17 +49,18 @@ static int open_array(const char *opt, const char *path, int want_ndim, int want
     return CLI_EXIT_OK;
 }
 
-/* Opens a 2-d float array that must have shape (rows, cols); `expected` says where those come
- * from ("TAGS.tsv has 61 rows and d = 8"). Prints and returns an exit code on error (*f is then
- * left for the caller to close). */
-static int open_matrix(const char *opt, const char *path, int64_t rows, int64_t cols, const char *expected,
-                       mvke_npy **f) {
+/* Opens a 2-d float array that must have shape (rows, cols); rows_from and cols_from say where
+ * each comes from ("TAGS.tsv has 61 rows", "the experts X.npy (--experts) have d = 8"), so that
+ * the message blames the file that disagrees. Prints and returns an exit code on error (*f is
+ * then left for the caller to close). */
+static int open_matrix(const char *opt, const char *path, int64_t rows, int64_t cols, const char *rows_from,
+                       const char *cols_from, mvke_npy **f) {
     int64_t sh[MVKE_NPY_MAX_DIMS];
     int rc = open_array(opt, path, 2, 0, f, sh);
     if (rc) return rc;
     if (sh[0] != rows || sh[1] != cols) {
         fprintf(stderr, "mvke build: %s: %s has shape (%lld, %lld) but %s\n", opt, path, (long long)sh[0],
-                (long long)sh[1], expected);
+                (long long)sh[1], sh[0] != rows ? rows_from : cols_from);
         return CLI_EXIT_DATA;
     }
     return CLI_EXIT_OK;
@@ -152,14 +153,17 @@ int cli_cmd_build(int argc, char **argv) {
     }
     int64_t T;
     mvke_taxonomy_count(tax, &T);
-    snprintf(msg, sizeof msg, "%s has %lld rows and d = %d", tags_path, (long long)T, d);
-    if ((rc = open_matrix("--tag-emb", q_path, T, d, msg, &fq))) goto out;
+    char from[1024];
+    snprintf(msg, sizeof msg, "%s (--tags) has %lld rows", tags_path, (long long)T);
+    snprintf(from, sizeof from, "the experts %s (--experts) have d = %d", experts, d);
+    if ((rc = open_matrix("--tag-emb", q_path, T, d, msg, from, &fq))) goto out;
     if (w_path) {
-        snprintf(msg, sizeof msg, "%s has %lld rows and K = %d", tags_path, (long long)T, K);
-        if ((rc = open_matrix("--gates", w_path, T, K, msg, &fw))) goto out;
+        snprintf(from, sizeof from, "the experts %s (--experts) have K = %d", experts, K);
+        if ((rc = open_matrix("--gates", w_path, T, K, msg, from, &fw))) goto out;
     } else {
-        snprintf(msg, sizeof msg, "the experts have K = %d, d = %d", K, d);
-        if ((rc = open_matrix("--vk", vk_path, K, d, msg, &fvk))) goto out;
+        snprintf(msg, sizeof msg, "the experts %s (--experts) have K = %d", experts, K);
+        snprintf(from, sizeof from, "the experts %s (--experts) have d = %d", experts, d);
+        if ((rc = open_matrix("--vk", vk_path, K, d, msg, from, &fvk))) goto out;
     }
 
     /* Tags first: they are small, and their errors are the likeliest. */
@@ -234,7 +238,7 @@ int cli_cmd_build(int argc, char **argv) {
                          (long long)(first + r[1]));
             else if (nr == 1)
                 snprintf(msg, sizeof msg, "%s row %lld (row %lld of the block read at row %lld)",
-                         st == MVKE_ERR_DUPLICATE && fid ? ids_path : experts, (long long)(first + r[0]), (long long)r[0],
+                         st != MVKE_ERR_NONFINITE && fid ? ids_path : experts, /* a duplicate or negative id */ (long long)(first + r[0]), (long long)r[0],
                          (long long)first);
             else
                 snprintf(msg, sizeof msg, "%s rows %lld-%lld", experts, (long long)first, (long long)(first + m - 1));

@@ -3,6 +3,7 @@
  * Output is TSV-like "key<TAB>value" lines on stdout.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -10,8 +11,12 @@
 
 int cli_cmd_info(int argc, char **argv) {
     const char *path = NULL;
+    int list_tags = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &path, .required = 1},
+        {.name = "--tags", .help = "list the tags instead: tag_id<TAB>task<TAB>name<TAB>parent_id lines with a\n"
+         "header (the layout of build's --tags file), tasks in declaration order", .kind = CLI_FLAG,
+         .dst = &list_tags},
     };
     const cli_spec spec = {"mvke info",
                            "Prints the format version, size, K, d, storage, user count, tasks with their experts\n"
@@ -30,6 +35,32 @@ int cli_cmd_info(int argc, char **argv) {
     int ntasks;
     int64_t ntags;
     mvke_tags_ntasks(tags, &ntasks);
+    if (list_tags) {
+        int rc = CLI_EXIT_OK;
+        printf("tag_id\ttask\tname\tparent_id\n");
+        for (int t = 0; t < ntasks && rc == CLI_EXIT_OK; t++) {
+            const char *task;
+            int64_t n = 0;
+            mvke_tags_task(tags, t, &task, NULL, NULL);
+            mvke_tags_count(tags, task, &n);
+            int64_t *ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
+            if (!ids) {
+                rc = cli_fail("info", MVKE_ERR_NOMEM, "listing the tags");
+                break;
+            }
+            mvke_tags_ids(tags, task, ids);
+            for (int64_t i = 0; i < n; i++) {
+                const char *name = NULL;
+                int64_t parent = 0;
+                mvke_tags_get(tags, task, ids[i], &name, &parent, NULL, NULL);
+                printf("%lld\t%s\t%s\t%lld\n", (long long)ids[i], task, name ? name : "", (long long)parent);
+            }
+            free(ids);
+        }
+        mvke_index_free(users);
+        mvke_tags_free(tags);
+        return rc == CLI_EXIT_OK ? cli_finish_stdout("info") : rc;
+    }
     mvke_tags_count(tags, NULL, &ntags);
     printf("file\t%s\nformat\t%u\nbytes\t%llu\nfingerprint\t%08x\nusers\t%lld\nK\t%d\nd\t%d\nstorage\t%s\ntasks\t%d\ntags\t%lld\n",
            path, fi.version, (unsigned long long)fi.size, fi.fingerprint, (long long)fi.nusers, fi.K, fi.d,

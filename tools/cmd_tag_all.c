@@ -41,6 +41,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     int resume = 0;
     long long gpu = -2; /* --gpu not given */
     int no_verify = 0;
+    long long threads = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &r.index, .required = 1},
         {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &r.top,
@@ -54,6 +55,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
          .dst = &r.task},
         {.name = "--format", .metavar = "tsv|npy", .help = "output format (default tsv)", .kind = CLI_CUSTOM,
          .dst = &r.npy, .parse = parse_format},
+        {.name = "--names", .help = "tsv: add a column with the tag's name", .kind = CLI_FLAG, .dst = &r.names},
         {.name = "--resume", .metavar = NULL,
          .help = "continue an interrupted run from its checkpoint (OUT.checkpoint, or\n"
          "OUT/checkpoint for npy); the output is identical to an uninterrupted run", .kind = CLI_FLAG, .dst = &resume},
@@ -63,6 +65,8 @@ int cli_cmd_tag_all(int argc, char **argv) {
         {.name = "--checkpoint-every", .metavar = "S",
          .help = "seconds between checkpoints (default 1; 0: after every block)", .kind = CLI_FLOAT, .dst = &every,
          .min = 0, .max = INFINITY},
+        {.name = "--threads", .metavar = "N", .help = "threads of the search (default 0: OpenMP's default, OMP_NUM_THREADS)",
+         .kind = CLI_INT, .dst = &threads, .min = 0, .max = 1 << 16},
         {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows stay resident\n"
          "there and each block of users is streamed to it (default block 262144)", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
@@ -75,6 +79,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
                            options, CLI_NOPTIONS(options)};
     int prc;
     if (!cli_parse(&spec, argc, argv, &prc)) return prc;
+    if (r.names && r.npy) return cli_usage_error(&spec, "--names goes with --format tsv (npy outputs hold ids only)");
     if (!r.block) r.block = gpu > -2 ? 262144 : 16384; /* room for the device's two lanes to overlap */
     snprintf(r.ckpt, sizeof r.ckpt, r.npy ? "%s/checkpoint" : "%s.checkpoint", r.out);
 
@@ -89,6 +94,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
         rc = cli_fail("tag-all", st, r.index);
         goto out;
     }
+    mvke_tags_set_threads(r.tags, (int)threads);
     if (gpu > -2 && (st = mvke_tags_use_gpu(r.tags, (int)gpu)) != MVKE_OK) {
         rc = cli_fail("tag-all", st, "--gpu");
         goto out;

@@ -111,6 +111,11 @@ static void range_words(const cli_option *o, char *buf, size_t cap) {
 static int store(const cli_spec *spec, const cli_option *o, const char *v) {
     char msg[512];
     char *end;
+    if (o->kind == CLI_POSITIONAL && o->parse) { /* repeated operands collected by the command */
+        msg[0] = 0;
+        if (o->parse(v, o->dst, msg, sizeof msg) != 0) return cli_usage_error(spec, "%s: %s", o->metavar, msg);
+        return 0;
+    }
     if (o->kind == CLI_STRING || o->kind == CLI_POSITIONAL) {
         *(const char **)o->dst = v;
         return 0;
@@ -179,7 +184,7 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, int *exit_code) {
         }
         if (!o) { /* the operand */
             for (int j = 0; j < spec->noptions && !o; j++)
-                if (spec->options[j].kind == CLI_POSITIONAL && !given[j]) o = &spec->options[j];
+                if (spec->options[j].kind == CLI_POSITIONAL && (!given[j] || spec->options[j].repeat)) o = &spec->options[j];
             if (!o) {
                 rc = cli_usage_error(spec, "unexpected argument '%s'", a);
                 break;

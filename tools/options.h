@@ -22,7 +22,8 @@ typedef enum cli_kind {
     CLI_FLOAT,      /* a finite number in [min, max]; dst: float */
     CLI_DOUBLE,     /* a finite number in [min, max]; dst: double */
     CLI_CUSTOM,     /* dst and the value are given to parse() */
-    CLI_POSITIONAL  /* the operand (name NULL, metavar "INDEX"); dst: const char * */
+    CLI_POSITIONAL  /* the operand (name NULL, metavar "INDEX"); dst: const char *; with repeat
+                       and parse, every operand goes to parse (`mvke merge A B ...`) */
 } cli_kind;
 
 typedef struct cli_option {

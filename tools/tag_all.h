@@ -14,6 +14,7 @@
 typedef struct cli_tag_run {
     const char *index, *out, *task;
     int npy;
+    int names; /* tsv: a tag_name column */
     long long top, block;
     mvke_file_info fi;
     mvke_index *users;

@@ -26,7 +26,7 @@ static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *b
                     "mvke tag-all checkpoint 1\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
                     "task %s\nformat %s\nblock_users %lld\nnext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
-                    r->npy ? "npy" : "tsv", r->block, (long long)next, (unsigned long long)bytes);
+                    r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->block, (long long)next, (unsigned long long)bytes);
 }
 
 int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes) {
@@ -63,7 +63,7 @@ int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uin
     char want[1024];
     ckpt_text(r, nu, ob, want, sizeof want);
     if (strcmp(text, want) != 0 || nu < 0 || nu > r->n) {
-        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format or --block-users; "
+        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format, --names or --block-users; "
                 "run without --resume to start over\n", r->ckpt);
         return CLI_EXIT_DATA;
     }

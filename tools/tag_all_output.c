@@ -96,9 +96,9 @@ int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
         if (ftruncate(r->fd, (off_t)*bytes) != 0) return cli_tag_io_fail("cannot truncate", r->out);
         return CLI_EXIT_OK;
     }
-    static const char head[] = "user_id\ttask\trank\ttag_id\tscore\n";
-    if (mvke_write_all(r->fd, head, sizeof head - 1, 0, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
-    *bytes = sizeof head - 1;
+    const char *head = r->names ? "user_id\ttask\trank\ttag_id\tscore\ttag_name\n" : "user_id\ttask\trank\ttag_id\tscore\n";
+    if (mvke_write_all(r->fd, head, strlen(head), 0, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
+    *bytes = strlen(head);
     return CLI_EXIT_OK;
 }
 
@@ -114,15 +114,18 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
                 int64_t n;
                 mvke_result_get(res, u * r->ntasks + t, &tid, &sc, &n);
                 for (int64_t k = 0; k < n; k++) {
-                    if (*cap - len < 600) {
+                    if (*cap - len < 900) { /* a line: numbers, a task name and a tag name of at most 255 bytes each */
                         size_t nc = *cap * 2 + 4096;
                         char *g = realloc(*buf, nc);
                         if (!g) return cli_fail("tag-all", MVKE_ERR_NOMEM, "formatting the output");
                         *buf = g;
                         *cap = nc;
                     }
-                    len += (size_t)snprintf(*buf + len, *cap - len, "%lld\t%s\t%lld\t%lld\t%.6f\n", (long long)ids[u],
-                                            r->task_names[t], (long long)k + 1, (long long)tid[k], (double)sc[k]);
+                    const char *name = NULL;
+                    if (r->names) mvke_tags_get(r->tags, r->task_names[t], tid[k], &name, NULL, NULL, NULL);
+                    len += (size_t)snprintf(*buf + len, *cap - len, "%lld\t%s\t%lld\t%lld\t%.6f%s%s\n", (long long)ids[u],
+                                            r->task_names[t], (long long)k + 1, (long long)tid[k], (double)sc[k],
+                                            r->names ? "\t" : "", name ? name : "");
                 }
             }
         if (mvke_write_all(r->fd, *buf, len, (int64_t)*bytes, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);

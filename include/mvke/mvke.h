@@ -305,6 +305,10 @@ void mvke_tags_free(mvke_tags *tags);
  * Errors: MVKE_ERR_INVALID (bad name or subset), MVKE_ERR_DUPLICATE (task declared). */
 mvke_status mvke_tags_add_task(mvke_tags *tags, const char *name, const int *experts, int nexperts);
 
+/* Sets the number of threads the searches over the tag rows use (0 = OpenMP's default), for
+ * every task, and for tasks declared later. Errors: MVKE_ERR_INVALID (NULL, threads < 0). */
+mvke_status mvke_tags_set_threads(mvke_tags *tags, int threads);
+
 /* The number of tasks, and the name and subset of task i (pointers owned by the table). */
 mvke_status mvke_tags_ntasks(const mvke_tags *tags, int *ntasks);
 mvke_status mvke_tags_task(const mvke_tags *tags, int i, const char **name, const int **experts,
