@@ -14,6 +14,8 @@ shift || true
 
 packages=(meson ninja-build pkg-config gcc g++ libopenblas-openmp-dev libcriterion-dev
           libfaiss-dev dpkg-dev gnuplot-nox)
+# MPI for the distributed commands (mpirun -np R mvke audience|tags|tag-all; -Dmpi=auto).
+packages+=(libopenmpi-dev openmpi-bin)
 # The fuzzing build (scripts/ci-sanitize.sh fuzz): clang, libFuzzer and its sanitizer runtimes,
 # LLVM's OpenMP.
 packages+=(clang libclang-rt-14-dev libomp-14-dev)

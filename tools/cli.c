@@ -4,10 +4,13 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 int mvke_cli_exit_code(mvke_status st) {
     switch (st) {
@@ -64,4 +67,29 @@ int mvke_cli_parse_float(const char *s, float *out) {
     if (errno || *end || !isfinite(v)) return -1;
     *out = v;
     return 0;
+}
+
+int mvke_cli_write_all(int fd, const void *buf, size_t n, off_t off) {
+    const char *p = buf;
+    while (n) {
+        ssize_t w = off >= 0 ? pwrite(fd, p, n, off) : write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+        if (off >= 0) off += w;
+    }
+    return 0;
+}
+
+int mvke_cli_fsync_dir_of(const char *path) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
 }

@@ -6,6 +6,9 @@
 #ifndef MVKE_TOOLS_CLI_H
 #define MVKE_TOOLS_CLI_H
 
+#include <stddef.h>
+#include <sys/types.h>
+
 #include "mvke/mvke.h"
 
 /* Exit codes of every subcommand. */
@@ -40,5 +43,12 @@ int mvke_cli_exit_code(mvke_status status);
 /* Parses a whole decimal integer / float; returns 0 on success, -1 otherwise. */
 int mvke_cli_parse_i64(const char *s, long long *out);
 int mvke_cli_parse_float(const char *s, float *out);
+
+/* Writes n bytes at offset off (off < 0: at the file position), retrying short writes.
+ * Returns 0, or -1 with errno set. */
+int mvke_cli_write_all(int fd, const void *buf, size_t n, off_t off);
+
+/* fsyncs the directory holding path, so that a rename into it is durable. Returns 0 or -1. */
+int mvke_cli_fsync_dir_of(const char *path);
 
 #endif

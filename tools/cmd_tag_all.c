@@ -14,6 +14,13 @@
  * fingerprint, M, task, format). --resume checks those, cuts the output back to the committed
  * length and continues from the recorded user, so the result is byte-identical to a run that
  * was never interrupted: each block's output depends only on the index and the block.
+ *
+ * Under mpirun (or with --shards), rank r writes the part OUT.part-<r, 5 digits> of its own users
+ * (ranks.h): a part of the positions of INDEX, or all of its shard PREFIX.<r>.mvke. Only part 0
+ * starts with the tsv header, so the parts concatenated in rank order (`mvke concat`, or cat for
+ * tsv) are the single-process output. Each part has its own checkpoint; a part that is done
+ * keeps a checkpoint at its end until every rank is done, so that a rerun with --resume after
+ * any rank failed continues every part and skips the finished ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,13 +34,18 @@
 #include "args.h"
 #include "cli.h"
 #include "progress.h"
+#include "ranks.h"
+
+#include "../mpi/dist.h"
 
 static const char *USAGE =
-    "mvke tag-all INDEX --top M -o OUT [--task NAME] [--format tsv|npy] [--resume] [--block-users N] "
-    "[--checkpoint-every S]";
+    "mvke tag-all (INDEX | --shards PREFIX) --top M -o OUT [--task NAME] [--format tsv|npy] [--resume] "
+    "[--block-users N] [--checkpoint-every S]";
 
 typedef struct run {
     const char *index, *out, *task;
+    char out_part[4096]; /* OUT.part-<rank> when the users are split over ranks */
+    int parts;           /* whether they are */
     int npy;
     long long top, block;
     mvke_file_info fi;
@@ -41,8 +53,9 @@ typedef struct run {
     mvke_tags *tags;
     int ntasks; /* tasks written: 1 with --task */
     const char **task_names;
-    int64_t n;
-    char ckpt[4096];
+    int64_t n;      /* users in the opened file */
+    int64_t lo, hi; /* the positions this process writes */
+    char ckpt[4200];
     /* tsv */
     int fd;
     /* npy */
@@ -55,53 +68,32 @@ static int io_fail(const char *what, const char *path) {
     return MVKE_EXIT_IO;
 }
 
-static int write_all(int fd, const void *buf, size_t n, off_t off) {
-    const char *p = buf;
-    while (n) {
-        ssize_t w = off >= 0 ? pwrite(fd, p, n, off) : write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return -1;
-        p += w;
-        n -= (size_t)w;
-        if (off >= 0) off += w;
-    }
-    return 0;
-}
-
-static int fsync_dir_of(const char *path) {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
 /* The checkpoint's text for a position and output length. */
 static int ckpt_text(const run *r, int64_t next, uint64_t bytes, char *buf, size_t cap) {
+    char part[128] = "";
+    if (r->parts)
+        snprintf(part, sizeof part, "part %d of %d: positions %lld-%lld\n", mvke_dist_rank(), mvke_dist_size(),
+                 (long long)r->lo, (long long)r->hi);
     return snprintf(buf, cap,
                     "mvke tag-all checkpoint 1\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
-                    "task %s\nformat %s\nblock_users %lld\nnext_user %lld\noutput_bytes %llu\n",
+                    "task %s\nformat %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
-                    r->npy ? "npy" : "tsv", r->block, (long long)next, (unsigned long long)bytes);
+                    r->npy ? "npy" : "tsv", r->block, part, (long long)next, (unsigned long long)bytes);
 }
 
 static int ckpt_write(const run *r, int64_t next, uint64_t bytes) {
-    char text[1024], tmp[4200];
+    char text[1024], tmp[4300];
     int len = ckpt_text(r, next, bytes, text, sizeof text);
     snprintf(tmp, sizeof tmp, "%s.tmp", r->ckpt);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return io_fail("cannot create", tmp);
-    if (write_all(fd, text, (size_t)len, -1) != 0 || fsync(fd) != 0) {
+    if (mvke_cli_write_all(fd, text, (size_t)len, -1) != 0 || fsync(fd) != 0) {
         close(fd);
         return io_fail("cannot write", tmp);
     }
     close(fd);
     if (rename(tmp, r->ckpt) != 0) return io_fail("cannot rename to", r->ckpt);
-    if (fsync_dir_of(r->ckpt) != 0) return io_fail("cannot fsync the directory of", r->ckpt);
+    if (mvke_cli_fsync_dir_of(r->ckpt) != 0) return io_fail("cannot fsync the directory of", r->ckpt);
     return MVKE_EXIT_OK;
 }
 
@@ -125,8 +117,9 @@ static int ckpt_read(const run *r, int64_t *next, uint64_t *bytes) {
     }
     char want[1024];
     ckpt_text(r, nu, ob, want, sizeof want);
-    if (strcmp(text, want) != 0 || nu < 0 || nu > r->n) {
-        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format or --block-users; "
+    if (strcmp(text, want) != 0 || nu < r->lo || nu > r->hi) {
+        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format, --block-users "
+                "or number of ranks; "
                 "run without --resume to start over\n", r->ckpt);
         return 10 + MVKE_EXIT_DATA;
     }
@@ -159,7 +152,7 @@ static int npy_open_outputs(run *r, int resume) {
         char path[4400];
         mvke_dtype dt = MVKE_DTYPE_I64;
         int nd = 2;
-        int64_t shape[2] = {r->n, r->top};
+        int64_t shape[2] = {r->hi - r->lo, r->top};
         if (i == 0) {
             snprintf(path, sizeof path, "%s/user_ids.npy", r->out);
             nd = 1;
@@ -170,7 +163,7 @@ static int npy_open_outputs(run *r, int resume) {
         char head[512];
         size_t hl;
         mvke_npy_header(dt, nd, shape, head, sizeof head, &hl);
-        const uint64_t total = hl + (uint64_t)r->n * (uint64_t)(nd == 1 ? 1 : r->top) * (dt == MVKE_DTYPE_F32 ? 4 : 8);
+        const uint64_t total = hl + (uint64_t)(r->hi - r->lo) * (uint64_t)(nd == 1 ? 1 : r->top) * (dt == MVKE_DTYPE_F32 ? 4 : 8);
         r->data_off[i] = hl;
         r->fds[i] = open(path, O_RDWR | O_CREAT | (resume ? 0 : O_TRUNC), 0644);
         if (r->fds[i] < 0) return io_fail("cannot open", path);
@@ -179,7 +172,7 @@ static int npy_open_outputs(run *r, int resume) {
             fprintf(stderr, "mvke tag-all: %s does not have the size of this run's output; run without --resume\n", path);
             return MVKE_EXIT_DATA;
         }
-        if (!resume && (write_all(r->fds[i], head, hl, 0) != 0 || ftruncate(r->fds[i], (off_t)total) != 0))
+        if (!resume && (mvke_cli_write_all(r->fds[i], head, hl, 0) != 0 || ftruncate(r->fds[i], (off_t)total) != 0))
             return io_fail("cannot write", path);
     }
     /* Two tasks whose names clean up to the same file would overwrite each other. */
@@ -220,12 +213,12 @@ static int write_block(run *r, int64_t first, int64_t m, const int64_t *ids, mvk
                                             r->task_names[t], (long long)k + 1, (long long)tid[k], (double)sc[k]);
                 }
             }
-        if (write_all(r->fd, *buf, len, (off_t)*bytes) != 0) return io_fail("cannot write", r->out);
+        if (mvke_cli_write_all(r->fd, *buf, len, (off_t)*bytes) != 0) return io_fail("cannot write", r->out);
         *bytes += len;
         return MVKE_EXIT_OK;
     }
     const size_t M = (size_t)r->top;
-    if (write_all(r->fds[0], ids, (size_t)m * 8, (off_t)(r->data_off[0] + (uint64_t)first * 8)) != 0)
+    if (mvke_cli_write_all(r->fds[0], ids, (size_t)m * 8, (off_t)(r->data_off[0] + (uint64_t)first * 8)) != 0)
         return io_fail("cannot write in", r->out);
     int64_t *ti = malloc((size_t)m * M * sizeof *ti);
     float *ts = malloc((size_t)m * M * sizeof *ts);
@@ -247,8 +240,8 @@ static int write_block(run *r, int64_t first, int64_t m, const int64_t *ids, mvk
             }
         }
         const uint64_t row0 = (uint64_t)first * M;
-        if (write_all(r->fds[1 + 2 * t], ti, (size_t)m * M * 8, (off_t)(r->data_off[1 + 2 * t] + row0 * 8)) != 0 ||
-            write_all(r->fds[2 + 2 * t], ts, (size_t)m * M * 4, (off_t)(r->data_off[2 + 2 * t] + row0 * 4)) != 0)
+        if (mvke_cli_write_all(r->fds[1 + 2 * t], ti, (size_t)m * M * 8, (off_t)(r->data_off[1 + 2 * t] + row0 * 8)) != 0 ||
+            mvke_cli_write_all(r->fds[2 + 2 * t], ts, (size_t)m * M * 4, (off_t)(r->data_off[2 + 2 * t] + row0 * 4)) != 0)
             rc = io_fail("cannot write in", r->out);
     }
     free(ti);
@@ -276,6 +269,10 @@ int mvke_cmd_tag_all(int argc, char **argv) {
                "                    OUT/checkpoint for npy); the output is identical to an uninterrupted run\n"
                "  --block-users N   users per block (default 16384): memory is about N * K * d * 4 bytes\n"
                "  --checkpoint-every S  seconds between checkpoints (default 1; 0: after every block)\n"
+               "  --shards PREFIX   instead of INDEX: rank r opens its shard PREFIX.<r>.mvke (`mvke shard`)\n"
+               "Under mpirun (or with --shards) rank r writes OUT.part-<r> (5 digits) of its users, each part\n"
+               "checkpointed and resumed on its own; `mvke concat -o OUT OUT.part-*` joins them into the\n"
+               "single-process output (for tsv, cat in rank order does the same).\n"
                "Progress goes to stderr: a bar with users/s and ETA on a terminal, a line every 5 s otherwise.\n",
                USAGE);
         return MVKE_EXIT_OK;
@@ -284,7 +281,8 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     r.fd = -1;
     r.block = 16384;
-    const char *top_s = NULL, *fmt = "tsv", *block_s = NULL, *every_s = NULL;
+    const char *top_s = NULL, *fmt = "tsv", *block_s = NULL, *every_s = NULL, *shards = NULL;
+    mvke_rank_users ru = {0};
     float every = 1.0f;
     int resume = 0;
     for (int i = 1; i < argc; i++) {
@@ -296,12 +294,14 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         else if ((k = mvke_arg_take(argc, argv, &i, "--format", &v))) fmt = v;
         else if ((k = mvke_arg_take(argc, argv, &i, "--block-users", &v))) block_s = v;
         else if ((k = mvke_arg_take(argc, argv, &i, "--checkpoint-every", &v))) every_s = v;
+        else if ((k = mvke_arg_take(argc, argv, &i, "--shards", &v))) shards = v;
         else if (!strcmp(argv[i], "--resume")) resume = 1, k = 1;
         else if (argv[i][0] == '-' || r.index) return mvke_cli_usage("tag-all", USAGE, "unexpected argument '%s'", argv[i]);
         else r.index = argv[i], k = 1;
         if (k < 0) return mvke_cli_usage("tag-all", USAGE, "%s needs a value", argv[i]);
     }
-    if (!r.index || !top_s || !r.out) return mvke_cli_usage("tag-all", USAGE, "INDEX, --top and -o are required");
+    if (!r.index == !shards) return mvke_cli_usage("tag-all", USAGE, "give exactly one of INDEX and --shards");
+    if (!top_s || !r.out) return mvke_cli_usage("tag-all", USAGE, "--top and -o are required");
     if (mvke_cli_parse_i64(top_s, &r.top) != 0 || r.top < 1 || r.top > 100000)
         return mvke_cli_usage("tag-all", USAGE, "--top must be an integer in 1-100000");
     if (block_s && (mvke_cli_parse_i64(block_s, &r.block) != 0 || r.block < 1 || r.block > 1 << 22))
@@ -310,6 +310,11 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         return mvke_cli_usage("tag-all", USAGE, "--checkpoint-every must be a number of seconds >= 0");
     if (strcmp(fmt, "tsv") && strcmp(fmt, "npy")) return mvke_cli_usage("tag-all", USAGE, "--format must be tsv or npy");
     r.npy = !strcmp(fmt, "npy");
+    r.parts = shards || mvke_dist_active();
+    if (r.parts) {
+        snprintf(r.out_part, sizeof r.out_part, "%s.part-%05d", r.out, mvke_dist_rank());
+        r.out = r.out_part;
+    }
     snprintf(r.ckpt, sizeof r.ckpt, r.npy ? "%s/checkpoint" : "%s.checkpoint", r.out);
 
     int rc = MVKE_EXIT_OK;
@@ -318,12 +323,24 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     int64_t *ids = NULL;
     char *text = NULL;
     size_t text_cap = 0;
-    if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK ||
-        (st = mvke_file_open(r.index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &r.users, &r.tags)) != MVKE_OK) {
+    if ((rc = mvke_rank_open("tag-all", r.index, shards, 0, &ru)) != MVKE_EXIT_OK) goto out;
+    r.index = ru.path;
+    r.users = ru.file;
+    r.tags = ru.tags;
+    r.lo = ru.first;
+    r.hi = ru.first + ru.n;
+    if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK) {
         rc = mvke_cli_fail("tag-all", st, r.index);
         goto out;
     }
     mvke_index_count(r.users, &r.n);
+    /* A score's last bits depend on the block a user is scored in (the product routine and
+     * tiles follow the block's size), so parts equal one process when blocks are cut where one
+     * process cuts them: at multiples of N from the start of the file. */
+    if (!shards && r.parts && (r.lo % r.block != 0 || (r.hi != r.n && r.hi % r.block != 0)))
+        fprintf(stderr, "mvke tag-all: warning: --block-users %lld does not divide this part's bounds (%lld-%lld): "
+                "scores may differ from one process's in the last digit; use a power of two up to %d\n",
+                r.block, (long long)r.lo, (long long)r.hi, MVKE_INDEX_BLOCK_ROWS);
     int all_tasks;
     mvke_tags_ntasks(r.tags, &all_tasks);
     r.task_names = calloc((size_t)(all_tasks ? all_tasks : 1), sizeof *r.task_names);
@@ -348,7 +365,7 @@ int mvke_cmd_tag_all(int argc, char **argv) {
     int K, d;
     mvke_index_shape(r.users, &K, &d, NULL);
 
-    int64_t next = 0;
+    int64_t next = r.lo;
     uint64_t bytes = 0;
     if (resume) {
         int c = ckpt_read(&r, &next, &bytes);
@@ -391,16 +408,16 @@ int mvke_cmd_tag_all(int argc, char **argv) {
                 rc = io_fail("cannot truncate", r.out);
                 goto out;
             }
-        } else {
+        } else if (mvke_dist_rank() == 0) { /* the other parts continue part 0 */
             static const char head[] = "user_id\ttask\trank\ttag_id\tscore\n";
-            if (write_all(r.fd, head, sizeof head - 1, 0) != 0) {
+            if (mvke_cli_write_all(r.fd, head, sizeof head - 1, 0) != 0) {
                 rc = io_fail("cannot write", r.out);
                 goto out;
             }
             bytes = sizeof head - 1;
         }
     }
-    if (!resume && (rc = ckpt_write(&r, 0, bytes)) != MVKE_EXIT_OK) goto out;
+    if (!resume && (rc = ckpt_write(&r, r.lo, bytes)) != MVKE_EXIT_OK) goto out;
 
     const int64_t B = r.block;
     x = malloc((size_t)B * (size_t)K * (size_t)d * sizeof *x);
@@ -410,34 +427,41 @@ int mvke_cmd_tag_all(int argc, char **argv) {
         goto out;
     }
     mvke_progress prog;
-    mvke_progress_start(&prog, "users", next, r.n);
+    mvke_progress_start(&prog, "users", next - r.lo, r.hi - r.lo);
     double last_ckpt = mvke_progress_now();
-    if (next > 0) fprintf(stderr, "mvke tag-all: resuming at user position %lld of %lld\n", (long long)next, (long long)r.n);
-    for (int64_t first = next; first < r.n; first += B) {
-        const int64_t m = r.n - first < B ? r.n - first : B;
+    if (next > r.lo)
+        fprintf(stderr, "mvke tag-all: resuming at user position %lld of %lld\n", (long long)next, (long long)r.hi);
+    for (int64_t first = next; first < r.hi; first += B) {
+        const int64_t m = r.hi - first < B ? r.hi - first : B;
         mvke_result *res = NULL;
         if ((st = mvke_index_read_rows(r.users, first, m, ids, x)) != MVKE_OK ||
             (st = mvke_user_tags_top_rows(r.tags, r.task, m, x, r.top, &res)) != MVKE_OK) {
             rc = mvke_cli_fail("tag-all", st, "scoring a block");
             goto out;
         }
-        rc = write_block(&r, first, m, ids, res, &text, &text_cap, &bytes);
+        rc = write_block(&r, first - r.lo, m, ids, res, &text, &text_cap, &bytes);
         mvke_result_free(res);
         if (rc != MVKE_EXIT_OK) goto out;
         const double now = mvke_progress_now();
-        if (now - last_ckpt >= every && first + m < r.n) {
+        if (now - last_ckpt >= every && first + m < r.hi) {
             if ((rc = sync_outputs(&r)) != 0 || (rc = ckpt_write(&r, first + m, bytes)) != MVKE_EXIT_OK) goto out;
             last_ckpt = now;
         }
-        mvke_progress_update(&prog, first + m, 0);
+        mvke_progress_update(&prog, first + m - r.lo, 0);
     }
     if ((rc = sync_outputs(&r)) != 0) goto out;
+    /* A finished part waits, checkpointed at its end, until every part is finished. */
+    if (r.parts && next < r.hi && (rc = ckpt_write(&r, r.hi, bytes)) != MVKE_EXIT_OK) goto out;
+    if (mvke_dist_barrier() != 0) {
+        rc = MVKE_EXIT_FAIL;
+        goto out;
+    }
     if (unlink(r.ckpt) != 0 && errno != ENOENT) {
         rc = io_fail("cannot remove", r.ckpt);
         goto out;
     }
-    fsync_dir_of(r.ckpt);
-    mvke_progress_end(&prog, r.n);
+    mvke_cli_fsync_dir_of(r.ckpt);
+    mvke_progress_end(&prog, r.hi - r.lo);
 out:
     if (r.fd >= 0 && close(r.fd) != 0 && rc == MVKE_EXIT_OK) rc = io_fail("cannot close", r.out);
     for (int i = 0; r.fds && i < 1 + 2 * r.ntasks; i++)
@@ -448,7 +472,6 @@ out:
     free(x);
     free(ids);
     free(text);
-    mvke_index_free(r.users);
-    mvke_tags_free(r.tags);
+    mvke_rank_close(&ru);
     return rc;
 }

@@ -12,6 +12,8 @@ int mvke_cmd_audience(int argc, char **argv);
 int mvke_cmd_tags(int argc, char **argv);
 int mvke_cmd_tag_all(int argc, char **argv);
 int mvke_cmd_gen(int argc, char **argv);
+int mvke_cmd_shard(int argc, char **argv);
+int mvke_cmd_concat(int argc, char **argv);
 
 const mvke_command mvke_commands[] = {
     {"demo", "what the system does, on a synthetic world it makes itself (report with pictures)", mvke_cmd_demo},
@@ -22,6 +24,8 @@ const mvke_command mvke_commands[] = {
     {"audience", "the best users of tags (top N or above a score)", mvke_cmd_audience},
     {"tags", "the best tags of users, per task", mvke_cmd_tags},
     {"tag-all", "the top tags of every user, streamed to a file, resumable", mvke_cmd_tag_all},
+    {"shard", "split an index file into one shard file per rank of an mpirun job", mvke_cmd_shard},
+    {"concat", "join the parts of a distributed tag-all into the single-process output", mvke_cmd_concat},
     {"bench", "time the search beside FAISS, the naive method and this machine's limits", mvke_cmd_bench},
     {0, 0, 0},
 };
