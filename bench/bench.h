@@ -13,12 +13,9 @@
 
 #include <stdint.h>
 
+#include "clock.h"
 #include "mvke/mvke.h"
 
-#define BENCH_K 5
-#define BENCH_D 30
-#define BENCH_ROW (BENCH_K * BENCH_D)
-#define BENCH_P (BENCH_K * (BENCH_K + 1) / 2)
 #define BENCH_NTAGS 1786    /* tags per task, as in the paper's taxonomy */
 #define BENCH_NTASKS 2
 #define BENCH_TOPK 100      /* tag -> top users */
@@ -32,6 +29,8 @@ extern const int bench_batches[BENCH_NBATCH];
 /* The settings of one run. */
 typedef struct bench_config {
     int quick;
+    int K, d;                  /* experts and their dimension (--K, --d; 5 and 30) */
+    int row, P;                /* K*d floats of a row, K(K+1)/2 of its Gram triangle */
     int nsizes;
     int64_t sizes[8];          /* users per point of the scaling curve */
     int nthreads;
@@ -71,7 +70,7 @@ typedef struct bench_row {
     double bytes;         /* bytes the call must read from memory */
     double flops;         /* useful floating-point operations of the call */
     int64_t hits;         /* threshold: entries returned */
-    /* filled by bench_report_finish */
+    /* filled by bench_results_finish */
     double throughput;    /* queries/s, or users/s for tagging */
     double vs_faiss;      /* FAISS time / this time (> 1: faster than FAISS), 0 if none */
     double vs_naive;      /* naive time / this time, 0 if none */
@@ -81,17 +80,14 @@ typedef struct bench_row {
 } bench_row;
 
 /* The report under construction. */
-typedef struct bench_report {
+typedef struct bench_results {
     int nrows, cap;
     bench_row *rows;
     int faiss_built;
-} bench_report;
+} bench_results;
 
 /* Appends a row (copied); exits the program on out of memory. */
-bench_row *bench_report_add(bench_report *r, const bench_row *row);
-
-/* Monotonic seconds. */
-double bench_now(void);
+bench_row *bench_results_add(bench_results *r, const bench_row *row);
 
 /* Times fn(ctx) (which returns 0 on success): one untimed warm-up, then repeats until the budget
  * or max_reps is reached (at least 3); a call slower than the budget is its own first sample and
@@ -100,7 +96,7 @@ double bench_now(void);
 int bench_time(int (*fn)(void *ctx), void *ctx, const bench_config *cfg, double *median_s, int *reps);
 
 /* Bytes of one stored user row plus its Gram triangle for a storage. */
-double bench_row_bytes(int storage);
+double bench_row_bytes(const bench_config *cfg, int storage);
 
 /* Prints the library error of a failed call and returns 1. */
 int bench_fail(const char *what, mvke_status st);

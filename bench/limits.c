@@ -123,13 +123,13 @@ int bench_limits_measure(const bench_config *cfg, bench_limits *lim) {
         lim->bw_gbs[t] = bandwidth(buf, bytes, th, cfg->quick ? 3 : 7);
         for (int b = 0; b < BENCH_NBATCH; b++) {
             int m = bench_batches[b];
-            lim->sgemm_gfs[t][b] = sgemm_rate(m, bench_tile_rows(m), BENCH_ROW, th, secs);
+            lim->sgemm_gfs[t][b] = sgemm_rate(m, bench_tile_rows(m), cfg->row, th, secs);
         }
-        lim->sgemm_tag_gfs[t] = sgemm_rate(256, bench_tile_rows(256), BENCH_ROW, th, secs);
+        lim->sgemm_tag_gfs[t] = sgemm_rate(256, bench_tile_rows(256), cfg->row, th, secs);
         fprintf(stderr, "limits, %d thread%s: read bandwidth %.1f GB/s; sgemm %.1f GFLOP/s (64 x %d x %d), "
                 "%.1f GFLOP/s (256 x %d x %d)\n", th, th > 1 ? "s" : "", lim->bw_gbs[t],
-                lim->sgemm_gfs[t][4], bench_tile_rows(64), BENCH_ROW, lim->sgemm_gfs[t][5],
-                bench_tile_rows(256), BENCH_ROW);
+                lim->sgemm_gfs[t][4], bench_tile_rows(64), cfg->row, lim->sgemm_gfs[t][5],
+                bench_tile_rows(256), cfg->row);
     }
     free(buf);
     return 0;

@@ -4,11 +4,13 @@
  * on the same synthetic users. See docs/benchmarks.md for what each column means.
  *
  * For each size of the scaling curve the users are generated once, chunk by chunk, into this
- * project's float32 index and FAISS's flat index; the float32 and FAISS rows are timed, FAISS's
- * copy is freed, a float16 index is filled from the float32 one, and its rows are timed. Only
+ * project's float32 index and FAISS's flat index; the float32, FAISS and naive rows are timed
+ * (the naive method scans FAISS's copy), FAISS's copy is freed, a float16 index is filled from
+ * the float32 one, and its rows are timed. Only
  * one size lives in memory at a time (1e7 users take about 6.6 GB in float32 plus 6 GB in FAISS).
  */
 #include <errno.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,8 @@
 #include <time.h>
 
 #include "limits.h"
-#include "report.h"
+#include "tools/options.h"
+#include "results.h"
 #include "runs.h"
 #include "world_gen.h"
 
@@ -25,34 +28,7 @@ const int bench_batches[BENCH_NBATCH] = {1, 2, 4, 16, 64, 256};
 
 #define CHUNK_ROWS 65536
 
-static const char *USAGE =
-    "usage: mvke-bench [--quick] [--sizes N,N,...] [--threads T,T,...] [--storage f32,f16] [--batches B,B,...]\n"
-    "                  [--repeats R] [--budget S] [--tag-users N] [--seed S] [--out DIR] [--no-plots]\n";
-
-static void help(void) {
-    printf("%s\n"
-           "Times this project's exact gated-cosine search (one tag -> top-100 users; batches of 2, 4, 16,\n"
-           "64 and 256 tags; a threshold audience; batch tagging: top-10 tags of each task over 1,786 tags\n"
-           "per task for a block of users) beside FAISS IndexFlatIP on the same rows, the naive method\n"
-           "(materialise sum_k w_k e_k for every user, then a FAISS cosine scan) and this machine's\n"
-           "read bandwidth and sgemm throughput measured in the same run. Prints a markdown table and\n"
-           "writes DIR/results.json, DIR/results.md and SVG plots (gnuplot).\n\n"
-           "  --quick          a smoke run of under a minute: 1e4 and 1e5 users, few repeats\n"
-           "  --sizes LIST     users per point of the scaling curve (default 1e4,1e5,1e6,1e7)\n"
-           "  --threads LIST   thread counts (default 1,2)\n"
-           "  --storage LIST   f32, f16 or both (default f32,f16)\n"
-           "  --batches LIST   tags per top-100 call, among 1,2,4,16,64,256 (default all)\n"
-           "  --repeats R      most timed repeats per measurement (default 7; quick 3)\n"
-           "  --budget S       seconds one measurement may take with its repeats (default 1.5; quick 0.1)\n"
-           "  --tag-users N    users in the batch-tagging block (default 20000; quick 2000)\n"
-           "  --seed S         random seed of the synthetic world (default 42)\n"
-           "  --out DIR        output folder (default bench-out; created)\n"
-           "  --no-plots       skip gnuplot\n"
-           "Numbers like 1e6 or 1000000 are accepted for sizes.\n",
-           USAGE);
-}
-
-bench_row *bench_report_add(bench_report *r, const bench_row *row) {
+bench_row *bench_results_add(bench_results *r, const bench_row *row) {
     if (r->nrows == r->cap) {
         int cap = r->cap ? 2 * r->cap : 64;
         bench_row *n = realloc(r->rows, (size_t)cap * sizeof *n);
@@ -67,8 +43,8 @@ bench_row *bench_report_add(bench_report *r, const bench_row *row) {
     return &r->rows[r->nrows++];
 }
 
-double bench_row_bytes(int storage) {
-    return (double)BENCH_ROW * (storage ? 2 : 4) + (double)BENCH_P * 4;
+double bench_row_bytes(const bench_config *cfg, int storage) {
+    return (double)cfg->row * (storage ? 2 : 4) + (double)cfg->P * 4;
 }
 
 int bench_fail(const char *what, mvke_status st) {
@@ -76,7 +52,7 @@ int bench_fail(const char *what, mvke_status st) {
     return 1;
 }
 
-/* Parses "a,b,c" of numbers (1e6 allowed) into out; returns the count or -1. */
+/* Parses "a,b,c" of whole numbers (1e6 allowed) into out; returns the count or -1. */
 static int parse_list(const char *s, int64_t *out, int cap) {
     int n = 0;
     while (*s) {
@@ -92,23 +68,84 @@ static int parse_list(const char *s, int64_t *out, int cap) {
     return n;
 }
 
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "mvke-bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n%s", USAGE);
-    return 2;
+static int opt_sizes(const char *v, void *dst, char *msg, size_t cap) {
+    bench_config *c = dst;
+    int n = parse_list(v, c->sizes, 8);
+    if (n < 1) {
+        snprintf(msg, cap, "'%s' is not a list of up to 8 user counts", v);
+        return -1;
+    }
+    c->nsizes = n;
+    return 0;
 }
 
-static int parse_args(int argc, char **argv, bench_config *c) {
+static int opt_threads(const char *v, void *dst, char *msg, size_t cap) {
+    bench_config *c = dst;
+    int64_t list[4];
+    int n = parse_list(v, list, 4);
+    for (int t = 0; t < n; t++)
+        if (list[t] > 1024) n = -1;
+    if (n < 1) {
+        snprintf(msg, cap, "'%s' is not a list of up to 4 thread counts of 1 to 1024", v);
+        return -1;
+    }
+    c->nthreads = n;
+    for (int t = 0; t < n; t++) c->threads[t] = (int)list[t];
+    return 0;
+}
+
+static int opt_storage(const char *v, void *dst, char *msg, size_t cap) {
+    bench_config *c = dst;
+    if (!strcmp(v, "f32")) {
+        c->nstorage = 1;
+        c->storage[0] = MVKE_STORAGE_F32;
+    } else if (!strcmp(v, "f16")) {
+        c->nstorage = 1;
+        c->storage[0] = MVKE_STORAGE_F16;
+    } else if (!strcmp(v, "f32,f16")) {
+        c->nstorage = 2;
+        c->storage[0] = MVKE_STORAGE_F32;
+        c->storage[1] = MVKE_STORAGE_F16;
+    } else {
+        snprintf(msg, cap, "'%s' is not f32, f16 or f32,f16", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int opt_batches(const char *v, void *dst, char *msg, size_t cap) {
+    bench_config *c = dst;
+    int64_t list[8];
+    int n = parse_list(v, list, 8);
+    memset(c->batch_on, 0, sizeof c->batch_on);
+    for (int j = 0; j < n; j++) {
+        int found = 0;
+        for (int b = 0; b < BENCH_NBATCH; b++)
+            if (bench_batches[b] == list[j]) c->batch_on[b] = found = 1;
+        if (!found) n = -1;
+    }
+    if (n < 1) {
+        snprintf(msg, cap, "'%s': each batch must be one of 1,2,4,16,64,256", v);
+        return -1;
+    }
+    return 0;
+}
+
+/* One count written like the sizes (1e4 allowed) into an int64_t. */
+static int opt_count(const char *v, void *dst, char *msg, size_t cap) {
+    if (parse_list(v, dst, 1) != 1) {
+        snprintf(msg, cap, "'%s' is not a count >= 1", v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 1 to run, or 0 with the exit status in *exit_code (after --help or a usage error). */
+static int parse_args(int argc, char **argv, bench_config *c, int *exit_code) {
     memset(c, 0, sizeof *c);
-    int quick = 0;
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--quick")) quick = 1;
-    c->quick = quick;
-    const int64_t full_sizes[] = {10000, 100000, 1000000, 10000000};
-    const int64_t quick_sizes[] = {10000, 100000};
-    c->nsizes = quick ? 2 : 4;
-    memcpy(c->sizes, quick ? quick_sizes : full_sizes, (size_t)c->nsizes * sizeof(int64_t));
+    int no_plots = 0;
+    long long seed = 42, K = 5, d = 30;
+    int64_t repeats = 0, tag_users = 0;
     c->nthreads = 2;
     c->threads[0] = 1;
     c->threads[1] = 2;
@@ -116,73 +153,72 @@ static int parse_args(int argc, char **argv, bench_config *c) {
     c->storage[0] = MVKE_STORAGE_F32;
     c->storage[1] = MVKE_STORAGE_F16;
     for (int b = 0; b < BENCH_NBATCH; b++) c->batch_on[b] = 1;
-    c->max_reps = quick ? 3 : 7;
-    c->rep_budget_s = quick ? 0.1 : 1.5;
-    c->tag_users = quick ? 2000 : 20000;
+    c->out_dir = "bench-out";
+    const cli_option options[] = {
+        {.name = "--quick", .help = "a smoke run of under a minute: 1e4 and 1e5 users, few repeats", .kind = CLI_FLAG,
+         .dst = &c->quick},
+        {.name = "--sizes", .metavar = "LIST", .help = "users per point of the scaling curve (default 1e4,1e5,1e6,1e7)",
+         .kind = CLI_CUSTOM, .dst = c, .parse = opt_sizes},
+        {.name = "--threads", .metavar = "LIST", .help = "thread counts (default 1,2)", .kind = CLI_CUSTOM, .dst = c,
+         .parse = opt_threads},
+        {.name = "--storage", .metavar = "LIST", .help = "f32, f16 or both (default f32,f16)", .kind = CLI_CUSTOM,
+         .dst = c, .parse = opt_storage},
+        {.name = "--batches", .metavar = "LIST", .help = "tags per top-100 call, among 1,2,4,16,64,256 (default all)",
+         .kind = CLI_CUSTOM, .dst = c, .parse = opt_batches},
+        {.name = "--repeats", .metavar = "R", .help = "most timed repeats per measurement, 1 to 63 (default 7; quick 3)",
+         .kind = CLI_CUSTOM, .dst = &repeats, .parse = opt_count},
+        {.name = "--budget", .metavar = "S",
+         .help = "seconds one measurement may take with its repeats (default 1.5; quick 0.1)", .kind = CLI_DOUBLE,
+         .dst = &c->rep_budget_s, .min = 0, .max = INFINITY, .above = 1},
+        {.name = "--tag-users", .metavar = "N", .help = "users in the batch-tagging block (default 20000; quick 2000)",
+         .kind = CLI_CUSTOM, .dst = &tag_users, .parse = opt_count},
+        {.name = "--seed", .metavar = "S", .help = "random seed of the synthetic world (default 42)", .kind = CLI_INT,
+         .dst = &seed, .min = 0, .max = 1e18},
+        {.name = "--K", .metavar = "K", .help = "experts per user (default 5)", .kind = CLI_INT, .dst = &K, .min = 1,
+         .max = MVKE_MAX_K},
+        {.name = "--d", .metavar = "D", .help = "dimension of each expert (default 30)", .kind = CLI_INT, .dst = &d,
+         .min = 1, .max = MVKE_MAX_D},
+        {.name = "--out", .metavar = "DIR", .help = "output folder (default bench-out; created)", .kind = CLI_STRING,
+         .dst = &c->out_dir},
+        {.name = "--no-plots", .help = "skip gnuplot", .kind = CLI_FLAG, .dst = &no_plots},
+    };
+    const cli_spec spec = {
+        "mvke-bench",
+        "Times this project's exact gated-cosine search (one tag -> top-100 users; batches of 2, 4, 16,\n"
+        "64 and 256 tags; a threshold audience; batch tagging: top-10 tags of each task over 1,786 tags\n"
+        "per task for a block of users) beside FAISS IndexFlatIP on the same rows, the naive method\n"
+        "(materialise sum_k w_k e_k for every user, then a cosine scan) and this machine's read\n"
+        "bandwidth and sgemm throughput measured in the same run. Prints a markdown table and writes\n"
+        "DIR/results.json, DIR/results.md and SVG plots (gnuplot).\n\n",
+        "Numbers like 1e6 or 1000000 are accepted for sizes and counts.\n", options, CLI_NOPTIONS(options)};
+    if (!cli_parse(&spec, argc, argv, exit_code)) return 0;
+    if (repeats > 63) {
+        *exit_code = cli_usage_error(&spec, "bad --repeats '%lld' (1 to 63)", (long long)repeats);
+        return 0;
+    }
+    if (tag_users > 10000000) {
+        *exit_code = cli_usage_error(&spec, "bad --tag-users '%lld' (at most 1e7)", (long long)tag_users);
+        return 0;
+    }
+    const int quick = c->quick;
+    if (!c->nsizes) {
+        const int64_t full_sizes[] = {10000, 100000, 1000000, 10000000};
+        const int64_t quick_sizes[] = {10000, 100000};
+        c->nsizes = quick ? 2 : 4;
+        memcpy(c->sizes, quick ? quick_sizes : full_sizes, (size_t)c->nsizes * sizeof(int64_t));
+    }
+    c->max_reps = repeats ? (int)repeats : quick ? 3 : 7;
+    if (!(c->rep_budget_s > 0)) c->rep_budget_s = quick ? 0.1 : 1.5;
+    c->tag_users = tag_users ? tag_users : quick ? 2000 : 20000;
     c->threshold_frac = 1e-3;
     c->bw_bytes = quick ? ((int64_t)256 << 20) : ((int64_t)1 << 30);
-    c->seed = 42;
-    c->out_dir = "bench-out";
-    c->plots = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick")) continue;
-        if (!strcmp(a, "--no-plots")) {
-            c->plots = 0;
-            continue;
-        }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return -1;
-        if (i + 1 >= argc) return usage_error("%s needs a value", a);
-        const char *v = argv[++i];
-        int64_t list[8];
-        int n;
-        if (!strcmp(a, "--sizes")) {
-            if ((n = parse_list(v, list, 8)) < 1) return usage_error("bad --sizes '%s'", v);
-            c->nsizes = n;
-            memcpy(c->sizes, list, (size_t)n * sizeof *list);
-        } else if (!strcmp(a, "--threads")) {
-            if ((n = parse_list(v, list, 4)) < 1) return usage_error("bad --threads '%s' (at most 4 counts)", v);
-            c->nthreads = n;
-            for (int t = 0; t < n; t++) {
-                if (list[t] > 1024) return usage_error("bad --threads '%s'", v);
-                c->threads[t] = (int)list[t];
-            }
-        } else if (!strcmp(a, "--storage")) {
-            if (!strcmp(v, "f32")) c->nstorage = 1;
-            else if (!strcmp(v, "f16")) {
-                c->nstorage = 1;
-                c->storage[0] = MVKE_STORAGE_F16;
-            } else if (strcmp(v, "f32,f16")) return usage_error("bad --storage '%s' (f32, f16 or f32,f16)", v);
-        } else if (!strcmp(a, "--batches")) {
-            if ((n = parse_list(v, list, 8)) < 1) return usage_error("bad --batches '%s'", v);
-            memset(c->batch_on, 0, sizeof c->batch_on);
-            for (int j = 0; j < n; j++) {
-                int found = 0;
-                for (int b = 0; b < BENCH_NBATCH; b++)
-                    if (bench_batches[b] == list[j]) c->batch_on[b] = found = 1;
-                if (!found) return usage_error("bad --batches '%s' (each one of 1,2,4,16,64,256)", v);
-            }
-        } else if (!strcmp(a, "--repeats")) {
-            if (parse_list(v, list, 1) != 1 || list[0] > 63) return usage_error("bad --repeats '%s' (1 to 63)", v);
-            c->max_reps = (int)list[0];
-        } else if (!strcmp(a, "--budget")) {
-            char *end;
-            c->rep_budget_s = strtod(v, &end);
-            if (*end || !(c->rep_budget_s > 0)) return usage_error("bad --budget '%s'", v);
-        } else if (!strcmp(a, "--tag-users")) {
-            if (parse_list(v, list, 1) != 1 || list[0] > 10000000) return usage_error("bad --tag-users '%s'", v);
-            c->tag_users = list[0];
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            c->seed = strtoull(v, &end, 10);
-            if (*end || !*v) return usage_error("bad --seed '%s'", v);
-        } else if (!strcmp(a, "--out")) {
-            c->out_dir = v;
-        } else {
-            return usage_error("unknown option '%s'", a);
-        }
-    }
-    return 0;
+    c->seed = (uint64_t)seed;
+    c->plots = !no_plots;
+    c->K = (int)K;
+    c->d = (int)d;
+    c->row = c->K * c->d;
+    c->P = c->K * (c->K + 1) / 2;
+    return 1;
 }
 
 static void machine_name(char *buf, size_t cap) {
@@ -217,7 +253,7 @@ static int fill_index(const bench_world *w, const mvke_index *src, int64_t n, mv
     mvke_index_options_init(&o);
     o.storage = storage;
     mvke_index *ix = NULL;
-    mvke_status st = mvke_index_new(&ix, BENCH_K, BENCH_D, &o);
+    mvke_status st = mvke_index_new(&ix, w->K, w->d, &o);
     for (int64_t first = 0; first < n && st == MVKE_OK; first += CHUNK_ROWS) {
         int64_t m = n - first < CHUNK_ROWS ? n - first : CHUNK_ROWS;
         if (src) st = mvke_index_read_rows(src, first, m, NULL, chunk);
@@ -237,7 +273,7 @@ static int fill_index(const bench_world *w, const mvke_index *src, int64_t n, mv
 }
 
 /* Every timed row of one size of the curve. */
-static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, float *chunk, bench_report *rep) {
+static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, float *chunk, bench_results *rep) {
     double t0 = bench_now();
     int want32 = 0, want16 = 0;
     for (int s = 0; s < cfg->nstorage; s++) {
@@ -245,7 +281,7 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
         else want16 = 1;
     }
     bench_faiss *faiss = NULL;
-    if (bench_faiss_new(&faiss)) return 1;
+    if (bench_faiss_new(&faiss, w->row)) return 1;
     mvke_index *ix32 = NULL, *ix16 = NULL;
     int rc = fill_index(w, NULL, n, MVKE_STORAGE_F32, faiss, chunk, &ix32);
     if (rc) {
@@ -257,7 +293,22 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
     int64_t expect = 0;
     rc = bench_threshold_for(ix32, w, cfg->threshold_frac, &min_score, &expect);
     if (!rc && want32) rc = bench_run_mvke(cfg, w, ix32, 0, min_score, rep);
-    if (!rc && bench_faiss_available()) rc = bench_run_faiss(cfg, w, faiss, expect, min_score, rep);
+    if (!rc && bench_faiss_available()) rc = bench_run_faiss(cfg, w, faiss, expect, rep);
+    /* The naive method scans FAISS's copy of the rows, or, without FAISS, a copy of its own. */
+    const float *rows = faiss ? bench_faiss_rows(faiss) : NULL;
+    float *own = NULL;
+    if (!rc && !rows) {
+        own = malloc((size_t)n * w->row * sizeof *own);
+        if (!own) {
+            fprintf(stderr, "mvke-bench: out of memory for the naive method's rows\n");
+            rc = 1;
+        } else {
+            bench_world_users(w, 0, n, own);
+            rows = own;
+        }
+    }
+    if (!rc) rc = bench_run_naive(cfg, w, rows, n, min_score, rep);
+    free(own);
     bench_faiss_free(faiss);
     if (!rc && want16) {
         rc = fill_index(w, ix32, n, MVKE_STORAGE_F16, NULL, chunk, &ix16);
@@ -272,12 +323,8 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
 
 int main(int argc, char **argv) {
     bench_config cfg;
-    int prc = parse_args(argc, argv, &cfg);
-    if (prc < 0) {
-        help();
-        return 0;
-    }
-    if (prc > 0) return prc;
+    int prc;
+    if (!parse_args(argc, argv, &cfg, &prc)) return prc;
     if (mkdir(cfg.out_dir, 0777) != 0 && errno != EEXIST) {
         perror(cfg.out_dir);
         return 1;
@@ -290,12 +337,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mvke-bench %s: %s; FAISS baselines %s\n", mvke_version(), machine,
             bench_faiss_available() ? "built" : "unavailable (built without FAISS)");
 
-    bench_world w;
+    bench_world w = {0};
     bench_limits lim;
-    bench_report rep = {.faiss_built = bench_faiss_available()};
-    float *chunk = malloc((size_t)(CHUNK_ROWS > cfg.tag_users ? CHUNK_ROWS : cfg.tag_users) * BENCH_ROW * sizeof *chunk);
+    bench_results rep = {.faiss_built = bench_faiss_available()};
+    float *chunk = malloc((size_t)(CHUNK_ROWS > cfg.tag_users ? CHUNK_ROWS : cfg.tag_users) * cfg.row * sizeof *chunk);
     int rc = chunk ? 0 : 1;
-    if (!rc) rc = bench_world_init(&w, cfg.seed);
+    if (!rc) rc = bench_world_init(&w, cfg.seed, cfg.K, cfg.d);
     if (!rc) rc = bench_limits_measure(&cfg, &lim);
     for (int s = 0; s < cfg.nsizes && !rc; s++) rc = run_size(&cfg, &w, cfg.sizes[s], chunk, &rep);
     if (!rc) {
@@ -310,18 +357,18 @@ int main(int argc, char **argv) {
         return 1;
     }
     const double total = bench_now() - start;
-    bench_report_finish(&rep, &cfg, &lim);
-    bench_report_markdown(stdout, &rep, &cfg, &lim, machine, date, total);
+    bench_results_finish(&rep, &cfg, &lim);
+    bench_results_markdown(stdout, &rep, &cfg, &lim, machine, date, total);
     char path[4096];
     snprintf(path, sizeof path, "%s/results.md", cfg.out_dir);
     FILE *md = fopen(path, "w");
     if (md) {
-        bench_report_markdown(md, &rep, &cfg, &lim, machine, date, total);
+        bench_results_markdown(md, &rep, &cfg, &lim, machine, date, total);
         fclose(md);
     }
     snprintf(path, sizeof path, "%s/results.json", cfg.out_dir);
-    rc = bench_report_json(path, &rep, &cfg, &lim, machine, date, total);
-    if (cfg.plots) bench_report_plots(cfg.out_dir, &rep, &cfg, &lim); /* a missing gnuplot is not a failure */
+    rc = bench_results_json(path, &rep, &cfg, &lim, machine, date, total);
+    if (cfg.plots) bench_results_plots(cfg.out_dir, &rep, &cfg, &lim); /* a missing gnuplot is not a failure */
     fprintf(stderr, "wrote %s/results.json, results.md%s in %.0f s\n", cfg.out_dir,
             cfg.plots ? ", time_vs_users.svg, roofline_vs_batch.svg" : "", bench_now() - start);
     free(rep.rows);

@@ -12,26 +12,16 @@
 
 #include "runs.h"
 
-typedef struct search_ctx {
-    const mvke_index *users;
-    const float *z;
-    int64_t nq, k;
-    float min_score;
-    float *scores;
-    int64_t *ids;
-    int64_t hits;
-} search_ctx;
-
 static int do_topk(void *p) {
-    search_ctx *c = p;
-    mvke_status st = mvke_index_search(c->users, c->nq, c->z, c->k, NULL, c->scores, c->ids);
+    bench_call *c = p;
+    mvke_status st = mvke_index_search(c->index, c->nq, c->z, c->k, NULL, c->scores, c->ids);
     return st == MVKE_OK ? 0 : bench_fail("mvke_index_search", st);
 }
 
 static int do_range(void *p) {
-    search_ctx *c = p;
+    bench_call *c = p;
     mvke_result *res = NULL;
-    mvke_status st = mvke_index_range_search(c->users, c->nq, c->z, c->min_score, NULL, &res);
+    mvke_status st = mvke_index_range_search(c->index, c->nq, c->z, c->threshold, NULL, &res);
     if (st == MVKE_OK) st = mvke_result_total(res, &c->hits);
     mvke_result_free(res);
     return st == MVKE_OK ? 0 : bench_fail("mvke_index_range_search", st);
@@ -60,10 +50,10 @@ int bench_threshold_for(const mvke_index *users, const bench_world *w, double fr
 }
 
 int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *users, int storage,
-                   float min_score, bench_report *rep) {
+                   float min_score, bench_results *rep) {
     int64_t n = 0;
     mvke_index_count(users, &n);
-    search_ctx c = {.users = users, .z = w->z[0], .k = BENCH_TOPK, .min_score = min_score};
+    bench_call c = {.index = users, .z = w->z[0], .k = BENCH_TOPK, .threshold = min_score};
     c.scores = malloc((size_t)BENCH_MAX_BATCH * BENCH_TOPK * sizeof *c.scores);
     c.ids = malloc((size_t)BENCH_MAX_BATCH * BENCH_TOPK * sizeof *c.ids);
     if (!c.scores || !c.ids) {
@@ -83,10 +73,10 @@ int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *us
             strcpy(r.mode, b < BENCH_NBATCH ? "top100" : "threshold");
             c.nq = r.batch;
             rc = bench_time(b < BENCH_NBATCH ? do_topk : do_range, &c, cfg, &r.median_s, &r.reps);
-            r.bytes = (double)n * bench_row_bytes(storage);
-            r.flops = 2.0 * r.batch * (double)n * (BENCH_ROW + BENCH_P);
+            r.bytes = (double)n * bench_row_bytes(cfg, storage);
+            r.flops = 2.0 * r.batch * (double)n * (w->row + w->P);
             r.hits = c.hits;
-            if (!rc) bench_report_add(rep, &r);
+            if (!rc) bench_results_add(rep, &r);
             fprintf(stderr, "  mvke %-9s batch %3d, %lld users, %d thr, %s: %.4f s\n", r.mode, r.batch,
                     (long long)n, r.threads, storage ? "f16" : "f32", r.median_s);
         }
@@ -110,7 +100,7 @@ static int do_tagging(void *p) {
     return st == MVKE_OK ? 0 : bench_fail("mvke_user_tags_top_rows", st);
 }
 
-int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_report *rep) {
+int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float *x, bench_results *rep) {
     for (int s = 0; s < cfg->nstorage; s++)
         for (int t = 0; t < cfg->nthreads; t++) {
             mvke_index_options o;
@@ -128,9 +118,9 @@ int bench_run_tagging(const bench_config *cfg, const bench_world *w, const float
             mvke_tags_free(tags);
             if (rc) return rc;
             /* The user rows are read once; the tag rows stay in cache. */
-            r.bytes = (double)cfg->tag_users * BENCH_ROW * sizeof(float);
-            r.flops = 2.0 * (double)cfg->tag_users * BENCH_NTASKS * BENCH_NTAGS * (BENCH_ROW + BENCH_P);
-            bench_report_add(rep, &r);
+            r.bytes = (double)cfg->tag_users * w->row * sizeof(float);
+            r.flops = 2.0 * (double)cfg->tag_users * BENCH_NTASKS * BENCH_NTAGS * (w->row + w->P);
+            bench_results_add(rep, &r);
             fprintf(stderr, "  mvke tagging %lld users x %d tags x %d tasks, %d thr, %s: %.4f s\n",
                     (long long)cfg->tag_users, BENCH_NTAGS, BENCH_NTASKS, r.threads, r.storage ? "f16" : "f32",
                     r.median_s);

@@ -1,21 +1,7 @@
 /*
- * timing.c - the clock and the repeat-and-take-the-median helper every measurement goes through.
+ * timing.c - the repeat-and-take-the-median helper every measurement goes through.
  */
-#include <stdlib.h>
-#include <time.h>
-
 #include "bench.h"
-
-double bench_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 int bench_time(int (*fn)(void *ctx), void *ctx, const bench_config *cfg, double *median_s, int *reps) {
     double v[64];
@@ -43,8 +29,7 @@ int bench_time(int (*fn)(void *ctx), void *ctx, const bench_config *cfg, double 
         v[n++] = bench_now() - t0;
         if (rc) return rc;
     }
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    *median_s = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    *median_s = bench_median(v, n);
     *reps = n;
     return 0;
 }

@@ -8,69 +8,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* splitmix64 of a counter: independent values for any (seed, index) without shared state. */
-static uint64_t mix(uint64_t z) {
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+#include "synth/rng.h"
 
-static double uniform(uint64_t seed, uint64_t i) {
-    return ((mix(seed ^ mix(i)) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-/* Two standard normals (Box-Muller) from counter i. */
-static void normal2(uint64_t seed, uint64_t i, float *a, float *b) {
-    double r = sqrt(-2.0 * log(uniform(seed, 2 * i))), t = 6.283185307179586 * uniform(seed, 2 * i + 1);
-    *a = (float)(r * cos(t));
-    *b = (float)(r * sin(t));
-}
-
-static void normals(uint64_t seed, uint64_t first, int64_t n, float *out) {
-    for (int64_t i = 0; i < n; i += 2) {
-        float a, b;
-        normal2(seed, (first + (uint64_t)i) / 2, &a, &b);
-        out[i] = a;
-        if (i + 1 < n) out[i + 1] = b;
-    }
-}
+/* The streams of synth/rng.h the benchmark draws from. */
+enum { STREAM_USERS = 1, STREAM_TAGS = 2 };
 
 void bench_world_users(const bench_world *w, int64_t first, int64_t n, float *x) {
-    /* Whole rows per iteration; BENCH_ROW is even, so pairs never straddle rows. */
+    const uint64_t key = synth_key(w->seed, STREAM_USERS);
 #pragma omp parallel for schedule(static)
     for (int64_t u = 0; u < n; u++)
-        normals(w->seed, (uint64_t)(first + u) * BENCH_ROW, BENCH_ROW, x + u * BENCH_ROW);
+        synth_normals(key, (uint64_t)(first + u) * (uint64_t)w->row, w->row, x + u * w->row);
 }
 
-int bench_world_init(bench_world *w, uint64_t seed) {
+int bench_world_init(bench_world *w, uint64_t seed, int K, int d) {
     memset(w, 0, sizeof *w);
+    if (K < 1 || K > MVKE_MAX_K || d < 1 || d > MVKE_MAX_D) {
+        fprintf(stderr, "mvke-bench: K = %d, d = %d: K must be in [1, %d] and d in [1, %d]\n", K, d, MVKE_MAX_K,
+                MVKE_MAX_D);
+        return 1;
+    }
     w->seed = seed;
+    w->K = K;
+    w->d = d;
+    w->row = K * d;
+    w->P = K * (K + 1) / 2;
     w->task[0] = "interest";
     w->task[1] = "intention";
-    const int ex[2][4] = {{0, 1, 2}, {1, 2, 3, 4}};
-    w->nexperts[0] = 3;
-    w->nexperts[1] = 4;
-    memcpy(w->experts[0], ex[0], sizeof ex[0]);
-    memcpy(w->experts[1], ex[1], sizeof ex[1]);
-    /* Tags draw from a different stream than users (the high half of the counter space). */
-    const uint64_t tseed = mix(seed ^ 0x7461677375ull);
-    normals(tseed, 0, BENCH_ROW, w->vk);
-    for (int i = 0; i < BENCH_ROW; i++) w->vk[i] /= sqrtf((float)BENCH_D);
+    /* interest: the first ceil(3K/5) experts; intention: the last ceil(4K/5) (0-2 and 1-4 for K = 5) */
+    w->nexperts[0] = (3 * K + 4) / 5;
+    w->nexperts[1] = (4 * K + 4) / 5;
+    for (int i = 0; i < w->nexperts[0]; i++) w->experts[0][i] = i;
+    for (int i = 0; i < w->nexperts[1]; i++) w->experts[1][i] = K - w->nexperts[1] + i;
+    const uint64_t tkey = synth_key(seed, STREAM_TAGS);
+    const size_t row = (size_t)w->row;
+    w->vk = malloc(row * sizeof *w->vk);
     w->tag_ids = malloc(BENCH_NTAGS * sizeof *w->tag_ids);
-    if (!w->tag_ids) goto nomem;
+    if (!w->vk || !w->tag_ids) goto nomem;
+    synth_normals(tkey, 0, w->row, w->vk);
+    for (size_t i = 0; i < row; i++) w->vk[i] /= sqrtf((float)d);
     for (int i = 0; i < BENCH_NTAGS; i++) w->tag_ids[i] = i + 1;
     for (int t = 0; t < BENCH_NTASKS; t++) {
-        w->q[t] = malloc((size_t)BENCH_NTAGS * BENCH_D * sizeof(float));
-        w->w[t] = malloc((size_t)BENCH_NTAGS * BENCH_K * sizeof(float));
-        w->z[t] = malloc((size_t)BENCH_NTAGS * BENCH_ROW * sizeof(float));
+        w->q[t] = malloc((size_t)BENCH_NTAGS * d * sizeof(float));
+        w->w[t] = malloc((size_t)BENCH_NTAGS * K * sizeof(float));
+        w->z[t] = malloc((size_t)BENCH_NTAGS * row * sizeof(float));
         if (!w->q[t] || !w->w[t] || !w->z[t]) goto nomem;
-        normals(tseed, (uint64_t)(t + 1) << 32, (int64_t)BENCH_NTAGS * BENCH_D, w->q[t]);
+        synth_normals(tkey, (uint64_t)(t + 1) << 32, (int64_t)BENCH_NTAGS * d, w->q[t]);
         for (int i = 0; i < BENCH_NTAGS; i++) {
-            const float *q = w->q[t] + (size_t)i * BENCH_D;
-            float *g = w->w[t] + (size_t)i * BENCH_K;
-            mvke_status st = mvke_gates_from_vk(BENCH_K, BENCH_D, q, w->vk, w->experts[t], w->nexperts[t], 1.0f, g);
-            if (st == MVKE_OK) st = mvke_pack_query(BENCH_K, BENCH_D, q, g, w->z[t] + (size_t)i * BENCH_ROW);
+            const float *q = w->q[t] + (size_t)i * d;
+            float *g = w->w[t] + (size_t)i * K;
+            mvke_status st = mvke_gates_from_vk(K, d, q, w->vk, w->experts[t], w->nexperts[t], 1.0f, g);
+            if (st == MVKE_OK) st = mvke_pack_query(K, d, q, g, w->z[t] + (size_t)i * row);
             if (st != MVKE_OK) return bench_fail("making tag gates", st);
         }
     }
@@ -81,6 +68,7 @@ nomem:
 }
 
 void bench_world_free(bench_world *w) {
+    free(w->vk);
     free(w->tag_ids);
     for (int t = 0; t < BENCH_NTASKS; t++) {
         free(w->q[t]);
@@ -92,7 +80,7 @@ void bench_world_free(bench_world *w) {
 
 int bench_world_tags(const bench_world *w, const mvke_index_options *opts, mvke_tags **out) {
     mvke_tags *tags = NULL;
-    mvke_status st = mvke_tags_new(&tags, BENCH_K, BENCH_D, opts);
+    mvke_status st = mvke_tags_new(&tags, w->K, w->d, opts);
     for (int t = 0; t < BENCH_NTASKS && st == MVKE_OK; t++) {
         st = mvke_tags_add_task(tags, w->task[t], w->experts[t], w->nexperts[t]);
         if (st == MVKE_OK)

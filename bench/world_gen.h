@@ -1,11 +1,12 @@
 /*
  * world_gen.h - the synthetic users and tags every method of the benchmark searches.
  *
- * Users: K = 5 experts of d = 30 with independent standard normal entries, generated from a
- * counter-based random stream so that any range of rows can be made on its own (in parallel, in
- * chunks, the same rows for every method). Tags: 1,786 per task for the tasks "interest"
- * (experts 0-2) and "intention" (experts 1-4), normal embeddings, gates from random virtual
- * kernels by softmax (mvke_gates_from_vk), as in the paper's Virtual-Kernel Gate.
+ * Users: K experts of d dimensions (--K, --d; 5 and 30 by default) with independent standard
+ * normal entries from the counter-based generator of synth/rng.h, so that any range of rows can
+ * be made on its own (in parallel, in chunks, the same rows for every method). Tags: 1,786 per
+ * task for the tasks "interest" (the first 3/5 of the experts: 0-2 for K = 5) and "intention"
+ * (the last 4/5: 1-4), normal embeddings, gates from random virtual kernels by softmax
+ * (mvke_gates_from_vk), as in the paper's Virtual-Kernel Gate.
  */
 #ifndef MVKE_BENCH_WORLD_GEN_H
 #define MVKE_BENCH_WORLD_GEN_H
@@ -16,9 +17,10 @@
 
 typedef struct bench_world {
     uint64_t seed;
-    float vk[BENCH_ROW];                         /* virtual kernels, K x d */
+    int K, d, row, P;                            /* row = K*d, P = K(K+1)/2 */
+    float *vk;                                   /* virtual kernels, K x d */
     const char *task[BENCH_NTASKS];
-    int experts[BENCH_NTASKS][BENCH_K];
+    int experts[BENCH_NTASKS][MVKE_MAX_K];
     int nexperts[BENCH_NTASKS];
     int64_t *tag_ids;                            /* BENCH_NTAGS ids, shared by both tasks */
     float *q[BENCH_NTASKS];                      /* BENCH_NTAGS x d embeddings */
@@ -26,8 +28,9 @@ typedef struct bench_world {
     float *z[BENCH_NTASKS];                      /* BENCH_NTAGS x K*d gated rows */
 } bench_world;
 
-/* Makes the tags of a world (users are made on demand). Returns 0, or 1 after printing why. */
-int bench_world_init(bench_world *w, uint64_t seed);
+/* Makes the tags of a world of K experts of dimension d (users are made on demand). Returns 0,
+ * or 1 after printing why. */
+int bench_world_init(bench_world *w, uint64_t seed, int K, int d);
 void bench_world_free(bench_world *w);
 
 /* Writes user rows first .. first+n-1 (n x K*d floats) into x; the same rows for the same seed. */

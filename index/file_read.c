@@ -129,7 +129,7 @@ static mvke_status parse_layout(layout *L) {
                           (unsigned long long)h->table_offset, MVKE_FILE_HEADER_SIZE);
     if (h->nsections < 1 || h->nsections > MVKE_FILE_MAX_SECTIONS)
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 32: %u sections (1 to %u allowed)", path, h->nsections, MVKE_FILE_MAX_SECTIONS);
-    if (h->K < 1 || h->K > 64 || h->d < 1 || h->d > 65536)
+    if (h->K < 1 || h->K > MVKE_MAX_K || h->d < 1 || h->d > MVKE_MAX_D)
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 36: K = %u, d = %u out of range (1-64, 1-65536)", path, h->K, h->d);
     if (h->storage != MVKE_STORAGE_F32 && h->storage != MVKE_STORAGE_F16)
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 44: unknown storage %u", path, h->storage);

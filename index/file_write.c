@@ -17,6 +17,7 @@
 #include "../kernels/half.h"
 #include "../kernels/layout.h"
 #include "../kernels/runtime.h"
+#include "durable.h"
 #include "crc32c.h"
 #include "file_format.h"
 #include "index_impl.h"
@@ -36,15 +37,9 @@ typedef struct writer {
 
 static void w_flush(writer *w) {
     size_t done = 0;
-    while (w->st == MVKE_OK && done < w->n) {
-        ssize_t r = pwrite(w->fd, w->buf + done, w->n - done, (off_t)(w->off + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0)
-            w->st = mvke_error(MVKE_ERR_IO, "%s: write at byte %llu failed: %s", w->path,
-                               (unsigned long long)(w->off + done), strerror(errno));
-        else
-            done += (size_t)r;
-    }
+    if (w->st == MVKE_OK && mvke_write_all(w->fd, w->buf, w->n, (int64_t)w->off, &done) != 0)
+        w->st = mvke_error(MVKE_ERR_IO, "%s: write at byte %llu failed: %s", w->path,
+                           (unsigned long long)(w->off + done), strerror(errno));
     w->off += w->n;
     w->n = 0;
 }
@@ -207,13 +202,6 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
 }
 
 /* The directory part of path ("." when it has none), in buf. */
-static void dir_of(const char *path, char *buf, size_t cap) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(buf, cap, ".");
-    else if (slash == path) snprintf(buf, cap, "/");
-    else snprintf(buf, cap, "%.*s", (int)(slash - path), path);
-}
-
 mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke_tags *tags) {
     mvke_error_clear();
     if (!path || !*path || !users) return mvke_error(MVKE_ERR_INVALID, "mvke_file_save: NULL path or index");
@@ -285,12 +273,10 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
         if (w.fd >= 0) unlink(tmp);
     } else {
         char dir[4096];
-        dir_of(path, dir, sizeof dir);
-        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsync(dfd) != 0)
+        mvke_dir_of(path, dir, sizeof dir);
+        if (mvke_fsync_dir_of(path) != 0)
             w.st = mvke_error(MVKE_ERR_IO, "%s: fsync of the directory failed: %s (the file is in place)", dir,
                               strerror(errno));
-        if (dfd >= 0) close(dfd);
     }
     mvke_free(tmp);
     mvke_free(buf);

@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cuda/cuda_module.h"
 #include "../kernels/runtime.h"
 #include "index_impl.h"
-
-#define MVKE_MAX_K 64
-#define MVKE_MAX_D 65536
 
 int mvke_rwlock_init(pthread_rwlock_t *lock) {
     pthread_rwlockattr_t attr;
@@ -97,7 +95,7 @@ static int cmp_id_row(const void *a, const void *b) {
 mvke_status mvke_ids_check_batch(int64_t n, const int64_t *ids, const char *what) {
     for (int64_t i = 0; i < n; i++)
         if (ids[i] < 0)
-            return mvke_error(MVKE_ERR_INVALID, "row %lld: %s %lld is negative (ids must be >= 0)",
+            return mvke_error_row(MVKE_ERR_INVALID, i, "row %lld: %s %lld is negative (ids must be >= 0)",
                               (long long)i, what, (long long)ids[i]);
     if (n < 2) return MVKE_OK;
     id_row *v = mvke_malloc_array((size_t)n, sizeof *v);
@@ -107,8 +105,9 @@ mvke_status mvke_ids_check_batch(int64_t n, const int64_t *ids, const char *what
     mvke_status st = MVKE_OK;
     for (int64_t i = 1; i < n; i++)
         if (v[i].id == v[i - 1].id) {
-            st = mvke_error(MVKE_ERR_DUPLICATE, "rows %lld and %lld: %s %lld appears twice in the batch",
-                            (long long)v[i - 1].row, (long long)v[i].row, what, (long long)v[i].id);
+            st = mvke_error_rows(MVKE_ERR_DUPLICATE, v[i - 1].row, v[i].row,
+                                 "rows %lld and %lld: %s %lld appears twice in the batch", (long long)v[i - 1].row,
+                                 (long long)v[i].row, what, (long long)v[i].id);
             break;
         }
     mvke_free(v);
@@ -143,7 +142,7 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
         if (mvke_store_find(s, id) < 0) {
             fresh++;
         } else if (!replace) {
-            st = mvke_error(MVKE_ERR_DUPLICATE, "row %lld: id %lld is already in the index",
+            st = mvke_error_row(MVKE_ERR_DUPLICATE, i, "row %lld: id %lld is already in the index",
                             (long long)i, (long long)id);
             break;
         }
@@ -188,7 +187,7 @@ mvke_status mvke_index_remove(mvke_index *ix, int64_t n, const int64_t *ids) {
     mvke_index_wrlock(ix);
     for (int64_t i = 0; i < n && st == MVKE_OK; i++)
         if (mvke_store_find(s, ids[i]) < 0)
-            st = mvke_error(MVKE_ERR_UNKNOWN_ID, "row %lld: id %lld is not in the index",
+            st = mvke_error_row(MVKE_ERR_UNKNOWN_ID, i, "row %lld: id %lld is not in the index",
                             (long long)i, (long long)ids[i]);
     if (st == MVKE_OK) st = mvke_store_own_all(s);
     if (st == MVKE_OK)

@@ -20,6 +20,7 @@
 
 #include "../kernels/half.h"
 #include "../kernels/runtime.h"
+#include "durable.h"
 
 struct mvke_npy {
     int fd;
@@ -217,29 +218,13 @@ mvke_status mvke_npy_parse(const unsigned char *buf, size_t n, const char *name,
 
 /* ---- the reader ---------------------------------------------------------------------------- */
 
-static char *dup_cstr(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *c = mvke_malloc(n);
-    if (c) memcpy(c, s, n);
-    return c;
-}
-
 /* Reads exactly n bytes at off, or fails naming the file and offset. */
 static mvke_status read_at(int fd, const char *path, void *buf, size_t n, uint64_t off) {
-    unsigned char *b = buf;
-    while (n) {
-        ssize_t r = pread(fd, b, n, (off_t)off);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return mvke_error(MVKE_ERR_IO, "%s: read at byte %llu: %s", path, (unsigned long long)off, strerror(errno));
-        }
-        if (r == 0)
-            return mvke_error(MVKE_ERR_TRUNCATED, "%s: file ends at byte %llu, %zu bytes short", path,
-                              (unsigned long long)off, n);
-        b += r;
-        off += (uint64_t)r;
-        n -= (size_t)r;
-    }
+    int64_t got = mvke_pread_all(fd, buf, n, off);
+    if (got < 0) return mvke_error(MVKE_ERR_IO, "%s: read at byte %llu: %s", path, (unsigned long long)off, strerror(errno));
+    if ((uint64_t)got < n)
+        return mvke_error(MVKE_ERR_TRUNCATED, "%s: file ends at byte %llu, %zu bytes short", path,
+                          (unsigned long long)(off + (uint64_t)got), n - (size_t)got);
     return MVKE_OK;
 }
 
@@ -278,7 +263,7 @@ mvke_status mvke_npy_open(mvke_npy **out, const char *path) {
                               path, (unsigned long long)(size - expect), shape, expect);
     }
     mvke_npy *f = NULL;
-    if (st == MVKE_OK && (!(f = mvke_calloc(1, sizeof *f)) || !(f->path = dup_cstr(path)))) {
+    if (st == MVKE_OK && (!(f = mvke_calloc(1, sizeof *f)) || !(f->path = mvke_strdup(path)))) {
         if (f) mvke_free(f);
         f = NULL;
         st = mvke_error(MVKE_ERR_NOMEM, "out of memory opening %s", path);
@@ -413,20 +398,9 @@ mvke_status mvke_npy_save(const char *path, mvke_dtype dtype, int ndim, const in
     if (fd < 0) return mvke_error(MVKE_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     const unsigned char *parts[2] = {(const unsigned char *)head, data};
     size_t sizes[2] = {hl, (size_t)bytes};
-    for (int i = 0; i < 2 && st == MVKE_OK; i++) {
-        const unsigned char *p = parts[i];
-        size_t n = sizes[i];
-        while (n) {
-            ssize_t w = write(fd, p, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) {
-                st = mvke_error(MVKE_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-                break;
-            }
-            p += w;
-            n -= (size_t)w;
-        }
-    }
+    for (int i = 0; i < 2 && st == MVKE_OK; i++)
+        if (mvke_write_all(fd, parts[i], sizes[i], -1, NULL) != 0)
+            st = mvke_error(MVKE_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     if (close(fd) != 0 && st == MVKE_OK) st = mvke_error(MVKE_ERR_IO, "%s: close failed: %s", path, strerror(errno));
     if (st != MVKE_OK) unlink(path);
     return st;

@@ -3,6 +3,7 @@
  * take the read lock and hand the blocks to the backend.
  */
 #include <math.h>
+#include <omp.h>
 
 #include "../kernels/gram.h"
 #include "../kernels/runtime.h"
@@ -10,7 +11,16 @@
 #include "index_impl.h"
 #include "result.h"
 
-/* Checks nq query rows and computes their plain Gram triangles into *gram_out (mvke_malloc'd). */
+/* Whether query row q is finite and its Gram triangle fits float32 (computed into gram). */
+static int query_ok(int K, int d, int64_t D, const float *q, float *gram) {
+    for (int64_t j = 0; j < D; j++)
+        if (!isfinite(q[j])) return 0;
+    return mvke_gram_plain(K, d, q, gram) == 0;
+}
+
+/* Checks nq query rows and computes their plain Gram triangles into *gram_out (mvke_malloc'd).
+ * Rows are independent, so a large batch (user rows of a batch tagging job) is checked with
+ * the index's threads; the error names the first bad row whatever the threads. */
 static mvke_status prepare_queries(const mvke_index *ix, int64_t nq, const float *queries,
                                    float **gram_out) {
     const int K = ix->store.K, d = ix->store.d;
@@ -20,19 +30,19 @@ static mvke_status prepare_queries(const mvke_index *ix, int64_t nq, const float
     if (nq > 0 && !queries) return mvke_error(MVKE_ERR_INVALID, "queries are NULL");
     float *gram = mvke_malloc_array((size_t)(nq ? nq : 1) * (size_t)P, sizeof *gram);
     if (!gram) return mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld queries", (long long)nq);
-    for (int64_t i = 0; i < nq; i++) {
-        const float *q = queries + i * D;
+    int64_t bad = nq;
+    const int threads = ix->threads > 0 ? ix->threads : omp_get_max_threads();
+#pragma omp parallel for schedule(static, 1024) reduction(min : bad) num_threads(threads) if (nq >= 4096)
+    for (int64_t i = 0; i < nq; i++)
+        if (i < bad && !query_ok(K, d, D, queries + i * D, gram + i * P)) bad = i;
+    if (bad < nq) {
+        const float *q = queries + bad * D;
+        mvke_free(gram);
         for (int64_t j = 0; j < D; j++)
-            if (!isfinite(q[j])) {
-                mvke_free(gram);
-                return mvke_error(MVKE_ERR_NONFINITE, "query %lld: value %lld is %s", (long long)i,
+            if (!isfinite(q[j]))
+                return mvke_error(MVKE_ERR_NONFINITE, "query %lld: value %lld is %s", (long long)bad,
                                   (long long)j, isnan(q[j]) ? "NaN" : "Inf");
-            }
-        if (mvke_gram_plain(K, d, q, gram + i * P) != 0) {
-            mvke_free(gram);
-            return mvke_error(MVKE_ERR_NONFINITE, "query %lld: squared norms overflow float32",
-                              (long long)i);
-        }
+        return mvke_error(MVKE_ERR_NONFINITE, "query %lld: squared norms overflow float32", (long long)bad);
     }
     *gram_out = gram;
     return MVKE_OK;

@@ -54,7 +54,7 @@ mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, flo
         const float *r = x + i * D;
         for (int64_t j = 0; j < D; j++)
             if (!isfinite(r[j])) {
-                st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (expert %lld, dim %lld) is %s",
+                st = mvke_error_row(MVKE_ERR_NONFINITE, i, "row %lld: value %lld (expert %lld, dim %lld) is %s",
                                 (long long)i, (long long)j, (long long)(j / s->d), (long long)(j % s->d),
                                 isnan(r[j]) ? "NaN" : "Inf");
                 break;
@@ -66,14 +66,14 @@ mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, flo
                 rounded[j] = bf ? mvke_bf16_to_float1(mvke_bf16_from_float1(r[j]))
                                 : mvke_half_to_float1(mvke_half_from_float1(r[j]));
                 if (!isfinite(rounded[j]))
-                    st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: value %lld (%g) is beyond the %s range",
-                                    (long long)i, (long long)j, (double)r[j], bf ? "bfloat16" : "float16");
+                    st = mvke_error_row(MVKE_ERR_NONFINITE, i, "row %lld: value %lld (%g) is beyond the %s range",
+                                        (long long)i, (long long)j, (double)r[j], bf ? "bfloat16" : "float16");
             }
             if (st != MVKE_OK) break;
             r = rounded;
         }
         if (mvke_gram_doubled(s->K, s->d, r, gram + i * s->P) != 0)
-            st = mvke_error(MVKE_ERR_NONFINITE, "row %lld: squared norms overflow float32 (values too large)",
+            st = mvke_error_row(MVKE_ERR_NONFINITE, i, "row %lld: squared norms overflow float32 (values too large)",
                             (long long)i);
     }
     mvke_free(rounded);

@@ -3,10 +3,12 @@
  * the gated rows that searches use.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/runtime.h"
+#include "durable.h"
 #include "index_impl.h"
 #include "tags_impl.h"
 
@@ -64,13 +66,6 @@ static mvke_status check_name(const char *name, const char *what) {
     return MVKE_OK;
 }
 
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *c = mvke_malloc(n);
-    if (c) memcpy(c, s, n);
-    return c;
-}
-
 const mvke_task *mvke_tags_find_task(const mvke_tags *t, const char *name) {
     if (name)
         for (int i = 0; i < t->ntasks; i++)
@@ -110,7 +105,7 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
         }
     }
     if (st == MVKE_OK) {
-        tk.name = dup_str(name);
+        tk.name = mvke_strdup(name);
         tk.experts = mvke_malloc_array((size_t)nexperts, sizeof *tk.experts);
         tk.nexperts = nexperts;
         tk.mask = mask;
@@ -119,6 +114,7 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
             st = mvke_error(MVKE_ERR_NOMEM, "out of memory declaring task \"%s\"", name);
         else
             st = mvke_index_new(&tk.rows, t->K, t->d, &t->opts);
+        if (st == MVKE_OK && t->on_gpu) st = mvke_index_use_gpu(tk.rows, t->gpu_device);
         if (st == MVKE_OK) {
             tk.rows->store.experts = mask; /* gated rows are zero outside the subset: kernels skip it */
             memcpy(tk.experts, experts, (size_t)nexperts * sizeof *experts);
@@ -129,6 +125,52 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
     }
     pthread_rwlock_unlock(&t->lock);
     return st;
+}
+
+mvke_status mvke_tags_use_gpu(mvke_tags *t, int device) {
+    mvke_error_clear();
+    if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
+    if (device < -1)
+        return mvke_error(MVKE_ERR_INVALID, "device = %d: use 0, 1, ... or -1 for every device", device);
+    int n = 0;
+    mvke_status st = mvke_gpu_count(&n);
+    if (st != MVKE_OK) return st;
+    if (device >= n)
+        return mvke_error(MVKE_ERR_UNSUPPORTED, "CUDA device %d does not exist (%d visible); the tags stay on the CPU",
+                          device, n);
+    pthread_rwlock_wrlock(&t->lock);
+    int moved = 0;
+    for (; moved < t->ntasks && st == MVKE_OK; moved++)
+        if ((st = mvke_index_use_gpu(t->tasks[moved].rows, device)) != MVKE_OK) break;
+    if (st != MVKE_OK) { /* all or nothing: the tasks moved so far go back */
+        char msg[512];
+        snprintf(msg, sizeof msg, "task \"%s\": %s", t->tasks[moved].name, mvke_last_error());
+        for (int i = 0; i < moved; i++) mvke_index_use_cpu(t->tasks[i].rows);
+        mvke_error(st, "%s", msg);
+    } else {
+        t->on_gpu = 1;
+        t->gpu_device = device;
+    }
+    pthread_rwlock_unlock(&t->lock);
+    return st;
+}
+
+mvke_status mvke_tags_use_cpu(mvke_tags *t) {
+    mvke_error_clear();
+    if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
+    pthread_rwlock_wrlock(&t->lock);
+    for (int i = 0; i < t->ntasks; i++) mvke_index_use_cpu(t->tasks[i].rows);
+    t->on_gpu = 0;
+    pthread_rwlock_unlock(&t->lock);
+    return MVKE_OK;
+}
+
+mvke_status mvke_tags_backend(const mvke_tags *t, const char **name) {
+    if (!t || !name) return mvke_error(MVKE_ERR_INVALID, "tag table or name is NULL");
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&t->lock);
+    *name = t->on_gpu ? "cuda" : "cpu";
+    pthread_rwlock_unlock((pthread_rwlock_t *)&t->lock);
+    return MVKE_OK;
 }
 
 mvke_status mvke_tags_ntasks(const mvke_tags *t, int *ntasks) {
@@ -254,7 +296,7 @@ mvke_status mvke_tags_add(mvke_tags *t, const char *task, int64_t n, const int64
             goto out;
         }
         mvke_pack_query(K, d, q + i * d, wi, z + i * D);
-        copies[i] = dup_str(names && names[i] ? names[i] : "");
+        copies[i] = mvke_strdup(names && names[i] ? names[i] : "");
         if (!copies[i]) {
             st = mvke_error(MVKE_ERR_NOMEM, "out of memory copying tag names");
             goto out;

@@ -34,6 +34,9 @@ struct mvke_tags {
     float *vk; /* K * d, or NULL */
     float temperature;
     pthread_rwlock_t lock; /* guards the task list and metadata */
+    int on_gpu;            /* 1: every task's rows search on GPU gpu_device (mvke_tags_use_gpu),
+                              and tasks declared later follow */
+    int gpu_device;
 };
 
 /* The task named `name`, or NULL (with MVKE_ERR_UNKNOWN_TASK set as the last error). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../kernels/runtime.h"
+#include "durable.h"
 #include "mvke/mvke.h"
 #include "tags_impl.h"
 
@@ -36,15 +37,6 @@ void mvke_taxonomy_free(mvke_taxonomy *t) {
     mvke_free(t->tasks);
     mvke_free(t->path);
     mvke_free(t);
-}
-
-static char *dup_n(const char *s, size_t n) {
-    char *c = mvke_malloc(n + 1);
-    if (c) {
-        memcpy(c, s, n);
-        c[n] = 0;
-    }
-    return c;
 }
 
 /* Length of the valid UTF-8 prefix of s[0..n): n when all of it is valid. */
@@ -156,10 +148,10 @@ static mvke_status parse_line(mvke_taxonomy *t, char *line, size_t len, int64_t 
             t->tasks = nt;
             t->cap_tasks = c;
         }
-        if (!(t->tasks[t->ntasks] = dup_n(f[1], fl[1]))) return mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", t->path);
+        if (!(t->tasks[t->ntasks] = mvke_strndup(f[1], fl[1]))) return mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", t->path);
         ti = t->ntasks++;
     }
-    char *name = dup_n(f[2], fl[2]);
+    char *name = mvke_strndup(f[2], fl[2]);
     if (!name) return mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", t->path);
     const int64_t r = t->n++;
     t->ids[r] = id;
@@ -205,7 +197,7 @@ mvke_status mvke_taxonomy_read(mvke_taxonomy **out, const char *path) {
     if (!out || !path) return mvke_error(MVKE_ERR_INVALID, "mvke_taxonomy_read: NULL argument");
     *out = NULL;
     mvke_taxonomy *t = mvke_calloc(1, sizeof *t);
-    if (!t || !(t->path = dup_n(path, strlen(path)))) {
+    if (!t || !(t->path = mvke_strndup(path, strlen(path)))) {
         mvke_free(t);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", path);
     }

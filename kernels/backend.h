@@ -5,8 +5,10 @@
  *     s = <x, z> / sqrt(<Gram(x), Gram(z)>),
  * and keeps, per query, either the top k rows or every row above a threshold. It never writes the
  * whole queries x rows score matrix: scores live in one tile at a time. The index layer owns the
- * data and the locking; a backend only reads the views below. The CPU backend is always there;
- * others (CUDA) register themselves in backend.c when built, and are picked at run time.
+ * data and the locking; a backend only reads the views below. The CPU backend is always there,
+ * inside libmvke. Device backends are separate shared objects (libmvke-cuda.so) that the
+ * registry in backend.c - the only place that names them - loads at run time when a caller asks
+ * for a device; their own headers (kernels/cuda/cuda_module.h) say how they are made.
  */
 #ifndef MVKE_KERNELS_BACKEND_H
 #define MVKE_KERNELS_BACKEND_H
@@ -79,7 +81,7 @@ struct mvke_backend {
                          float min_score, const mvke_kfilter *filter, int threads,
                          mvke_kranges *out);
     /* Optional (NULL for backends that live forever, like the CPU one): frees a backend made by
-     * a constructor such as mvke_backend_cuda_new, with everything it holds. */
+     * a device module's constructor, with everything it holds. */
     void (*release)(const mvke_backend *self);
 };
 
@@ -89,30 +91,6 @@ const mvke_backend *mvke_backend_cpu(void);
 /* The backend searches use by default: the CPU one, unless another was selected and is
  * available. */
 const mvke_backend *mvke_backend_default(void);
-
-/* How a CUDA backend is made (see kernels/cuda/cuda_backend.cu and docs/gpu.md). */
-typedef struct mvke_cuda_config {
-    int device;              /* a device ordinal, or -1: every visible device, one shard each */
-    const uint64_t *version; /* the owner's change counter, read during searches (under the
-                                owner's read lock): device copies of the rows are refreshed when
-                                it moves. NULL: refreshed on every search. */
-    int64_t resident_bytes;  /* most device memory the resident rows may take per device:
-                                0 = most of what is free, < 0 = never resident (rows are
-                                streamed from host memory on every search) */
-    int tf32;                /* 1: TF32 tensor cores for float32 rows (faster; about 1e-3
-                                error instead of 1e-6); 0: exact float32 products */
-} mvke_cuda_config;
-
-/* A new CUDA backend per cfg, owned by the caller (free with its release slot). Nothing is
- * uploaded until the first search. Errors: MVKE_ERR_UNSUPPORTED (the library was built
- * without CUDA, or there is no usable device: the message says which and why),
- * MVKE_ERR_INVALID (device out of range), MVKE_ERR_BACKEND (CUDA or cuBLAS failed to start),
- * MVKE_ERR_NOMEM. Defined in kernels/cuda/ when built, else in backend.c. */
-mvke_status mvke_backend_cuda_new(const mvke_cuda_config *cfg, const mvke_backend **out);
-
-/* The number of usable CUDA devices. Errors: MVKE_ERR_UNSUPPORTED with *n = 0 (built without
- * CUDA, no driver, or no device: the message says which). */
-mvke_status mvke_cuda_device_count(int *n);
 
 /* Frees the arrays of a kranges and zeroes it. */
 void mvke_kranges_release(mvke_kranges *r);

@@ -54,19 +54,53 @@ void *mvke_malloc_array(size_t count, size_t size) {
     return mvke_malloc(bytes);
 }
 
-static _Thread_local char last_error[512];
+static _Thread_local char last_error[1024];
+static _Thread_local int64_t last_rows[2];
+static _Thread_local int last_nrows;
 
 mvke_status mvke_error(mvke_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
     va_end(ap);
+    last_nrows = 0;
     return status;
 }
 
-void mvke_error_clear(void) { last_error[0] = '\0'; }
+mvke_status mvke_error_row(mvke_status status, int64_t row, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    last_rows[0] = row;
+    last_nrows = 1;
+    return status;
+}
+
+mvke_status mvke_error_rows(mvke_status status, int64_t row1, int64_t row2, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    last_rows[0] = row1;
+    last_rows[1] = row2;
+    last_nrows = 2;
+    return status;
+}
+
+void mvke_error_clear(void) {
+    last_error[0] = '\0';
+    last_nrows = 0;
+}
 
 const char *mvke_last_error(void) { return last_error; }
+
+mvke_status mvke_last_error_rows(int64_t rows[2], int *n) {
+    if (!rows || !n) return MVKE_ERR_INVALID; /* the last error stays as it was */
+    *n = last_nrows;
+    for (int i = 0; i < last_nrows; i++) rows[i] = last_rows[i];
+    return MVKE_OK;
+}
 
 const char *mvke_status_name(mvke_status status) {
     switch (status) {

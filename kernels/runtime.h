@@ -30,7 +30,14 @@ int64_t mvke_alloc_fail_after(int64_t n);
 mvke_status mvke_error(mvke_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Clears the calling thread's error message. */
+/* The same, for an error about row `row` (or rows row1 and row2) of the caller's batch, which
+ * mvke_last_error_rows then reports. */
+mvke_status mvke_error_row(mvke_status status, int64_t row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+mvke_status mvke_error_rows(mvke_status status, int64_t row1, int64_t row2, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Clears the calling thread's error message (and its rows). */
 void mvke_error_clear(void);
 
 /* Checked arithmetic: store a * b (or a + b) in *out and return 1, or return 0 on overflow. */

@@ -49,6 +49,27 @@ extern "C" int mvke_faiss_set_threads(FaissIndex *index, int threads) {
     MVKE_FAISS_CATCH
 }
 
+extern "C" int mvke_faiss_index_use_gpu(FaissIndex *index, int device) {
+    try {
+        mvke::require(index != nullptr, "mvke_faiss_index_use_gpu: index is NULL");
+        mvke::require(device >= -1, "mvke_faiss_index_use_gpu: device must be 0, 1, ... or -1 (every device)");
+        auto *m = dynamic_cast<mvke::IndexMVKE *>(as_index(index));
+        mvke::require(m != nullptr, "mvke_faiss_index_use_gpu: not an MVKE index");
+        m->use_device(device);
+    }
+    MVKE_FAISS_CATCH
+}
+
+extern "C" int mvke_faiss_index_use_cpu(FaissIndex *index) {
+    try {
+        mvke::require(index != nullptr, "mvke_faiss_index_use_cpu: index is NULL");
+        auto *m = dynamic_cast<mvke::IndexMVKE *>(as_index(index));
+        mvke::require(m != nullptr, "mvke_faiss_index_use_cpu: not an MVKE index");
+        m->use_device(-2);
+    }
+    MVKE_FAISS_CATCH
+}
+
 extern "C" int mvke_faiss_search_selected(const FaissIndex *index, idx_t n, const float *x, idx_t k,
                                           const FaissIDSelector *sel, float *distances, idx_t *labels) {
     try {

@@ -183,4 +183,9 @@ void IndexMVKE::set_threads(int threads) {
     check(mvke_index_set_threads(ix_, threads), "set_threads");
 }
 
+void IndexMVKE::use_device(int device) {
+    if (device == -2) check(mvke_index_use_cpu(ix_), "use_cpu");
+    else check(mvke_index_use_gpu(ix_, device), "use_gpu");
+}
+
 }  // namespace mvke

@@ -38,6 +38,8 @@ struct IndexMVKE : faiss::Index {
 
     /* Threads a search may use (0 = OpenMP's default). */
     void set_threads(int threads);
+    /* Moves the searches to GPU device (-1: every device), or back to the CPU (device -2). */
+    void use_device(int device);
 
     int K() const { return K_; }
     int dk() const { return dk_; }

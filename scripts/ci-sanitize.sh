@@ -3,7 +3,9 @@
 #
 #   asan  the whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer and -Werror
 #         (build-asan). Any sanitizer report fails the pass, including leaks found when a test
-#         process exits, which Criterion itself does not count as a failure.
+#         process exits, which Criterion itself does not count as a failure. The Python module is
+#         not built here (-Dpython=disabled): a sanitized extension would need the ASan runtime
+#         preloaded into an unsanitized python3 (docs/reliability.md).
 #   tsan  the concurrency test under ThreadSanitizer (build-tsan), one OpenMP thread per search.
 #   fuzz  every libFuzzer target for FUZZ_SECONDS (default 45) each, built with clang, ASan and
 #         UBSan (build-fuzz); a crash, a leak, an input taking over 1 s or a single allocation
@@ -55,7 +57,7 @@ reports() { # DIR
 run_asan() {
     local dir=build-asan logs
     if ! bash scripts/setup.sh "$dir" -Db_sanitize=address,undefined -Dbuildtype=debugoptimized \
-            -Dwerror=true -Dcuda=disabled || ! ninja -C "$dir" -j2; then
+            -Dwerror=true -Dcuda=disabled -Dpython=disabled || ! ninja -C "$dir" -j2; then
         echo "tests (asan+ubsan): 0 passed, 1 failed, 0 skipped (the build failed)"
         return 1
     fi
@@ -73,7 +75,7 @@ run_asan() {
 run_tsan() {
     local dir=build-tsan
     if ! bash scripts/setup.sh "$dir" -Db_sanitize=thread -Dbuildtype=debugoptimized -Dwerror=true \
-            -Dcuda=disabled -Dfaiss=disabled || ! ninja -C "$dir" -j2 tests/test_concurrency_tsan; then
+            -Dcuda=disabled -Dfaiss=disabled -Dpython=disabled || ! ninja -C "$dir" -j2 tests/test_concurrency_tsan; then
         echo "tests (tsan): 0 passed, 1 failed, 0 skipped (the build failed)"
         return 1
     fi
@@ -87,7 +89,7 @@ run_tsan() {
 run_fuzz() {
     local dir=build-fuzz secs=${FUZZ_SECONDS:-45} rc=0 ok=0 bad=0 t name work
     if ! CC=clang bash scripts/setup.sh "$dir" -Dfuzz=true -Db_sanitize=address,undefined \
-            -Db_lundef=false -Dtests=false -Dcuda=disabled -Dfaiss=disabled \
+            -Db_lundef=false -Dtests=false -Dcuda=disabled -Dfaiss=disabled -Dpython=disabled \
             -Dbuildtype=debugoptimized || ! ninja -C "$dir" -j2; then
         echo "tests (fuzz): 0 passed, 1 failed, 0 skipped (the build failed)"
         return 1

@@ -8,21 +8,16 @@
 #include <math.h>
 #include <stdlib.h>
 
-static uint64_t state;
+#include "synth/rng.h"
 
-void ref_seed(uint64_t seed) { state = seed; }
+/* One stream of synth/rng.h from its first value on, reset by ref_seed. */
+static synth_rng stream;
 
-double ref_uniform(void) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return ((z >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
+void ref_seed(uint64_t seed) { stream = synth_rng_at(seed, 0); }
 
-float ref_normal(void) {
-    return (float)(sqrt(-2.0 * log(ref_uniform())) * cos(6.283185307179586 * ref_uniform()));
-}
+double ref_uniform(void) { return synth_rng_uniform(&stream); }
+
+float ref_normal(void) { return (float)synth_rng_normal(&stream); }
 
 void ref_fill_normal(float *v, int64_t n) {
     for (int64_t i = 0; i < n; i++) v[i] = ref_normal();

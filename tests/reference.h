@@ -10,7 +10,7 @@
 
 #include "mvke/mvke.h"
 
-/* Deterministic random numbers (splitmix64). */
+/* Deterministic random numbers: one sequential stream of synth/rng.h, restarted by ref_seed. */
 void ref_seed(uint64_t seed);
 double ref_uniform(void);       /* in (0, 1) */
 float ref_normal(void);         /* standard normal */

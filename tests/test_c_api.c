@@ -4,6 +4,7 @@
  * faiss_get_last_error(), nothing handed out on failure).
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <faiss/c_api/IndexFlat_c.h>
@@ -101,4 +102,33 @@ Test(c_api, a_rejected_add_reports_and_adds_nothing) {
     cr_assert_eq(faiss_Index_ntotal(u), 0);
     faiss_Index_free(u);
     faiss_Index_free(NULL); /* FAISS's convention: freeing NULL does nothing */
+}
+
+/* Moving an MVKE index to a GPU: refused with the reason where no GPU can be used (here the
+ * module is hidden), the index keeps searching on the CPU; other indexes are refused. */
+Test(c_api, use_gpu_without_a_gpu_says_why_and_keeps_the_cpu) {
+    setenv("MVKE_CUDA_MODULE", "/nonexistent/libmvke-cuda.so", 1);
+    FaissIndex *u = NULL;
+    OK(mvke_faiss_user_index_new(&u, 2, 4));
+    float x[3 * 8];
+    for (int i = 0; i < 3 * 8; i++) x[i] = (float)((i * 7) % 5) - 2.0f;
+    OK(faiss_Index_add(u, 3, x));
+    cr_assert_neq(mvke_faiss_index_use_gpu(u, 0), 0);
+    const char *m = faiss_get_last_error();
+    cr_assert(m && strstr(m, "MVKE_ERR_UNSUPPORTED") && strstr(m, "/nonexistent/libmvke-cuda.so"), "%s", m ? m : "(none)");
+    cr_assert_neq(mvke_faiss_index_use_gpu(u, -2), 0);
+    cr_assert_neq(mvke_faiss_index_use_gpu(NULL, 0), 0);
+    float D[3];
+    idx_t I[3];
+    OK(faiss_Index_search(u, 1, x, 3, D, I));
+    cr_assert_eq(I[0], 0);
+    OK(mvke_faiss_index_use_cpu(u));
+
+    FaissIndexFlatIP *flat = NULL;
+    OK(faiss_IndexFlatIP_new_with(&flat, 8));
+    cr_assert_neq(mvke_faiss_index_use_gpu(flat, 0), 0);
+    cr_assert(strstr(faiss_get_last_error(), "not an MVKE index"), "%s", faiss_get_last_error());
+    cr_assert_neq(mvke_faiss_index_use_cpu(flat), 0);
+    faiss_Index_free(flat);
+    faiss_Index_free(u);
 }

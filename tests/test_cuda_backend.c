@@ -10,8 +10,9 @@
  * within TOL (1e-5 float32, 1e-3 float16), ids equal except where scores tie within TOL, every
  * GPU score within TOL of the double-precision score of its id, no id twice, only allowed ids.
  * The GPU backend runs resident, streamed from host memory (resident_bytes < 0), and over every
- * visible device. Then the public path: mvke_index_use_gpu, searches after add / upsert /
- * remove (device copies refreshed), and back to the CPU.
+ * visible device. Then the public paths: mvke_index_use_gpu, searches after add / upsert /
+ * remove (device copies refreshed), and back to the CPU; mvke_tags_use_gpu, user -> tags of two
+ * tasks for thousands of users (the fused kernel), after adding tags and declaring a task.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,10 +20,12 @@
 #include <string.h>
 
 #include "kernels/backend.h"
+#include "kernels/cuda/cuda_module.h"
 #include "tests/blocks.h"
 #include "kernels/gram.h"
 #include "kernels/half.h"
 #include "mvke/mvke.h"
+#include "synth/rng.h"
 
 #define SKIP 77
 enum { K = 5, d = 30, D = K * d, P = K * (K + 1) / 2 };
@@ -39,16 +42,11 @@ static int checks, failures;
         }                                                                                    \
     } while (0)
 
-/* Deterministic random numbers (splitmix64) and normals (Box-Muller). */
-static uint64_t rng = 1;
-static double uniform(void) {
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
-}
-static float normal(void) { return (float)(sqrt(-2.0 * log(uniform())) * cos(6.283185307179586 * uniform())); }
+/* Deterministic random numbers: one stream of synth/rng.h, restarted with reseed(). */
+static synth_rng rng = {1, 0};
+static void reseed(uint64_t seed) { rng = synth_rng_at(seed, 0); }
+static double uniform(void) { return synth_rng_uniform(&rng); }
+static float normal(void) { return (float)synth_rng_normal(&rng); }
 
 /* ------------------------------------------------------------------------------------------
  * A database view over host arrays, as the index would hand it to a backend.
@@ -390,6 +388,107 @@ static void public_path(void) {
     free(x);
 }
 
+/* Results of two user -> tags calls (nu users x ntasks lists of m) compared list by list. */
+static void compare_tag_results(const char *what, const mvke_tags *tags, int ntasks, const float *x,
+                                int64_t nu, int64_t m, const mvke_result *c, const mvke_result *g) {
+    float *cs = malloc((size_t)nu * m * sizeof *cs), *gs = malloc((size_t)nu * m * sizeof *gs);
+    int64_t *ci = malloc((size_t)nu * m * sizeof *ci), *gi = malloc((size_t)nu * m * sizeof *gi);
+    for (int t = 0; t < ntasks; t++) {
+        const char *task;
+        mvke_tags_task(tags, t, &task, NULL, NULL);
+        int64_t n = 0;
+        mvke_tags_count(tags, task, &n);
+        db view = {0}; /* the task's tag rows by id, for exact scores */
+        view.n = n;
+        view.x = malloc((size_t)(n ? n : 1) * D * sizeof(float));
+        view.ids = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+        for (int64_t r = 0; r < n; r++) {
+            view.ids[r] = 1000 + r;
+            mvke_tags_get_row(tags, task, view.ids[r], view.x + r * D);
+        }
+        for (int64_t u = 0; u < nu; u++) {
+            const int64_t *a, *b;
+            const float *sa, *sb;
+            int64_t na = 0, nb = 0;
+            mvke_result_get(c, u * ntasks + t, &a, &sa, &na);
+            mvke_result_get(g, u * ntasks + t, &b, &sb, &nb);
+            if (na != nb) FAIL("%s: user %lld task %s: %lld cpu vs %lld gpu tags", what, (long long)u, task, (long long)na, (long long)nb);
+            for (int64_t r = 0; r < m; r++) {
+                ci[u * m + r] = r < na ? a[r] : -1;
+                cs[u * m + r] = r < na ? sa[r] : -INFINITY;
+                gi[u * m + r] = r < nb ? b[r] : -1;
+                gs[u * m + r] = r < nb ? sb[r] : -INFINITY;
+            }
+        }
+        char w[160];
+        snprintf(w, sizeof w, "%s task %s", what, task);
+        compare_knn(w, &view, x, nu, m, NULL, cs, ci, gs, gi, 1e-5);
+        free(view.x);
+        free(view.ids);
+    }
+    free(cs); free(gs); free(ci); free(gi);
+}
+
+/* Adds n tags (ids 1000 + first ..) with random embeddings and softmax gates to a task. */
+static void add_tags(mvke_tags *t, const char *task, const int *ex, int nex, int64_t first, int64_t n) {
+    float *q = malloc((size_t)n * d * sizeof *q), *w = calloc((size_t)n * K, sizeof *w);
+    int64_t *ids = malloc((size_t)n * sizeof *ids);
+    for (int64_t i = 0; i < n; i++) {
+        ids[i] = 1000 + first + i;
+        for (int j = 0; j < d; j++) q[i * d + j] = normal();
+        double sum = 0;
+        for (int e = 0; e < nex; e++) sum += (w[i * K + ex[e]] = (float)exp(normal()));
+        for (int e = 0; e < nex; e++) w[i * K + ex[e]] = (float)(w[i * K + ex[e]] / sum);
+    }
+    if (mvke_tags_add(t, task, n, ids, NULL, NULL, q, w) != MVKE_OK) FAIL("mvke_tags_add: %s", mvke_last_error());
+    free(q); free(w); free(ids);
+}
+
+static void public_tags(void) {
+    const int64_t nu = 20000, m = 10;
+    static const int interest[3] = {0, 1, 2}, intention[4] = {1, 2, 3, 4}, late[2] = {0, 4};
+    mvke_tags *tab[2] = {NULL, NULL}; /* cpu, gpu: the same content */
+    for (int i = 0; i < 2; i++) {
+        reseed(4242);
+        mvke_tags_new(&tab[i], K, d, NULL);
+        mvke_tags_add_task(tab[i], "interest", interest, 3);
+        mvke_tags_add_task(tab[i], "intention", intention, 4);
+        add_tags(tab[i], "interest", interest, 3, 0, 1786);
+        add_tags(tab[i], "intention", intention, 4, 0, 1786);
+    }
+    checks++;
+    mvke_status st = mvke_tags_use_gpu(tab[1], 0);
+    const char *bn = "";
+    mvke_tags_backend(tab[1], &bn);
+    if (st != MVKE_OK || strcmp(bn, "cuda") != 0) FAIL("mvke_tags_use_gpu(0): %s (backend %s)", mvke_last_error(), bn);
+    float *x = malloc((size_t)nu * D * sizeof *x);
+    for (int64_t i = 0; i < nu * D; i++) x[i] = normal();
+    for (int round = 0; round < 3; round++) {
+        if (round == 1) /* more tags, and a task declared after the move: both follow */
+            for (int i = 0; i < 2; i++) {
+                reseed(99);
+                add_tags(tab[i], "interest", interest, 3, 1786, 300);
+                mvke_tags_add_task(tab[i], "late", late, 2);
+                add_tags(tab[i], "late", late, 2, 0, 500);
+            }
+        if (round == 2) mvke_tags_use_cpu(tab[1]);
+        int ntasks = 0;
+        mvke_tags_ntasks(tab[0], &ntasks);
+        mvke_result *c = NULL, *g = NULL;
+        if (mvke_user_tags_top_rows(tab[0], NULL, nu, x, m, &c) != MVKE_OK) FAIL("cpu tags: %s", mvke_last_error());
+        st = mvke_user_tags_top_rows(tab[1], NULL, nu, x, m, &g);
+        char what[64];
+        snprintf(what, sizeof what, "public tags round %d", round);
+        if (st != MVKE_OK) FAIL("%s: %s: %s", what, mvke_status_name(st), mvke_last_error());
+        else if (c) compare_tag_results(what, tab[0], ntasks, x, nu, m, c, g);
+        mvke_result_free(c);
+        mvke_result_free(g);
+    }
+    free(x);
+    mvke_tags_free(tab[0]);
+    mvke_tags_free(tab[1]);
+}
+
 int main(void) {
     int ndev = 0;
     mvke_status st = mvke_gpu_count(&ndev);
@@ -420,7 +519,7 @@ int main(void) {
         if (!gpu) continue;
         for (size_t di = 0; di < sizeof dbs / sizeof *dbs; di++) {
             db b;
-            rng = 1000 + di;
+            reseed(1000 + di);
             db_make(&b, dbs[di].sizes, dbs[di].nb, dbs[di].storage);
             char name[64];
             snprintf(name, sizeof name, "%s/%s", gpus[gi].name, dbs[di].name);
@@ -429,7 +528,7 @@ int main(void) {
         }
         for (int storage = 0; storage < 2; storage++) {
             db t;
-            rng = 77 + storage;
+            reseed(77 + storage);
             db_make(&t, tagrows, 1, storage);
             char name[64];
             snprintf(name, sizeof name, "%s/tags-%s", gpus[gi].name, storage ? "f16" : "f32");
@@ -440,6 +539,7 @@ int main(void) {
         printf("%s: done (%d checks, %d failures so far)\n", gpus[gi].name, checks, failures);
     }
     public_path();
+    public_tags();
     printf("%s: %d checks, %d failures\n", failures ? "FAIL" : "PASS", checks, failures);
     return failures ? 1 : 0;
 }

@@ -209,3 +209,45 @@ Test(index, out_of_memory_changes_nothing) {
     cr_assert_eq(n, 300);
     mvke_index_free(ix);
 }
+
+/* Rejected rows reach the caller as positions in its batch, not only as message text. */
+Test(index, rejected_rows_are_named_by_position) {
+    ref_seed(43);
+    mvke_index *ix = make(30);
+    float x[4 * DD];
+    int64_t ids[4] = {1, 3, 5, 7}, rows[2] = {-1, -1};
+    int n = -1;
+    ref_fill_normal(x, 4 * DD);
+    x[2 * DD + 1] = NAN;
+    cr_assert_eq(mvke_index_add(ix, 4, ids, x), MVKE_ERR_NONFINITE);
+    cr_assert_eq(mvke_last_error_rows(rows, &n), MVKE_OK);
+    cr_assert(n == 1 && rows[0] == 2, "n %d, row %lld", n, (long long)rows[0]);
+    x[2 * DD + 1] = 0;
+
+    ids[3] = 3;
+    cr_assert_eq(mvke_index_add(ix, 4, ids, x), MVKE_ERR_DUPLICATE);
+    mvke_last_error_rows(rows, &n);
+    cr_assert(n == 2 && rows[0] == 1 && rows[1] == 3, "n %d, rows %lld %lld", n, (long long)rows[0], (long long)rows[1]);
+    ids[3] = 7;
+
+    ids[1] = 104; /* present */
+    cr_assert_eq(mvke_index_add(ix, 4, ids, x), MVKE_ERR_DUPLICATE);
+    mvke_last_error_rows(rows, &n);
+    cr_assert(n == 1 && rows[0] == 1);
+
+    int64_t rm[2] = {100, 555};
+    cr_assert_eq(mvke_index_remove(ix, 2, rm), MVKE_ERR_UNKNOWN_ID);
+    mvke_last_error_rows(rows, &n);
+    cr_assert(n == 1 && rows[0] == 1);
+
+    /* an error about no row, and a success, name no row */
+    cr_assert_eq(mvke_index_add(ix, -1, ids, x), MVKE_ERR_INVALID);
+    mvke_last_error_rows(rows, &n);
+    cr_assert_eq(n, 0);
+    ids[1] = 3;
+    cr_assert_eq(mvke_index_add(ix, 4, ids, x), MVKE_OK);
+    mvke_last_error_rows(rows, &n);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(mvke_last_error_rows(NULL, &n), MVKE_ERR_INVALID);
+    mvke_index_free(ix);
+}

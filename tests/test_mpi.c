@@ -58,9 +58,9 @@ static const char *CMDS[] = {
     "$RUN $M audience $SRC --task interest --tag 7,9 --min-score 0.3 --allow allow.txt > $OUT",
     "$RUN $M tags $SRC --user 5,2999,1000,17,999,2000,1500,2500,0 --top 3 > $OUT",
     "$RUN $M tags $SRC --user 2500,12,2999 --task intention --top 5 > $OUT",
-    "$RUN $M tag-all $SRC --top 4 --block-users 256 -o $OUT 2>/dev/null && $M concat -o $OUT $OUT.part-*",
+    "$RUN $M tag-all $SRC --top 4 --block-users 256 -o $OUT 2>/dev/null && $M concat $OUT",
     "$RUN $M tag-all $SRC --top 3 --task intention --block-users 256 --format npy -o $OUT 2>/dev/null && "
-    "$M concat -o $OUT $OUT.part-*",
+    "$M concat $OUT",
 };
 #define NCMDS (int)(sizeof CMDS / sizeof *CMDS)
 
@@ -135,6 +135,6 @@ Test(mpi, killed_rank_then_resume) {
     cr_assert_eq(sh("$MPI -np 3 $M tag-all --shards bs --top 3 --block-users 64 -o b.tsv --resume 2> resume.err"), 0);
     cr_assert_eq(sh("grep -q 'rank 1: mvke tag-all: resuming at user position' resume.err"), 0, "rank 1 did not resume");
     cr_assert_eq(sh("ls b.tsv.part-*.checkpoint 2>/dev/null | wc -l | grep -qx 0"), 0, "checkpoints left after the run");
-    cr_assert_eq(sh("$M concat -o b.tsv b.tsv.part-*"), 0);
+    cr_assert_eq(sh("$M concat b.tsv --parts 3"), 0);
     cr_assert(same("b.tsv", "bref.tsv"), "the resumed parts differ from one process");
 }

@@ -1,5 +1,5 @@
 /*
- * test_world.c - the synthetic MVKE world (tools/world.c): deterministic for a seed, the
+ * test_world.c - the synthetic MVKE world (synth/world.c): deterministic for a seed, the
  * taxonomy's counts and links, shapes, gates zero outside each task's experts, the funnel of
  * preferences, the planted structure recoverable through the library's searches, and the files
  * it writes read back with the library's readers.
@@ -12,27 +12,29 @@
 #include <unistd.h>
 
 #include "mvke/mvke.h"
-#include "tools/world.h"
+#include "synth/world.h"
+#include "tools/args.h"
 
-static mvke_world *make(int64_t nusers, uint64_t seed) {
-    mvke_world_options o;
-    mvke_world_options_init(&o);
+static synth_world *make(int64_t nusers, uint64_t seed) {
+    synth_world_options o;
+    synth_world_options_init(&o);
     o.nusers = nusers;
     o.seed = seed;
-    mvke_world *w = NULL;
-    cr_assert_eq(mvke_world_new(&w, &o), MVKE_OK);
+    synth_world *w = NULL;
+    char msg[256];
+    cr_assert_eq(synth_world_new(&w, &o, msg, sizeof msg), MVKE_OK, "%s", msg);
     return w;
 }
 
-static int in_subset(const mvke_world_task *t, int k) {
+static int in_subset(const synth_world_task *t, int k) {
     for (int i = 0; i < t->nexperts; i++)
         if (t->experts[i] == k) return 1;
     return 0;
 }
 
 Test(world, defaults_are_the_papers_setting) {
-    mvke_world *w = make(50, 1);
-    const mvke_world_options *o = &w->opt;
+    synth_world *w = make(50, 1);
+    const synth_world_options *o = &w->opt;
     cr_assert_eq(o->K, 5);
     cr_assert_eq(o->d, 30);
     cr_assert_eq(o->nlevels, 4);
@@ -45,16 +47,16 @@ Test(world, defaults_are_the_papers_setting) {
     cr_assert_eq(o->tasks[1].nexperts, 4);
     cr_assert(in_subset(&o->tasks[0], 0) && in_subset(&o->tasks[0], 2) && !in_subset(&o->tasks[0], 3));
     cr_assert(in_subset(&o->tasks[1], 1) && in_subset(&o->tasks[1], 4) && !in_subset(&o->tasks[1], 0));
-    mvke_world_free(w);
+    synth_world_free(w);
 }
 
 Test(world, taxonomy_counts_and_links) {
-    mvke_world *w = make(10, 7);
+    synth_world *w = make(10, 7);
     int64_t per_level[5] = {0}, topic_total = 0;
     int villa = 0;
     for (int64_t i = 0; i < w->ntags; i++) {
         cr_assert_eq(w->tag_id[i], i + 1);
-        cr_assert_eq(mvke_world_tag_index(w, w->tag_id[i]), i);
+        cr_assert_eq(synth_world_tag_index(w, w->tag_id[i]), i);
         int l = w->tag_level[i];
         cr_assert(l >= 1 && l <= 4);
         per_level[l]++;
@@ -64,7 +66,7 @@ Test(world, taxonomy_counts_and_links) {
             cr_assert_eq(w->tag_parent[i], 0);
             cr_assert_eq(w->tag_topic[i], i);
         } else {
-            int64_t p = mvke_world_tag_index(w, w->tag_parent[i]);
+            int64_t p = synth_world_tag_index(w, w->tag_parent[i]);
             cr_assert(p >= 0 && p < i);
             cr_assert_eq(w->tag_level[p], l - 1, "tag %lld: parent level", (long long)i);
             cr_assert_eq(w->tag_topic[p], w->tag_topic[i]);
@@ -81,11 +83,11 @@ Test(world, taxonomy_counts_and_links) {
     for (int c = 0; c < w->ntopics; c++) topic_total += w->topic_ntags[c];
     cr_assert_eq(topic_total, 1786);
     cr_assert(villa, "the paper's example name is in the taxonomy");
-    mvke_world_free(w);
+    synth_world_free(w);
 }
 
 Test(world, deterministic_for_a_seed) {
-    mvke_world *a = make(300, 11), *b = make(300, 11), *c = make(300, 12);
+    synth_world *a = make(300, 11), *b = make(300, 11), *c = make(300, 12);
     size_t nx = (size_t)300 * 5 * 30, nq = (size_t)2 * a->ntags * 30, nw = (size_t)2 * a->ntags * 5;
     cr_assert_eq(memcmp(a->x, b->x, nx * sizeof(float)), 0);
     cr_assert_eq(memcmp(a->q, b->q, nq * sizeof(float)), 0);
@@ -96,44 +98,44 @@ Test(world, deterministic_for_a_seed) {
     cr_assert_neq(memcmp(a->x, c->x, nx * sizeof(float)), 0, "another seed gives other users");
     cr_assert_neq(memcmp(a->q, c->q, nq * sizeof(float)), 0, "another seed gives other tags");
     /* a user does not depend on how many users are generated */
-    mvke_world *d = make(100, 11);
+    synth_world *d = make(100, 11);
     cr_assert_eq(memcmp(a->x, d->x, (size_t)100 * 150 * sizeof(float)), 0);
-    mvke_world_free(a);
-    mvke_world_free(b);
-    mvke_world_free(c);
-    mvke_world_free(d);
+    synth_world_free(a);
+    synth_world_free(b);
+    synth_world_free(c);
+    synth_world_free(d);
 }
 
 Test(world, other_shapes) {
-    mvke_world_options o;
-    mvke_world_options_init(&o);
+    synth_world_options o;
+    synth_world_options_init(&o);
     char msg[256];
     o.nusers = 40;
     o.K = 3;
     o.d = 7;
-    cr_assert_eq(mvke_world_parse_levels("4,9", &o, msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(cli_world_levels("4,9", &o, msg, sizeof msg), 0, "%s", msg);
     o.ntasks = 1;
-    cr_assert_eq(mvke_world_parse_task("click=0,2", &o.tasks[0], msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(cli_world_task("click=0,2", &o.tasks[0], msg, sizeof msg), 0, "%s", msg);
     cr_assert_eq(o.tasks[0].nexperts, 2);
     o.prefs_min = 1;
     o.prefs_max = 2;
-    mvke_world *w = NULL;
-    cr_assert_eq(mvke_world_new(&w, &o), MVKE_OK);
+    synth_world *w = NULL;
+    cr_assert_eq(synth_world_new(&w, &o, msg, sizeof msg), MVKE_OK, "%s", msg);
     cr_assert_eq(w->ntags, 13);
     cr_assert_eq(w->ntopics, 4);
     for (int64_t i = 0; i < w->ntags; i++) {
         cr_assert_float_eq(w->w[i * 3 + 1], 0.0f, 0.0, "expert 1 is outside the task");
         cr_assert(w->tag_facet[i] < 3);
     }
-    mvke_world_free(w);
+    synth_world_free(w);
 }
 
 Test(world, gates_zero_outside_each_task_and_favour_the_facet) {
-    mvke_world *w = make(20, 3);
+    synth_world *w = make(20, 3);
     const int K = w->opt.K;
     int64_t facet_tags = 0, facet_top = 0;
     for (int t = 0; t < w->opt.ntasks; t++) {
-        const mvke_world_task *tk = &w->opt.tasks[t];
+        const synth_world_task *tk = &w->opt.tasks[t];
         for (int64_t i = 0; i < w->ntags; i++) {
             const float *g = w->w + ((size_t)t * w->ntags + i) * K;
             double sum = 0;
@@ -159,16 +161,16 @@ Test(world, gates_zero_outside_each_task_and_favour_the_facet) {
     }
     cr_assert(facet_top > 0.8 * facet_tags, "gates favour the facet's expert: %lld of %lld", (long long)facet_top,
               (long long)facet_tags);
-    mvke_world_free(w);
+    synth_world_free(w);
 }
 
 Test(world, intention_preferences_are_a_sparser_subset) {
-    mvke_world *w = make(2000, 5);
+    synth_world *w = make(2000, 5);
     int64_t n0 = 0, n1 = 0;
     for (int64_t u = 0; u < 2000; u++) {
         int c0 = 0, c1 = 0;
         for (int c = 0; c < w->ntopics; c++) {
-            int a = mvke_world_prefers(w, 0, u, c), b = mvke_world_prefers(w, 1, u, c);
+            int a = synth_world_prefers(w, 0, u, c), b = synth_world_prefers(w, 1, u, c);
             cr_assert(!b || a, "user %lld: intention topic %d not an interest topic", (long long)u, c);
             c0 += a;
             c1 += b;
@@ -179,14 +181,14 @@ Test(world, intention_preferences_are_a_sparser_subset) {
         n1 += c1;
     }
     cr_assert(n1 < 0.7 * n0, "intention is sparser: %lld vs %lld", (long long)n1, (long long)n0);
-    mvke_world_free(w);
+    synth_world_free(w);
 }
 
 Test(world, planted_structure_is_recoverable) {
     const int64_t n = 1500, M = 10;
-    mvke_world *w = make(n, 9);
+    synth_world *w = make(n, 9);
     mvke_tags *tags = NULL;
-    cr_assert_eq(mvke_world_tags(w, NULL, &tags), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(synth_world_tags(w, NULL, &tags), MVKE_OK, "%s", mvke_last_error());
     for (int t = 0; t < w->opt.ntasks; t++) {
         mvke_result *res = NULL;
         cr_assert_eq(mvke_user_tags_top_rows(tags, w->opt.tasks[t].name, n, w->x, M, &res), MVKE_OK);
@@ -196,8 +198,8 @@ Test(world, planted_structure_is_recoverable) {
             int64_t m;
             cr_assert_eq(mvke_result_get(res, u, &ids, NULL, &m), MVKE_OK);
             cr_assert_eq(m, M);
-            for (int64_t j = 0; j < m; j++) hits += mvke_world_prefers(w, t, u, w->tag_topic[ids[j] - 1]);
-            base += mvke_world_random_precision(w, t, u);
+            for (int64_t j = 0; j < m; j++) hits += synth_world_prefers(w, t, u, w->tag_topic[ids[j] - 1]);
+            base += synth_world_random_precision(w, t, u);
         }
         double p = hits / (n * M), b = base / n;
         cr_assert(b > 0 && b < 0.3, "baseline %f", b);
@@ -206,58 +208,58 @@ Test(world, planted_structure_is_recoverable) {
     }
     /* an audience: most users above a high score prefer the tag's topic */
     mvke_index *users = NULL;
-    cr_assert_eq(mvke_world_users(w, NULL, &users), MVKE_OK);
+    cr_assert_eq(synth_world_users(w, NULL, &users), MVKE_OK);
     int64_t tag = 3; /* a level-1 tag */
     mvke_result *aud = NULL;
     cr_assert_eq(mvke_audience_top(users, tags, "interest", 1, &tag, 50, NULL, &aud), MVKE_OK);
     const int64_t *ids;
     int64_t m, hits = 0, all = 0;
     mvke_result_get(aud, 0, &ids, NULL, &m);
-    for (int64_t i = 0; i < m; i++) hits += mvke_world_prefers(w, 0, ids[i], w->tag_topic[tag - 1]);
-    for (int64_t u = 0; u < n; u++) all += mvke_world_prefers(w, 0, u, w->tag_topic[tag - 1]);
+    for (int64_t i = 0; i < m; i++) hits += synth_world_prefers(w, 0, ids[i], w->tag_topic[tag - 1]);
+    for (int64_t u = 0; u < n; u++) all += synth_world_prefers(w, 0, u, w->tag_topic[tag - 1]);
     cr_assert(hits >= 30 && hits * n > 3 * all * m, "top-50 audience: %lld prefer the topic (of all users: %lld)",
               (long long)hits, (long long)all);
     mvke_result_free(aud);
     mvke_index_free(users);
     mvke_tags_free(tags);
-    mvke_world_free(w);
+    synth_world_free(w);
 }
 
 Test(world, options_are_checked) {
-    mvke_world_options o;
+    synth_world_options o;
     char msg[256];
-    mvke_world_options_init(&o);
-    cr_assert_eq(mvke_world_options_check(&o, msg, sizeof msg), 0);
+    synth_world_options_init(&o);
+    cr_assert_eq(synth_world_options_check(&o, msg, sizeof msg), 0);
     o.tasks[1].experts[0] = 5; /* K = 5 */
-    cr_assert_neq(mvke_world_options_check(&o, msg, sizeof msg), 0);
+    cr_assert_neq(synth_world_options_check(&o, msg, sizeof msg), 0);
     cr_assert_not_null(strstr(msg, "intention"), "%s", msg);
-    mvke_world *w = (mvke_world *)1;
-    cr_assert_eq(mvke_world_new(&w, &o), MVKE_ERR_INVALID);
+    synth_world *w = (synth_world *)1;
+    cr_assert_eq(synth_world_new(&w, &o, msg, sizeof msg), MVKE_ERR_INVALID);
     cr_assert_null(w);
-    mvke_world_options_init(&o);
+    synth_world_options_init(&o);
     snprintf(o.tasks[1].name, sizeof o.tasks[1].name, "interest");
-    cr_assert_neq(mvke_world_options_check(&o, msg, sizeof msg), 0, "a task twice");
-    mvke_world_options_init(&o);
+    cr_assert_neq(synth_world_options_check(&o, msg, sizeof msg), 0, "a task twice");
+    synth_world_options_init(&o);
     o.prefs_max = 19;
-    cr_assert_neq(mvke_world_options_check(&o, msg, sizeof msg), 0, "more preferences than topics");
-    mvke_world_options_init(&o);
+    cr_assert_neq(synth_world_options_check(&o, msg, sizeof msg), 0, "more preferences than topics");
+    synth_world_options_init(&o);
     o.temperature = 0;
-    cr_assert_neq(mvke_world_options_check(&o, msg, sizeof msg), 0);
-    mvke_world_task t;
-    cr_assert_eq(mvke_world_parse_task("intention=1-4", &t, msg, sizeof msg), 0);
+    cr_assert_neq(synth_world_options_check(&o, msg, sizeof msg), 0);
+    synth_world_task t;
+    cr_assert_eq(cli_world_task("intention=1-4", &t, msg, sizeof msg), 0);
     cr_assert_eq(t.nexperts, 4);
     cr_assert_eq(t.experts[3], 4);
-    cr_assert_neq(mvke_world_parse_task("intention", &t, msg, sizeof msg), 0);
-    cr_assert_neq(mvke_world_parse_task("x=3-1", &t, msg, sizeof msg), 0);
-    cr_assert_neq(mvke_world_parse_task("x=1,,2", &t, msg, sizeof msg), 0);
-    cr_assert_neq(mvke_world_parse_levels("18,0", &o, msg, sizeof msg), 0);
+    cr_assert_neq(cli_world_task("intention", &t, msg, sizeof msg), 0);
+    cr_assert_neq(cli_world_task("x=3-1", &t, msg, sizeof msg), 0);
+    cr_assert_neq(cli_world_task("x=1,,2", &t, msg, sizeof msg), 0);
+    cr_assert_neq(cli_world_levels("18,0", &o, msg, sizeof msg), 0);
 }
 
 Test(world, files_read_back) {
-    mvke_world *w = make(120, 21);
+    synth_world *w = make(120, 21);
     char dir[] = "/tmp/mvke-world-XXXXXX", path[256], msg[512];
     cr_assert_not_null(mkdtemp(dir));
-    cr_assert_eq(mvke_world_save(w, dir, msg, sizeof msg), MVKE_OK, "%s", msg);
+    cr_assert_eq(synth_world_save(w, dir, msg, sizeof msg), MVKE_OK, "%s", msg);
 
     mvke_npy *f = NULL;
     mvke_dtype dt;
@@ -295,7 +297,7 @@ Test(world, files_read_back) {
     mvke_taxonomy_count(tax, &rows);
     cr_assert_eq(rows, 2 * 1786);
     mvke_tags *a = NULL, *b = NULL;
-    cr_assert_eq(mvke_world_tags(w, NULL, &a), MVKE_OK);
+    cr_assert_eq(synth_world_tags(w, NULL, &a), MVKE_OK);
     cr_assert_eq(mvke_tags_new(&b, 5, 30, NULL), MVKE_OK);
     for (int t = 0; t < 2; t++)
         cr_assert_eq(mvke_tags_add_task(b, w->opt.tasks[t].name, w->opt.tasks[t].experts, w->opt.tasks[t].nexperts),
@@ -320,5 +322,18 @@ Test(world, files_read_back) {
         unlink(path);
     }
     rmdir(dir);
-    mvke_world_free(w);
+    synth_world_free(w);
+}
+
+Test(world, any_range_of_users_is_made_again_alone) {
+    synth_world *w = make(300, 9);
+    const int64_t D = (int64_t)w->opt.K * w->opt.d, first = 123, n = 45;
+    float *x = malloc(sizeof(float) * n * D);
+    cr_assert_not_null(x);
+    synth_world_user_rows(w, first, n, x);
+    cr_assert_eq(memcmp(x, w->x + first * D, sizeof(float) * n * D), 0, "rows 123..167 differ from the world's");
+    synth_world_user_rows(w, first + 7, 1, x);
+    cr_assert_eq(memcmp(x, w->x + (first + 7) * D, sizeof(float) * D), 0);
+    free(x);
+    synth_world_free(w);
 }

@@ -11,20 +11,7 @@
 
 #include "cli.h"
 
-int mvke_arg_take(int argc, char **argv, int *i, const char *name, const char **val) {
-    if (strcmp(argv[*i], name)) return 0;
-    if (*i + 1 >= argc) return -1;
-    *val = argv[++*i];
-    return 1;
-}
-
-int mvke_arg_wants_help(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
-    return 0;
-}
-
-int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
+int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     int64_t cap = 1;
     for (const char *p = s; *p; p++) cap += *p == ',';
     int64_t *v = malloc((size_t)cap * sizeof *v);
@@ -39,7 +26,7 @@ int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
         if (len == 0 || len >= sizeof buf) break;
         memcpy(buf, p, len);
         buf[len] = 0;
-        if (mvke_cli_parse_i64(buf, &x) != 0) break;
+        if (cli_parse_i64(buf, &x) != 0) break;
         v[k++] = x;
         if (!e) {
             *ids = v;
@@ -52,7 +39,20 @@ int mvke_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     return -1;
 }
 
-int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) {
+int cli_opt_ids(const char *value, void *dst, char *msg, size_t cap) {
+    cli_ids *l = dst;
+    int64_t *ids, n;
+    if (cli_arg_id_list(value, &ids, &n) != 0) {
+        snprintf(msg, cap, "'%s': expected ids separated by commas", value);
+        return -1;
+    }
+    free(l->ids);
+    l->ids = ids;
+    l->n = n;
+    return 0;
+}
+
+int cli_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) {
     const char *eq = strchr(s, '=');
     if (!eq || eq == s || !eq[1]) return -1;
     int n = 0;
@@ -64,17 +64,17 @@ int mvke_arg_task_spec(const char *s, char **name, int *experts, int *nexperts) 
         if (la == 0 || la >= sizeof buf) return -1;
         memcpy(buf, p, la);
         buf[la] = 0;
-        if (mvke_cli_parse_i64(buf, &a) || mvke_cli_parse_i64(dash + 1, &b) || a < 0 || b < a || b - a >= 64) return -1;
+        if (cli_parse_i64(buf, &a) || cli_parse_i64(dash + 1, &b) || a < 0 || b < a || b - a >= MVKE_MAX_K) return -1;
         for (long long k = a; k <= b; k++) experts[n++] = (int)k;
     } else {
         int64_t *v, m;
-        if (mvke_arg_id_list(p, &v, &m) != 0) return -1;
-        if (m > 64) {
+        if (cli_arg_id_list(p, &v, &m) != 0) return -1;
+        if (m > MVKE_MAX_K) {
             free(v);
             return -1;
         }
         for (int64_t k = 0; k < m; k++) {
-            if (v[k] < 0 || v[k] > 63) {
+            if (v[k] < 0 || v[k] >= MVKE_MAX_K) {
                 free(v);
                 return -1;
             }
@@ -92,13 +92,13 @@ static int cmp_i64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
+int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
     int64_t *ids = NULL, n = 0;
     mvke_status st = MVKE_OK;
     size_t pl = strlen(path);
     if (pl > 4 && !strcmp(path + pl - 4, ".npy")) {
         mvke_npy *f;
-        if ((st = mvke_npy_open(&f, path)) != MVKE_OK) return mvke_cli_fail(cmd, st, "--allow");
+        if ((st = mvke_npy_open(&f, path)) != MVKE_OK) return cli_fail(cmd, st, "--allow");
         int nd;
         int64_t sh[MVKE_NPY_MAX_DIMS];
         mvke_dtype dt;
@@ -106,7 +106,7 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
         if (nd != 1 || dt != MVKE_DTYPE_I64) {
             mvke_npy_close(f);
             fprintf(stderr, "mvke %s: --allow: %s: expected a 1-d int64 array of user ids\n", cmd, path);
-            return MVKE_EXIT_DATA;
+            return CLI_EXIT_DATA;
         }
         n = sh[0];
         ids = malloc((size_t)(n ? n : 1) * sizeof *ids);
@@ -117,7 +117,7 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
         FILE *fp = fopen(path, "r");
         if (!fp) {
             fprintf(stderr, "mvke %s: --allow: %s: cannot open: %s\n", cmd, path, strerror(errno));
-            return MVKE_EXIT_IO;
+            return CLI_EXIT_IO;
         }
         char line[256];
         int64_t cap = 1024, lineno = 0;
@@ -128,11 +128,11 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
             while (l && isspace((unsigned char)line[l - 1])) line[--l] = 0;
             if (l == 0 || line[0] == '#') continue;
             long long v;
-            if (mvke_cli_parse_i64(line, &v) != 0) {
+            if (cli_parse_i64(line, &v) != 0) {
                 fprintf(stderr, "mvke %s: --allow: %s: line %lld: '%s' is not an id\n", cmd, path, (long long)lineno, line);
                 free(ids);
                 fclose(fp);
-                return MVKE_EXIT_DATA;
+                return CLI_EXIT_DATA;
             }
             if (n == cap) {
                 int64_t *g = realloc(ids, (size_t)(cap *= 2) * sizeof *ids);
@@ -152,5 +152,64 @@ int mvke_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
         st = mvke_allow_new_sorted(out, ids, m);
     }
     free(ids);
-    return st == MVKE_OK ? MVKE_EXIT_OK : mvke_cli_fail(cmd, st, "--allow");
+    return st == MVKE_OK ? CLI_EXIT_OK : cli_fail(cmd, st, "--allow");
+}
+
+/* ---- the synthetic world's options (`mvke gen`) -------------------------------------------- */
+
+static int parse_count(const char *s, const char *end, long *out) {
+    if (s == end) return -1;
+    long v = 0;
+    for (const char *p = s; p < end; p++) {
+        if (*p < '0' || *p > '9' || v > 100000000) return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_world_task(const char *spec, synth_world_task *t, char *msg, size_t cap) {
+    /* The same NAME=FIRST-LAST / NAME=i,j,k syntax as `mvke build --task`. */
+    synth_world_task r;
+    memset(&r, 0, sizeof r);
+    char *name = NULL;
+    if (cli_arg_task_spec(spec, &name, r.experts, &r.nexperts) != 0 || r.nexperts == 0) {
+        snprintf(msg, cap, "task '%s' is not NAME=FIRST-LAST or NAME=i,j,k (experts 0 to %d)", spec, MVKE_MAX_K - 1);
+        return -1;
+    }
+    size_t len = strlen(name);
+    if (len >= sizeof r.name) {
+        snprintf(msg, cap, "task '%s': the name is longer than %zu bytes", spec, sizeof r.name - 1);
+        free(name);
+        return -1;
+    }
+    memcpy(r.name, name, len + 1);
+    free(name);
+    *t = r;
+    return 0;
+}
+
+int cli_world_levels(const char *spec, synth_world_options *o, char *msg, size_t cap) {
+    int n = 0;
+    int64_t counts[SYNTH_WORLD_MAX_LEVELS];
+    const char *p = spec;
+    while (*p) {
+        const char *c = strchr(p, ',');
+        const char *e = c ? c : p + strlen(p);
+        long v;
+        if (n >= SYNTH_WORLD_MAX_LEVELS || parse_count(p, e, &v) || v < 1) {
+            snprintf(msg, cap, "levels '%s': expected up to %d counts >= 1 separated by commas", spec,
+                     SYNTH_WORLD_MAX_LEVELS);
+            return -1;
+        }
+        counts[n++] = v;
+        p = c ? c + 1 : e;
+    }
+    if (!n) {
+        snprintf(msg, cap, "levels '%s' is empty", spec);
+        return -1;
+    }
+    o->nlevels = n;
+    memcpy(o->level_counts, counts, sizeof counts[0] * n);
+    return 0;
 }

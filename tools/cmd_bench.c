@@ -11,7 +11,7 @@
 
 #include "cli.h"
 
-int mvke_cmd_bench(int argc, char **argv) {
+int cli_cmd_bench(int argc, char **argv) {
     (void)argc;
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -32,5 +32,5 @@ int mvke_cmd_bench(int argc, char **argv) {
     argv[0] = "mvke-bench";
     execvp("mvke-bench", argv);
     fprintf(stderr, "mvke bench: cannot run mvke-bench (%s); build it with ninja bench/mvke-bench\n", strerror(errno));
-    return MVKE_EXIT_FAIL;
+    return CLI_EXIT_FAIL;
 }

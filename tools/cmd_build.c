@@ -3,39 +3,39 @@
  * (or virtual kernels) and writes one index file. Users are read and added in blocks, so the
  * input is never held twice. The file appears under its name only when everything succeeded.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "cli.h"
+#include "options.h"
 
-static const char *USAGE =
-    "mvke build -o INDEX --experts X.npy [--ids IDS.npy] --tags TAGS.tsv --tag-emb Q.npy "
-    "(--gates W.npy | --vk VK.npy [--temperature T]) --task NAME=SPEC [--task ...] [--fp16]";
+/* Users read and added per block, and the most --task options. */
+#define BLOCK_USERS 65536
+#define MAX_TASKS 64
 
-static void help(void) {
-    printf("usage: %s\n\n"
-           "Builds an index file from a trained model's outputs.\n"
-           "  -o INDEX          the index file to write (replaced atomically)\n"
-           "  --experts X.npy   user expert vectors, shape (n, K, d), float32 or float16\n"
-           "  --ids IDS.npy     user ids, shape (n,), int64 (default 0..n-1)\n"
-           "  --tags TAGS.tsv   header line, then tag_id<TAB>task<TAB>name<TAB>parent_id per row\n"
-           "  --tag-emb Q.npy   tag embeddings, shape (T, d): row i goes with row i of TAGS.tsv\n"
-           "  --gates W.npy     gate weights, shape (T, K), zero outside the row's task experts\n"
-           "  --vk VK.npy       virtual kernels, shape (K, d): gates = softmax over the task's\n"
-           "                    experts of <q, vk[k]> / T\n"
-           "  --temperature T   softmax temperature for --vk (default 1)\n"
-           "  --task NAME=SPEC  a task and its experts: FIRST-LAST or i,j,k (repeatable)\n"
-           "  --fp16            store user rows as float16 (half the size)\n"
-           "Exit status: 0 ok, 2 usage, 3 bad data, 4 I/O error.\n",
-           USAGE);
+/* The --task options, as given (parsed once all options are read). */
+typedef struct task_specs {
+    const char *spec[MAX_TASKS];
+    int n;
+} task_specs;
+
+static int add_task_spec(const char *v, void *dst, char *msg, size_t cap) {
+    task_specs *ts = dst;
+    if (ts->n == MAX_TASKS) {
+        snprintf(msg, cap, "more than %d tasks", MAX_TASKS);
+        return -1;
+    }
+    ts->spec[ts->n++] = v;
+    return 0;
 }
 
 /* Opens an npy and checks its dtype kind and rank; prints and returns an exit code on error. */
 static int open_array(const char *opt, const char *path, int want_ndim, int want_int, mvke_npy **f, int64_t *shape) {
     mvke_status st = mvke_npy_open(f, path);
-    if (st != MVKE_OK) return mvke_cli_fail("build", st, opt);
+    if (st != MVKE_OK) return cli_fail("build", st, opt);
     mvke_dtype dt;
     int nd;
     mvke_npy_shape(*f, &dt, &nd, shape);
@@ -44,63 +44,81 @@ static int open_array(const char *opt, const char *path, int want_ndim, int want
                 want_int ? "int64" : "float32/float16", nd, dt == MVKE_DTYPE_I64 ? "int64" : "float");
         mvke_npy_close(*f);
         *f = NULL;
-        return MVKE_EXIT_DATA;
+        return CLI_EXIT_DATA;
     }
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
+}
+
+/* Opens a 2-d float array that must have shape (rows, cols); `expected` says where those come
+ * from ("TAGS.tsv has 61 rows and d = 8"). Prints and returns an exit code on error (*f is then
+ * left for the caller to close). */
+static int open_matrix(const char *opt, const char *path, int64_t rows, int64_t cols, const char *expected,
+                       mvke_npy **f) {
+    int64_t sh[MVKE_NPY_MAX_DIMS];
+    int rc = open_array(opt, path, 2, 0, f, sh);
+    if (rc) return rc;
+    if (sh[0] != rows || sh[1] != cols) {
+        fprintf(stderr, "mvke build: %s: %s has shape (%lld, %lld) but %s\n", opt, path, (long long)sh[0],
+                (long long)sh[1], expected);
+        return CLI_EXIT_DATA;
+    }
+    return CLI_EXIT_OK;
 }
 
 static int shape_error(const char *what) {
     fprintf(stderr, "mvke build: %s\n", what);
-    return MVKE_EXIT_DATA;
+    return CLI_EXIT_DATA;
 }
 
-int mvke_cmd_build(int argc, char **argv) {
-    if (mvke_arg_wants_help(argc, argv)) {
-        help();
-        return MVKE_EXIT_OK;
-    }
+int cli_cmd_build(int argc, char **argv) {
     const char *out = NULL, *experts = NULL, *ids_path = NULL, *tags_path = NULL, *q_path = NULL, *w_path = NULL,
-               *vk_path = NULL, *temp_s = NULL;
-    const char *task_specs[64];
-    int ntask_specs = 0, fp16 = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        const char *names[] = {"-o", "--experts", "--ids", "--tags", "--tag-emb", "--gates", "--vk", "--temperature", "--task"};
-        const char **dst[] = {&out, &experts, &ids_path, &tags_path, &q_path, &w_path, &vk_path, &temp_s, NULL};
-        int matched = 0;
-        for (int k = 0; k < 9 && !matched; k++) {
-            int r = mvke_arg_take(argc, argv, &i, names[k], &v);
-            if (r < 0) return mvke_cli_usage("build", USAGE, "%s needs a value", names[k]);
-            if (r == 0) continue;
-            matched = 1;
-            if (!dst[k]) {
-                if (ntask_specs == 64) return mvke_cli_usage("build", USAGE, "too many --task options");
-                task_specs[ntask_specs++] = v;
-            } else {
-                *dst[k] = v;
-            }
-        }
-        if (matched) continue;
-        if (!strcmp(argv[i], "--fp16")) fp16 = 1;
-        else return mvke_cli_usage("build", USAGE, "unknown argument '%s'", argv[i]);
-    }
-    if (!out || !experts || !tags_path || !q_path)
-        return mvke_cli_usage("build", USAGE, "-o, --experts, --tags and --tag-emb are required");
-    if (!w_path == !vk_path) return mvke_cli_usage("build", USAGE, "give exactly one of --gates and --vk");
-    if (temp_s && !vk_path) return mvke_cli_usage("build", USAGE, "--temperature goes with --vk");
-    if (!ntask_specs) return mvke_cli_usage("build", USAGE, "at least one --task NAME=SPEC is required");
+               *vk_path = NULL;
+    task_specs ts = {.n = 0};
     float temperature = 1.0f;
-    if (temp_s && (mvke_cli_parse_float(temp_s, &temperature) != 0 || temperature <= 0))
-        return mvke_cli_usage("build", USAGE, "--temperature must be a number > 0");
-    char *task_names[64] = {0};
-    int task_exp[64][64], task_nexp[64];
+    int fp16 = 0;
+    const cli_option options[] = {
+        {.name = "-o", .metavar = "INDEX", .help = "the index file to write (replaced atomically)",
+         .kind = CLI_STRING, .dst = &out, .required = 1},
+        {.name = "--experts", .metavar = "X.npy",
+         .help = "user expert vectors, shape (n, K, d), float32 or float16", .kind = CLI_STRING, .dst = &experts,
+         .required = 1},
+        {.name = "--ids", .metavar = "IDS.npy", .help = "user ids, shape (n,), int64 (default 0..n-1)",
+         .kind = CLI_STRING, .dst = &ids_path},
+        {.name = "--tags", .metavar = "TAGS.tsv",
+         .help = "header line, then tag_id<TAB>task<TAB>name<TAB>parent_id per row", .kind = CLI_STRING,
+         .dst = &tags_path, .required = 1},
+        {.name = "--tag-emb", .metavar = "Q.npy",
+         .help = "tag embeddings, shape (T, d): row i goes with row i of TAGS.tsv", .kind = CLI_STRING,
+         .dst = &q_path, .required = 1},
+        {.name = "--gates", .metavar = "W.npy",
+         .help = "gate weights, shape (T, K), zero outside the row's task experts", .kind = CLI_STRING,
+         .dst = &w_path, .group = 1, .required = 1},
+        {.name = "--vk", .metavar = "VK.npy",
+         .help = "virtual kernels, shape (K, d): gates = softmax over the task's\n"
+         "experts of <q, vk[k]> / T", .kind = CLI_STRING, .dst = &vk_path, .group = 1, .required = 1},
+        {.name = "--temperature", .metavar = "T", .help = "softmax temperature for --vk (default 1)",
+         .kind = CLI_FLOAT, .dst = &temperature, .min = 0, .max = INFINITY, .above = 1, .needs = "--vk"},
+        {.name = "--task", .metavar = "NAME=SPEC",
+         .help = "a task and its experts: FIRST-LAST or i,j,k (repeatable)", .kind = CLI_CUSTOM, .dst = &ts,
+         .required = 1, .repeat = 1, .parse = add_task_spec},
+        {.name = "--fp16", .metavar = NULL, .help = "store user rows as float16 (half the size)", .kind = CLI_FLAG,
+         .dst = &fp16},
+    };
+    const cli_spec spec = {"mvke build", "Builds an index file from a trained model's outputs.",
+                           "Exit status: 0 ok, 2 usage, 3 bad data, 4 I/O error.\n", options, CLI_NOPTIONS(options)};
+    int rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) return rc;
+    const int ntask_specs = ts.n;
+    const char *const *task_specs = ts.spec;
+    char *task_names[MAX_TASKS] = {0};
+    int task_exp[MAX_TASKS][MVKE_MAX_K], task_nexp[MAX_TASKS];
     for (int t = 0; t < ntask_specs; t++)
-        if (mvke_arg_task_spec(task_specs[t], &task_names[t], task_exp[t], &task_nexp[t]) != 0) {
+        if (cli_arg_task_spec(task_specs[t], &task_names[t], task_exp[t], &task_nexp[t]) != 0) {
             for (int k = 0; k < t; k++) free(task_names[k]);
-            return mvke_cli_usage("build", USAGE, "--task '%s': expected NAME=FIRST-LAST or NAME=i,j,k", task_specs[t]);
+            return cli_usage_error(&spec, "--task '%s': expected NAME=FIRST-LAST or NAME=i,j,k", task_specs[t]);
         }
 
-    int rc = MVKE_EXIT_OK;
+    rc = CLI_EXIT_OK;
     mvke_status st;
     mvke_npy *fx = NULL, *fid = NULL, *fq = NULL, *fw = NULL, *fvk = NULL;
     mvke_taxonomy *tax = NULL;
@@ -108,14 +126,14 @@ int mvke_cmd_build(int argc, char **argv) {
     mvke_tags *tags = NULL;
     float *x = NULL, *q = NULL, *w = NULL, *vk = NULL;
     int64_t *uid = NULL;
-    int64_t sx[MVKE_NPY_MAX_DIMS], sid[MVKE_NPY_MAX_DIMS], sq[MVKE_NPY_MAX_DIMS], sw[MVKE_NPY_MAX_DIMS], svk[MVKE_NPY_MAX_DIMS];
+    int64_t sx[MVKE_NPY_MAX_DIMS], sid[MVKE_NPY_MAX_DIMS];
     char msg[1024];
 
     if ((rc = open_array("--experts", experts, 3, 0, &fx, sx))) goto out;
     const int64_t n = sx[0];
-    if (sx[1] < 1 || sx[1] > 64 || sx[2] < 1 || sx[2] > 65536) {
-        snprintf(msg, sizeof msg, "--experts: %s: shape (%lld, %lld, %lld): K must be 1-64 and d 1-65536", experts,
-                 (long long)sx[0], (long long)sx[1], (long long)sx[2]);
+    if (sx[1] < 1 || sx[1] > MVKE_MAX_K || sx[2] < 1 || sx[2] > MVKE_MAX_D) {
+        snprintf(msg, sizeof msg, "--experts: %s: shape (%lld, %lld, %lld): K must be 1-%d and d 1-%d", experts,
+                 (long long)sx[0], (long long)sx[1], (long long)sx[2], MVKE_MAX_K, MVKE_MAX_D);
         rc = shape_error(msg);
         goto out;
     }
@@ -129,34 +147,19 @@ int mvke_cmd_build(int argc, char **argv) {
         }
     }
     if ((st = mvke_taxonomy_read(&tax, tags_path)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "--tags");
+        rc = cli_fail("build", st, "--tags");
         goto out;
     }
     int64_t T;
     mvke_taxonomy_count(tax, &T);
-    if ((rc = open_array("--tag-emb", q_path, 2, 0, &fq, sq))) goto out;
-    if (sq[0] != T || sq[1] != d) {
-        snprintf(msg, sizeof msg, "--tag-emb: %s has shape (%lld, %lld) but %s has %lld rows and d = %d", q_path,
-                 (long long)sq[0], (long long)sq[1], tags_path, (long long)T, d);
-        rc = shape_error(msg);
-        goto out;
-    }
+    snprintf(msg, sizeof msg, "%s has %lld rows and d = %d", tags_path, (long long)T, d);
+    if ((rc = open_matrix("--tag-emb", q_path, T, d, msg, &fq))) goto out;
     if (w_path) {
-        if ((rc = open_array("--gates", w_path, 2, 0, &fw, sw))) goto out;
-        if (sw[0] != T || sw[1] != K) {
-            snprintf(msg, sizeof msg, "--gates: %s has shape (%lld, %lld) but %s has %lld rows and K = %d", w_path,
-                     (long long)sw[0], (long long)sw[1], tags_path, (long long)T, K);
-            rc = shape_error(msg);
-            goto out;
-        }
+        snprintf(msg, sizeof msg, "%s has %lld rows and K = %d", tags_path, (long long)T, K);
+        if ((rc = open_matrix("--gates", w_path, T, K, msg, &fw))) goto out;
     } else {
-        if ((rc = open_array("--vk", vk_path, 2, 0, &fvk, svk))) goto out;
-        if (svk[0] != K || svk[1] != d) {
-            snprintf(msg, sizeof msg, "--vk: %s has shape (%lld, %lld) but the experts have K = %d, d = %d", vk_path,
-                     (long long)svk[0], (long long)svk[1], K, d);
-            rc = shape_error(msg);
-            goto out;
-        }
+        snprintf(msg, sizeof msg, "the experts have K = %d, d = %d", K, d);
+        if ((rc = open_matrix("--vk", vk_path, K, d, msg, &fvk))) goto out;
     }
 
     /* Tags first: they are small, and their errors are the likeliest. */
@@ -164,32 +167,32 @@ int mvke_cmd_build(int argc, char **argv) {
     w = malloc((size_t)(T ? T : 1) * (size_t)K * sizeof *w);
     vk = malloc((size_t)K * (size_t)d * sizeof *vk);
     if (!q || !w || !vk) {
-        rc = mvke_cli_fail("build", MVKE_ERR_NOMEM, "reading the tags");
+        rc = cli_fail("build", MVKE_ERR_NOMEM, "reading the tags");
         goto out;
     }
     if ((st = mvke_npy_read_f32(fq, 0, T, q)) != MVKE_OK ||
         (fw && (st = mvke_npy_read_f32(fw, 0, T, w)) != MVKE_OK) ||
         (fvk && (st = mvke_npy_read_f32(fvk, 0, K, vk)) != MVKE_OK)) {
-        rc = mvke_cli_fail("build", st, "reading the tag arrays");
+        rc = cli_fail("build", st, "reading the tag arrays");
         goto out;
     }
     if ((st = mvke_tags_new(&tags, K, d, NULL)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "creating the tag table");
+        rc = cli_fail("build", st, "creating the tag table");
         goto out;
     }
     for (int t = 0; t < ntask_specs; t++)
         if ((st = mvke_tags_add_task(tags, task_names[t], task_exp[t], task_nexp[t])) != MVKE_OK) {
             snprintf(msg, sizeof msg, "--task %s", task_specs[t]);
-            rc = mvke_cli_fail("build", st, msg);
+            rc = cli_fail("build", st, msg);
             goto out;
         }
     if (fvk && (st = mvke_tags_set_vk(tags, vk, temperature)) != MVKE_OK) {
         snprintf(msg, sizeof msg, "--vk %s", vk_path);
-        rc = mvke_cli_fail("build", st, msg);
+        rc = cli_fail("build", st, msg);
         goto out;
     }
     if ((st = mvke_taxonomy_apply(tax, tags, q, fw ? w : NULL)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "adding the tags");
+        rc = cli_fail("build", st, "adding the tags");
         goto out;
     }
 
@@ -197,25 +200,25 @@ int mvke_cmd_build(int argc, char **argv) {
     mvke_index_options_init(&o);
     o.storage = fp16 ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
     if ((st = mvke_index_new(&users, K, d, &o)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "creating the index");
+        rc = cli_fail("build", st, "creating the index");
         goto out;
     }
-    const int64_t B = 65536;
+    const int64_t B = BLOCK_USERS;
     x = malloc((size_t)B * (size_t)K * (size_t)d * sizeof *x);
     uid = malloc((size_t)B * sizeof *uid);
     if (!x || !uid) {
-        rc = mvke_cli_fail("build", MVKE_ERR_NOMEM, "reading the users");
+        rc = cli_fail("build", MVKE_ERR_NOMEM, "reading the users");
         goto out;
     }
     for (int64_t first = 0; first < n; first += B) {
         const int64_t m = n - first < B ? n - first : B;
         if ((st = mvke_npy_read_f32(fx, first, m, x)) != MVKE_OK) {
-            rc = mvke_cli_fail("build", st, "--experts");
+            rc = cli_fail("build", st, "--experts");
             goto out;
         }
         if (fid) {
             if ((st = mvke_npy_read_i64(fid, first, m, uid)) != MVKE_OK) {
-                rc = mvke_cli_fail("build", st, "--ids");
+                rc = cli_fail("build", st, "--ids");
                 goto out;
             }
         } else {
@@ -223,21 +226,24 @@ int mvke_cmd_build(int argc, char **argv) {
         }
         if ((st = mvke_index_add(users, m, uid, x)) != MVKE_OK) {
             /* The library counts rows within the block; name the rows of the files. */
-            const char *e = mvke_last_error();
-            long long r1, r2;
-            if (sscanf(e, "rows %lld and %lld", &r1, &r2) == 2)
-                snprintf(msg, sizeof msg, "%s rows %lld and %lld", fid ? ids_path : experts, first + r1, first + r2);
-            else if (sscanf(e, "row %lld", &r1) == 1)
+            int64_t r[2];
+            int nr = 0;
+            mvke_last_error_rows(r, &nr);
+            if (nr == 2)
+                snprintf(msg, sizeof msg, "%s rows %lld and %lld", fid ? ids_path : experts, (long long)(first + r[0]),
+                         (long long)(first + r[1]));
+            else if (nr == 1)
                 snprintf(msg, sizeof msg, "%s row %lld (row %lld of the block read at row %lld)",
-                         st == MVKE_ERR_DUPLICATE && fid ? ids_path : experts, first + r1, r1, (long long)first);
+                         st == MVKE_ERR_DUPLICATE && fid ? ids_path : experts, (long long)(first + r[0]), (long long)r[0],
+                         (long long)first);
             else
                 snprintf(msg, sizeof msg, "%s rows %lld-%lld", experts, (long long)first, (long long)(first + m - 1));
-            rc = mvke_cli_fail("build", st, msg);
+            rc = cli_fail("build", st, msg);
             goto out;
         }
     }
     if ((st = mvke_file_save(out, users, tags)) != MVKE_OK) {
-        rc = mvke_cli_fail("build", st, "writing the index");
+        rc = cli_fail("build", st, "writing the index");
         goto out;
     }
     fprintf(stderr, "mvke build: wrote %s: %lld users, %lld tags, K = %d, d = %d, %s rows\n", out, (long long)n,

@@ -5,27 +5,28 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "args.h"
 #include "cli.h"
+#include "options.h"
 
-static const char *USAGE = "mvke info INDEX";
-
-int mvke_cmd_info(int argc, char **argv) {
-    if (mvke_arg_wants_help(argc, argv)) {
-        printf("usage: %s\n\nPrints the format version, size, K, d, storage, user count, tasks with their experts\n"
-               "and tag counts of an index file, one 'key<TAB>value' line each. Checks the header, the\n"
-               "section table and the tag sections (use 'mvke verify' for every checksum).\n", USAGE);
-        return MVKE_EXIT_OK;
-    }
-    if (argc != 2 || argv[1][0] == '-') return mvke_cli_usage("info", USAGE, "expected one INDEX argument");
-    const char *path = argv[1];
+int cli_cmd_info(int argc, char **argv) {
+    const char *path = NULL;
+    const cli_option options[] = {
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &path, .required = 1},
+    };
+    const cli_spec spec = {"mvke info",
+                           "Prints the format version, size, K, d, storage, user count, tasks with their experts\n"
+                           "and tag counts of an index file, one 'key<TAB>value' line each. Checks the header, the\n"
+                           "section table and the tag sections (use 'mvke verify' for every checksum).\n",
+                           NULL, options, CLI_NOPTIONS(options)};
+    int rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     mvke_file_info fi;
     mvke_status st = mvke_file_inspect(path, &fi);
-    if (st != MVKE_OK) return mvke_cli_fail("info", st, path);
+    if (st != MVKE_OK) return cli_fail("info", st, path);
     mvke_index *users;
     mvke_tags *tags;
     st = mvke_file_open(path, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags);
-    if (st != MVKE_OK) return mvke_cli_fail("info", st, path);
+    if (st != MVKE_OK) return cli_fail("info", st, path);
     int ntasks;
     int64_t ntags;
     mvke_tags_ntasks(tags, &ntasks);
@@ -46,5 +47,5 @@ int mvke_cmd_info(int argc, char **argv) {
     }
     mvke_index_free(users);
     mvke_tags_free(tags);
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }

@@ -16,13 +16,12 @@
 
 #include "args.h"
 #include "cli.h"
+#include "options.h"
 #include "ranks.h"
 
 #include "../mpi/dist.h"
 
-static const char *USAGE = "mvke tags (INDEX | --shards PREFIX) --user ID[,ID...] [--task NAME] --top M";
-
-/* Writes the lines of user u of the result (lists u*ntasks ..). */
+/* Writes the lines of user u of the result (lists u*ntasks ..) to f. */
 static void print_user(FILE *f, const mvke_result *res, const mvke_tags *tags, const char *task, int ntasks,
                        int64_t u, int64_t uid) {
     for (int t = 0; t < ntasks; t++) {
@@ -30,16 +29,15 @@ static void print_user(FILE *f, const mvke_result *res, const mvke_tags *tags, c
         if (!task) mvke_tags_task(tags, t, &name, NULL, NULL);
         const int64_t *ids;
         const float *sc;
-        int64_t n;
+        int64_t n = 0;
         mvke_result_get(res, u * ntasks + t, &ids, &sc, &n);
-        for (int64_t r = 0; r < n; r++)
-            fprintf(f, "%lld\t%s\t%lld\t%lld\t%.6f\n", (long long)uid, name, (long long)r + 1, (long long)ids[r], (double)sc[r]);
+        cli_print_entries(f, (long long)uid, name, ids, sc, n);
     }
 }
 
 /* Under MPI: the ranks answer the users they hold and rank 0 writes all of them in order.
  * Returns an exit code. */
-static int tags_ranks(const mvke_rank_users *ru, const char *task, int ntasks, int64_t nu, const int64_t *uids,
+static int tags_ranks(const cli_rank_users *ru, const char *task, int ntasks, int64_t nu, const int64_t *uids,
                       long long top) {
     const int rank = mvke_dist_rank();
     int64_t *holder = malloc((size_t)(nu ? nu : 1) * sizeof *holder);
@@ -48,9 +46,9 @@ static int tags_ranks(const mvke_rank_users *ru, const char *task, int ntasks, i
     char *text = NULL, *all = NULL, *buf = NULL;
     size_t text_len = 0;
     mvke_result *res = NULL;
-    int rc = MVKE_EXIT_OK;
+    int rc = CLI_EXIT_OK;
     if (!holder) {
-        rc = mvke_cli_fail("tags", MVKE_ERR_NOMEM, "distributing the users");
+        rc = cli_fail("tags", MVKE_ERR_NOMEM, "distributing the users");
         goto out;
     }
     for (int64_t u = 0; u < nu; u++) {
@@ -59,7 +57,7 @@ static int tags_ranks(const mvke_rank_users *ru, const char *task, int ntasks, i
         holder[u] = yes ? rank : INT64_MAX;
     }
     if (mvke_dist_min_i64(holder, nu) != 0) {
-        rc = MVKE_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
         goto out;
     }
     for (int64_t u = 0; u < nu; u++) {
@@ -67,7 +65,7 @@ static int tags_ranks(const mvke_rank_users *ru, const char *task, int ntasks, i
             if (rank == 0) /* the single process's message */
                 fprintf(stderr, "mvke tags: search: %s: user %lld (position %lld in the list) is not in the index\n",
                         mvke_status_name(MVKE_ERR_UNKNOWN_ID), (long long)uids[u], (long long)u);
-            rc = MVKE_EXIT_DATA;
+            rc = CLI_EXIT_DATA;
             goto out;
         }
         nmine += holder[u] == rank;
@@ -77,7 +75,7 @@ static int tags_ranks(const mvke_rank_users *ru, const char *task, int ntasks, i
     FILE *f = open_memstream(&text, &text_len);
     if (!lens || !f) {
         if (f) fclose(f);
-        rc = mvke_cli_fail("tags", MVKE_ERR_NOMEM, "formatting the output");
+        rc = cli_fail("tags", MVKE_ERR_NOMEM, "formatting the output");
         goto out;
     }
     int K, d;
@@ -96,19 +94,19 @@ static int tags_ranks(const mvke_rank_users *ru, const char *task, int ntasks, i
     }
     if (fclose(f) != 0 && st == MVKE_OK) st = MVKE_ERR_NOMEM;
     if (st != MVKE_OK) {
-        rc = mvke_cli_fail("tags", st, "search");
+        rc = cli_fail("tags", st, "search");
         goto out;
     }
     /* Sent as: the lengths, then the text, padded to 8 bytes. */
     const size_t bytes = ((size_t)nmine * 8 + text_len + 7) / 8 * 8;
     if (!(buf = calloc(bytes ? bytes : 1, 1))) {
-        rc = mvke_cli_fail("tags", MVKE_ERR_NOMEM, "formatting the output");
+        rc = cli_fail("tags", MVKE_ERR_NOMEM, "formatting the output");
         goto out;
     }
     memcpy(buf, lens, (size_t)nmine * 8);
     memcpy(buf + (size_t)nmine * 8, text, text_len);
     if (mvke_dist_gather(buf, (int64_t)bytes, &all, &rank_lens) != 0) {
-        rc = MVKE_EXIT_FAIL;
+        rc = CLI_EXIT_FAIL;
         goto out;
     }
     if (rank != 0) goto out;
@@ -116,30 +114,27 @@ static int tags_ranks(const mvke_rank_users *ru, const char *task, int ntasks, i
         const int R = mvke_dist_size();
         /* Per rank: where its next user's length and text are. */
         const char **next_len = calloc((size_t)R, sizeof *next_len), **next_text = calloc((size_t)R, sizeof *next_text);
-        if (!next_len || !next_text) {
-            free(next_len);
-            free(next_text);
-            rc = mvke_cli_fail("tags", MVKE_ERR_NOMEM, "writing the output");
-            goto out;
+        int64_t *count = calloc((size_t)R, sizeof *count);
+        if (!next_len || !next_text || !count) {
+            rc = cli_fail("tags", MVKE_ERR_NOMEM, "writing the output");
+        } else {
+            for (int64_t u = 0; u < nu; u++) count[holder[u]]++;
+            size_t off = 0;
+            for (int r = 0; r < R; r++) {
+                next_len[r] = all + off;
+                next_text[r] = all + off + (size_t)count[r] * 8;
+                off += (size_t)rank_lens[r];
+            }
+            printf("user_id\ttask\trank\ttag_id\tscore\n");
+            for (int64_t u = 0; u < nu; u++) {
+                const int r = (int)holder[u];
+                int64_t len;
+                memcpy(&len, next_len[r], 8);
+                fwrite(next_text[r], 1, (size_t)len, stdout);
+                next_len[r] += 8;
+                next_text[r] += len;
+            }
         }
-        int64_t *count = (int64_t *)calloc((size_t)R, sizeof *count);
-        for (int64_t u = 0; count && u < nu; u++) count[holder[u]]++;
-        size_t off = 0;
-        for (int r = 0; count && r < R; r++) {
-            next_len[r] = all + off;
-            next_text[r] = all + off + (size_t)count[r] * 8;
-            off += (size_t)rank_lens[r];
-        }
-        printf("user_id\ttask\trank\ttag_id\tscore\n");
-        for (int64_t u = 0; count && u < nu; u++) {
-            const int r = (int)holder[u];
-            int64_t len;
-            memcpy(&len, next_len[r], 8);
-            fwrite(next_text[r], 1, (size_t)len, stdout);
-            next_len[r] += 8;
-            next_text[r] += len;
-        }
-        if (!count) rc = mvke_cli_fail("tags", MVKE_ERR_NOMEM, "writing the output");
         free(count);
         free(next_len);
         free(next_text);
@@ -156,59 +151,62 @@ out:
     return rc;
 }
 
-int mvke_cmd_tags(int argc, char **argv) {
-    if (mvke_arg_wants_help(argc, argv)) {
-        printf("usage: %s\n\nPer-user top tags: the M best tags of each task (or of --task only) for each user.\n"
-               "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
-               "6 decimals; tasks in declaration order.\n"
-               "  --shards PREFIX   instead of INDEX: rank r of an mpirun job opens PREFIX.<r>.mvke (from\n"
-               "                    `mvke shard`); each user is answered by the rank that holds it\n", USAGE);
-        return MVKE_EXIT_OK;
+int cli_cmd_tags(int argc, char **argv) {
+    const char *index = NULL, *shards = NULL, *task = NULL;
+    cli_ids user = {NULL, 0};
+    long long top = 0;
+    long long gpu = -2; /* --gpu not given */
+    const cli_option options[] = {
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1, .group = 1},
+        {.name = "--shards", .metavar = "PREFIX",
+         .help = "instead of INDEX: rank r of an mpirun job opens PREFIX.<r>.mvke (from\n"
+         "`mvke shard`); each user is answered by the rank that holds it", .kind = CLI_STRING, .dst = &shards,
+         .required = 1, .group = 1},
+        {.name = "--user", .metavar = "ID[,ID...]", .help = "user ids", .kind = CLI_CUSTOM, .dst = &user,
+         .required = 1, .parse = cli_opt_ids},
+        {.name = "--task", .metavar = "NAME", .help = "only this task (default: every task)", .kind = CLI_STRING,
+         .dst = &task},
+        {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &top,
+         .min = 1, .max = 1e18, .required = 1},
+        {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows move there", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
+         .optional = 1, .implied = 0},
+    };
+    const cli_spec spec = {"mvke tags", "Per-user top tags: the M best tags of each task (or of --task only) for each user.",
+                           "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
+                           "6 decimals; tasks in declaration order.\n",
+                           options, CLI_NOPTIONS(options)};
+    int rc;
+    if (!cli_parse(&spec, argc, argv, &rc)) {
+        free(user.ids);
+        return rc;
     }
-    const char *index = NULL, *shards = NULL, *task = NULL, *user_s = NULL, *top_s = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = mvke_arg_take(argc, argv, &i, "--task", &v))) task = v;
-        else if ((r = mvke_arg_take(argc, argv, &i, "--user", &v))) user_s = v;
-        else if ((r = mvke_arg_take(argc, argv, &i, "--top", &v))) top_s = v;
-        else if ((r = mvke_arg_take(argc, argv, &i, "--shards", &v))) shards = v;
-        else if (argv[i][0] == '-' || index) return mvke_cli_usage("tags", USAGE, "unexpected argument '%s'", argv[i]);
-        else index = argv[i], r = 1;
-        if (r < 0) return mvke_cli_usage("tags", USAGE, "%s needs a value", argv[i]);
-    }
-    if (!index == !shards) return mvke_cli_usage("tags", USAGE, "give exactly one of INDEX and --shards");
-    if (!user_s || !top_s) return mvke_cli_usage("tags", USAGE, "--user and --top are required");
-    long long top;
-    if (mvke_cli_parse_i64(top_s, &top) != 0 || top < 1) return mvke_cli_usage("tags", USAGE, "--top must be an integer >= 1");
-    int64_t *uids, nu;
-    if (mvke_arg_id_list(user_s, &uids, &nu) != 0)
-        return mvke_cli_usage("tags", USAGE, "--user '%s': expected ids separated by commas", user_s);
-    mvke_rank_users ru = {0};
+    const int64_t *uids = user.ids, nu = user.n;
+    cli_rank_users ru = {0};
     mvke_result *res = NULL;
-    int rc = MVKE_EXIT_OK;
+    rc = CLI_EXIT_OK;
     mvke_status st;
-    if ((rc = mvke_rank_open("tags", index, shards, 1, &ru)) != MVKE_EXIT_OK) goto out;
+    if ((rc = cli_rank_open("tags", index, shards, 1, &ru)) != CLI_EXIT_OK) goto out;
+    if (gpu > -2 && (st = mvke_tags_use_gpu(ru.tags, (int)gpu)) != MVKE_OK) {
+        rc = cli_fail("tags", st, "--gpu");
+        goto out;
+    }
     int ntasks = 1;
     if (!task) mvke_tags_ntasks(ru.tags, &ntasks);
     if (mvke_dist_size() > 1) {
         rc = tags_ranks(&ru, task, ntasks, nu, uids, top);
-        if (rc != MVKE_EXIT_OK || mvke_dist_rank() != 0) goto out;
+        if (rc != CLI_EXIT_OK || mvke_dist_rank() != 0) goto out;
     } else {
         if ((st = mvke_user_tags_top(ru.users, ru.tags, task, nu, uids, top, &res)) != MVKE_OK) {
-            rc = mvke_cli_fail("tags", st, "search");
+            rc = cli_fail("tags", st, "search");
             goto out;
         }
         printf("user_id\ttask\trank\ttag_id\tscore\n");
         for (int64_t u = 0; u < nu; u++) print_user(stdout, res, ru.tags, task, ntasks, u, uids[u]);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "mvke tags: writing the output failed\n");
-        rc = MVKE_EXIT_IO;
-    }
+    rc = cli_finish_stdout("tags");
 out:
     mvke_result_free(res);
-    mvke_rank_close(&ru);
-    free(uids);
+    cli_rank_close(&ru);
+    free(user.ids);
     return rc;
 }

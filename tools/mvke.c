@@ -13,35 +13,35 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: mvke <command> [options]   (mvke <command> --help for each)\n\ncommands:\n");
-    for (const mvke_command *c = mvke_commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    for (const cli_command *c = cli_commands; c->name; c++) fprintf(f, "  %-10s %s\n", c->name, c->summary);
     fprintf(f, "\nmvke --version prints the library version.\n");
 }
 
 static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
-        return MVKE_EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return MVKE_EXIT_OK;
+        return CLI_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("mvke %s\n", mvke_version());
-        return MVKE_EXIT_OK;
+        return CLI_EXIT_OK;
     }
-    for (const mvke_command *c = mvke_commands; c->name; c++)
+    for (const cli_command *c = cli_commands; c->name; c++)
         if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
     fprintf(stderr, "mvke: unknown command '%s'\n", argv[1]);
     usage(stderr);
-    return MVKE_EXIT_USAGE;
+    return CLI_EXIT_USAGE;
 }
 
 int main(int argc, char **argv) {
-    if (mvke_dist_init(&argc, &argv) != 0) return MVKE_EXIT_FAIL;
+    if (mvke_dist_init(&argc, &argv) != 0) return CLI_EXIT_FAIL;
     int rc = dispatch(argc, argv);
     if (!mvke_dist_active()) return rc;
-    if (rc != MVKE_EXIT_OK) mvke_dist_abort(rc);
+    if (rc != CLI_EXIT_OK) mvke_dist_abort(rc);
     fflush(stdout);
     mvke_dist_finish();
     return rc;

@@ -4,20 +4,15 @@
 #include "progress.h"
 
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
-double mvke_progress_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench/clock.h"
 
-void mvke_progress_start(mvke_progress *p, const char *what, int64_t done, int64_t total) {
+void cli_progress_start(cli_progress *p, const char *what, int64_t done, int64_t total) {
     p->what = what;
     p->total = total;
     p->start_done = done;
-    p->t0 = p->last = mvke_progress_now();
+    p->t0 = p->last = bench_now();
     p->tty = isatty(2);
 }
 
@@ -30,8 +25,8 @@ static void fmt_eta(double s, char *buf, size_t cap) {
     snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
 }
 
-void mvke_progress_update(mvke_progress *p, int64_t done, int force) {
-    const double now = mvke_progress_now();
+void cli_progress_update(cli_progress *p, int64_t done, int force) {
+    const double now = bench_now();
     if (!force && now - p->last < (p->tty ? 0.2 : 5.0)) return;
     p->last = now;
     const double el = now - p->t0, rate = el > 0 ? (double)(done - p->start_done) / el : 0;
@@ -52,7 +47,7 @@ void mvke_progress_update(mvke_progress *p, int64_t done, int force) {
     fflush(stderr);
 }
 
-void mvke_progress_end(mvke_progress *p, int64_t done) {
-    mvke_progress_update(p, done, 1);
+void cli_progress_end(cli_progress *p, int64_t done) {
+    cli_progress_update(p, done, 1);
     if (p->tty) fputc('\n', stderr);
 }

@@ -7,18 +7,17 @@
 
 #include <stdint.h>
 
-typedef struct mvke_progress {
+typedef struct cli_progress {
     const char *what; /* "users" */
     int64_t total, start_done;
     double t0, last;
     int tty;
-} mvke_progress;
+} cli_progress;
 
-double mvke_progress_now(void);
-void mvke_progress_start(mvke_progress *p, const char *what, int64_t done, int64_t total);
+void cli_progress_start(cli_progress *p, const char *what, int64_t done, int64_t total);
 /* Reports `done` units (rate-limited; force = 1 always prints). */
-void mvke_progress_update(mvke_progress *p, int64_t done, int force);
+void cli_progress_update(cli_progress *p, int64_t done, int force);
 /* Ends the bar (a newline on a terminal). */
-void mvke_progress_end(mvke_progress *p, int64_t done);
+void cli_progress_end(cli_progress *p, int64_t done);
 
 #endif

@@ -11,41 +11,41 @@
 #include "../mpi/dist.h"
 #include "cli.h"
 
-void mvke_shard_path(const char *prefix, int part, char *buf, size_t cap) {
+void cli_shard_path(const char *prefix, int part, char *buf, size_t cap) {
     snprintf(buf, cap, "%s.%05d.mvke", prefix, part);
 }
 
-int mvke_rank_open(const char *cmd, const char *index, const char *shards, int view, mvke_rank_users *out) {
+int cli_rank_open(const char *cmd, const char *index, const char *shards, int view, cli_rank_users *out) {
     memset(out, 0, sizeof *out);
     const int rank = mvke_dist_rank(), size = mvke_dist_size();
     out->parts = shards || mvke_dist_active();
-    if (shards) mvke_shard_path(shards, rank, out->path, sizeof out->path);
+    if (shards) cli_shard_path(shards, rank, out->path, sizeof out->path);
     else snprintf(out->path, sizeof out->path, "%s", index);
     if (shards && rank == 0) {
         char extra[4096];
-        mvke_shard_path(shards, size, extra, sizeof extra);
+        cli_shard_path(shards, size, extra, sizeof extra);
         if (access(extra, F_OK) == 0) {
             fprintf(stderr, "mvke %s: %s exists: the shards of %s are more than the %d rank%s of this job; "
                     "run with as many ranks as shards\n", cmd, extra, shards, size, size == 1 ? "" : "s");
-            return MVKE_EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     mvke_status st = mvke_file_open(out->path, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &out->file, &out->tags);
-    if (st != MVKE_OK) return mvke_cli_fail(cmd, st, out->path);
+    if (st != MVKE_OK) return cli_fail(cmd, st, out->path);
     out->users = out->file;
     mvke_index_count(out->file, &out->n);
-    if (shards || size == 1) return MVKE_EXIT_OK;
+    if (shards || size == 1) return CLI_EXIT_OK;
     if ((st = mvke_index_part(out->file, 0, rank, size, &out->first, &out->n)) != MVKE_OK ||
         (view && (st = mvke_index_view(out->file, out->first, out->n, &out->users)) != MVKE_OK)) {
         out->users = NULL;
-        int rc = mvke_cli_fail(cmd, st, out->path);
-        mvke_rank_close(out);
+        int rc = cli_fail(cmd, st, out->path);
+        cli_rank_close(out);
         return rc;
     }
-    return MVKE_EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
-void mvke_rank_close(mvke_rank_users *r) {
+void cli_rank_close(cli_rank_users *r) {
     if (r->users != r->file) mvke_index_free(r->users);
     mvke_index_free(r->file);
     mvke_tags_free(r->tags);
@@ -64,7 +64,7 @@ static int cand_cmp(const void *a, const void *b) {
     return (x->id > y->id) - (x->id < y->id);
 }
 
-int mvke_rank_merge(const char *cmd, const mvke_result *local, int64_t keep, mvke_rank_lists *out) {
+int cli_rank_merge(const char *cmd, const mvke_result *local, int64_t keep, cli_rank_lists *out) {
     memset(out, 0, sizeof *out);
     int64_t nq, total;
     mvke_result_nqueries(local, &nq);
@@ -76,7 +76,7 @@ int mvke_rank_merge(const char *cmd, const mvke_result *local, int64_t keep, mvk
     int64_t *lens = NULL;
     if (!buf) {
         fprintf(stderr, "mvke %s: out of memory merging results\n", cmd);
-        return MVKE_EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     int64_t *cnt = (int64_t *)buf, *ids = cnt + nq, at = 0;
     float *sc = (float *)(ids + total);
@@ -88,9 +88,9 @@ int mvke_rank_merge(const char *cmd, const mvke_result *local, int64_t keep, mvk
         memcpy(sc + at, ls, (size_t)cnt[i] * sizeof *ls);
         at += cnt[i];
     }
-    int rc = mvke_dist_gather(buf, (int64_t)bytes, &all, &lens) == 0 ? MVKE_EXIT_OK : MVKE_EXIT_FAIL;
+    int rc = mvke_dist_gather(buf, (int64_t)bytes, &all, &lens) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     free(buf);
-    if (rc != MVKE_EXIT_OK || mvke_dist_rank() != 0) return rc;
+    if (rc != CLI_EXIT_OK || mvke_dist_rank() != 0) return rc;
 
     const int R = mvke_dist_size();
     /* Where each rank's counts, ids and scores start in the gathered bytes. */
@@ -137,8 +137,8 @@ int mvke_rank_merge(const char *cmd, const mvke_result *local, int64_t keep, mvk
     goto done;
 nomem:
     fprintf(stderr, "mvke %s: out of memory merging results\n", cmd);
-    mvke_rank_lists_free(out);
-    rc = MVKE_EXIT_FAIL;
+    cli_rank_lists_free(out);
+    rc = CLI_EXIT_FAIL;
 done:
     free(rc_cnt);
     free(rc_ids);
@@ -149,7 +149,7 @@ done:
     return rc;
 }
 
-void mvke_rank_lists_free(mvke_rank_lists *l) {
+void cli_rank_lists_free(cli_rank_lists *l) {
     free(l->off);
     free(l->ids);
     free(l->scores);

@@ -59,6 +59,16 @@ typedef enum mvke_status {
  * mvke_* call on the same thread. */
 const char *mvke_last_error(void);
 
+/* The rows of the input batch that the last error on the calling thread is about, so that a
+ * caller reading its input in blocks can name the rows of its files without reading the message:
+ * *n = 1 or 2 (two rows for an id given twice) and rows[0 .. *n-1] are 0-based positions in the
+ * batch of the call that failed; *n = 0 when the error is about no row. Set by mvke_index_add,
+ * mvke_index_upsert and mvke_index_remove (a non-finite value, a value beyond the float16
+ * range, squared norms that overflow, a negative id, an id twice in the batch, an id already
+ * present or not present); every call that sets the message sets this too.
+ * Errors: MVKE_ERR_INVALID (NULL pointer; the last error is then left as it was). */
+mvke_status mvke_last_error_rows(int64_t rows[2], int *n);
+
 /* A short constant name for a status ("MVKE_ERR_DIM"); "unknown status" for other values. */
 const char *mvke_status_name(mvke_status status);
 
@@ -135,6 +145,11 @@ void mvke_result_free(mvke_result *result);
 
 typedef struct mvke_index mvke_index;
 
+/* The limits of every index and tag table: at most MVKE_MAX_K experts of at most MVKE_MAX_D
+ * dimensions. */
+#define MVKE_MAX_K 64
+#define MVKE_MAX_D 65536
+
 typedef enum mvke_storage {
     MVKE_STORAGE_F32 = 0, /* rows kept as float32 */
     MVKE_STORAGE_F16 = 1, /* rows kept as IEEE float16: half the memory and bandwidth; the
@@ -162,7 +177,7 @@ typedef struct mvke_index_options {
 void mvke_index_options_init(mvke_index_options *opts);
 
 /* A new empty index for K experts of dimension d. opts may be NULL for the defaults.
- * Limits: 1 <= K <= 64, 1 <= d <= 65536.
+ * Limits: 1 <= K <= MVKE_MAX_K (64), 1 <= d <= MVKE_MAX_D (65536).
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_DIM, MVKE_ERR_NOMEM. */
 mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts);
 
@@ -313,17 +328,23 @@ mvke_status mvke_user_tags_top_rows(const mvke_tags *tags, const char *task, int
  * the CPU backend to about 1e-6 for float32 rows (1e-3 with float16 rows, whose queries are
  * rounded to float16 on the device). When a GPU search fails (MVKE_ERR_BACKEND), nothing
  * falls back silently: the call fails and the caller may switch with mvke_index_use_cpu.
+ *
+ * This library does not link CUDA. The CUDA backend is a module, libmvke-cuda.so, installed
+ * beside libmvke and loaded at the first of these calls; MVKE_CUDA_MODULE=path overrides where
+ * it is looked for (docs/gpu.md). Without it, or without a driver or device, these calls fail
+ * with MVKE_ERR_UNSUPPORTED and everything else works as before.
  * ------------------------------------------------------------------------------------------- */
 
 /* The number of usable CUDA devices into *n.
- * Errors: MVKE_ERR_UNSUPPORTED with *n = 0 when the library was built without CUDA, or there
- * is no driver or no device; the message says which. */
+ * Errors: MVKE_ERR_UNSUPPORTED with *n = 0 when the CUDA module is not found (the message says
+ * where it was looked for) or cannot be loaded, or there is no driver or no device; the message
+ * says which. */
 mvke_status mvke_gpu_count(int *n);
 
 /* Moves the searches of index to GPU `device` (0, 1, ...), or with device = -1 to every
  * visible device, the rows split into one shard per device and results merged on the host.
- * Errors: MVKE_ERR_INVALID (index NULL, device < -1), MVKE_ERR_UNSUPPORTED (built without
- * CUDA, no usable device, or device out of range: the message says which, and the index keeps
+ * Errors: MVKE_ERR_INVALID (index NULL, device < -1), MVKE_ERR_UNSUPPORTED (no CUDA module,
+ * no usable device, or device out of range: the message says which, and the index keeps
  * searching on the CPU), MVKE_ERR_BACKEND (CUDA or cuBLAS failed to start), MVKE_ERR_NOMEM.
  * On error the index is unchanged. */
 mvke_status mvke_index_use_gpu(mvke_index *index, int device);
@@ -334,6 +355,25 @@ mvke_status mvke_index_use_cpu(mvke_index *index);
 /* The name of the backend the index searches with ("cpu" or "cuda") into *name (a constant
  * string). */
 mvke_status mvke_index_backend(const mvke_index *index, const char **name);
+
+/* Moves the user -> tags searches of a tag table (mvke_user_tags_top, mvke_user_tags_top_rows)
+ * to GPU `device` (0, 1, ...; -1: every visible device, as mvke_index_use_gpu): every task's
+ * gated tag rows are copied to the device at the next search and stay there (refreshed after
+ * mvke_tags_add); the user rows of each search are the queries, streamed from host memory in
+ * chunks on two streams, so that the copy of one chunk overlaps the scoring of the other. Tasks
+ * declared later follow. Results follow the same order and padding rules as on the CPU; scores
+ * agree to about 1e-6 for float32 tag rows (1e-3 with float16). The audience functions search
+ * the user index and follow mvke_index_use_gpu, not this.
+ * Errors: MVKE_ERR_INVALID (tags NULL, device < -1), MVKE_ERR_UNSUPPORTED (no CUDA module, no
+ * driver, no usable device, or device out of range: the message says which), MVKE_ERR_BACKEND,
+ * MVKE_ERR_NOMEM. All or nothing: on error every task keeps searching on the CPU. */
+mvke_status mvke_tags_use_gpu(mvke_tags *tags, int device);
+
+/* Moves the searches of a tag table back to the CPU and frees its device memory. */
+mvke_status mvke_tags_use_cpu(mvke_tags *tags);
+
+/* The name of the backend the tag table's searches use ("cpu" or "cuda") into *name. */
+mvke_status mvke_tags_backend(const mvke_tags *tags, const char **name);
 
 /* ---------------------------------------------------------------------------------------------
  * Reading rows by position (for streaming over every user)

@@ -61,6 +61,19 @@ int mvke_faiss_is_mvke(const FaissIndex *index);
  * threads < 0. */
 int mvke_faiss_set_threads(FaissIndex *index, int threads);
 
+/* Moves the searches of an MVKE index (user or tag index) to GPU `device` (0, 1, ...; -1: every
+ * visible device), as mvke_index_use_gpu: the rows are copied to the device at the next search
+ * and kept there, refreshed after add, remove_ids or reset; a tag index searched with many user
+ * rows runs the fused user -> tags kernel. Every faiss_Index_* call keeps working unchanged.
+ * Returns nonzero (message in faiss_get_last_error()) when index is not an MVKE index, device
+ * < -1, or no GPU can be used (the message says why: the CUDA module libmvke-cuda.so was not
+ * found, no driver, no device); the index then keeps searching on the CPU. */
+int mvke_faiss_index_use_gpu(FaissIndex *index, int device);
+
+/* Moves the searches of an MVKE index back to the CPU and frees its device memory. Returns
+ * nonzero when index is not an MVKE index. */
+int mvke_faiss_index_use_cpu(FaissIndex *index);
+
 /* faiss_Index_search restricted to the ids sel selects (FAISS 1.7's C API has no search
  * parameters, so this passes sel as SearchParameters::sel). Works on MVKE indexes and on every
  * FAISS index that honours SearchParameters (the flat indexes do). x: n * d floats; distances and

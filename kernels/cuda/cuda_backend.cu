@@ -1,6 +1,8 @@
 /*
  * cuda_backend.cu - the CUDA backend behind kernels/backend.h: device-resident shards of an
- * index's rows, and the drivers of top-k and threshold searches over them.
+ * index's rows, and the drivers of top-k and threshold searches over them. Built into the module
+ * libmvke-cuda.so, whose one exported symbol (mvke_cuda_module_entry, at the end) hands the
+ * registry of kernels/backend.c the table of cuda_module.h.
  *
  * Design notes.
  * 1. One backend object per index (made by mvke_index_use_gpu). It owns, per device, the
@@ -22,7 +24,9 @@
  *    to the CPU backend.
  * 5. User -> tags and batch tagging (many queries, a small resident database of at most
  *    FUSED_MAX_ROWS rows, m <= 128): the fused kernel of tagtop.cuh, with the queries streamed
- *    in chunks through pinned buffers on the two lanes, results streamed back the same way.
+ *    in chunks (a quarter of the call, between 2^13 and 2^16 queries) through pinned buffers
+ *    on the two lanes - double buffering: while one lane's chunk is scored, the other's is
+ *    copied in and its results copied out - and the database rows resident.
  * 6. Threshold search: per query tile a count pass and a write pass (range.cuh) over the same
  *    row tiles on one stream (so both passes see bit-identical products).
  * 7. Errors become statuses with the CUDA error string (mvke_cu_fail); nothing aborts. A
@@ -32,6 +36,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "cuda_module.h"
 #include "gemm.cuh"
 #include "range.cuh"
 #include "resources.cuh"
@@ -52,6 +57,7 @@ extern "C" {
 #define FUSED_MAX_ROWS ((int64_t)1 << 16)
 #define FUSED_MIN_QUERIES 64
 #define FUSED_QUERY_CHUNK ((int64_t)1 << 16)
+#define FUSED_MIN_CHUNK ((int64_t)1 << 13)
 /* Share of the free device memory a resident shard may take when resident_bytes is 0. */
 #define RESIDENT_SHARE 0.6
 
@@ -224,7 +230,12 @@ int64_t tile_rows_for(const cu_dev *dv, int64_t tq, int64_t k, int64_t chunk) {
 mvke_status dev_tagtop(cu_dev *dv, const mvke_cu_layout *L, const mvke_kqueries *q, int64_t k,
                        const mvke_cu_filter *filter, float *out_s, int64_t *out_i) {
     const int dev = dv->res.device, K = L->db->L.K, d = L->db->L.d, D = K * d, P = mvke_gram_size(K);
-    const int64_t qc = q->n < FUSED_QUERY_CHUNK ? q->n : FUSED_QUERY_CHUNK;
+    /* At least four chunks when there are enough queries, so that the two lanes overlap the
+     * copies of one chunk with the kernel of the other even for one block of a batch job. */
+    int64_t qc = (q->n + 3) / 4;
+    if (qc < FUSED_MIN_CHUNK) qc = FUSED_MIN_CHUNK;
+    if (qc > FUSED_QUERY_CHUNK) qc = FUSED_QUERY_CHUNK;
+    if (qc > q->n) qc = q->n;
     const size_t qbytes = (size_t)qc * D * 4, gbytes = (size_t)qc * P * 4;
     const size_t obytes = (size_t)qc * k * (4 + 8);
     for (int l = 0; l < 2; l++) {
@@ -600,8 +611,10 @@ int visible_devices(void) {
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         cudaGetLastError();
-        mvke_error(MVKE_ERR_UNSUPPORTED,
-                   "no usable CUDA device (%s: %s); searches stay on the CPU backend",
+        const char *what = e == cudaErrorInsufficientDriver ? "the CUDA driver is missing or older than the runtime"
+                           : e == cudaErrorNoDevice         ? "no CUDA device"
+                                                            : "the CUDA driver cannot be used";
+        mvke_error(MVKE_ERR_UNSUPPORTED, "%s (%s: %s); searches stay on the CPU backend", what,
                    cudaGetErrorName(e), cudaGetErrorString(e));
         return -1;
     }
@@ -612,16 +625,14 @@ int visible_devices(void) {
     return n;
 }
 
-} // namespace
-
-extern "C" mvke_status mvke_cuda_device_count(int *n) {
+mvke_status module_device_count(int *n) {
     if (!n) return mvke_error(MVKE_ERR_INVALID, "n is NULL");
     const int c = visible_devices();
     *n = c > 0 ? c : 0;
     return c > 0 ? MVKE_OK : MVKE_ERR_UNSUPPORTED;
 }
 
-extern "C" mvke_status mvke_backend_cuda_new(const mvke_cuda_config *cfg, const mvke_backend **out) {
+mvke_status module_backend_new(const mvke_cuda_config *cfg, const mvke_backend **out) {
     if (!out || !cfg) return mvke_error(MVKE_ERR_INVALID, "cfg or out is NULL");
     *out = NULL;
     const int count = visible_devices();
@@ -676,4 +687,14 @@ extern "C" mvke_status mvke_backend_cuda_new(const mvke_cuda_config *cfg, const 
     }
     *out = &be->base;
     return MVKE_OK;
+}
+
+const mvke_cuda_module the_module = {MVKE_CUDA_MODULE_ABI, sizeof(mvke_cuda_module), MVKE_VERSION,
+                                     module_device_count, module_backend_new};
+
+} // namespace
+
+/* The module's one exported symbol (the rest is hidden: -fvisibility=hidden). */
+extern "C" __attribute__((visibility("default"))) const mvke_cuda_module *mvke_cuda_module_entry(void) {
+    return &the_module;
 }

@@ -80,9 +80,10 @@ mvke_status mvke_cu_traces(const float *gram, int64_t n, int K, float *rtr, cuda
     return MVKE_OK;
 }
 
-/* Converts host rows of one block piece into the staging layout (row-major rows, float16 or
- * float32, and row-major Gram triangles). The host blocks are in the expert-major layout of
- * kernels/layout.h: each row is read out of it. */
+/* Converts host rows [a, a + n) of one block into the staging layout: n row-major rows of D
+ * values (float16 when the shard is half, else float32), n Gram triangles, n ids. This is the
+ * only code of the CUDA backend that reads a block's rows: the host blocks are in the
+ * expert-major layout of kernels/layout.h, and each row is read out of it (bfloat16 widened). */
 static void stage_piece(const mvke_kdb *db, const mvke_kblock *b, int64_t a, int64_t n, int D, int P, int half,
                         char *x, float *gram, int64_t *ids) {
     float *row = (float *)mvke_malloc_array((size_t)D, sizeof(float));

@@ -22,17 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (allow) *allow++ = '\0';
 
     int64_t *ids = NULL, n = -1;
-    if (mvke_arg_id_list(text, &ids, &n) == 0) {
+    if (cli_arg_id_list(text, &ids, &n) == 0) {
         if (n < 0 || (n > 0 && !ids) || (size_t)n > size) abort();
         long long v;
-        if (n == 1 && (mvke_cli_parse_i64(text, &v) != 0 || v != ids[0])) abort();
+        if (n == 1 && (cli_parse_i64(text, &v) != 0 || v != ids[0])) abort();
         free(ids);
     }
     if (spec) {
         char *name = NULL;
-        int experts[64], ne = -1;
-        if (mvke_arg_task_spec(spec, &name, experts, &ne) == 0) {
-            if (!name || ne < 0 || ne > 64 || strncmp(spec, name, strlen(name)) != 0) abort();
+        int experts[MVKE_MAX_K], ne = -1;
+        if (cli_arg_task_spec(spec, &name, experts, &ne) == 0) {
+            if (!name || ne < 0 || ne > MVKE_MAX_K || strncmp(spec, name, strlen(name)) != 0) abort();
             free(name);
         }
     }
@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char path[64];
         int fd = fuzz_file((const uint8_t *)allow, strlen(allow), path, sizeof path);
         mvke_allow *a = NULL;
-        if (mvke_arg_load_allow("fuzz", path, &a) == MVKE_EXIT_OK) {
+        if (cli_arg_load_allow("fuzz", path, &a) == CLI_EXIT_OK) {
             if (!a) abort();
             mvke_allow_free(a);
         } else if (a) {

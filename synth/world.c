@@ -3,7 +3,7 @@
  * gates and users with planted preferences.
  *
  * Design notes:
- *  1. Randomness is a splitmix64 stream per purpose, and one per user seeded from (seed, user
+ *  1. Randomness comes from rng.h: a stream per purpose, and one per user keyed by (seed, user
  *     index), so a user's vectors do not depend on how many users come before it in any loop.
  *  2. Children are spread evenly over the parents of the level above: parent p of a level with
  *     P parents and C children owns children floor(p*C/P) .. floor((p+1)*C/P)-1. For the paper's
@@ -23,46 +23,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
+#include "rng.h"
 #include "world_names.h"
 
 /* ---- random numbers ------------------------------------------------------------------------ */
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r) {
-    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static rng rng_make(uint64_t seed, uint64_t stream) {
-    rng r = {seed ^ (stream * 0xd1b54a32d192ed03ull)};
-    rng_next(&r);
-    return r;
-}
-
-/* Uniform in (0, 1). */
-static double rng_uniform(rng *r) {
-    return ((rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-static int64_t rng_below(rng *r, int64_t n) {
-    return (int64_t)(rng_uniform(r) * (double)n) % n;
-}
-
-static double rng_normal(rng *r) {
-    return sqrt(-2.0 * log(rng_uniform(r))) * cos(6.283185307179586 * rng_uniform(r));
-}
+/* A stream of the world (rng.h), from its second value on, as the world has always drawn them. */
+static synth_rng stream(uint64_t seed, uint64_t purpose) { return synth_rng_at(synth_key(seed, purpose), 1); }
 
 /* v: d values, a random direction of length len. */
-static void random_direction(rng *r, int d, float len, float *v) {
+static void random_direction(synth_rng *r, int d, float len, float *v) {
     double n2 = 0;
     for (int j = 0; j < d; j++) {
-        v[j] = (float)rng_normal(r);
+        v[j] = (float)synth_rng_normal(r);
         n2 += (double)v[j] * v[j];
     }
     double s = n2 > 0 ? len / sqrt(n2) : 0;
@@ -80,7 +53,7 @@ enum { STREAM_TOPIC = 1, STREAM_FACET, STREAM_TAG, STREAM_TASK, STREAM_POPULARIT
 
 /* ---- options ------------------------------------------------------------------------------- */
 
-void mvke_world_options_init(mvke_world_options *o) {
+void synth_world_options_init(synth_world_options *o) {
     memset(o, 0, sizeof *o);
     o->nusers = 200000;
     o->seed = 42;
@@ -109,80 +82,23 @@ void mvke_world_options_init(mvke_world_options *o) {
     o->funnel = 0.4f;
 }
 
-static int parse_int(const char *s, const char *end, long *out) {
-    if (s == end) return -1;
-    long v = 0;
-    for (const char *p = s; p < end; p++) {
-        if (*p < '0' || *p > '9' || v > 100000000) return -1;
-        v = v * 10 + (*p - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-int mvke_world_parse_task(const char *spec, mvke_world_task *t, char *msg, size_t cap) {
-    /* The same NAME=FIRST-LAST / NAME=i,j,k syntax as `mvke build --task`. */
-    mvke_world_task r;
-    memset(&r, 0, sizeof r);
-    char *name = NULL;
-    if (mvke_arg_task_spec(spec, &name, r.experts, &r.nexperts) != 0 || r.nexperts == 0) {
-        snprintf(msg, cap, "task '%s' is not NAME=FIRST-LAST or NAME=i,j,k (experts 0 to 63)", spec);
-        return -1;
-    }
-    size_t len = strlen(name);
-    if (len >= sizeof r.name) {
-        snprintf(msg, cap, "task '%s': the name is longer than %zu bytes", spec, sizeof r.name - 1);
-        free(name);
-        return -1;
-    }
-    memcpy(r.name, name, len + 1);
-    free(name);
-    *t = r;
-    return 0;
-}
-
-int mvke_world_parse_levels(const char *spec, mvke_world_options *o, char *msg, size_t cap) {
-    int n = 0;
-    int64_t counts[MVKE_WORLD_MAX_LEVELS];
-    const char *p = spec;
-    while (*p) {
-        const char *c = strchr(p, ',');
-        const char *e = c ? c : p + strlen(p);
-        long v;
-        if (n >= MVKE_WORLD_MAX_LEVELS || parse_int(p, e, &v) || v < 1) {
-            snprintf(msg, cap, "levels '%s': expected up to %d counts >= 1 separated by commas", spec,
-                     MVKE_WORLD_MAX_LEVELS);
-            return -1;
-        }
-        counts[n++] = v;
-        p = c ? c + 1 : e;
-    }
-    if (!n) {
-        snprintf(msg, cap, "levels '%s' is empty", spec);
-        return -1;
-    }
-    o->nlevels = n;
-    memcpy(o->level_counts, counts, sizeof counts[0] * n);
-    return 0;
-}
-
-int mvke_world_options_check(const mvke_world_options *o, char *msg, size_t cap) {
+int synth_world_options_check(const synth_world_options *o, char *msg, size_t cap) {
 #define BAD(...) do { snprintf(msg, cap, __VA_ARGS__); return -1; } while (0)
     if (o->nusers < 1 || o->nusers > 2000000000) BAD("users must be in [1, 2e9], not %lld", (long long)o->nusers);
-    if (o->K < 1 || o->K > 64) BAD("K must be in [1, 64], not %d", o->K);
-    if (o->d < 1 || o->d > 65536) BAD("d must be in [1, 65536], not %d", o->d);
+    if (o->K < 1 || o->K > MVKE_MAX_K) BAD("K must be in [1, %d], not %d", MVKE_MAX_K, o->K);
+    if (o->d < 1 || o->d > MVKE_MAX_D) BAD("d must be in [1, %d], not %d", MVKE_MAX_D, o->d);
     if ((double)o->nusers * o->K * o->d * sizeof(float) > (double)SIZE_MAX / 4)
         BAD("%lld users of K*d = %d floats do not fit in memory", (long long)o->nusers, o->K * o->d);
-    if (o->nlevels < 1 || o->nlevels > MVKE_WORLD_MAX_LEVELS) BAD("levels must be 1 to %d", MVKE_WORLD_MAX_LEVELS);
+    if (o->nlevels < 1 || o->nlevels > SYNTH_WORLD_MAX_LEVELS) BAD("levels must be 1 to %d", SYNTH_WORLD_MAX_LEVELS);
     int64_t total = 0;
     for (int l = 0; l < o->nlevels; l++) {
         if (o->level_counts[l] < 1 || o->level_counts[l] > 10000000) BAD("level %d count must be in [1, 1e7]", l + 1);
         total += o->level_counts[l];
     }
     if (total > 10000000) BAD("at most 1e7 tags");
-    if (o->ntasks < 1 || o->ntasks > MVKE_WORLD_MAX_TASKS) BAD("tasks must be 1 to %d", MVKE_WORLD_MAX_TASKS);
+    if (o->ntasks < 1 || o->ntasks > SYNTH_WORLD_MAX_TASKS) BAD("tasks must be 1 to %d", SYNTH_WORLD_MAX_TASKS);
     for (int t = 0; t < o->ntasks; t++) {
-        const mvke_world_task *tk = &o->tasks[t];
+        const synth_world_task *tk = &o->tasks[t];
         if (!tk->name[0] || strpbrk(tk->name, "\t\n\r")) BAD("task %d has an empty name or a tab or newline in it", t);
         for (int u = 0; u < t; u++)
             if (!strcmp(o->tasks[u].name, tk->name)) BAD("task '%s' is given twice", tk->name);
@@ -198,8 +114,8 @@ int mvke_world_options_check(const mvke_world_options *o, char *msg, size_t cap)
     if (!(o->vk_norm >= 0) || !(o->facet_weight >= 0) || !(o->tag_spread >= 0) || !(o->task_spread >= 0) ||
         !(o->user_noise >= 0) || !isfinite(o->vk_norm + o->facet_weight + o->tag_spread + o->task_spread + o->user_noise))
         BAD("vk norm, facet weight, spreads and noise must be finite and >= 0");
-    if (o->prefs_min < 1 || o->prefs_max < o->prefs_min || o->prefs_max > MVKE_WORLD_MAX_PREFS)
-        BAD("preferences per user must satisfy 1 <= min <= max <= %d", MVKE_WORLD_MAX_PREFS);
+    if (o->prefs_min < 1 || o->prefs_max < o->prefs_min || o->prefs_max > SYNTH_WORLD_MAX_PREFS)
+        BAD("preferences per user must satisfy 1 <= min <= max <= %d", SYNTH_WORLD_MAX_PREFS);
     if (o->prefs_max > o->level_counts[0])
         BAD("users cannot prefer %d of %lld topics", o->prefs_max, (long long)o->level_counts[0]);
     if (!(o->funnel >= 0 && o->funnel <= 1)) BAD("funnel must be in [0, 1]");
@@ -209,7 +125,7 @@ int mvke_world_options_check(const mvke_world_options *o, char *msg, size_t cap)
 
 /* ---- taxonomy ------------------------------------------------------------------------------ */
 
-void mvke_world_free(mvke_world *w) {
+void synth_world_free(synth_world *w) {
     if (!w) return;
     if (w->tag_name)
         for (int64_t i = 0; i < w->ntags; i++) free(w->tag_name[i]);
@@ -226,6 +142,8 @@ void mvke_world_free(mvke_world *w) {
     free(w->user_id);
     free(w->x);
     free(w->pref);
+    free(w->h);
+    free(w->popularity);
     free(w);
 }
 
@@ -237,8 +155,8 @@ static char *name_join(const char *parent, const char *word, int64_t rank, int64
 }
 
 /* The tags, their levels, parents, topics and names (design note 2). Returns 0 or -1 (memory). */
-static int build_taxonomy(mvke_world *w) {
-    const mvke_world_options *o = &w->opt;
+static int build_taxonomy(synth_world *w) {
+    const synth_world_options *o = &w->opt;
     int64_t first = 0; /* index of the first tag of the current level */
     for (int l = 0; l < o->nlevels; l++) {
         int64_t n = o->level_counts[l];
@@ -285,11 +203,11 @@ static int build_taxonomy(mvke_world *w) {
 
 /* Tag directions h (design: topic direction refined level by level), facets, virtual kernels,
  * per-task embeddings q = h + facet + task step, and gates from the virtual kernels. */
-static mvke_status build_tags(mvke_world *w, float *h) {
-    const mvke_world_options *o = &w->opt;
+static mvke_status build_tags(synth_world *w, float *h) {
+    const synth_world_options *o = &w->opt;
     const int K = o->K, d = o->d;
-    rng rt = rng_make(o->seed, STREAM_TOPIC), rf = rng_make(o->seed, STREAM_FACET);
-    rng rg = rng_make(o->seed, STREAM_TAG), rq = rng_make(o->seed, STREAM_TASK);
+    synth_rng rt = stream(o->seed, STREAM_TOPIC), rf = stream(o->seed, STREAM_FACET);
+    synth_rng rg = stream(o->seed, STREAM_TAG), rq = stream(o->seed, STREAM_TASK);
 
     /* Facet directions: orthonormal when K <= d, so each virtual kernel picks out its facet. */
     float *g = malloc(sizeof(float) * K * d), *step = malloc(sizeof(float) * d);
@@ -323,7 +241,7 @@ static mvke_status build_tags(mvke_world *w, float *h) {
             for (int j = 0; j < d; j++) hi[j] = hp[j] + step[j];
             normalize(d, hi);
         }
-        w->tag_facet[i] = (int)rng_below(&rf, K);
+        w->tag_facet[i] = (int)synth_rng_below(&rf, K);
     }
 
     mvke_status st = MVKE_OK;
@@ -344,8 +262,8 @@ static mvke_status build_tags(mvke_world *w, float *h) {
 }
 
 /* The first child of tag index i and how many children it has (design note 2). */
-static void children(const mvke_world *w, int64_t i, int64_t *first, int64_t *n) {
-    const mvke_world_options *o = &w->opt;
+static void children(const synth_world *w, int64_t i, int64_t *first, int64_t *n) {
+    const synth_world_options *o = &w->opt;
     int l = w->tag_level[i] - 1; /* 0-based level */
     int64_t lfirst = 0;
     for (int m = 0; m < l; m++) lfirst += o->level_counts[m];
@@ -360,111 +278,148 @@ static void children(const mvke_world *w, int64_t i, int64_t *first, int64_t *n)
     *n = (p + 1) * nc / np - p * nc / np;
 }
 
-/* Users: preferences per task and expert vectors (design notes 1 and 3). */
-static void build_users(mvke_world *w, const float *h) {
-    const mvke_world_options *o = &w->opt;
-    const int K = o->K, d = o->d, P = o->prefs_max, T = o->ntasks, C = w->ntopics;
-    /* Topic popularity 1/(rank + 2) over a seeded order of the topics, so that audiences differ. */
-    double pop[1024], *popp = C <= 1024 ? pop : malloc(sizeof(double) * C);
+/* Which tasks use each expert, for the weights of design note 3. */
+typedef struct expert_use {
+    int users_of[MVKE_MAX_K];                  /* tasks using each expert */
+    int uses[SYNTH_WORLD_MAX_TASKS][MVKE_MAX_K]; /* whether task t uses expert k */
+} expert_use;
+
+static void expert_use_of(const synth_world_options *o, expert_use *u_of) {
+    memset(u_of, 0, sizeof *u_of);
+    for (int t = 0; t < o->ntasks; t++)
+        for (int i = 0; i < o->tasks[t].nexperts; i++) {
+            u_of->users_of[o->tasks[t].experts[i]]++;
+            u_of->uses[t][o->tasks[t].experts[i]] = 1;
+        }
+}
+
+/* Topic popularity 1/(rank + 2) over a seeded order of the topics, so that audiences differ.
+ * Returns 0 or -1 (memory). */
+static int build_popularity(synth_world *w) {
+    const int C = w->ntopics;
     int64_t *order = malloc(sizeof(int64_t) * C);
-    rng rp = rng_make(o->seed, STREAM_POPULARITY);
+    if (!order) return -1;
+    synth_rng rp = stream(w->opt.seed, STREAM_POPULARITY);
     for (int c = 0; c < C; c++) order[c] = c;
     for (int c = C - 1; c > 0; c--) {
-        int64_t r = rng_below(&rp, c + 1), tmp = order[c];
+        int64_t r = synth_rng_below(&rp, c + 1), tmp = order[c];
         order[c] = order[r];
         order[r] = tmp;
     }
-    for (int c = 0; c < C; c++) popp[order[c]] = 1.0 / (c + 2);
-    int users_of[64] = {0}; /* tasks using each expert */
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < o->tasks[t].nexperts; i++) users_of[o->tasks[t].experts[i]]++;
-    int uses[MVKE_WORLD_MAX_TASKS][64] = {{0}};
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < o->tasks[t].nexperts; i++) uses[t][o->tasks[t].experts[i]] = 1;
-    const float noise = o->user_noise / sqrtf((float)d);
-
-    for (int64_t u = 0; u < o->nusers; u++) {
-        rng r = rng_make(o->seed ^ 0x5bd1e995u, (uint64_t)STREAM_USER << 40 ^ (uint64_t)u);
-        w->user_id[u] = u;
-        int np = o->prefs_min + (int)rng_below(&r, o->prefs_max - o->prefs_min + 1);
-        int chosen[MVKE_WORLD_MAX_PREFS];
-        float strength[MVKE_WORLD_MAX_PREFS];
-        const float *dir[MVKE_WORLD_MAX_PREFS];
-        for (int a = 0; a < np; a++) {
-            double total = 0;
-            for (int c = 0; c < C; c++) {
-                int taken = 0;
-                for (int b = 0; b < a; b++) taken |= chosen[b] == c;
-                if (!taken) total += popp[c];
-            }
-            double x = rng_uniform(&r) * total;
-            int pick = -1;
-            for (int c = 0; c < C; c++) {
-                int taken = 0;
-                for (int b = 0; b < a; b++) taken |= chosen[b] == c;
-                if (taken) continue;
-                pick = c;
-                if ((x -= popp[c]) < 0) break;
-            }
-            chosen[a] = pick;
-            strength[a] = (float)(0.7 + 0.6 * rng_uniform(&r));
-            int64_t cf, cn;
-            children(w, pick, &cf, &cn);
-            dir[a] = h + (size_t)(cn ? cf + rng_below(&r, cn) : pick) * d;
-        }
-        /* in[t][a]: preference a holds in task t; each task keeps a sparser subset. */
-        int in[MVKE_WORLD_MAX_TASKS][MVKE_WORLD_MAX_PREFS];
-        for (int a = 0; a < np; a++) in[0][a] = 1;
-        for (int t = 1; t < T; t++) {
-            int kept = 0, last = -1;
-            for (int a = 0; a < np; a++) {
-                in[t][a] = in[t - 1][a] && rng_uniform(&r) < o->funnel;
-                kept += in[t][a];
-                if (in[t - 1][a]) last = a;
-            }
-            if (!kept) {
-                /* keep one of the previous task's preferences */
-                int cnt = 0;
-                for (int a = 0; a < np; a++) cnt += in[t - 1][a];
-                int64_t pick = rng_below(&r, cnt);
-                for (int a = 0; a < np; a++)
-                    if (in[t - 1][a] && pick-- == 0) {
-                        last = a;
-                        break;
-                    }
-                in[t][last] = 1;
-            }
-        }
-        for (int t = 0; t < T; t++) {
-            int32_t *pr = w->pref + ((size_t)t * o->nusers + u) * P;
-            int n = 0;
-            for (int a = 0; a < np; a++)
-                if (in[t][a]) pr[n++] = chosen[a];
-            for (; n < P; n++) pr[n] = -1;
-        }
-        for (int k = 0; k < K; k++) {
-            float *e = w->x + ((size_t)u * K + k) * d;
-            for (int j = 0; j < d; j++) e[j] = (float)(noise * rng_normal(&r));
-            if (!users_of[k]) continue;
-            for (int a = 0; a < np; a++) {
-                int cnt = 0;
-                for (int t = 0; t < T; t++) cnt += in[t][a] && uses[t][k];
-                float s = strength[a] * (float)cnt / (float)users_of[k];
-                for (int j = 0; j < d; j++) e[j] += s * dir[a][j];
-            }
-        }
-    }
-    if (popp != pop) free(popp);
+    for (int c = 0; c < C; c++) w->popularity[order[c]] = 1.0 / (c + 2);
     free(order);
+    return 0;
 }
 
-mvke_status mvke_world_new(mvke_world **out, const mvke_world_options *o) {
-    char msg[256];
-    if (!out || !o) return MVKE_ERR_INVALID;
+/* User index u (design notes 1 and 3): its expert vectors into x (K*d floats) and its preferred
+ * topics per task into pref + t*pref_stride (prefs_max each, -1 padded). */
+static void make_user(const synth_world *w, const expert_use *u_of, int64_t u, float *x, int32_t *pref,
+                      size_t pref_stride) {
+    const synth_world_options *o = &w->opt;
+    const int K = o->K, d = o->d, P = o->prefs_max, T = o->ntasks, C = w->ntopics;
+    const float noise = o->user_noise / sqrtf((float)d);
+    synth_rng r = stream(o->seed ^ 0x5bd1e995u, (uint64_t)STREAM_USER << 40 ^ (uint64_t)u);
+    int np = o->prefs_min + (int)synth_rng_below(&r, o->prefs_max - o->prefs_min + 1);
+    int chosen[SYNTH_WORLD_MAX_PREFS];
+    float strength[SYNTH_WORLD_MAX_PREFS];
+    const float *dir[SYNTH_WORLD_MAX_PREFS];
+    for (int a = 0; a < np; a++) {
+        double total = 0;
+        for (int c = 0; c < C; c++) {
+            int taken = 0;
+            for (int b = 0; b < a; b++) taken |= chosen[b] == c;
+            if (!taken) total += w->popularity[c];
+        }
+        double at = synth_rng_uniform(&r) * total;
+        int pick = -1;
+        for (int c = 0; c < C; c++) {
+            int taken = 0;
+            for (int b = 0; b < a; b++) taken |= chosen[b] == c;
+            if (taken) continue;
+            pick = c;
+            if ((at -= w->popularity[c]) < 0) break;
+        }
+        chosen[a] = pick;
+        strength[a] = (float)(0.7 + 0.6 * synth_rng_uniform(&r));
+        int64_t cf, cn;
+        children(w, pick, &cf, &cn);
+        dir[a] = w->h + (size_t)(cn ? cf + synth_rng_below(&r, cn) : pick) * d;
+    }
+    /* in[t][a]: preference a holds in task t; each task keeps a sparser subset. */
+    int in[SYNTH_WORLD_MAX_TASKS][SYNTH_WORLD_MAX_PREFS];
+    for (int a = 0; a < np; a++) in[0][a] = 1;
+    for (int t = 1; t < T; t++) {
+        int kept = 0, last = -1;
+        for (int a = 0; a < np; a++) {
+            in[t][a] = in[t - 1][a] && synth_rng_uniform(&r) < o->funnel;
+            kept += in[t][a];
+            if (in[t - 1][a]) last = a;
+        }
+        if (!kept) {
+            /* keep one of the previous task's preferences */
+            int cnt = 0;
+            for (int a = 0; a < np; a++) cnt += in[t - 1][a];
+            int64_t pick = synth_rng_below(&r, cnt);
+            for (int a = 0; a < np; a++)
+                if (in[t - 1][a] && pick-- == 0) {
+                    last = a;
+                    break;
+                }
+            in[t][last] = 1;
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        int32_t *pr = pref + (size_t)t * pref_stride;
+        int n = 0;
+        for (int a = 0; a < np; a++)
+            if (in[t][a]) pr[n++] = chosen[a];
+        for (; n < P; n++) pr[n] = -1;
+    }
+    for (int k = 0; k < K; k++) {
+        float *e = x + (size_t)k * d;
+        for (int j = 0; j < d; j++) e[j] = (float)(noise * synth_rng_normal(&r));
+        if (!u_of->users_of[k]) continue;
+        for (int a = 0; a < np; a++) {
+            int cnt = 0;
+            for (int t = 0; t < T; t++) cnt += in[t][a] && u_of->uses[t][k];
+            float s = strength[a] * (float)cnt / (float)u_of->users_of[k];
+            for (int j = 0; j < d; j++) e[j] += s * dir[a][j];
+        }
+    }
+}
+
+void synth_world_user_rows(const synth_world *w, int64_t first, int64_t n, float *x) {
+    expert_use u_of;
+    expert_use_of(&w->opt, &u_of);
+    int32_t pref[SYNTH_WORLD_MAX_TASKS * SYNTH_WORLD_MAX_PREFS];
+    const size_t D = (size_t)w->opt.K * w->opt.d;
+    for (int64_t i = 0; i < n; i++) make_user(w, &u_of, first + i, x + (size_t)i * D, pref, (size_t)w->opt.prefs_max);
+}
+
+/* Every user's rows and preferences. */
+static void build_users(synth_world *w) {
+    expert_use u_of;
+    expert_use_of(&w->opt, &u_of);
+    const synth_world_options *o = &w->opt;
+    const size_t D = (size_t)o->K * o->d, P = (size_t)o->prefs_max;
+    for (int64_t u = 0; u < o->nusers; u++) {
+        w->user_id[u] = u;
+        make_user(w, &u_of, u, w->x + (size_t)u * D, w->pref + (size_t)u * P, (size_t)o->nusers * P);
+    }
+}
+
+mvke_status synth_world_new(synth_world **out, const synth_world_options *o, char *msg, size_t cap) {
+    if (!out || !o) {
+        snprintf(msg, cap, "no world or no options given");
+        return MVKE_ERR_INVALID;
+    }
     *out = NULL;
-    if (mvke_world_options_check(o, msg, sizeof msg)) return MVKE_ERR_INVALID;
-    mvke_world *w = calloc(1, sizeof *w);
-    if (!w) return MVKE_ERR_NOMEM;
+    if (synth_world_options_check(o, msg, cap)) return MVKE_ERR_INVALID;
+    synth_world *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(msg, cap, "out of memory for the world");
+        return MVKE_ERR_NOMEM;
+    }
     w->opt = *o;
     const size_t K = o->K, d = o->d, n = o->nusers, T = o->ntasks;
     for (int l = 0; l < o->nlevels; l++) w->ntags += o->level_counts[l];
@@ -483,17 +438,20 @@ mvke_status mvke_world_new(mvke_world **out, const mvke_world_options *o) {
     w->user_id = malloc(sizeof(int64_t) * n);
     w->x = malloc(sizeof(float) * n * K * d);
     w->pref = malloc(sizeof(int32_t) * T * n * o->prefs_max);
-    float *h = malloc(sizeof(float) * nt * d);
+    w->h = malloc(sizeof(float) * nt * d);
+    w->popularity = malloc(sizeof(double) * w->ntopics);
     mvke_status st = MVKE_ERR_NOMEM;
     if (w->tag_id && w->tag_parent && w->tag_level && w->tag_topic && w->tag_facet && w->tag_name &&
-        w->topic_ntags && w->vk && w->q && w->w && w->user_id && w->x && w->pref && h &&
-        build_taxonomy(w) == 0) {
-        st = build_tags(w, h);
-        if (st == MVKE_OK) build_users(w, h);
+        w->topic_ntags && w->vk && w->q && w->w && w->user_id && w->x && w->pref && w->h && w->popularity &&
+        build_taxonomy(w) == 0 && build_popularity(w) == 0) {
+        st = build_tags(w, w->h);
+        if (st == MVKE_OK) build_users(w);
     }
-    free(h);
     if (st != MVKE_OK) {
-        mvke_world_free(w);
+        snprintf(msg, cap, st == MVKE_ERR_NOMEM ? "out of memory for %lld users of K*d = %d floats and %lld tags"
+                                                : "computing the gates of %lld users' %d floats and %lld tags failed",
+                 (long long)o->nusers, o->K * o->d, (long long)w->ntags);
+        synth_world_free(w);
         return st;
     }
     *out = w;
@@ -502,25 +460,25 @@ mvke_status mvke_world_new(mvke_world **out, const mvke_world_options *o) {
 
 /* ---- queries ------------------------------------------------------------------------------- */
 
-int mvke_world_prefers(const mvke_world *w, int t, int64_t u, int topic) {
+int synth_world_prefers(const synth_world *w, int t, int64_t u, int topic) {
     const int32_t *pr = w->pref + ((size_t)t * w->opt.nusers + u) * w->opt.prefs_max;
     for (int a = 0; a < w->opt.prefs_max && pr[a] >= 0; a++)
         if (pr[a] == topic) return 1;
     return 0;
 }
 
-double mvke_world_random_precision(const mvke_world *w, int t, int64_t u) {
+double synth_world_random_precision(const synth_world *w, int t, int64_t u) {
     const int32_t *pr = w->pref + ((size_t)t * w->opt.nusers + u) * w->opt.prefs_max;
     int64_t hit = 0;
     for (int a = 0; a < w->opt.prefs_max && pr[a] >= 0; a++) hit += w->topic_ntags[pr[a]];
     return (double)hit / (double)w->ntags;
 }
 
-int64_t mvke_world_tag_index(const mvke_world *w, int64_t id) {
+int64_t synth_world_tag_index(const synth_world *w, int64_t id) {
     return id >= 1 && id <= w->ntags ? id - 1 : -1; /* ids are 1 .. ntags in index order */
 }
 
-mvke_status mvke_world_users(const mvke_world *w, const mvke_index_options *opts, mvke_index **out) {
+mvke_status synth_world_users(const synth_world *w, const mvke_index_options *opts, mvke_index **out) {
     mvke_index *idx = NULL;
     *out = NULL;
     mvke_status st = mvke_index_new(&idx, w->opt.K, w->opt.d, opts);
@@ -533,8 +491,8 @@ mvke_status mvke_world_users(const mvke_world *w, const mvke_index_options *opts
     return MVKE_OK;
 }
 
-mvke_status mvke_world_tags(const mvke_world *w, const mvke_index_options *opts, mvke_tags **out) {
-    const mvke_world_options *o = &w->opt;
+mvke_status synth_world_tags(const synth_world *w, const mvke_index_options *opts, mvke_tags **out) {
+    const synth_world_options *o = &w->opt;
     mvke_tags *tags = NULL;
     *out = NULL;
     mvke_status st = mvke_tags_new(&tags, o->K, o->d, opts);
@@ -565,8 +523,8 @@ static mvke_status save_npy(const char *dir, const char *name, mvke_dtype dt, in
     return st;
 }
 
-mvke_status mvke_world_save(const mvke_world *w, const char *dir, char *msg, size_t cap) {
-    const mvke_world_options *o = &w->opt;
+mvke_status synth_world_save(const synth_world *w, const char *dir, char *msg, size_t cap) {
+    const synth_world_options *o = &w->opt;
     const int64_t n = o->nusers, rows = (int64_t)o->ntasks * w->ntags;
     mvke_status st;
     int64_t s3[3] = {n, o->K, o->d};
@@ -582,7 +540,7 @@ mvke_status mvke_world_save(const mvke_world *w, const char *dir, char *msg, siz
     for (int t = 0; t < o->ntasks && !st; t++) {
         const int32_t *pr = w->pref + (size_t)t * n * o->prefs_max;
         for (size_t i = 0; i < (size_t)n * o->prefs_max; i++) planted[i] = pr[i] < 0 ? -1 : w->tag_id[pr[i]];
-        char name[MVKE_WORLD_MAX_NAME + 32];
+        char name[SYNTH_WORLD_MAX_NAME + 32];
         snprintf(name, sizeof name, "planted_%s.npy", o->tasks[t].name);
         int64_t sp[2] = {n, o->prefs_max};
         st = save_npy(dir, name, MVKE_DTYPE_I64, 2, sp, planted, msg, cap);

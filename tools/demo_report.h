@@ -1,7 +1,7 @@
 /*
  * report.h - the report folder of `mvke demo`: data files, a gnuplot script, the pictures it
- * draws and a one-page report.html that links them. The demo fills an mvke_report with what it
- * measured; mvke_report_write turns it into files.
+ * draws and a one-page report.html that links them. The demo fills an cli_demo_report with what it
+ * measured; cli_demo_report_write turns it into files.
  */
 #ifndef MVKE_TOOLS_REPORT_H
 #define MVKE_TOOLS_REPORT_H
@@ -9,36 +9,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "world.h"
+#include "synth/world.h"
 
-#define MVKE_REPORT_MAX_TAGS 8
-#define MVKE_REPORT_MAX_HEAT 64
+#define CLI_DEMO_REPORT_MAX_TAGS 8
+#define CLI_DEMO_REPORT_MAX_HEAT 64
 
 /* A named tag whose audience the report draws. */
-typedef struct mvke_report_tag {
+typedef struct cli_demo_report_tag {
     int task;               /* index into the world's tasks */
     int64_t index;          /* tag index in the world */
     const float *scores;    /* nusers: every user's score for the tag, by user index */
     int64_t above;          /* users with score >= threshold, as the library counted them */
-} mvke_report_tag;
+} cli_demo_report_tag;
 
-typedef struct mvke_report {
-    const mvke_world *world;
+typedef struct cli_demo_report {
+    const synth_world *world;
     float threshold;        /* the audience threshold the demo used */
     int top_m;              /* M of the precision at M */
     int ntags;              /* named tags; tags[0] gets the score histogram */
-    mvke_report_tag tags[MVKE_REPORT_MAX_TAGS];
+    cli_demo_report_tag tags[CLI_DEMO_REPORT_MAX_TAGS];
     int nheat;              /* tags of the gate heatmap, by tag index, in drawing order */
-    int64_t heat[MVKE_REPORT_MAX_HEAT];
-    double precision[MVKE_WORLD_MAX_TASKS]; /* precision at top_m per task */
-    double baseline[MVKE_WORLD_MAX_TASKS];  /* the same for tags drawn at random */
+    int64_t heat[CLI_DEMO_REPORT_MAX_HEAT];
+    double precision[SYNTH_WORLD_MAX_TASKS]; /* precision at top_m per task */
+    double baseline[SYNTH_WORLD_MAX_TASKS];  /* the same for tags drawn at random */
     const char *console;    /* what the demo printed on stdout, shown on the page (may be NULL) */
-} mvke_report;
+} cli_demo_report;
 
 /* Writes into dir (which must exist): gates_<task>.dat, scores.dat, audience.dat,
  * precision.dat, plots.gp, report.html, and runs gnuplot on plots.gp there to draw gates.png,
  * scores.png, audience.png and precision.png. Returns 0; 1 when everything but the pictures was
  * written (gnuplot missing or failed; the reason in msg); -1 on an I/O error (reason in msg). */
-int mvke_report_write(const mvke_report *r, const char *dir, char *msg, size_t cap);
+int cli_demo_report_write(const cli_demo_report *r, const char *dir, char *msg, size_t cap);
 
 #endif

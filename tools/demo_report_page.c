@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report.h"
+#include "demo_report.h"
 
-int mvke_report_page_write(const mvke_report *r, const char *dir, int pictures, char *msg, size_t cap);
+int cli_demo_report_page_write(const cli_demo_report *r, const char *dir, int pictures, char *msg, size_t cap);
 
 static void html(FILE *f, const char *s) {
     for (; *s; s++) {
@@ -22,7 +22,7 @@ static void html(FILE *f, const char *s) {
     }
 }
 
-static void experts(FILE *f, const mvke_world_task *t) {
+static void experts(FILE *f, const synth_world_task *t) {
     for (int i = 0; i < t->nexperts; i++) fprintf(f, "%s%d", i ? "," : "", t->experts[i]);
 }
 
@@ -33,9 +33,9 @@ static void figure(FILE *f, int pictures, const char *png, const char *dat, cons
     fprintf(f, "<figcaption>%s Data: <a href=\"%s\">%s</a>.</figcaption>\n</figure>\n", caption, dat, dat);
 }
 
-int mvke_report_page_write(const mvke_report *r, const char *dir, int pictures, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
-    const mvke_world_options *o = &w->opt;
+int cli_demo_report_page_write(const cli_demo_report *r, const char *dir, int pictures, char *msg, size_t cap) {
+    const synth_world *w = r->world;
+    const synth_world_options *o = &w->opt;
     char path[4096];
     snprintf(path, sizeof path, "%s/report.html", dir);
     FILE *f = fopen(path, "w");
@@ -90,7 +90,7 @@ int mvke_report_page_write(const mvke_report *r, const char *dir, int pictures, 
            "the task's experts otherwise; experts outside a task's subset have weight exactly 0.");
     {
         char cap2[2048];
-        const mvke_report_tag *tg = &r->tags[0];
+        const cli_demo_report_tag *tg = &r->tags[0];
         snprintf(cap2, sizeof cap2,
                  "<b>Score distribution of a tag's audience.</b> The scores of all users for the %s tag "
                  "&ldquo;%s&rdquo;, split into users whose planted preferences include its topic "

@@ -12,13 +12,15 @@
  *    time * (1e9 * 3,572) / (queries * rows).
  *  - roofline fraction (plot): max(bytes / bandwidth, flops / sgemm) / time.
  */
-#include "report.h"
+#include "results.h"
 
 #include "limits.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "gnuplot.h"
 
 static int thread_slot(const bench_config *cfg, int threads) {
     for (int i = 0; i < cfg->nthreads; i++)
@@ -37,7 +39,7 @@ static double sgemm_limit(const bench_row *r, const bench_config *cfg, const ben
     return !strcmp(r->mode, "tagging") ? lim->sgemm_tag_gfs[t] : lim->sgemm_gfs[t][batch_slot(r->batch)];
 }
 
-static const bench_row *find(const bench_report *rep, const char *method, const bench_row *like, int storage) {
+static const bench_row *find(const bench_results *rep, const char *method, const bench_row *like, int storage) {
     for (int i = 0; i < rep->nrows; i++) {
         const bench_row *o = &rep->rows[i];
         if (!strcmp(o->method, method) && !strcmp(o->mode, like->mode) && o->batch == like->batch &&
@@ -50,11 +52,11 @@ static const bench_row *find(const bench_report *rep, const char *method, const 
 static double roofline(const bench_row *r, const bench_config *cfg, const bench_limits *lim) {
     double bw = lim->bw_gbs[thread_slot(cfg, r->threads)] * 1e9, gf = sgemm_limit(r, cfg, lim) * 1e9;
     double tb = bw > 0 ? r->bytes / bw : 0, tf = gf > 0 ? r->flops / gf : 0;
-    if (strcmp(r->mode, "tagging") && r->batch < 16) tf = 0; /* memory-bound; see bench_report_finish */
+    if (strcmp(r->mode, "tagging") && r->batch < 16) tf = 0; /* memory-bound; see bench_results_finish */
     return (tb > tf ? tb : tf) / r->median_s;
 }
 
-void bench_report_finish(bench_report *rep, const bench_config *cfg, const bench_limits *lim) {
+void bench_results_finish(bench_results *rep, const bench_config *cfg, const bench_limits *lim) {
     for (int i = 0; i < rep->nrows; i++) {
         bench_row *r = &rep->rows[i];
         const int tagging = !strcmp(r->mode, "tagging");
@@ -140,7 +142,7 @@ static int max_threads(const bench_config *cfg) {
     return m;
 }
 
-static const bench_row *pick(const bench_report *rep, const char *method, const char *mode, int batch,
+static const bench_row *pick(const bench_results *rep, const char *method, const char *mode, int batch,
                              int64_t users, int threads, int storage) {
     bench_row like = {.batch = batch, .users = users, .threads = threads};
     strcpy(like.mode, mode);
@@ -158,7 +160,7 @@ static void target_line(FILE *f, const char *what, double goal, double value, co
                  100 * value / goal);
 }
 
-static void print_targets(FILE *f, const bench_report *rep, const bench_config *cfg) {
+static void print_targets(FILE *f, const bench_results *rep, const bench_config *cfg) {
     const int64_t n = target_users(cfg);
     const int th = max_threads(cfg);
     fprintf(f, "\n### Targets (%lld users, %d thread%s, float32 unless said)\n\n", (long long)n, th, th > 1 ? "s" : "");
@@ -188,17 +190,17 @@ static void print_targets(FILE *f, const bench_report *rep, const bench_config *
     target_line(f, "1 tag: float16 speed-up over float32", 1.7, one && h ? one->median_s / h->median_s : 0, "x");
 }
 
-void bench_report_markdown(FILE *f, const bench_report *rep, const bench_config *cfg, const bench_limits *lim,
+void bench_results_markdown(FILE *f, const bench_results *rep, const bench_config *cfg, const bench_limits *lim,
                            const char *machine, const char *date, double total_s) {
     fprintf(f, "## mvke-bench: %s\n\nMachine: %s. Date: %s. Whole run: %.0f s.\n", cfg->quick ? "quick run" : "full run",
             machine, date, total_s);
     fprintf(f, "Users: K = %d experts of d = %d (%.0f bytes per user in float32, %.0f in float16, Gram "
             "triangles included); tags: %d per task, 2 tasks; queries: gated rows of task 'interest'.\n",
-            BENCH_K, BENCH_D, bench_row_bytes(0), bench_row_bytes(1), BENCH_NTAGS);
+            cfg->K, cfg->d, bench_row_bytes(cfg, 0), bench_row_bytes(cfg, 1), BENCH_NTAGS);
     if (!rep->faiss_built)
-        fprintf(f, "\nFAISS rows are unavailable: this program was built without FAISS (no vs FAISS, no naive method).\n");
+        fprintf(f, "\nFAISS rows are unavailable: this program was built without FAISS (no vs FAISS).\n");
     fprintf(f, "\n### Machine limits measured in this run\n\n| threads | read GB/s |");
-    for (int b = 0; b < BENCH_NBATCH; b++) fprintf(f, " sgemm GF/s %dx%dx%d |", bench_batches[b], bench_tile_rows(bench_batches[b]), BENCH_ROW);
+    for (int b = 0; b < BENCH_NBATCH; b++) fprintf(f, " sgemm GF/s %dx%dx%d |", bench_batches[b], bench_tile_rows(bench_batches[b]), cfg->row);
     fprintf(f, " sgemm GF/s tagging |\n|---:|---:|");
     for (int b = 0; b <= BENCH_NBATCH; b++) fprintf(f, "---:|");
     fprintf(f, "\n");
@@ -240,7 +242,7 @@ void bench_report_markdown(FILE *f, const bench_report *rep, const bench_config 
             BENCH_NTAGS);
 }
 
-int bench_report_json(const char *path, const bench_report *rep, const bench_config *cfg, const bench_limits *lim,
+int bench_results_json(const char *path, const bench_results *rep, const bench_config *cfg, const bench_limits *lim,
                       const char *machine, const char *date, double total_s) {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -250,14 +252,14 @@ int bench_report_json(const char *path, const bench_report *rep, const bench_con
     fprintf(f, "{\n  \"program\": \"mvke-bench\",\n  \"library_version\": \"%s\",\n  \"quick\": %s,\n", mvke_version(),
             cfg->quick ? "true" : "false");
     fprintf(f, "  \"machine\": \"%s\",\n  \"date\": \"%s\",\n  \"total_seconds\": %.3f,\n", machine, date, total_s);
-    fprintf(f, "  \"K\": %d, \"d\": %d, \"tags_per_task\": %d, \"tasks\": %d, \"faiss\": %s,\n", BENCH_K, BENCH_D,
+    fprintf(f, "  \"K\": %d, \"d\": %d, \"tags_per_task\": %d, \"tasks\": %d, \"faiss\": %s,\n", cfg->K, cfg->d,
             BENCH_NTAGS, BENCH_NTASKS, rep->faiss_built ? "true" : "false");
     fprintf(f, "  \"limits\": [\n");
     for (int t = 0; t < cfg->nthreads; t++) {
         fprintf(f, "    {\"threads\": %d, \"read_gbs\": %.3f, \"sgemm_gfs\": {", cfg->threads[t], lim->bw_gbs[t]);
         for (int b = 0; b < BENCH_NBATCH; b++)
             fprintf(f, "%s\"%dx%dx%d\": %.3f", b ? ", " : "", bench_batches[b], bench_tile_rows(bench_batches[b]),
-                    BENCH_ROW, lim->sgemm_gfs[t][b]);
+                    cfg->row, lim->sgemm_gfs[t][b]);
         fprintf(f, "}, \"sgemm_tagging_gfs\": %.3f}%s\n", lim->sgemm_tag_gfs[t], t + 1 < cfg->nthreads ? "," : "");
     }
     fprintf(f, "  ],\n  \"rows\": [\n");
@@ -284,16 +286,31 @@ int bench_report_json(const char *path, const bench_report *rep, const bench_con
     return 0;
 }
 
-int bench_report_plots(const char *dir, const bench_report *rep, const bench_config *cfg, const bench_limits *lim) {
+/* dir/name opened for writing, or NULL after printing why. */
+static FILE *create_in(const char *dir, const char *name) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) perror(path);
+    return f;
+}
+
+/* One line of a data file: the key, then each row's value (NaN for a row not measured). */
+static void data_line(FILE *f, long long key, const bench_row *const *c, int n, const bench_config *cfg,
+                      const bench_limits *lim) {
+    fprintf(f, "%lld", key);
+    for (int i = 0; i < n; i++)
+        if (!c[i]) fprintf(f, " NaN");
+        else if (lim) fprintf(f, " %.4f", roofline(c[i], cfg, lim));
+        else fprintf(f, " %.6g", c[i]->median_s);
+    fprintf(f, "\n");
+}
+
+int bench_results_plots(const char *dir, const bench_results *rep, const bench_config *cfg, const bench_limits *lim) {
     const int th = max_threads(cfg);
     const int64_t n = target_users(cfg);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/time_vs_users.dat", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        return 1;
-    }
+    FILE *f = create_in(dir, "time_vs_users.dat");
+    if (!f) return 1;
     /* Columns: users, mvke f32, mvke f16, FAISS, naive (1 tag, top-100, seconds); then the same
      * for a batch of 64 tags. NaN where not measured. */
     fprintf(f, "# users  mvke_f32  mvke_f16  faiss_flat  naive  mvke_f32_b64  mvke_f16_b64  faiss_flat_b64\n");
@@ -303,34 +320,20 @@ int bench_report_plots(const char *dir, const bench_report *rep, const bench_con
                                  pick(rep, "faiss-flat", "top100", 1, u, th, -1), pick(rep, "naive", "top100", 1, u, th, -1),
                                  pick(rep, "mvke", "top100", 64, u, th, 0), pick(rep, "mvke", "top100", 64, u, th, 1),
                                  pick(rep, "faiss-flat", "top100", 64, u, th, -1)};
-        fprintf(f, "%lld", (long long)u);
-        for (int i = 0; i < 7; i++)
-            if (c[i]) fprintf(f, " %.6g", c[i]->median_s); else fprintf(f, " NaN");
-        fprintf(f, "\n");
+        data_line(f, (long long)u, c, 7, cfg, NULL);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/roofline_vs_batch.dat", dir);
-    if (!(f = fopen(path, "w"))) {
-        perror(path);
-        return 1;
-    }
+    if (!(f = create_in(dir, "roofline_vs_batch.dat"))) return 1;
     fprintf(f, "# batch  mvke_f32  mvke_f16  faiss_flat   (fraction of the roofline, %lld users, %d threads)\n",
             (long long)n, th);
     for (int b = 0; b < BENCH_NBATCH; b++) {
         const int q = bench_batches[b];
         const bench_row *c[3] = {pick(rep, "mvke", "top100", q, n, th, 0), pick(rep, "mvke", "top100", q, n, th, 1),
                                  pick(rep, "faiss-flat", "top100", q, n, th, -1)};
-        fprintf(f, "%d", q);
-        for (int i = 0; i < 3; i++)
-            if (c[i]) fprintf(f, " %.4f", roofline(c[i], cfg, lim)); else fprintf(f, " NaN");
-        fprintf(f, "\n");
+        data_line(f, q, c, 3, cfg, lim);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/plots.gp", dir);
-    if (!(f = fopen(path, "w"))) {
-        perror(path);
-        return 1;
-    }
+    if (!(f = create_in(dir, "plots.gp"))) return 1;
     fprintf(f,
             "set terminal svg size 800,500 dynamic font 'sans,12'\nset datafile missing 'NaN'\nset key top left\n"
             "set grid\nset logscale xy\nset xlabel 'users'\nset ylabel 'seconds per call (median)'\n"
@@ -347,11 +350,9 @@ int bench_report_plots(const char *dir, const bench_report *rep, const bench_con
             "'' u 1:4 w lp t 'FAISS IndexFlatIP'\n",
             th, th > 1 ? "s" : "", (long long)n);
     fclose(f);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot plots.gp", dir);
-    int rc = system(cmd);
-    if (rc != 0) {
-        fprintf(stderr, "mvke-bench: gnuplot failed or is missing (exit %d); the plot data is in %s\n", rc, dir);
+    char why[512];
+    if (bench_gnuplot(dir, "plots.gp", why, sizeof why) != 0) {
+        fprintf(stderr, "mvke-bench: %s; the plot data is in %s\n", why, dir);
         return 1;
     }
     return 0;

@@ -3,7 +3,7 @@
  * them. The script is left in the folder so that a reader can restyle a picture and redraw it
  * with `gnuplot plots.gp`; the page itself is written by report_page.c.
  */
-#include "report.h"
+#include "demo_report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/gnuplot.h"
+
 /* Score bins of the histogram and the threshold grid of the audience curve. */
 #define HIST_LO (-0.6)
 #define HIST_HI 1.0
@@ -21,7 +23,7 @@
 #define CURVE_HI 1.0
 #define CURVE_STEPS 120
 
-int mvke_report_page_write(const mvke_report *r, const char *dir, int pictures, char *msg, size_t cap);
+int cli_demo_report_page_write(const cli_demo_report *r, const char *dir, int pictures, char *msg, size_t cap);
 
 static FILE *open_in(const char *dir, const char *name, char *msg, size_t cap) {
     char path[4096];
@@ -59,9 +61,9 @@ static const char *short_name(const char *name) {
     return prev;
 }
 
-static int write_gates(const mvke_report *r, const char *dir, int t, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
-    char name[MVKE_WORLD_MAX_NAME + 16];
+static int write_gates(const cli_demo_report *r, const char *dir, int t, char *msg, size_t cap) {
+    const synth_world *w = r->world;
+    char name[SYNTH_WORLD_MAX_NAME + 16];
     snprintf(name, sizeof name, "gates_%s.dat", w->opt.tasks[t].name);
     FILE *f = open_in(dir, name, msg, cap);
     if (!f) return -1;
@@ -75,15 +77,15 @@ static int write_gates(const mvke_report *r, const char *dir, int t, char *msg, 
     return close_in(f, dir, name, msg, cap);
 }
 
-static int write_scores(const mvke_report *r, const char *dir, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
-    const mvke_report_tag *tg = &r->tags[0];
+static int write_scores(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
+    const synth_world *w = r->world;
+    const cli_demo_report_tag *tg = &r->tags[0];
     int64_t in[HIST_BINS] = {0}, out[HIST_BINS] = {0};
     for (int64_t u = 0; u < w->opt.nusers; u++) {
         double s = tg->scores[u];
         int b = (int)floor((s - HIST_LO) / (HIST_HI - HIST_LO) * HIST_BINS);
         b = b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b;
-        if (mvke_world_prefers(w, tg->task, u, w->tag_topic[tg->index])) in[b]++;
+        if (synth_world_prefers(w, tg->task, u, w->tag_topic[tg->index])) in[b]++;
         else out[b]++;
     }
     FILE *f = open_in(dir, "scores.dat", msg, cap);
@@ -100,8 +102,8 @@ static int write_scores(const mvke_report *r, const char *dir, char *msg, size_t
     return close_in(f, dir, "scores.dat", msg, cap);
 }
 
-static int write_audience(const mvke_report *r, const char *dir, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
+static int write_audience(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
+    const synth_world *w = r->world;
     FILE *f = open_in(dir, "audience.dat", msg, cap);
     if (!f) return -1;
     int64_t (*cnt)[CURVE_STEPS + 1] = calloc(r->ntags, sizeof *cnt);
@@ -132,7 +134,7 @@ static int write_audience(const mvke_report *r, const char *dir, char *msg, size
     return close_in(f, dir, "audience.dat", msg, cap);
 }
 
-static int write_precision(const mvke_report *r, const char *dir, char *msg, size_t cap) {
+static int write_precision(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
     FILE *f = open_in(dir, "precision.dat", msg, cap);
     if (!f) return -1;
     fprintf(f, "# task precision_at_%d_of_mvke_tags precision_of_random_tags\n", r->top_m);
@@ -141,7 +143,7 @@ static int write_precision(const mvke_report *r, const char *dir, char *msg, siz
     return close_in(f, dir, "precision.dat", msg, cap);
 }
 
-static void gp_task_title(FILE *f, const mvke_world *w, int t) {
+static void gp_task_title(FILE *f, const synth_world *w, int t) {
     char buf[512];
     int n = snprintf(buf, sizeof buf, "%s (experts", w->opt.tasks[t].name);
     for (int i = 0; i < w->opt.tasks[t].nexperts && n < (int)sizeof buf - 16; i++)
@@ -150,8 +152,8 @@ static void gp_task_title(FILE *f, const mvke_world *w, int t) {
     gp_string(f, buf);
 }
 
-static int write_script(const mvke_report *r, const char *dir, char *msg, size_t cap) {
-    const mvke_world *w = r->world;
+static int write_script(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
+    const synth_world *w = r->world;
     const int K = w->opt.K, T = w->opt.ntasks;
     FILE *f = open_in(dir, "plots.gp", msg, cap);
     if (!f) return -1;
@@ -201,7 +203,7 @@ static int write_script(const mvke_report *r, const char *dir, char *msg, size_t
     fprintf(f, "unset multiplot\nreset\n\n");
 
     /* Score histogram of the first named tag. */
-    const mvke_report_tag *tg = &r->tags[0];
+    const cli_demo_report_tag *tg = &r->tags[0];
     const char *topic = w->tag_name[tg->index];
     char title[1024];
     fprintf(f, "# Scores of every user for one tag\n"
@@ -255,43 +257,15 @@ static int write_script(const mvke_report *r, const char *dir, char *msg, size_t
     return close_in(f, dir, "plots.gp", msg, cap);
 }
 
-/* Runs `gnuplot plots.gp` in dir with its output on stderr. Returns 0 or -1 (reason in msg). */
-static int run_gnuplot(const char *dir, char *msg, size_t cap) {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(msg, cap, "cannot start gnuplot: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        if (chdir(dir) != 0) _exit(126);
-        dup2(2, 1);
-        execlp("gnuplot", "gnuplot", "plots.gp", (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            snprintf(msg, cap, "waiting for gnuplot: %s", strerror(errno));
-            return -1;
-        }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        snprintf(msg, cap, "gnuplot is not installed (Debian package gnuplot-nox)");
-    else snprintf(msg, cap, "gnuplot failed on %s/plots.gp (status %d)", dir, status);
-    return -1;
-}
-
-int mvke_report_write(const mvke_report *r, const char *dir, char *msg, size_t cap) {
+int cli_demo_report_write(const cli_demo_report *r, const char *dir, char *msg, size_t cap) {
     for (int t = 0; t < r->world->opt.ntasks; t++)
         if (write_gates(r, dir, t, msg, cap)) return -1;
     if (write_scores(r, dir, msg, cap) || write_audience(r, dir, msg, cap) || write_precision(r, dir, msg, cap) ||
         write_script(r, dir, msg, cap))
         return -1;
     char why[512] = "";
-    int pictures = run_gnuplot(dir, why, sizeof why) == 0;
-    if (mvke_report_page_write(r, dir, pictures, msg, cap)) return -1;
+    int pictures = bench_gnuplot(dir, "plots.gp", why, sizeof why) == 0;
+    if (cli_demo_report_page_write(r, dir, pictures, msg, cap)) return -1;
     if (!pictures) {
         snprintf(msg, cap, "%s", why);
         return 1;

@@ -1,0 +1,511 @@
+/*
+ * index_object.c - mvke.Index: a store of users (rows of K*d floats with int64 ids), in the
+ * habits of FAISS's Python indexes: add / search / range_search / remove_ids-like calls on numpy
+ * arrays. The GIL is released around every call that scans or changes rows, so Python threads
+ * search one index concurrently (the index's own reader-writer lock orders them with changes).
+ */
+#include "pymvke.h"
+
+static int ready(const mvke_py_index *self) {
+    if (self->index) return 1;
+    mvke_py_failf(MVKE_ERR_INVALID, "the mvke.Index was not initialised (call mvke.Index(K, d))");
+    return 0;
+}
+
+mvke_index *mvke_py_index_of(PyObject *obj, const char *what) {
+    if (!PyObject_TypeCheck(obj, &mvke_py_index_type)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an mvke.Index, not %.100s", what, Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    mvke_py_index *ix = (mvke_py_index *)obj;
+    return ready(ix) ? ix->index : NULL;
+}
+
+PyObject *mvke_py_index_wrap(mvke_index *index) {
+    mvke_py_index *self = (mvke_py_index *)mvke_py_index_type.tp_alloc(&mvke_py_index_type, 0);
+    if (!self) {
+        mvke_index_free(index);
+        return NULL;
+    }
+    self->index = index;
+    self->threads = 0;
+    return (PyObject *)self;
+}
+
+static void index_dealloc(mvke_py_index *self) {
+    mvke_index_free(self->index);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int index_init(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"K", "d", "storage", "threads", NULL};
+    int K, d, threads = 0;
+    const char *storage = "f32";
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|si:Index", kwlist, &K, &d, &storage, &threads)) return -1;
+    if (self->index) {
+        /* Replacing the handle could free it under a search running without the GIL. */
+        mvke_py_failf(MVKE_ERR_INVALID, "an mvke.Index is initialised once");
+        return -1;
+    }
+    mvke_index_options opts;
+    mvke_index_options_init(&opts);
+    mvke_status st = mvke_storage_from_name(storage, &opts.storage);
+    if (st == MVKE_OK && threads < 0) {
+        mvke_py_failf(MVKE_ERR_INVALID, "threads = %d: must be >= 0 (0 = OpenMP's default)", threads);
+        return -1;
+    }
+    opts.threads = threads;
+    if (st == MVKE_OK) st = mvke_index_new(&self->index, K, d, &opts);
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        return -1;
+    }
+    self->threads = threads;
+    return 0;
+}
+
+static int64_t count(const mvke_py_index *self);
+
+static void shape(const mvke_py_index *self, int *K, int *d) {
+    mvke_index_shape(self->index, K, d, NULL);
+}
+
+/* add / upsert: the same checks, one library call. */
+static PyObject *add_rows(mvke_py_index *self, PyObject *xo, PyObject *ido, int upsert) {
+    if (!ready(self)) return NULL;
+    int K, d;
+    shape(self, &K, &d);
+    int64_t n;
+    PyArrayObject *x = mvke_py_rows(xo, K, d, "x", &n);
+    if (!x) return NULL;
+    PyArrayObject *ids = NULL;
+    if (ido != Py_None && !(ids = mvke_py_ids(ido, "ids", n))) {
+        Py_DECREF(x);
+        return NULL;
+    }
+    const float *xp = MVKE_PY_F32(x);
+    const int64_t *ip = ids ? MVKE_PY_I64(ids) : NULL;
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = upsert ? mvke_index_upsert(self->index, n, ip, xp) : mvke_index_add(self->index, n, ip, xp);
+    Py_END_ALLOW_THREADS
+    PyObject *ret = st == MVKE_OK ? Py_NewRef(Py_None) : mvke_py_fail(st);
+    Py_DECREF(x);
+    Py_XDECREF(ids);
+    return ret;
+}
+
+PyDoc_STRVAR(add_doc,
+    "add($self, x, ids=None)\n--\n\n"
+    "Adds n users.\n"
+    "\n"
+    "x: the users' expert vectors, shaped (n, K, d) or (n, K*d); float32 is used in place when\n"
+    "   C-contiguous, other float dtypes are converted.\n"
+    "ids: n distinct int64 ids not yet present, or None for ntotal .. ntotal+n-1 (as FAISS's add).\n"
+    "\n"
+    "Each row's block Gram triangle is computed here. Raises mvke.Error for a wrong shape or dtype,\n"
+    "NaN/Inf (ERR_NONFINITE, the row named) or a duplicate id (ERR_DUPLICATE); then nothing is added.");
+
+static PyObject *index_add(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", "ids", NULL};
+    PyObject *xo, *ido = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:add", kwlist, &xo, &ido)) return NULL;
+    return add_rows(self, xo, ido, 0);
+}
+
+PyDoc_STRVAR(upsert_doc,
+    "upsert($self, x, ids)\n--\n\n"
+    "Adds n users, replacing the rows of ids already present.\n"
+    "\n"
+    "x: (n, K, d) or (n, K*d) floats; ids: n distinct int64 ids.\n"
+    "Raises mvke.Error as add(); on error nothing changes.");
+
+static PyObject *index_upsert(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", "ids", NULL};
+    PyObject *xo, *ido;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO:upsert", kwlist, &xo, &ido)) return NULL;
+    if (ido == Py_None) return mvke_py_failf(MVKE_ERR_INVALID, "upsert needs ids");
+    return add_rows(self, xo, ido, 1);
+}
+
+PyDoc_STRVAR(remove_doc,
+    "remove($self, ids)\n--\n\n"
+    "Removes the users ids (an int64 array-like, or one id) and returns how many were removed.\n"
+    "\n"
+    "Every id must be present and appear once: otherwise mvke.Error (ERR_UNKNOWN_ID naming the id,\n"
+    "ERR_DUPLICATE) and nothing is removed.");
+
+static PyObject *index_remove(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"ids", NULL};
+    PyObject *ido;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O:remove", kwlist, &ido)) return NULL;
+    if (!ready(self)) return NULL;
+    PyArrayObject *ids = mvke_py_ids(ido, "ids", -1);
+    if (!ids) return NULL;
+    const int64_t n = (int64_t)PyArray_DIM(ids, 0);
+    const int64_t *ip = MVKE_PY_I64(ids);
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_remove(self->index, n, ip);
+    Py_END_ALLOW_THREADS
+    PyObject *ret = st == MVKE_OK ? PyLong_FromLongLong((long long)n) : mvke_py_fail(st);
+    Py_DECREF(ids);
+    return ret;
+}
+
+PyDoc_STRVAR(reset_doc, "reset($self)\n--\n\nRemoves every user.");
+
+static PyObject *index_reset(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
+    if (!ready(self)) return NULL;
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_reset(self->index);
+    Py_END_ALLOW_THREADS
+    return st == MVKE_OK ? Py_NewRef(Py_None) : mvke_py_fail(st);
+}
+
+PyDoc_STRVAR(contains_doc, "contains($self, id)\n--\n\nWhether user id is in the index (also: id in index).");
+
+static PyObject *index_contains(mvke_py_index *self, PyObject *arg) {
+    if (!ready(self)) return NULL;
+    long long id = PyLong_AsLongLong(arg);
+    if (id == -1 && PyErr_Occurred()) return NULL;
+    int yes = 0;
+    mvke_status st;
+    /* Without the GIL: the lookup waits for a running add or remove. */
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_contains(self->index, (int64_t)id, &yes);
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) return mvke_py_fail(st);
+    return PyBool_FromLong(yes);
+}
+
+static int index_sq_contains(mvke_py_index *self, PyObject *arg) {
+    PyObject *r = index_contains(self, arg);
+    if (!r) return -1;
+    int yes = r == Py_True;
+    Py_DECREF(r);
+    return yes;
+}
+
+PyDoc_STRVAR(reconstruct_doc,
+    "reconstruct($self, id)\n--\n\n"
+    "The stored experts of user id as a (K, d) float32 array (float16 rows widened).\n"
+    "Raises mvke.Error (ERR_UNKNOWN_ID) when id is not present.");
+
+static PyObject *index_reconstruct(mvke_py_index *self, PyObject *arg) {
+    if (!ready(self)) return NULL;
+    long long id = PyLong_AsLongLong(arg);
+    if (id == -1 && PyErr_Occurred()) return NULL;
+    int K, d;
+    shape(self, &K, &d);
+    npy_intp dims[2] = {K, d};
+    PyArrayObject *x = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_FLOAT32);
+    if (!x) return NULL;
+    float *xp = MVKE_PY_F32(x);
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_get(self->index, (int64_t)id, xp);
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        Py_DECREF(x);
+        return NULL;
+    }
+    return (PyObject *)x;
+}
+
+PyDoc_STRVAR(ids_doc,
+    "ids($self)\n--\n\n"
+    "The ids of every user, in storage order, as an (ntotal,) int64 array.");
+
+static PyObject *index_ids(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
+    if (!ready(self)) return NULL;
+    const int64_t n = count(self);
+    npy_intp dim = (npy_intp)n;
+    PyArrayObject *ids = (PyArrayObject *)PyArray_SimpleNew(1, &dim, NPY_INT64);
+    if (!ids) return NULL;
+    int64_t *ip = MVKE_PY_I64(ids);
+    mvke_status st = MVKE_OK;
+    /* By range, so that a concurrent change makes an error, never a write past the array. */
+    Py_BEGIN_ALLOW_THREADS
+    if (n > 0) st = mvke_index_read_rows(self->index, 0, n, ip, NULL);
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        Py_DECREF(ids);
+        return NULL;
+    }
+    return (PyObject *)ids;
+}
+
+PyDoc_STRVAR(search_doc,
+    "search($self, z, k, allow=None)\n--\n\n"
+    "Top-k users for each of nq gated tag rows, as FAISS's Index.search: returns (D, I).\n"
+    "\n"
+    "z: (nq, K*d) gated rows (mvke.pack_query(q, w)), or (nq, K, d); float32 used in place when\n"
+    "   C-contiguous, other float dtypes converted.\n"
+    "k: the number of results per query, > 0 (ERR_BAD_K otherwise).\n"
+    "allow: None (every user), an int64 array of user ids (any order), or a bool mask over ids\n"
+    "   (mask[i] allows user i).\n"
+    "\n"
+    "D: (nq, k) float32, the exact gated cosines, descending (equal scores: smaller id first).\n"
+    "I: (nq, k) int64, the user ids.\n"
+    "Rows with fewer than k eligible users are padded with D = -inf and I = -1.\n"
+    "NaN/Inf in z raises mvke.Error (ERR_NONFINITE, the query named). The GIL is released while\n"
+    "searching: several Python threads may search one index at once.");
+
+static PyObject *index_search(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"z", "k", "allow", NULL};
+    PyObject *zo, *allow_o = Py_None;
+    long long k;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OL|O:search", kwlist, &zo, &k, &allow_o)) return NULL;
+    if (!ready(self)) return NULL;
+    int K, d;
+    shape(self, &K, &d);
+    int64_t nq;
+    PyArrayObject *z = mvke_py_rows(zo, K, d, "z", &nq);
+    if (!z) return NULL;
+    if (k <= 0) {
+        Py_DECREF(z);
+        return mvke_py_failf(MVKE_ERR_BAD_K, "k = %lld: the number of results must be > 0", k);
+    }
+    mvke_allow *allow = NULL;
+    PyArrayObject *D = NULL, *I = NULL;
+    if (mvke_py_allow(allow_o, &allow) < 0 || mvke_py_new_pair(nq, k, &D, &I) < 0) {
+        mvke_allow_free(allow);
+        Py_DECREF(z);
+        return NULL;
+    }
+    const float *zp = MVKE_PY_F32(z);
+    float *Dp = MVKE_PY_F32(D);
+    int64_t *Ip = MVKE_PY_I64(I);
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_search(self->index, nq, zp, (int64_t)k, allow, Dp, Ip);
+    mvke_allow_free(allow);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(z);
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        Py_DECREF(D);
+        Py_DECREF(I);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", D, I);
+}
+
+PyDoc_STRVAR(range_search_doc,
+    "range_search($self, z, min_score, allow=None)\n--\n\n"
+    "Every user with score >= min_score, per gated tag row, in FAISS's range_search layout:\n"
+    "returns (lims, D, I).\n"
+    "\n"
+    "z: (nq, K*d) or (nq, K, d) floats; min_score: a float (NaN raises ERR_NONFINITE);\n"
+    "allow: as in search().\n"
+    "\n"
+    "lims: (nq+1,) int64; the results of query i are D[lims[i]:lims[i+1]] (float32 scores,\n"
+    "descending, equal scores by smaller id) and I[lims[i]:lims[i+1]] (int64 user ids).\n"
+    "The GIL is released while searching.");
+
+static PyObject *index_range_search(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"z", "min_score", "allow", NULL};
+    PyObject *zo, *allow_o = Py_None;
+    float min_score;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Of|O:range_search", kwlist, &zo, &min_score, &allow_o))
+        return NULL;
+    if (!ready(self)) return NULL;
+    int K, d;
+    shape(self, &K, &d);
+    int64_t nq;
+    PyArrayObject *z = mvke_py_rows(zo, K, d, "z", &nq);
+    if (!z) return NULL;
+    mvke_allow *allow = NULL;
+    if (mvke_py_allow(allow_o, &allow) < 0) {
+        Py_DECREF(z);
+        return NULL;
+    }
+    const float *zp = MVKE_PY_F32(z);
+    mvke_result *res = NULL;
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_range_search(self->index, nq, zp, min_score, allow, &res);
+    mvke_allow_free(allow);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(z);
+    if (st != MVKE_OK) return mvke_py_fail(st);
+    PyObject *ret = mvke_py_lims(res);
+    mvke_result_free(res);
+    return ret;
+}
+
+PyDoc_STRVAR(use_gpu_doc,
+    "use_gpu($self, device=0)\n--\n\n"
+    "Moves this index's searches to CUDA device `device` (-1: every visible device, one shard\n"
+    "each). Raises mvke.Error (ERR_UNSUPPORTED) when the library has no CUDA backend or there is\n"
+    "no usable device; the index then keeps searching on the CPU.");
+
+static PyObject *index_use_gpu(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"device", NULL};
+    int device = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|i:use_gpu", kwlist, &device)) return NULL;
+    if (!ready(self)) return NULL;
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_use_gpu(self->index, device);
+    Py_END_ALLOW_THREADS
+    return st == MVKE_OK ? Py_NewRef(Py_None) : mvke_py_fail(st);
+}
+
+PyDoc_STRVAR(use_cpu_doc, "use_cpu($self)\n--\n\nMoves this index's searches back to the CPU.");
+
+static PyObject *index_use_cpu(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
+    if (!ready(self)) return NULL;
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_use_cpu(self->index);
+    Py_END_ALLOW_THREADS
+    return st == MVKE_OK ? Py_NewRef(Py_None) : mvke_py_fail(st);
+}
+
+static PyMethodDef index_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))index_add, METH_VARARGS | METH_KEYWORDS, add_doc},
+    {"upsert", (PyCFunction)(void (*)(void))index_upsert, METH_VARARGS | METH_KEYWORDS, upsert_doc},
+    {"remove", (PyCFunction)(void (*)(void))index_remove, METH_VARARGS | METH_KEYWORDS, remove_doc},
+    {"reset", (PyCFunction)index_reset, METH_NOARGS, reset_doc},
+    {"contains", (PyCFunction)index_contains, METH_O, contains_doc},
+    {"reconstruct", (PyCFunction)index_reconstruct, METH_O, reconstruct_doc},
+    {"ids", (PyCFunction)index_ids, METH_NOARGS, ids_doc},
+    {"search", (PyCFunction)(void (*)(void))index_search, METH_VARARGS | METH_KEYWORDS, search_doc},
+    {"range_search", (PyCFunction)(void (*)(void))index_range_search, METH_VARARGS | METH_KEYWORDS,
+     range_search_doc},
+    {"use_gpu", (PyCFunction)(void (*)(void))index_use_gpu, METH_VARARGS | METH_KEYWORDS, use_gpu_doc},
+    {"use_cpu", (PyCFunction)index_use_cpu, METH_NOARGS, use_cpu_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+/* The number of users. Like every call that takes the index's lock, without the GIL: the lock
+ * may be waiting for a long add in another thread, which must not stop the interpreter. */
+static int64_t count(const mvke_py_index *self) {
+    int64_t n = 0;
+    Py_BEGIN_ALLOW_THREADS
+    mvke_index_count(self->index, &n);
+    Py_END_ALLOW_THREADS
+    return n;
+}
+
+static PyObject *get_ntotal(mvke_py_index *self, void *Py_UNUSED(c)) {
+    return ready(self) ? PyLong_FromLongLong((long long)count(self)) : NULL;
+}
+
+static PyObject *get_K(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    int K, d;
+    shape(self, &K, &d);
+    return PyLong_FromLong(K);
+}
+
+static PyObject *get_d(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    int K, d;
+    shape(self, &K, &d);
+    return PyLong_FromLong(d);
+}
+
+static PyObject *get_storage(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    mvke_storage s;
+    mvke_index_shape(self->index, NULL, NULL, &s);
+    return PyUnicode_FromString(mvke_storage_name(s));
+}
+
+static PyObject *get_backend(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    const char *name = "cpu";
+    mvke_index_backend(self->index, &name);
+    return PyUnicode_FromString(name);
+}
+
+static PyObject *get_threads(mvke_py_index *self, void *Py_UNUSED(c)) {
+    return ready(self) ? PyLong_FromLong(self->threads) : NULL;
+}
+
+static int set_threads(mvke_py_index *self, PyObject *value, void *Py_UNUSED(c)) {
+    if (!ready(self)) return -1;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "threads cannot be deleted");
+        return -1;
+    }
+    long t = PyLong_AsLong(value);
+    if (t == -1 && PyErr_Occurred()) return -1;
+    if (t < 0 || t > 1 << 16) {
+        mvke_py_failf(MVKE_ERR_INVALID, "threads = %ld: must be in 0-65536 (0 = OpenMP's default)", t);
+        return -1;
+    }
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_set_threads(self->index, (int)t); /* waits for running searches */
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        return -1;
+    }
+    self->threads = (int)t;
+    return 0;
+}
+
+static PyGetSetDef index_getset[] = {
+    {"ntotal", (getter)get_ntotal, NULL, "The number of users (as FAISS's ntotal; also len(index)).", NULL},
+    {"K", (getter)get_K, NULL, "Experts per user.", NULL},
+    {"d", (getter)get_d, NULL, "Dimension of an expert vector (rows have K*d floats).", NULL},
+    {"storage", (getter)get_storage, NULL, "The row storage's name ('f32', 'f16', ...; see mvke.storages).", NULL},
+    {"backend", (getter)get_backend, NULL, "The backend searches run on: 'cpu' or 'cuda'.", NULL},
+    {"threads", (getter)get_threads, (setter)set_threads,
+     "Threads one search uses (0 = OpenMP's default); settable.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static Py_ssize_t index_len(mvke_py_index *self) {
+    return ready(self) ? (Py_ssize_t)count(self) : -1;
+}
+
+static PyObject *index_repr(mvke_py_index *self) {
+    if (!self->index) return PyUnicode_FromString("mvke.Index(<not initialised>)");
+    int K, d;
+    mvke_storage s;
+    mvke_index_shape(self->index, &K, &d, &s);
+    return PyUnicode_FromFormat("mvke.Index(K=%d, d=%d, storage='%s', ntotal=%lld)", K, d, mvke_storage_name(s),
+                                (long long)count(self));
+}
+
+static PySequenceMethods index_as_sequence = {
+    .sq_length = (lenfunc)index_len,
+    .sq_contains = (objobjproc)index_sq_contains,
+};
+
+PyDoc_STRVAR(index_doc,
+    "Index(K, d, storage='f32', threads=0)\n--\n\n"
+    "An index of users, each K expert vectors of dimension d (a row of K*d floats) with an int64\n"
+    "id, searched with gated tag rows z = w (x) q (mvke.pack_query). The score of a user for a tag\n"
+    "is the exact cosine of sum_k w[k] e[k] and q, computed without materialising that sum.\n"
+    "\n"
+    "storage: one of mvke.storages ('f32', 'f16' = half the memory, scores exact for the rounded\n"
+    "   rows); threads: threads one search uses (0 = OpenMP's default).\n"
+    "\n"
+    "Methods follow FAISS: add, search -> (D, I), range_search -> (lims, D, I), plus upsert, remove,\n"
+    "reset, contains, reconstruct, ids. Errors raise mvke.Error and change nothing.\n"
+    "Any number of threads may search at once; add/upsert/remove/reset wait for running searches.");
+
+PyTypeObject mvke_py_index_type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "mvke.Index",
+    .tp_basicsize = sizeof(mvke_py_index),
+    .tp_dealloc = (destructor)index_dealloc,
+    .tp_repr = (reprfunc)index_repr,
+    .tp_as_sequence = &index_as_sequence,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = index_doc,
+    .tp_methods = index_methods,
+    .tp_getset = index_getset,
+    .tp_init = (initproc)index_init,
+    .tp_new = PyType_GenericNew,
+};

@@ -1,0 +1,78 @@
+/*
+ * tag_all_checkpoint.c - the checkpoint protocol of `mvke tag-all`: after a block is written and
+ * fsynced, a small sidecar file (OUT.checkpoint, or OUT/checkpoint) is replaced atomically with
+ * the position of the next user and the committed output length, plus what identifies the run
+ * (index size and fingerprint, M, task, format, block size). --resume checks those, so that a
+ * resumed run writes exactly what an uninterrupted one would.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "index/durable.h"
+#include "tag_all.h"
+
+int cli_tag_io_fail(const char *what, const char *path) {
+    fprintf(stderr, "mvke tag-all: %s %s: %s\n", what, path, strerror(errno));
+    return CLI_EXIT_IO;
+}
+
+/* The checkpoint's text for a position and output length. */
+static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *buf, size_t cap) {
+    char part[128] = "";
+    if (r->parts)
+        snprintf(part, sizeof part, "part %d of %d: positions %lld-%lld\n", r->rank, r->nranks, (long long)r->lo,
+                 (long long)r->hi);
+    return snprintf(buf, cap,
+                    "mvke tag-all checkpoint 1\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
+                    "task %s\nformat %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
+                    (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
+                    r->npy ? "npy" : "tsv", r->block, part, (long long)next, (unsigned long long)bytes);
+}
+
+int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes) {
+    char text[1024], tmp[4300];
+    int len = ckpt_text(r, next, bytes, text, sizeof text);
+    snprintf(tmp, sizeof tmp, "%s.tmp", r->ckpt);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return cli_tag_io_fail("cannot create", tmp);
+    if (mvke_write_all(fd, text, (size_t)len, -1, NULL) != 0 || fsync(fd) != 0) {
+        close(fd);
+        return cli_tag_io_fail("cannot write", tmp);
+    }
+    close(fd);
+    if (rename(tmp, r->ckpt) != 0) return cli_tag_io_fail("cannot rename to", r->ckpt);
+    if (mvke_fsync_dir_of(r->ckpt) != 0) return cli_tag_io_fail("cannot fsync the directory of", r->ckpt);
+    return CLI_EXIT_OK;
+}
+
+int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uint64_t *bytes) {
+    *found = 0;
+    FILE *f = fopen(r->ckpt, "r");
+    if (!f) return errno == ENOENT ? CLI_EXIT_OK : cli_tag_io_fail("cannot open", r->ckpt);
+    char text[2048];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *p = strstr(text, "next_user ");
+    long long nu;
+    unsigned long long ob;
+    if (!p || sscanf(p, "next_user %lld\noutput_bytes %llu\n", &nu, &ob) != 2) {
+        fprintf(stderr, "mvke tag-all: %s: not a checkpoint of this program\n", r->ckpt);
+        return CLI_EXIT_DATA;
+    }
+    char want[1024];
+    ckpt_text(r, nu, ob, want, sizeof want);
+    if (strcmp(text, want) != 0 || nu < r->lo || nu > r->hi) {
+        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format, --block-users "
+                "or number of ranks; run without --resume to start over\n", r->ckpt);
+        return CLI_EXIT_DATA;
+    }
+    *found = 1;
+    *next = nu;
+    *bytes = ob;
+    return CLI_EXIT_OK;
+}
