@@ -34,16 +34,19 @@ static int write_fd2(const char *p, size_t n) {
 
 static ssize_t prefix_write(void *cookie, const char *buf, size_t n) {
     (void)cookie;
-    char prefix[32];
-    int pl = snprintf(prefix, sizeof prefix, "rank %d: ", rank);
+    /* Each line goes out in one write() with its prefix, so that mpirun, which forwards every
+     * rank's stderr, never interleaves two ranks inside a line. */
+    char line[4096];
+    const int pl = snprintf(line, sizeof line, "rank %d: ", rank);
     size_t done = 0;
     while (done < n) {
-        if (at_line_start && write_fd2(prefix, (size_t)pl) != 0) return -1;
         const char *nl = memchr(buf + done, '\n', n - done);
         size_t len = nl ? (size_t)(nl - (buf + done)) + 1 : n - done;
-        if (write_fd2(buf + done, len) != 0) return -1;
-        at_line_start = nl != NULL;
-        done += len;
+        size_t start = at_line_start ? (size_t)pl : 0, take = len < sizeof line - start ? len : sizeof line - start;
+        memcpy(line + start, buf + done, take);
+        if (write_fd2(line, start + take) != 0) return -1;
+        at_line_start = take == len && nl != NULL;
+        done += take;
     }
     return (ssize_t)n;
 }

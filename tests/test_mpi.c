@@ -46,6 +46,7 @@ static void world(void) {
 }
 
 static void cleanup(void) {
+    if (getenv("MVKE_TEST_KEEP")) return;
     if (dir[sizeof dir - 2] != 'X') sh("cd / && rm -rf '%s'", dir);
 }
 
@@ -133,7 +134,7 @@ Test(mpi, killed_rank_then_resume) {
     cr_assert_neq(sh("test \"$(cat kill.rc)\" = 0"), 0, "the job with a killed rank succeeded");
     cr_assert_eq(sh("test -e b.tsv.part-00001.checkpoint"), 0, "rank 1 left no checkpoint");
     cr_assert_eq(sh("$MPI -np 3 $M tag-all --shards bs --top 3 --block-users 64 -o b.tsv --resume 2> resume.err"), 0);
-    cr_assert_eq(sh("grep -q 'rank 1: mvke tag-all: resuming at user position' resume.err"), 0, "rank 1 did not resume");
+    cr_assert_eq(sh("grep -q 'rank 1: mvke tag-all: resuming at user position' resume.err"), 0, "rank 1 did not resume: %s/resume.err", dir);
     cr_assert_eq(sh("ls b.tsv.part-*.checkpoint 2>/dev/null | wc -l | grep -qx 0"), 0, "checkpoints left after the run");
     cr_assert_eq(sh("$M concat b.tsv --parts 3"), 0);
     cr_assert(same("b.tsv", "bref.tsv"), "the resumed parts differ from one process");
