@@ -2,7 +2,8 @@
  * test_mpi.c - the distribution layer (mpi/) end to end: `mpirun -np R mvke ...` (the executable
  * is MVKE_EXE, the launcher MPIRUN) gives the bytes one process gives, for audience (top N and
  * threshold, with an allow-list), tags and tag-all (tsv and npy, joined with `mvke concat`),
- * with 1 to 4 ranks, from one shared index file (of one block: all ranks but one get no users) and
+ * with 1 to 4 ranks, from one shared index file (of one block: all ranks but one get no users; and
+ * of three blocks, each rank a view of whole blocks) and
  * from shard files (with a rank that gets no users); a missing or extra shard fails the job
  * with the rank and file named, quickly; a rank killed during tag-all fails the job, and
  * --resume continues every rank's part to the single-process output.
@@ -138,4 +139,26 @@ Test(mpi, killed_rank_then_resume) {
     cr_assert_eq(sh("ls b.tsv.part-*.checkpoint 2>/dev/null | wc -l | grep -qx 0"), 0, "checkpoints left after the run");
     cr_assert_eq(sh("$M concat b.tsv --parts 3"), 0);
     cr_assert(same("b.tsv", "bref.tsv"), "the resumed parts differ from one process");
+}
+
+Test(mpi, one_shared_file_of_many_blocks) {
+    /* Three blocks of 65536 users (small rows): each rank searches a view of whole blocks. */
+    cr_assert_eq(sh("$M gen --out many --users 140000 --K 2 --d 4 --task a=0-1 --levels 4,20 --seed 5 >/dev/null 2>&1 && "
+                    "$M build -o many.mvke --experts many/users.npy --ids many/user_ids.npy --tags many/tags.tsv "
+                    "--tag-emb many/tag_emb.npy --gates many/gates.npy --task a=0-1 2>/dev/null"), 0);
+    static const char *cmds[] = {
+        "audience many.mvke --task a --tag 1,2,7 --top 30",
+        "audience many.mvke --task a --tag 3 --min-score 0.9",
+        "tags many.mvke --user 70000,3,139999,65536,131071 --top 4",
+    };
+    for (int c = 0; c < 3; c++) {
+        cr_assert_eq(sh("$M %s > many.ref", cmds[c]), 0, "%s", cmds[c]);
+        for (int r = 2; r <= 4; r++) {
+            cr_assert_eq(sh("$MPI -np %d $M %s > many.out", r, cmds[c]), 0, "%d ranks: %s", r, cmds[c]);
+            cr_assert(same("many.ref", "many.out"), "%d ranks differ from one process: %s", r, cmds[c]);
+        }
+    }
+    cr_assert_eq(sh("$M tag-all many.mvke --top 3 -o many1.tsv 2>/dev/null && "
+                    "$MPI -np 3 $M tag-all many.mvke --top 3 -o many3.tsv 2>/dev/null && $M concat many3.tsv --parts 3"), 0);
+    cr_assert(same("many1.tsv", "many3.tsv"), "tag-all over 3 ranks of a shared file differs from one process");
 }
