@@ -1,7 +1,9 @@
 /*
  * part.c - a rank's slice of an index: mvke_index_part cuts the storage positions into
  * contiguous parts, and mvke_index_view makes an index of a block-aligned run of positions whose
- * blocks view the parent's memory (nothing copied but the id lookup of its own rows).
+ * blocks view the parent's memory (nothing copied but the id lookup of its own rows). A view's
+ * blocks are checked when it is made (the parent's first-use checks of mapped bytes), so that the
+ * view itself, an in-memory store to the rest of index/, needs none.
  */
 #include <string.h>
 
@@ -48,6 +50,9 @@ mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, 
     if (st == MVKE_OK) st = mvke_index_new(&v, ps->K, ps->d, &o);
     const int64_t b0 = first / MVKE_BLOCK_ROWS, nb = (n + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
     mvke_store *s = v ? &v->store : NULL;
+    /* The view reads the parent's mapped bytes without checks of its own: check its blocks now
+     * (the first use of its share of the file). */
+    for (int64_t b = 0; st == MVKE_OK && b < nb; b++) st = mvke_store_check_block(ps, b0 + b);
     if (st == MVKE_OK && nb > 0) {
         s->blocks = mvke_calloc((size_t)nb, sizeof *s->blocks);
         if (!s->blocks || mvke_idmap_reserve(&s->map, n) != 0)

@@ -58,6 +58,8 @@ static mvke_status with_db(const mvke_index *ix, with_db_fn fn, void *arg) {
     mvke_status st;
     if (!blocks) {
         st = mvke_error(MVKE_ERR_NOMEM, "out of memory viewing %lld blocks", (long long)s->nblocks);
+    } else if ((st = mvke_store_check_all(s)) != MVKE_OK) {
+        /* a mapped block failed its first-use check: no answer from those bytes */
     } else {
         mvke_kdb db;
         mvke_store_view(s, blocks, &db);

@@ -24,6 +24,7 @@ int cli_cmd_audience(int argc, char **argv) {
     long long top = 0;
     float min = 0;
     long long gpu = -2; /* --gpu not given */
+    int no_verify = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1, .group = 2},
         {.name = "--shards", .metavar = "PREFIX",
@@ -43,6 +44,8 @@ int cli_cmd_audience(int argc, char **argv) {
          .dst = &allow_s},
         {.name = "--gpu", .metavar = "N", .help = "search the users on GPU N (default 0; -1: every GPU)", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
+        {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
+         .kind = CLI_FLAG, .dst = &no_verify},
     };
     const cli_spec spec = {"mvke audience", "Reverse targeting: for each tag, its best users.",
                            "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score, rank from 1, score with 6 "
@@ -62,7 +65,7 @@ int cli_cmd_audience(int argc, char **argv) {
     rc = CLI_EXIT_OK;
     mvke_status st;
     if (allow_s && (rc = cli_arg_load_allow("audience", allow_s, &allow)) != CLI_EXIT_OK) goto out;
-    if ((rc = cli_rank_open("audience", index, shards, 1, &ru)) != CLI_EXIT_OK) goto out;
+    if ((rc = cli_rank_open("audience", index, shards, 1, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &ru)) != CLI_EXIT_OK) goto out;
     if (gpu > -2 && (st = mvke_index_use_gpu(ru.users, (int)gpu)) != MVKE_OK) {
         rc = cli_fail("audience", st, "--gpu");
         goto out;

@@ -52,6 +52,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     long long gpu = -2; /* --gpu not given */
     const char *shards = NULL;
     cli_rank_users ru = {0};
+    int no_verify = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &r.index, .required = 1, .group = 1},
         {.name = "--shards", .metavar = "PREFIX",
@@ -80,6 +81,8 @@ int cli_cmd_tag_all(int argc, char **argv) {
         {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows stay resident\n"
          "there and each block of users is streamed to it (default block 262144)", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
+        {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
+         .kind = CLI_FLAG, .dst = &no_verify},
     };
     const cli_spec spec = {"mvke tag-all",
                            "The top-M tags of every user, for every task (or --task only), streamed to OUT.",
@@ -106,7 +109,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     int64_t *ids = NULL;
     char *text = NULL;
     size_t text_cap = 0;
-    if ((rc = cli_rank_open("tag-all", r.index, shards, 0, &ru)) != CLI_EXIT_OK) goto out;
+    if ((rc = cli_rank_open("tag-all", r.index, shards, 0, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &ru)) != CLI_EXIT_OK) goto out;
     r.index = ru.path;
     r.users = ru.file;
     r.tags = ru.tags;

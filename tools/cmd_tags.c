@@ -156,6 +156,7 @@ int cli_cmd_tags(int argc, char **argv) {
     cli_ids user = {NULL, 0};
     long long top = 0;
     long long gpu = -2; /* --gpu not given */
+    int no_verify = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1, .group = 1},
         {.name = "--shards", .metavar = "PREFIX",
@@ -170,6 +171,8 @@ int cli_cmd_tags(int argc, char **argv) {
          .min = 1, .max = 1e18, .required = 1},
         {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows move there", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
+        {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
+         .kind = CLI_FLAG, .dst = &no_verify},
     };
     const cli_spec spec = {"mvke tags", "Per-user top tags: the M best tags of each task (or of --task only) for each user.",
                            "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score, rank from 1, score with\n"
@@ -185,7 +188,7 @@ int cli_cmd_tags(int argc, char **argv) {
     mvke_result *res = NULL;
     rc = CLI_EXIT_OK;
     mvke_status st;
-    if ((rc = cli_rank_open("tags", index, shards, 1, &ru)) != CLI_EXIT_OK) goto out;
+    if ((rc = cli_rank_open("tags", index, shards, 1, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &ru)) != CLI_EXIT_OK) goto out;
     if (gpu > -2 && (st = mvke_tags_use_gpu(ru.tags, (int)gpu)) != MVKE_OK) {
         rc = cli_fail("tags", st, "--gpu");
         goto out;

@@ -15,7 +15,8 @@ void cli_shard_path(const char *prefix, int part, char *buf, size_t cap) {
     snprintf(buf, cap, "%s.%05d.mvke", prefix, part);
 }
 
-int cli_rank_open(const char *cmd, const char *index, const char *shards, int view, cli_rank_users *out) {
+int cli_rank_open(const char *cmd, const char *index, const char *shards, int view, unsigned flags,
+                  cli_rank_users *out) {
     memset(out, 0, sizeof *out);
     const int rank = mvke_dist_rank(), size = mvke_dist_size();
     out->parts = shards || mvke_dist_active();
@@ -30,7 +31,7 @@ int cli_rank_open(const char *cmd, const char *index, const char *shards, int vi
             return CLI_EXIT_USAGE;
         }
     }
-    mvke_status st = mvke_file_open(out->path, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &out->file, &out->tags);
+    mvke_status st = mvke_file_open(out->path, flags, &out->file, &out->tags);
     if (st != MVKE_OK) return cli_fail(cmd, st, out->path);
     out->users = out->file;
     mvke_index_count(out->file, &out->n);

@@ -25,10 +25,11 @@ typedef struct cli_rank_users {
 
 /* Opens what this rank serves: with shards (a prefix) its shard file, all of whose users are
  * its own; else the file `index`, of which it serves part rank/size of the positions (whole
- * blocks, mvke_index_part), as a view when `view` is set. With shards, rank 0 also checks that
+ * blocks, mvke_index_part), as a view when `view` is set. flags go to mvke_file_open. With shards, rank 0 also checks that
  * there is no shard beyond the last rank (users would be left out). Returns an exit code; errors
  * are printed for `cmd`, naming the file. */
-int cli_rank_open(const char *cmd, const char *index, const char *shards, int view, cli_rank_users *out);
+int cli_rank_open(const char *cmd, const char *index, const char *shards, int view, unsigned flags,
+                  cli_rank_users *out);
 
 void cli_rank_close(cli_rank_users *r);
 

@@ -416,7 +416,9 @@ mvke_status mvke_index_part(const mvke_index *index, int64_t grain, int part, in
  * mvke_user_tags_top) know only the view's rows. A change to the view (add, remove, ...) copies
  * the blocks it touches first and never changes the parent. The parent must not be changed or
  * freed while the view exists; free the view with mvke_index_free.
- * Errors: MVKE_ERR_INVALID (NULL, range outside [0, count) or not block-aligned), MVKE_ERR_NOMEM.
+ * The view's blocks of a mapped file are checked when it is made (as on their first use).
+ * Errors: MVKE_ERR_INVALID (NULL, range outside [0, count) or not block-aligned), MVKE_ERR_NOMEM,
+ * MVKE_ERR_CHECKSUM (a block of the range is corrupted; named).
  */
 mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, mvke_index **out);
 
@@ -520,23 +522,39 @@ void mvke_taxonomy_free(mvke_taxonomy *tax);
  * temporary file is removed and path is unchanged), MVKE_ERR_NOMEM. */
 mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke_tags *tags);
 
-/* Flags of mvke_file_open. */
+/* Flags of mvke_file_open. By default (format version 2) opening checks the header, the section
+ * table and the small sections; the per-user sections (user blocks, ids, id lookup) are checked
+ * in units of 1 MiB the first time a search or lookup reads them, so that no answer ever comes
+ * from bytes that fail their checksum (MVKE_ERR_CHECKSUM naming the byte range instead), along
+ * with the cheap content checks (Gram entries finite, diagonal >= 0; MVKE_ERR_FORMAT). */
 #define MVKE_FILE_OPEN_DEFAULT 0u
-/* Skip the checksums of the user rows and Gram triangles (the bulk of a large file): opening
- * then reads only the ids and the tag sections. Everything else is still checked. */
+/* Skip the checksums of the user rows and Gram triangles: version 2 checks the user blocks'
+ * Gram values but not their checksum units (ids and the id lookup are still checked); version 1
+ * skips the row and Gram section checksums at open. */
 #define MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS 1u
+/* Skip every first-use check of the per-user sections (checksums and content checks): for
+ * users who accept answers from a possibly corrupted file in exchange for the first search's
+ * checking time. The header, table and small sections are still checked. */
+#define MVKE_FILE_OPEN_NO_VERIFY 2u
 
-/* Opens an index file: *users receives the index (its rows viewing the mapped file) and *tags
- * the tag table (either output may be NULL when not wanted). Every size and offset is checked
- * before use, and every checksum unless flags says otherwise.
+/* Opens an index file (format version 1 or 2): *users receives the index and *tags the tag table
+ * (either output may be NULL when not wanted). A version 2 file is mapped and its users are
+ * searched in place (a block is copied only when a change touches it; ids are looked up in the
+ * file's sorted id section); a version 1 file's rows are copied into memory. Every size and
+ * offset is checked before use; checksums as the flags above say.
  * Errors: MVKE_ERR_IO, MVKE_ERR_FORMAT (bad magic or version, inconsistent sizes, offsets or
- * counts; named), MVKE_ERR_TRUNCATED (the file is shorter than it declares), MVKE_ERR_CHECKSUM
- * (the message names the section), MVKE_ERR_DUPLICATE (a user id twice), MVKE_ERR_NOMEM.
- * On error both outputs are NULL. */
+ * counts, a section kind this version does not read; named), MVKE_ERR_TRUNCATED (the file is
+ * shorter than it declares), MVKE_ERR_CHECKSUM (the message names the section), MVKE_ERR_GATE or
+ * MVKE_ERR_NONFINITE (tag gates the tag table refuses), MVKE_ERR_DUPLICATE (a user id twice, in a
+ * version 1 file), MVKE_ERR_NOMEM. On error both outputs are NULL. Searches and lookups of an
+ * opened version 2 index may fail later with MVKE_ERR_CHECKSUM or MVKE_ERR_FORMAT as above. */
 mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users, mvke_tags **tags);
 
-/* Checks an index file without keeping it: every size, offset and checksum, and that its tags
- * and users load. Errors as mvke_file_open. */
+/* Checks an index file without keeping it: every size, offset and checksum, that its tags and
+ * users load, and (version 2) every invariant add enforces: rows finite and within the storage's
+ * range, Gram triangles equal to the ones recomputed from the rows, lanes past a block's rows
+ * zero, ids non-negative and unique, the id lookup sorted, its positions a permutation agreeing
+ * with the ids. Errors as mvke_file_open; content errors are MVKE_ERR_FORMAT naming the user. */
 mvke_status mvke_file_verify(const char *path);
 
 /* What the header of an index file says, after checking the header and section table. */
