@@ -17,6 +17,8 @@ packages=(meson ninja-build pkg-config gcc g++ libopenblas-openmp-dev libcriteri
 # The Python module (python/, docs/python.md): headers, numpy, pytest for its tests, and
 # meson-python for `pip install --no-build-isolation .`.
 packages+=(python3-dev python3-numpy python3-pytest python3-mesonpy python3-venv python3-pip)
+# MPI for the distributed commands (mpirun -np R mvke audience|tags|tag-all; -Dmpi=auto).
+packages+=(libopenmpi-dev openmpi-bin)
 # The fuzzing build (scripts/ci-sanitize.sh fuzz): clang, libFuzzer and its sanitizer runtimes,
 # LLVM's OpenMP.
 packages+=(clang libclang-rt-14-dev libomp-14-dev)

@@ -35,21 +35,26 @@ int cli_fail(const char *cmd, mvke_status st, const char *what) {
     return cli_exit_code(st);
 }
 
+void cli_print_entries(FILE *f, long long key, const char *task, const int64_t *ids, const float *scores, int64_t n,
+                       const mvke_tags *names, int ids_are_tags) {
+    for (int64_t r = 0; r < n; r++) {
+        fprintf(f, "%lld\t%s\t%lld\t%lld\t%.6f", key, task, (long long)r + 1, (long long)ids[r], (double)scores[r]);
+        if (names) {
+            const char *name = "";
+            mvke_tags_get(names, task, ids_are_tags ? ids[r] : (int64_t)key, &name, NULL, NULL, NULL);
+            fprintf(f, "\t%s", name ? name : "");
+        }
+        fputc('\n', f);
+    }
+}
+
 void cli_print_list(const mvke_result *res, int64_t i, long long key, const char *task, const mvke_tags *names,
                     int ids_are_tags) {
     const int64_t *ids;
     const float *sc;
     int64_t n = 0;
     mvke_result_get(res, i, &ids, &sc, &n);
-    for (int64_t r = 0; r < n; r++) {
-        printf("%lld\t%s\t%lld\t%lld\t%.6f", key, task, (long long)r + 1, (long long)ids[r], (double)sc[r]);
-        if (names) {
-            const char *name = "";
-            mvke_tags_get(names, task, ids_are_tags ? ids[r] : (int64_t)key, &name, NULL, NULL, NULL);
-            printf("\t%s", name ? name : "");
-        }
-        putchar('\n');
-    }
+    cli_print_entries(stdout, key, task, ids, sc, n, names, ids_are_tags);
 }
 
 int cli_finish_stdout(const char *cmd) {

@@ -6,6 +6,8 @@
 #ifndef MVKE_TOOLS_CLI_H
 #define MVKE_TOOLS_CLI_H
 
+#include <stdio.h>
+
 #include "mvke/mvke.h"
 
 /* Exit codes of every subcommand. */
@@ -39,6 +41,10 @@ int cli_exit_code(mvke_status status);
  * the id's when ids_are_tags, else the key's. */
 void cli_print_list(const mvke_result *res, int64_t i, long long key, const char *task, const mvke_tags *names,
                     int ids_are_tags);
+
+/* The same lines for n entries given as arrays (ids, scores), written to f. */
+void cli_print_entries(FILE *f, long long key, const char *task, const int64_t *ids, const float *scores, int64_t n,
+                       const mvke_tags *names, int ids_are_tags);
 
 /* Flushes stdout. Returns CLI_EXIT_OK, or CLI_EXIT_IO after printing that writing failed. */
 int cli_finish_stdout(const char *cmd);

@@ -1,6 +1,10 @@
 /*
  * cmd_audience.c - `mvke audience`: the top users (or all users above a score) of tags of one
  * task, as TSV on stdout: tag_id task rank user_id score.
+ *
+ * Under mpirun every rank searches its own users (ranks.h) for its local top N (or every user
+ * above the score), and rank 0 merges the lists under the total order and writes them: the same
+ * bytes as one process.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +14,9 @@
 #include "args.h"
 #include "cli.h"
 #include "options.h"
+#include "ranks.h"
+
+#include "../mpi/dist.h"
 
 /* --tag: "all" (n = -1: every tag of the task) or ids separated by commas. */
 static int parse_tags(const char *value, void *dst, char *msg, size_t cap) {
@@ -24,7 +31,7 @@ static int parse_tags(const char *value, void *dst, char *msg, size_t cap) {
 }
 
 int cli_cmd_audience(int argc, char **argv) {
-    const char *index = NULL, *task = NULL, *allow_s = NULL, *tags_file = NULL;
+    const char *index = NULL, *shards = NULL, *task = NULL, *allow_s = NULL, *tags_file = NULL;
     int names = 0;
     cli_ids tag = {NULL, 0};
     long long top = 0;
@@ -33,13 +40,17 @@ int cli_cmd_audience(int argc, char **argv) {
     int no_verify = 0;
     long long threads = 0;
     const cli_option options[] = {
-        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1, .group = 2},
+        {.name = "--shards", .metavar = "PREFIX",
+         .help = "instead of INDEX: rank r of an mpirun job searches PREFIX.<r>.mvke\n"
+         "(5 digits, from `mvke shard`); without it every rank opens INDEX\n"
+         "and searches its part of the users", .kind = CLI_STRING, .dst = &shards, .required = 1, .group = 2},
         {.name = "--task", .metavar = "NAME", .help = "the task the tags belong to", .kind = CLI_STRING,
          .dst = &task, .required = 1},
         {.name = "--tag", .metavar = "ID[,ID...]|all", .help = "tag ids, or all: every tag of the task", .kind = CLI_CUSTOM,
-         .dst = &tag, .required = 1, .group = 2, .parse = parse_tags},
+         .dst = &tag, .required = 1, .group = 3, .parse = parse_tags},
         {.name = "--tags-file", .metavar = "F", .help = "tag ids from a .npy of int64 or a text file, one id a line",
-         .kind = CLI_STRING, .dst = &tags_file, .required = 1, .group = 2},
+         .kind = CLI_STRING, .dst = &tags_file, .required = 1, .group = 3},
         {.name = "--top", .metavar = "N", .help = "the N best users of each tag", .kind = CLI_INT, .dst = &top,
          .min = 1, .max = 1e18, .group = 1, .required = 1},
         {.name = "--min-score", .metavar = "S", .help = "every user with score >= S (cosine, in [-1, 1])",
@@ -67,25 +78,22 @@ int cli_cmd_audience(int argc, char **argv) {
     const int by_top = top > 0;
     int64_t ntag = tag.n;
     mvke_allow *allow = NULL;
-    mvke_index *users = NULL;
-    mvke_tags *tags = NULL;
+    cli_rank_users ru = {0};
+    cli_rank_lists merged = {0};
     mvke_result *res = NULL;
     rc = CLI_EXIT_OK;
     mvke_status st;
     if (tags_file && (rc = cli_arg_read_ids("audience", "--tags-file", tags_file, &tag.ids, &ntag)) != CLI_EXIT_OK)
         goto out;
     if (allow_s && (rc = cli_arg_load_allow("audience", allow_s, &allow)) != CLI_EXIT_OK) goto out;
-    if ((st = mvke_file_open(index, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &users, &tags)) != MVKE_OK) {
-        rc = cli_fail("audience", st, index);
-        goto out;
-    }
-    mvke_index_set_threads(users, (int)threads);
-    if (gpu > -2 && (st = mvke_index_use_gpu(users, (int)gpu)) != MVKE_OK) {
+    if ((rc = cli_rank_open("audience", index, shards, 1, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &ru)) != CLI_EXIT_OK) goto out;
+    mvke_index_set_threads(ru.users, (int)threads);
+    if (gpu > -2 && (st = mvke_index_use_gpu(ru.users, (int)gpu)) != MVKE_OK) {
         rc = cli_fail("audience", st, "--gpu");
         goto out;
     }
     if (ntag < 0) { /* --tag all */
-        if ((st = mvke_tags_count(tags, task, &ntag)) != MVKE_OK) {
+        if ((st = mvke_tags_count(ru.tags, task, &ntag)) != MVKE_OK) {
             rc = cli_fail("audience", st, "--task");
             goto out;
         }
@@ -93,26 +101,39 @@ int cli_cmd_audience(int argc, char **argv) {
             rc = cli_fail("audience", MVKE_ERR_NOMEM, "listing the tags");
             goto out;
         }
-        mvke_tags_ids(tags, task, tag.ids);
+        mvke_tags_ids(ru.tags, task, tag.ids);
     }
     const int64_t *tag_ids = tag.ids;
-    int64_t nusers = 0;
-    mvke_index_count(users, &nusers);
-    if (top > nusers) top = nusers > 0 ? nusers : 1; /* every user, without a list of padding */
-    st = by_top ? mvke_audience_top(users, tags, task, ntag, tag_ids, top, allow, &res)
-               : mvke_audience_range(users, tags, task, ntag, tag_ids, min, allow, &res);
+    /* --top beyond the users this process searches gives every one of them, without a list of
+     * padding; the merge over ranks still keeps the N best of all. */
+    int64_t nusers = 0, local_top = top;
+    mvke_index_count(ru.users, &nusers);
+    if (local_top > nusers) local_top = nusers > 0 ? nusers : 1;
+    st = by_top ? mvke_audience_top(ru.users, ru.tags, task, ntag, tag_ids, local_top, allow, &res)
+               : mvke_audience_range(ru.users, ru.tags, task, ntag, tag_ids, min, allow, &res);
     if (st != MVKE_OK) {
         rc = cli_fail("audience", st, "search");
         goto out;
     }
+    if (mvke_dist_size() > 1) {
+        if ((rc = cli_rank_merge("audience", res, by_top ? top : 0, &merged)) != CLI_EXIT_OK) goto out;
+        if (mvke_dist_rank() != 0) goto out;
+    }
     printf("tag_id\ttask\trank\tuser_id\tscore%s\n", names ? "\ttag_name" : "");
-    for (int64_t i = 0; i < ntag; i++) cli_print_list(res, i, (long long)tag_ids[i], task, names ? tags : NULL, 0);
+    for (int64_t i = 0; i < ntag; i++) {
+        if (!merged.off) {
+            cli_print_list(res, i, (long long)tag_ids[i], task, names ? ru.tags : NULL, 0);
+            continue;
+        }
+        cli_print_entries(stdout, (long long)tag_ids[i], task, merged.ids + merged.off[i], merged.scores + merged.off[i],
+                          merged.off[i + 1] - merged.off[i], names ? ru.tags : NULL, 0);
+    }
     rc = cli_finish_stdout("audience");
 out:
     mvke_result_free(res);
     mvke_allow_free(allow);
-    mvke_index_free(users);
-    mvke_tags_free(tags);
+    cli_rank_lists_free(&merged);
+    cli_rank_close(&ru);
     free(tag.ids);
     return rc;
 }

@@ -6,6 +6,13 @@
  * loaded. Each block is scored, written (tag_all_output.c) and, at most about once a second,
  * made durable and recorded in a checkpoint (tag_all_checkpoint.c), from which --resume
  * continues; the result is byte-identical to a run that was never interrupted.
+ *
+ * Under mpirun (or with --shards), rank r writes the part OUT.part-<r, 5 digits> of its own users
+ * (ranks.h): a part of the positions of INDEX, or all of its shard PREFIX.<r>.mvke. Only part 0
+ * starts with the tsv header, so the parts concatenated in rank order (`mvke concat`, or cat for
+ * tsv) are the single-process output. Each part has its own checkpoint; a finished part keeps a
+ * checkpoint at its end until every rank is done, so that a rerun with --resume after any rank
+ * failed continues every part and skips the finished ones.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,7 +27,10 @@
 #include "index/durable.h"
 #include "options.h"
 #include "progress.h"
+#include "ranks.h"
 #include "tag_all.h"
+
+#include "../mpi/dist.h"
 
 /* --format: tsv or npy, into an int (1: npy). */
 static int parse_format(const char *v, void *dst, char *msg, size_t cap) {
@@ -40,10 +50,15 @@ int cli_cmd_tag_all(int argc, char **argv) {
     float every = 1.0f;
     int resume = 0;
     long long gpu = -2; /* --gpu not given */
+    const char *shards = NULL;
+    cli_rank_users ru = {0};
     int no_verify = 0;
     long long threads = 0;
     const cli_option options[] = {
-        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &r.index, .required = 1},
+        {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &r.index, .required = 1, .group = 1},
+        {.name = "--shards", .metavar = "PREFIX",
+         .help = "instead of INDEX: rank r of an mpirun job opens its shard PREFIX.<r>.mvke\n"
+         "(5 digits, from `mvke shard`)", .kind = CLI_STRING, .dst = &shards, .required = 1, .group = 1},
         {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &r.top,
          .min = 1, .max = 100000, .required = 1},
         {.name = "-o", .metavar = "OUT",
@@ -75,12 +90,22 @@ int cli_cmd_tag_all(int argc, char **argv) {
     };
     const cli_spec spec = {"mvke tag-all",
                            "The top-M tags of every user, for every task (or --task only), streamed to OUT.",
-                           "Progress goes to stderr: a bar with users/s and ETA on a terminal, a line every 5 s otherwise.\n",
+                           "Progress goes to stderr: a bar with users/s and ETA on a terminal, a line every 5 s otherwise.\n"
+                           "Under mpirun (or with --shards) rank r writes OUT.part-<r> (5 digits) of its users, each\n"
+                           "part checkpointed and resumed on its own; `mvke concat -o OUT OUT.part-*` joins them into\n"
+                           "the single-process output (for tsv, cat in rank order does the same).\n",
                            options, CLI_NOPTIONS(options)};
     int prc;
     if (!cli_parse(&spec, argc, argv, &prc)) return prc;
     if (r.names && r.npy) return cli_usage_error(&spec, "--names goes with --format tsv (npy outputs hold ids only)");
     if (!r.block) r.block = gpu > -2 ? 262144 : 16384; /* room for the device's two lanes to overlap */
+    r.parts = shards || mvke_dist_active();
+    r.rank = mvke_dist_rank();
+    r.nranks = mvke_dist_size();
+    if (r.parts) {
+        snprintf(r.out_part, sizeof r.out_part, "%s.part-%05d", r.out, r.rank);
+        r.out = r.out_part;
+    }
     snprintf(r.ckpt, sizeof r.ckpt, r.npy ? "%s/checkpoint" : "%s.checkpoint", r.out);
 
     int rc = CLI_EXIT_OK;
@@ -89,8 +114,13 @@ int cli_cmd_tag_all(int argc, char **argv) {
     int64_t *ids = NULL;
     char *text = NULL;
     size_t text_cap = 0;
-    if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK ||
-        (st = mvke_file_open(r.index, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &r.users, &r.tags)) != MVKE_OK) {
+    if ((rc = cli_rank_open("tag-all", r.index, shards, 0, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &ru)) != CLI_EXIT_OK) goto out;
+    r.index = ru.path;
+    r.users = ru.file;
+    r.tags = ru.tags;
+    r.lo = ru.first;
+    r.hi = ru.first + ru.n;
+    if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK) {
         rc = cli_fail("tag-all", st, r.index);
         goto out;
     }
@@ -100,6 +130,13 @@ int cli_cmd_tag_all(int argc, char **argv) {
         goto out;
     }
     mvke_index_count(r.users, &r.n);
+    /* A score's last bits depend on the block a user is scored in (the product routine and tiles
+     * follow the block's size), so parts equal one process when blocks are cut where one process
+     * cuts them: at multiples of N from the start of the file. */
+    if (!shards && r.parts && (r.lo % r.block != 0 || (r.hi != r.n && r.hi % r.block != 0)))
+        fprintf(stderr, "mvke tag-all: warning: --block-users %lld does not divide this part's bounds (%lld-%lld): "
+                "scores may differ from one process's in the last digit; use a power of two up to %d\n",
+                r.block, (long long)r.lo, (long long)r.hi, MVKE_INDEX_BLOCK_ROWS);
     int all_tasks;
     mvke_tags_ntasks(r.tags, &all_tasks);
     r.task_names = calloc((size_t)(all_tasks ? all_tasks : 1), sizeof *r.task_names);
@@ -128,7 +165,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     int K, d;
     mvke_index_shape(r.users, &K, &d, NULL);
 
-    int64_t next = 0;
+    int64_t next = r.lo;
     uint64_t bytes = 0;
     if (resume) {
         int found;
@@ -149,7 +186,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
         goto out;
     }
     if ((rc = cli_tag_open_outputs(&r, resume, &bytes)) != CLI_EXIT_OK) goto out;
-    if (!resume && (rc = cli_tag_checkpoint_write(&r, 0, bytes)) != CLI_EXIT_OK) goto out;
+    if (!resume && (rc = cli_tag_checkpoint_write(&r, r.lo, bytes)) != CLI_EXIT_OK) goto out;
 
     const int64_t B = r.block;
     x = malloc((size_t)B * (size_t)K * (size_t)d * sizeof *x);
@@ -159,34 +196,41 @@ int cli_cmd_tag_all(int argc, char **argv) {
         goto out;
     }
     cli_progress prog;
-    cli_progress_start(&prog, "users", next, r.n);
+    cli_progress_start(&prog, "users", next - r.lo, r.hi - r.lo);
     double last_ckpt = bench_now();
-    if (next > 0) fprintf(stderr, "mvke tag-all: resuming at user position %lld of %lld\n", (long long)next, (long long)r.n);
-    for (int64_t first = next; first < r.n; first += B) {
-        const int64_t m = r.n - first < B ? r.n - first : B;
+    if (next > r.lo)
+        fprintf(stderr, "mvke tag-all: resuming at user position %lld of %lld\n", (long long)next, (long long)r.hi);
+    for (int64_t first = next; first < r.hi; first += B) {
+        const int64_t m = r.hi - first < B ? r.hi - first : B;
         mvke_result *res = NULL;
         if ((st = mvke_index_read_rows(r.users, first, m, ids, x)) != MVKE_OK ||
             (st = mvke_user_tags_top_rows(r.tags, r.task, m, x, r.top, &res)) != MVKE_OK) {
             rc = cli_fail("tag-all", st, "scoring a block");
             goto out;
         }
-        rc = cli_tag_write_block(&r, first, m, ids, res, &text, &text_cap, &bytes);
+        rc = cli_tag_write_block(&r, first - r.lo, m, ids, res, &text, &text_cap, &bytes);
         mvke_result_free(res);
         if (rc != CLI_EXIT_OK) goto out;
         const double now = bench_now();
-        if (now - last_ckpt >= every && first + m < r.n) {
+        if (now - last_ckpt >= every && first + m < r.hi) {
             if ((rc = cli_tag_sync_outputs(&r)) != 0 || (rc = cli_tag_checkpoint_write(&r, first + m, bytes)) != CLI_EXIT_OK) goto out;
             last_ckpt = now;
         }
-        cli_progress_update(&prog, first + m, 0);
+        cli_progress_update(&prog, first + m - r.lo, 0);
     }
     if ((rc = cli_tag_sync_outputs(&r)) != 0) goto out;
+    /* A finished part waits, checkpointed at its end, until every part is finished. */
+    if (r.parts && next < r.hi && (rc = cli_tag_checkpoint_write(&r, r.hi, bytes)) != CLI_EXIT_OK) goto out;
+    if (mvke_dist_barrier() != 0) {
+        rc = CLI_EXIT_FAIL;
+        goto out;
+    }
     if (unlink(r.ckpt) != 0 && errno != ENOENT) {
         rc = cli_tag_io_fail("cannot remove", r.ckpt);
         goto out;
     }
     mvke_fsync_dir_of(r.ckpt);
-    cli_progress_end(&prog, r.n);
+    cli_progress_end(&prog, r.hi - r.lo);
 out:
     if (r.fd >= 0 && close(r.fd) != 0 && rc == CLI_EXIT_OK) rc = cli_tag_io_fail("cannot close", r.out);
     for (int i = 0; r.fds && i < 1 + 2 * r.ntasks; i++)
@@ -197,7 +241,6 @@ out:
     free(x);
     free(ids);
     free(text);
-    mvke_index_free(r.users);
-    mvke_tags_free(r.tags);
+    cli_rank_close(&ru);
     return rc;
 }

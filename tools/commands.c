@@ -17,6 +17,8 @@ int cli_cmd_upsert(int argc, char **argv);
 int cli_cmd_remove(int argc, char **argv);
 int cli_cmd_update(int argc, char **argv);
 int cli_cmd_merge(int argc, char **argv);
+int cli_cmd_shard(int argc, char **argv);
+int cli_cmd_concat(int argc, char **argv);
 
 const cli_command cli_commands[] = {
     {"demo", "what the system does, on a synthetic world it makes itself (report with pictures)", cli_cmd_demo},
@@ -32,6 +34,8 @@ const cli_command cli_commands[] = {
     {"audience", "the best users of tags (top N or above a score)", cli_cmd_audience},
     {"tags", "the best tags of users, per task", cli_cmd_tags},
     {"tag-all", "the top tags of every user, streamed to a file, resumable", cli_cmd_tag_all},
+    {"shard", "split an index file into one shard file per rank of an mpirun job", cli_cmd_shard},
+    {"concat", "join the parts of a distributed tag-all into the single-process output", cli_cmd_concat},
     {"bench", "time the search beside FAISS, the naive method and this machine's limits", cli_cmd_bench},
     {0, 0, 0},
 };

@@ -1,10 +1,15 @@
 /*
  * mvke.c - entry point of the `mvke` command-line tool: dispatches to a subcommand.
+ *
+ * Launched by mpirun, the process is one rank of a job (mpi/dist.h): a rank whose command fails
+ * ends the whole job at once with its exit code, so that no rank waits for ever on it.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+
+#include "../mpi/dist.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: mvke <command> [options]   (mvke <command> --help for each)\n\ncommands:\n");
@@ -12,7 +17,7 @@ static void usage(FILE *f) {
     fprintf(f, "\nmvke --version prints the library version.\n");
 }
 
-int main(int argc, char **argv) {
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
@@ -30,4 +35,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "mvke: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    if (mvke_dist_init(&argc, &argv) != 0) return CLI_EXIT_FAIL;
+    int rc = dispatch(argc, argv);
+    if (!mvke_dist_active()) return rc;
+    if (rc != CLI_EXIT_OK) mvke_dist_abort(rc);
+    fflush(stdout);
+    mvke_dist_finish();
+    return rc;
 }

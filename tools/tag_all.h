@@ -13,6 +13,9 @@
 
 typedef struct cli_tag_run {
     const char *index, *out, *task;
+    char out_part[4096]; /* OUT.part-<rank> when the users are split over ranks (tools/ranks.h) */
+    int parts;           /* whether they are: then only part 0 starts with the tsv header */
+    int rank, nranks;
     int npy;
     int names; /* tsv: a tag_name column */
     long long top, block;
@@ -21,8 +24,9 @@ typedef struct cli_tag_run {
     mvke_tags *tags;
     int ntasks; /* tasks written: 1 with --task */
     const char **task_names;
-    int64_t n;
-    char ckpt[4096];
+    int64_t n;      /* users in the opened file */
+    int64_t lo, hi; /* the storage positions this process writes (every one without parts) */
+    char ckpt[4200];
     /* tsv */
     int fd;
     /* npy */
@@ -39,7 +43,8 @@ int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes)
 
 /* Reads the checkpoint of this run: *found = 0 when there is none; else the position and length
  * it recorded, after checking that it was written by a run with the same index, --top, --task,
- * --format and --block-users. Returns an exit status (errors printed). */
+ * --format and --block-users (and with parts, the same part and positions). Returns an exit status
+ * (errors printed). */
 int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uint64_t *bytes);
 
 /* Opens the outputs for writing: tsv, the file (cut back to `bytes` on resume, else a header,
@@ -47,7 +52,7 @@ int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uin
  * exit status. */
 int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes);
 
-/* Writes the results of users first .. first+m-1 (ids) in place (npy) or appended at *bytes (tsv,
+/* Writes the results of users first .. first+m-1 of the part (ids) in place (npy) or appended at *bytes (tsv,
  * formatted in *buf of *cap bytes, grown as needed). Returns an exit status. */
 int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t *ids, mvke_result *res, char **buf,
                         size_t *cap, uint64_t *bytes);

@@ -22,15 +22,19 @@ int cli_tag_io_fail(const char *what, const char *path) {
 
 /* The checkpoint's text for a position and output length. */
 static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *buf, size_t cap) {
+    char part[128] = "";
+    if (r->parts)
+        snprintf(part, sizeof part, "part %d of %d: positions %lld-%lld\n", r->rank, r->nranks, (long long)r->lo,
+                 (long long)r->hi);
     return snprintf(buf, cap,
                     "mvke tag-all checkpoint 1\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
-                    "task %s\nformat %s\nblock_users %lld\nnext_user %lld\noutput_bytes %llu\n",
+                    "task %s\nformat %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
-                    r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->block, (long long)next, (unsigned long long)bytes);
+                    r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->block, part, (long long)next, (unsigned long long)bytes);
 }
 
 int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes) {
-    char text[1024], tmp[4200];
+    char text[1024], tmp[4300];
     int len = ckpt_text(r, next, bytes, text, sizeof text);
     snprintf(tmp, sizeof tmp, "%s.tmp", r->ckpt);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -62,9 +66,9 @@ int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uin
     }
     char want[1024];
     ckpt_text(r, nu, ob, want, sizeof want);
-    if (strcmp(text, want) != 0 || nu < 0 || nu > r->n) {
-        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format, --names or --block-users; "
-                "run without --resume to start over\n", r->ckpt);
+    if (strcmp(text, want) != 0 || nu < r->lo || nu > r->hi) {
+        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format, --names, "
+                "--block-users or number of ranks; run without --resume to start over\n", r->ckpt);
         return CLI_EXIT_DATA;
     }
     *found = 1;

@@ -44,7 +44,7 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
         char path[4400];
         mvke_dtype dt = MVKE_DTYPE_I64;
         int nd = 2;
-        int64_t shape[2] = {r->n, r->top};
+        int64_t shape[2] = {r->hi - r->lo, r->top};
         if (i == 0) {
             snprintf(path, sizeof path, "%s/user_ids.npy", r->out);
             nd = 1;
@@ -55,7 +55,7 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
         char head[512];
         size_t hl;
         mvke_npy_header(dt, nd, shape, head, sizeof head, &hl);
-        const uint64_t total = hl + (uint64_t)r->n * (uint64_t)(nd == 1 ? 1 : r->top) * (dt == MVKE_DTYPE_F32 ? 4 : 8);
+        const uint64_t total = hl + (uint64_t)(r->hi - r->lo) * (uint64_t)(nd == 1 ? 1 : r->top) * (dt == MVKE_DTYPE_F32 ? 4 : 8);
         r->data_off[i] = hl;
         r->fds[i] = open(path, O_RDWR | O_CREAT | (resume ? 0 : O_TRUNC), 0644);
         if (r->fds[i] < 0) return cli_tag_io_fail("cannot open", path);
@@ -96,6 +96,8 @@ int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
         if (ftruncate(r->fd, (off_t)*bytes) != 0) return cli_tag_io_fail("cannot truncate", r->out);
         return CLI_EXIT_OK;
     }
+    *bytes = 0;
+    if (r->parts && r->rank != 0) return CLI_EXIT_OK; /* the other parts continue part 0 */
     const char *head = r->names ? "user_id\ttask\trank\ttag_id\tscore\ttag_name\n" : "user_id\ttask\trank\ttag_id\tscore\n";
     if (mvke_write_all(r->fd, head, strlen(head), 0, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
     *bytes = strlen(head);

@@ -446,6 +446,41 @@ mvke_status mvke_index_read_rows(const mvke_index *index, int64_t first, int64_t
                                  float *x);
 
 /* ---------------------------------------------------------------------------------------------
+ * Parts of an index (for spreading the users over processes, e.g. MPI ranks)
+ *
+ * Storage positions are grouped in blocks of MVKE_INDEX_BLOCK_ROWS rows (every block but the
+ * last is full). A process that serves part r of R takes the positions mvke_index_part gives it
+ * and either searches a view of them (mvke_index_view) or streams them (mvke_index_read_rows).
+ * ------------------------------------------------------------------------------------------- */
+
+#define MVKE_INDEX_BLOCK_ROWS 65536
+
+/* The storage positions [*first, *first + *n) of part `part` of `nparts`. The positions are cut
+ * into units of `grain` rows (0: one storage block, MVKE_INDEX_BLOCK_ROWS, which makes every part
+ * acceptable to mvke_index_view) and the units are dealt out in order, as evenly as possible:
+ * part p gets units [p*U/nparts, (p+1)*U/nparts) of the U units. So the parts are disjoint,
+ * contiguous, in storage order, and together cover every row; a part may be empty (*n = 0, and
+ * *first is where it would start), e.g. when there are more parts than units.
+ * Errors: MVKE_ERR_INVALID (NULL, nparts < 1, part outside [0, nparts), grain < 0). */
+mvke_status mvke_index_part(const mvke_index *index, int64_t grain, int part, int nparts,
+                            int64_t *first, int64_t *n);
+
+/* A new index of the n rows at storage positions first .. first+n-1 of parent, whose blocks view
+ * the parent's memory: only the id lookup of the view's own rows is built, so the view costs
+ * memory for its share of the users, not the parent's. first must be a multiple of
+ * MVKE_INDEX_BLOCK_ROWS (or the parent's count, for an empty view) and first + n a multiple of
+ * it or the parent's count (a part of grain 0 from mvke_index_part always is). The view has the parent's K, d, storage and threads; its
+ * position i is the parent's position first + i; lookups by id (mvke_index_contains, _get,
+ * mvke_user_tags_top) know only the view's rows. A change to the view (add, remove, ...) copies
+ * the blocks it touches first and never changes the parent. The parent must not be changed or
+ * freed while the view exists; free the view with mvke_index_free.
+ * The view's blocks of a mapped file are checked when it is made (as on their first use).
+ * Errors: MVKE_ERR_INVALID (NULL, range outside [0, count) or not block-aligned), MVKE_ERR_NOMEM,
+ * MVKE_ERR_CHECKSUM (a block of the range is corrupted; named).
+ */
+mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, mvke_index **out);
+
+/* ---------------------------------------------------------------------------------------------
  * numpy .npy files (format versions 1.0, 2.0 and 3.0, C order, little-endian)
  *
  * The reader is strict: magic, version, a header of at most 10000 bytes holding exactly the keys
