@@ -1,7 +1,10 @@
 /*
  * crc32c.c - CRC-32C, reflected polynomial 0x82F63B78, initial value and final xor ~0.
- * Portable path: slicing-by-8 tables built once. Hardware path: the SSE4.2 crc32 instruction,
- * 8 bytes at a time.
+ * Portable path: slicing-by-8 tables built once. Hardware path: the SSE4.2 crc32 instruction on
+ * three interleaved streams (the instruction has a latency of 3 cycles and a throughput of 1, so
+ * one stream runs at a third of the unit's speed); the three partial CRCs are joined with a
+ * "shift by L zero bytes" operator applied through four byte tables. The processor is asked
+ * once, with cpuid, whether it has SSE4.2.
  */
 #include "crc32c.h"
 
@@ -21,10 +24,8 @@ static void table_init(void) {
         for (int s = 1; s < 8; s++) table[s][i] = (table[s - 1][i] >> 8) ^ table[0][table[s - 1][i] & 0xff];
 }
 
-uint32_t mvke_crc32c_portable(uint32_t crc, const void *data, size_t n) {
-    pthread_once(&table_once, table_init);
-    const unsigned char *p = data;
-    uint32_t c = ~crc;
+/* The raw register update (no inversions) over n bytes. */
+static uint32_t raw_portable(uint32_t c, const unsigned char *p, size_t n) {
     while (n >= 8) {
         uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         lo ^= c;
@@ -34,11 +35,41 @@ uint32_t mvke_crc32c_portable(uint32_t crc, const void *data, size_t n) {
         n -= 8;
     }
     while (n--) c = (c >> 8) ^ table[0][(c ^ *p++) & 0xff];
-    return ~c;
+    return c;
+}
+
+uint32_t mvke_crc32c_portable(uint32_t crc, const void *data, size_t n) {
+    pthread_once(&table_once, table_init);
+    return ~raw_portable(~crc, data, n);
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <nmmintrin.h>
+
+#define STREAM 4096 /* bytes of each of the three streams per round */
+
+/* shift[i][b]: the register after STREAM zero bytes, starting from byte b at position i. */
+static uint32_t shift[4][256];
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
+
+static void shift_init(void) {
+    pthread_once(&table_once, table_init);
+    static const unsigned char zeros[STREAM];
+    uint32_t basis[32];
+    for (int j = 0; j < 32; j++) basis[j] = raw_portable((uint32_t)1 << j, zeros, STREAM);
+    for (int i = 0; i < 4; i++)
+        for (uint32_t b = 0; b < 256; b++) {
+            uint32_t v = 0;
+            for (int j = 0; j < 8; j++)
+                if (b >> j & 1) v ^= basis[8 * i + j];
+            shift[i][b] = v;
+        }
+}
+
+static inline uint32_t shift_one(uint32_t c) {
+    return shift[0][c & 0xff] ^ shift[1][(c >> 8) & 0xff] ^ shift[2][(c >> 16) & 0xff] ^ shift[3][c >> 24];
+}
 
 __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t n) {
     const unsigned char *p = data;
@@ -46,6 +77,22 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
     while (n && ((uintptr_t)p & 7)) {
         c = _mm_crc32_u8((uint32_t)c, *p++);
         n--;
+    }
+    while (n >= 3 * STREAM) {
+        uint64_t a = c, b = 0, d = 0;
+        const unsigned char *pb = p + STREAM, *pd = p + 2 * STREAM;
+        for (size_t i = 0; i < STREAM; i += 8) {
+            uint64_t va, vb, vd;
+            memcpy(&va, p + i, 8);
+            memcpy(&vb, pb + i, 8);
+            memcpy(&vd, pd + i, 8);
+            a = _mm_crc32_u64(a, va);
+            b = _mm_crc32_u64(b, vb);
+            d = _mm_crc32_u64(d, vd);
+        }
+        c = shift_one(shift_one((uint32_t)a) ^ (uint32_t)b) ^ (uint32_t)d;
+        p += 3 * STREAM;
+        n -= 3 * STREAM;
     }
     while (n >= 8) {
         uint64_t v;
@@ -58,12 +105,19 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
     return ~(uint32_t)c;
 }
 
+static int has_sse42(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c & bit_SSE4_2) != 0;
+}
+
 uint32_t mvke_crc32c(uint32_t crc, const void *data, size_t n) {
     static int hw = -1; /* -1 unknown, else 0/1; every thread computes the same value */
-    int h = __atomic_load_n(&hw, __ATOMIC_RELAXED);
+    int h = __atomic_load_n(&hw, __ATOMIC_ACQUIRE);
     if (h < 0) {
-        h = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-        __atomic_store_n(&hw, h, __ATOMIC_RELAXED);
+        h = has_sse42();
+        if (h) pthread_once(&shift_once, shift_init);
+        __atomic_store_n(&hw, h, __ATOMIC_RELEASE);
     }
     return h ? crc32c_sse42(crc, data, n) : mvke_crc32c_portable(crc, data, n);
 }

@@ -7,8 +7,10 @@
  *   offset 64   section table: nsections entries of 32 bytes (CRC-32C in the header)
  *   then        sections, each at a multiple of 64, in table order, gaps filled with zeros
  *
- * Every byte of the file is covered by a checksum or required to be zero, so any flipped bit is
- * found by a full check.
+ * Small sections carry their CRC-32C in their table entry and are checked at open. Bulk sections
+ * (the per-user ones) are cut into checksum units whose CRC-32C values form the checksum section;
+ * a unit is checked when first read (units.h). Every byte of the file is covered by a checksum or
+ * required to be zero, so any flipped bit is found by a full check.
  */
 #ifndef MVKE_INDEX_FILE_FORMAT_H
 #define MVKE_INDEX_FILE_FORMAT_H
@@ -23,17 +25,24 @@
 #endif
 
 #define MVKE_FILE_MAGIC "\x89MVKEIX\n" /* 8 bytes: the high byte and newline catch text-mode copies */
-#define MVKE_FILE_VERSION 1u
+#define MVKE_FILE_VERSION 2u    /* what this library writes; it reads 1 and 2 */
+#define MVKE_FILE_VERSION_1 1u
 #define MVKE_FILE_HEADER_SIZE 64u
 #define MVKE_FILE_ENTRY_SIZE 32u
 #define MVKE_FILE_ALIGN 64u
-#define MVKE_FILE_MAX_SECTIONS 16u
+#define MVKE_FILE_MAX_SECTIONS 32u /* version 1 files have at most 16 */
+#define MVKE_FILE_V1_MAX_SECTIONS 16u
 #define MVKE_FILE_OPTIONS_SIZE 64u
 #define MVKE_FILE_TASK_SIZE 336u /* name[256], experts[64], nexperts u32, reserved u32, ntags u64 */
 #define MVKE_FILE_TAG_SIZE 32u   /* id i64, parent i64, name offset u64, name length u32, reserved u32 */
 #define MVKE_FILE_NAME_MAX 255u
 
-/* Section kinds; each appears at most once, all but VK exactly once. */
+#define MVKE_FILE_UNIT_SHIFT 20u     /* checksum units of 1 MiB */
+#define MVKE_FILE_CHECKSUMS_HEAD 64u /* u32 unit shift, u32 reserved, u64 units, zeros */
+
+/* Section kinds; each appears at most once. Version 1: 1-10, all but VK required. Version 2:
+ * 1-8 and 11-14, all but VK required; 15-22 are reserved for what later minor additions store
+ * (docs/file-format.md) and refused by this library with a message saying so. */
 enum {
     MVKE_SEC_OPTIONS = 1,   /* tag storage u32, temperature f32, has_vk u32, ntasks u32, ntags u64 */
     MVKE_SEC_TASKS = 2,     /* ntasks task records */
@@ -44,9 +53,28 @@ enum {
     MVKE_SEC_VK = 7,        /* K * d float32, only when has_vk */
     MVKE_SEC_USER_IDS = 8,  /* nusers int64 */
     MVKE_SEC_USER_ROWS = 9, /* nusers * K * d float32 or float16 (header's storage) */
-    MVKE_SEC_USER_GRAM = 10 /* nusers * K(K+1)/2 float32 */
+    MVKE_SEC_USER_GRAM = 10, /* version 1: nusers * K(K+1)/2 float32 */
+    MVKE_SEC_USER_BLOCKS = 11, /* version 2: the storage blocks in the layout of kernels/layout.h (bulk) */
+    MVKE_SEC_CHECKSUMS = 12,   /* version 2: the checksum units' CRC-32C values */
+    MVKE_SEC_ID_LOOKUP = 13,   /* version 2: nusers (id, position) int64 pairs, ids ascending (bulk) */
+    MVKE_SEC_ID_FENCES = 14,   /* version 2: the first id of every 65536 lookup pairs */
+    /* Reserved, not written by this version: */
+    MVKE_SEC_CODEC = 15,       /* codec parameters (sq8 affine per dimension, pq codebooks, Gram width) */
+    MVKE_SEC_CODES = 16,       /* per-block codes and Gram triangles of a coded index (bulk) */
+    MVKE_SEC_REFINE_ROWS = 17, /* float32 rows, row-major in storage order, for exact re-scoring (bulk) */
+    MVKE_SEC_LIST_OFFSETS = 18, /* k-means lists: first position of every list */
+    MVKE_SEC_CENTROIDS = 19,   /* k-means centroids */
+    MVKE_SEC_RADII = 20,       /* per list and expert: the largest norm (bounds for pruning) */
+    MVKE_SEC_TASK_LAYOUT = 21, /* task-subset layout of the blocks */
+    MVKE_SEC_RESERVED_LAST = 22
 };
-#define MVKE_SEC_KINDS 10
+#define MVKE_SEC_KINDS 22
+
+/* Whether a section kind is checked by units (bulk) rather than by its table entry's CRC. */
+static inline int mvke_file_bulk(uint32_t kind) {
+    return kind == MVKE_SEC_USER_IDS || kind == MVKE_SEC_USER_BLOCKS || kind == MVKE_SEC_ID_LOOKUP ||
+           kind == MVKE_SEC_CODES || kind == MVKE_SEC_REFINE_ROWS;
+}
 
 typedef struct mvke_file_header {
     uint32_t version;

@@ -5,11 +5,17 @@
  * checked: magic, version, header checksum, declared size against the real size, table checksum,
  * then every entry (known kind, no repeats, 64-byte aligned, inside the file, in order without
  * overlap, reserved fields zero) and every size against K, d and the counts, all with checked
- * arithmetic. Gaps must be zero, so every byte of the file is either checksummed or fixed. The
- * user sections become views of the mapping (no copy); tags are few and are rebuilt through the
- * public tag-table API, which re-checks them (finite values, gates inside the subsets, ids).
+ * arithmetic. Gaps must be zero, so every byte of the file is either checksummed or fixed. Tags
+ * are few and are rebuilt through the public tag-table API, which re-checks them (finite values,
+ * gates inside the subsets, ids).
+ *
+ * Version 2: open reads the header, the table and the small sections only. The user blocks, ids
+ * and id lookup stay in the mapping and are searched in place; their checksum units are checked
+ * when first read (units.h, store.h). Version 1: the rows are row-major and are copied into the
+ * block layout at open (the old path, kept so that older files still open).
  */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,10 +24,13 @@
 #include <unistd.h>
 
 #include "../kernels/gram.h"
+#include "../kernels/layout.h"
 #include "../kernels/runtime.h"
 #include "crc32c.h"
 #include "file_format.h"
+#include "idlookup.h"
 #include "index_impl.h"
+#include "units.h"
 #include "tags_impl.h"
 
 typedef struct mapping {
@@ -39,6 +48,8 @@ typedef struct layout {
     uint32_t tag_storage, has_vk, ntasks;
     float temperature;
     uint64_t ntags;
+    uint64_t full_block; /* version 2: bytes of a full user block */
+    uint64_t nunits;     /* version 2: checksum units */
 } layout;
 
 static void unmap_release(void *p) {
@@ -46,6 +57,20 @@ static void unmap_release(void *p) {
     if (!m) return;
     if (m->addr) munmap(m->addr, m->len);
     mvke_free(m);
+}
+
+/* What a version 2 index's blocks view: the mapping and the first-use checks. */
+typedef struct file_map {
+    mapping *m;
+    mvke_units units;
+} file_map;
+
+static void file_map_release(void *p) {
+    file_map *f = p;
+    if (!f) return;
+    mvke_units_release(&f->units);
+    unmap_release(f->m);
+    mvke_free(f);
 }
 
 static mvke_status map_file(const char *path, mapping **out) {
@@ -86,7 +111,7 @@ static int all_zero(const unsigned char *p, uint64_t n) {
 }
 
 /* Expected byte size of each section from the header and options, or fails on overflow. */
-static mvke_status expected_sizes(const layout *L, uint64_t *want) {
+static mvke_status expected_sizes(layout *L, uint64_t *want) {
     const uint64_t K = L->h.K, d = L->h.d, n = L->h.nusers, P = (uint64_t)mvke_gram_size((int)K);
     int ok = 1;
     want[MVKE_SEC_OPTIONS] = MVKE_FILE_OPTIONS_SIZE;
@@ -97,11 +122,43 @@ static mvke_status expected_sizes(const layout *L, uint64_t *want) {
     ok &= !__builtin_mul_overflow(L->ntags, K * 4, &want[MVKE_SEC_TAG_W]);
     want[MVKE_SEC_VK] = K * d * 4;
     ok &= !__builtin_mul_overflow(n, (uint64_t)8, &want[MVKE_SEC_USER_IDS]);
-    ok &= !__builtin_mul_overflow(n, K * d * (L->h.storage == MVKE_STORAGE_F16 ? 2 : 4), &want[MVKE_SEC_USER_ROWS]);
-    ok &= !__builtin_mul_overflow(n, P * 4, &want[MVKE_SEC_USER_GRAM]);
+    if (L->h.version == MVKE_FILE_VERSION_1) {
+        ok &= !__builtin_mul_overflow(n, K * d * (L->h.storage == MVKE_STORAGE_F16 ? 2 : 4), &want[MVKE_SEC_USER_ROWS]);
+        ok &= !__builtin_mul_overflow(n, P * 4, &want[MVKE_SEC_USER_GRAM]);
+    } else {
+        mvke_layout lay;
+        (void)mvke_layout_init(&lay, (int)K, (int)d, (mvke_storage)L->h.storage); /* storage checked */
+        const uint64_t nb = n / MVKE_BLOCK_ROWS + (n % MVKE_BLOCK_ROWS != 0);
+        const int64_t last = n ? (int64_t)(n - (nb - 1) * MVKE_BLOCK_ROWS) : 0;
+        L->full_block = mvke_layout_block_bytes(&lay, MVKE_BLOCK_ROWS);
+        want[MVKE_SEC_USER_BLOCKS] = 0;
+        if (nb) {
+            ok &= !__builtin_mul_overflow(nb - 1, L->full_block, &want[MVKE_SEC_USER_BLOCKS]);
+            ok &= !__builtin_add_overflow(want[MVKE_SEC_USER_BLOCKS],
+                                          (uint64_t)mvke_layout_block_bytes(&lay, mvke_layout_round(last)),
+                                          &want[MVKE_SEC_USER_BLOCKS]);
+        }
+        ok &= !__builtin_mul_overflow(n, (uint64_t)16, &want[MVKE_SEC_ID_LOOKUP]);
+        want[MVKE_SEC_ID_FENCES] = (n / MVKE_IDLOOKUP_CHUNK + (n % MVKE_IDLOOKUP_CHUNK != 0)) * 8;
+        if (ok) {
+            L->nunits = mvke_units_count(want[MVKE_SEC_USER_IDS], MVKE_FILE_UNIT_SHIFT) +
+                        mvke_units_count(want[MVKE_SEC_USER_BLOCKS], MVKE_FILE_UNIT_SHIFT) +
+                        mvke_units_count(want[MVKE_SEC_ID_LOOKUP], MVKE_FILE_UNIT_SHIFT);
+            want[MVKE_SEC_CHECKSUMS] = MVKE_FILE_CHECKSUMS_HEAD + 4 * L->nunits;
+        }
+    }
     if (!ok) return mvke_error(MVKE_ERR_FORMAT, "%s: the declared counts overflow (users %llu, tags %llu)", L->path,
                                (unsigned long long)n, (unsigned long long)L->ntags);
     return MVKE_OK;
+}
+
+/* Whether a kind may appear in a file of this version, and whether it must. */
+static int kind_allowed(uint32_t version, uint32_t kind) {
+    if (version == MVKE_FILE_VERSION_1) return kind >= 1 && kind <= MVKE_SEC_USER_GRAM;
+    return (kind >= 1 && kind <= MVKE_SEC_USER_IDS) || (kind >= MVKE_SEC_USER_BLOCKS && kind <= MVKE_SEC_ID_FENCES);
+}
+static int kind_required(uint32_t version, uint32_t kind) {
+    return kind_allowed(version, kind) && kind != MVKE_SEC_VK;
 }
 
 /* Checks header and table; fills L. Reads no section data but the options (64 bytes). */
@@ -111,9 +168,9 @@ static mvke_status parse_layout(layout *L) {
     if (memcmp(b, MVKE_FILE_MAGIC, 8)) return mvke_error(MVKE_ERR_FORMAT, "%s: byte 0: not an MVKE index file (bad magic)", path);
     mvke_file_decode_header(b, &L->h);
     const mvke_file_header *h = &L->h;
-    if (h->version != MVKE_FILE_VERSION)
-        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 8: format version %u is not supported (this library reads %u)", path,
-                          h->version, MVKE_FILE_VERSION);
+    if (h->version != MVKE_FILE_VERSION && h->version != MVKE_FILE_VERSION_1)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 8: format version %u is not supported (this library reads 1 and %u; "
+                          "rebuild the index with `mvke build`)", path, h->version, MVKE_FILE_VERSION);
     if (mvke_crc32c(0, b, 60) != h->header_crc)
         return mvke_error(MVKE_ERR_CHECKSUM, "%s: bytes 0-63: the header checksum does not match", path);
     if (mvke_get_u32(b + 12) != MVKE_FILE_HEADER_SIZE)
@@ -127,11 +184,13 @@ static mvke_status parse_layout(layout *L) {
     if (h->table_offset != MVKE_FILE_HEADER_SIZE)
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 24: table offset %llu, expected %u", path,
                           (unsigned long long)h->table_offset, MVKE_FILE_HEADER_SIZE);
-    if (h->nsections < 1 || h->nsections > MVKE_FILE_MAX_SECTIONS)
-        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 32: %u sections (1 to %u allowed)", path, h->nsections, MVKE_FILE_MAX_SECTIONS);
+    const uint32_t max_sec = h->version == MVKE_FILE_VERSION_1 ? MVKE_FILE_V1_MAX_SECTIONS : MVKE_FILE_MAX_SECTIONS;
+    if (h->nsections < 1 || h->nsections > max_sec)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte 32: %u sections (1 to %u allowed)", path, h->nsections, max_sec);
     if (h->K < 1 || h->K > MVKE_MAX_K || h->d < 1 || h->d > MVKE_MAX_D)
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 36: K = %u, d = %u out of range (1-64, 1-65536)", path, h->K, h->d);
-    if (h->storage != MVKE_STORAGE_F32 && h->storage != MVKE_STORAGE_F16)
+    if (h->storage != MVKE_STORAGE_F32 && h->storage != MVKE_STORAGE_F16 &&
+        !(h->storage == MVKE_STORAGE_BF16 && h->version != MVKE_FILE_VERSION_1))
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 44: unknown storage %u", path, h->storage);
     const uint64_t table_end = MVKE_FILE_HEADER_SIZE + (uint64_t)h->nsections * MVKE_FILE_ENTRY_SIZE;
     if (table_end > L->size)
@@ -146,7 +205,11 @@ static mvke_status parse_layout(layout *L) {
         mvke_file_entry e;
         mvke_file_decode_entry(b + at, &e);
         uint64_t end;
-        if (e.kind < 1 || e.kind > MVKE_SEC_KINDS)
+        if (h->version != MVKE_FILE_VERSION_1 && e.kind >= MVKE_SEC_CODEC && e.kind <= MVKE_SEC_RESERVED_LAST)
+            return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u holds %s (kind %u), which this library does not "
+                              "read: open it with the version that wrote it, or rebuild the index", path,
+                              (unsigned long long)at, i, mvke_file_section_name(e.kind), e.kind);
+        if (!kind_allowed(h->version, e.kind))
             return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u has unknown kind %u", path, (unsigned long long)at, i, e.kind);
         if (L->have[e.kind])
             return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u repeats the %s section", path,
@@ -170,7 +233,7 @@ static mvke_status parse_layout(layout *L) {
         return mvke_error(MVKE_ERR_CHECKSUM, "%s: bytes %llu-%llu after the last section are not zero", path,
                           (unsigned long long)prev_end, (unsigned long long)L->size - 1);
     for (uint32_t k = 1; k <= MVKE_SEC_KINDS; k++)
-        if (!L->have[k] && k != MVKE_SEC_VK)
+        if (!L->have[k] && kind_required(h->version, k))
             return mvke_error(MVKE_ERR_FORMAT, "%s: the %s section is missing", path, mvke_file_section_name(k));
     /* The options section is tiny: check its checksum now, as the other sizes depend on it. */
     const mvke_file_entry *o = &L->sec[MVKE_SEC_OPTIONS];
@@ -194,7 +257,7 @@ static mvke_status parse_layout(layout *L) {
     if (L->has_vk != (uint32_t)L->have[MVKE_SEC_VK])
         return mvke_error(MVKE_ERR_FORMAT, "%s: the options say the virtual kernels are %s but the section is %s", path,
                           L->has_vk ? "present" : "absent", L->have[MVKE_SEC_VK] ? "present" : "absent");
-    uint64_t want[MVKE_SEC_KINDS + 1];
+    uint64_t want[MVKE_SEC_KINDS + 1] = {0};
     mvke_status st = expected_sizes(L, want);
     if (st != MVKE_OK) return st;
     for (uint32_t k = 1; k <= MVKE_SEC_KINDS; k++)
@@ -202,6 +265,11 @@ static mvke_status parse_layout(layout *L) {
             return mvke_error(MVKE_ERR_FORMAT, "%s: the %s section has %llu bytes but the header and options declare %llu",
                               path, mvke_file_section_name(k), (unsigned long long)L->sec[k].size,
                               (unsigned long long)want[k]);
+    if (h->version != MVKE_FILE_VERSION_1)
+        for (uint32_t k = 1; k <= MVKE_SEC_KINDS; k++)
+            if (L->have[k] && mvke_file_bulk(k) && L->sec[k].crc != 0)
+                return mvke_error(MVKE_ERR_FORMAT, "%s: the %s section's table entry holds a checksum (bulk sections are "
+                                  "covered by the checksum units, their entry's is 0)", path, mvke_file_section_name(k));
     return MVKE_OK;
 }
 
@@ -331,14 +399,87 @@ static mvke_status open_layout(const char *path, unsigned flags, mapping **m, la
     L->base = (*m)->addr;
     L->size = (*m)->len;
     st = parse_layout(L);
+    const int v1 = st == MVKE_OK && L->h.version == MVKE_FILE_VERSION_1;
     for (uint32_t k = 1; k <= MVKE_SEC_KINDS && st == MVKE_OK; k++) {
         if (k == MVKE_SEC_OPTIONS) continue;
-        if ((flags & MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS) && (k == MVKE_SEC_USER_ROWS || k == MVKE_SEC_USER_GRAM)) continue;
+        if (v1 && (flags & (MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS | MVKE_FILE_OPEN_NO_VERIFY)) &&
+            (k == MVKE_SEC_USER_ROWS || k == MVKE_SEC_USER_GRAM))
+            continue;
+        if (!v1 && mvke_file_bulk(k)) continue; /* checked unit by unit when first read */
         st = check_crc(L, k);
+    }
+    if (st == MVKE_OK && !v1) {
+        const unsigned char *c = L->base + L->sec[MVKE_SEC_CHECKSUMS].offset;
+        if (mvke_get_u32(c) != MVKE_FILE_UNIT_SHIFT || mvke_get_u32(c + 4) != 0 || mvke_get_u64(c + 8) != L->nunits ||
+            !all_zero(c + 16, MVKE_FILE_CHECKSUMS_HEAD - 16))
+            st = mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: the checksum section's head is invalid (unit shift %u, "
+                            "%llu units; expected %u and %llu)", path, (unsigned long long)L->sec[MVKE_SEC_CHECKSUMS].offset,
+                            mvke_get_u32(c), (unsigned long long)mvke_get_u64(c + 8), MVKE_FILE_UNIT_SHIFT,
+                            (unsigned long long)L->nunits);
     }
     if (st != MVKE_OK) {
         unmap_release(*m);
         *m = NULL;
+    }
+    return st;
+}
+
+/* Version 2: the index's blocks, ids and id lookup view the mapping; *m passes to the index. */
+static mvke_status map_users(const layout *L, unsigned flags, mapping **m, mvke_index *ix) {
+    file_map *f = mvke_calloc(1, sizeof *f);
+    const size_t plen = strlen(L->path);
+    mvke_status st = MVKE_OK;
+    if (!f || !(f->units.path = mvke_malloc(plen + 1)) ||
+        !(f->units.state = mvke_calloc((size_t)(L->nunits ? L->nunits : 1), 1))) {
+        if (f) mvke_units_release(&f->units);
+        mvke_free(f);
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory opening %s", L->path);
+    }
+    memcpy(f->units.path, L->path, plen + 1);
+    mvke_units *u = &f->units;
+    u->base = L->base;
+    u->shift = MVKE_FILE_UNIT_SHIFT;
+    u->nunits = L->nunits;
+    u->crcs = L->base + L->sec[MVKE_SEC_CHECKSUMS].offset + MVKE_FILE_CHECKSUMS_HEAD;
+    static const uint32_t bulk[] = {MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP};
+    uint64_t first = 0;
+    for (int i = 0; i < 3; i++) {
+        const mvke_file_entry *e = &L->sec[bulk[i]];
+        u->sec[i] = (mvke_units_section){bulk[i], e->offset, e->size, first,
+                                         bulk[i] == MVKE_SEC_USER_BLOCKS && (flags & MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS)};
+        first += mvke_units_count(e->size, u->shift);
+    }
+    u->nsec = 3;
+    const unsigned char *b = L->base;
+    const int64_t n = (int64_t)L->h.nusers;
+    mvke_idlookup lk = {(const int64_t *)(b + L->sec[MVKE_SEC_ID_LOOKUP].offset), n,
+                        (const int64_t *)(b + L->sec[MVKE_SEC_ID_FENCES].offset),
+                        (int64_t)(L->sec[MVKE_SEC_ID_FENCES].size / 8)};
+    st = mvke_store_map(&ix->store, n, (const int64_t *)(b + L->sec[MVKE_SEC_USER_IDS].offset),
+                        b + L->sec[MVKE_SEC_USER_BLOCKS].offset, (size_t)L->full_block, &lk,
+                        (flags & MVKE_FILE_OPEN_NO_VERIFY) ? NULL : u);
+    if (st != MVKE_OK) {
+        mvke_units_release(u);
+        mvke_free(f);
+        return st;
+    }
+    f->m = *m;
+    *m = NULL;
+    ix->store.backing = f;
+    ix->store.backing_release = file_map_release;
+    return MVKE_OK;
+}
+
+/* Version 1: the row-major rows are copied into the index's own blocks. */
+static mvke_status copy_users(const layout *L, mvke_index *ix) {
+    const unsigned char *b = L->base;
+    mvke_status st = mvke_store_load(&ix->store, (int64_t)L->h.nusers, (const int64_t *)(b + L->sec[MVKE_SEC_USER_IDS].offset),
+                                     b + L->sec[MVKE_SEC_USER_ROWS].offset,
+                                     (const float *)(b + L->sec[MVKE_SEC_USER_GRAM].offset));
+    if (st != MVKE_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mvke_last_error());
+        mvke_error(st, "%s: user ids: %s", L->path, msg);
     }
     return st;
 }
@@ -348,7 +489,8 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
     if (users) *users = NULL;
     if (tags) *tags = NULL;
     if (!path) return mvke_error(MVKE_ERR_INVALID, "mvke_file_open: path is NULL");
-    if (flags & ~MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS) return mvke_error(MVKE_ERR_INVALID, "unknown flags 0x%x", flags);
+    if (flags & ~(MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS | MVKE_FILE_OPEN_NO_VERIFY))
+        return mvke_error(MVKE_ERR_INVALID, "unknown flags 0x%x", flags);
     mapping *m;
     layout L;
     mvke_status st = open_layout(path, flags, &m, &L);
@@ -362,25 +504,14 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
         o.storage = (mvke_storage)L.h.storage;
         st = mvke_index_new(&ix, (int)L.h.K, (int)L.h.d, &o);
     }
-    if (st == MVKE_OK) {
-        const unsigned char *b = L.base;
-        st = mvke_store_load(&ix->store, (int64_t)L.h.nusers, (const int64_t *)(b + L.sec[MVKE_SEC_USER_IDS].offset),
-                             b + L.sec[MVKE_SEC_USER_ROWS].offset,
-                             (const float *)(b + L.sec[MVKE_SEC_USER_GRAM].offset));
-        if (st != MVKE_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", mvke_last_error());
-            mvke_error(st, "%s: user ids: %s", path, msg);
-        }
-    }
+    if (st == MVKE_OK) st = L.h.version == MVKE_FILE_VERSION_1 ? copy_users(&L, ix) : map_users(&L, flags, &m, ix);
+    /* Version 1 rows were copied; version 2 handed the mapping to the index (m is NULL). */
+    unmap_release(m);
     if (st != MVKE_OK) {
         mvke_tags_free(t);
         mvke_index_free(ix);
-        unmap_release(m);
         return st;
     }
-    /* The rows were copied into the index's own blocks. */
-    unmap_release(m);
     if (users) *users = ix;
     else mvke_index_free(ix);
     if (tags) *tags = t;
@@ -388,10 +519,71 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
     return MVKE_OK;
 }
 
+/* Verify's content checks of a version 2 index, beyond the checksums: the rows as add would
+ * take them (finite, in range, norms that do not overflow), the stored Gram triangles equal to
+ * the ones recomputed from the rows within rounding, lanes past a block's rows zero, and the id
+ * lookup sorted, a permutation and in agreement with the ids. */
+static mvke_status verify_contents(const char *path, const mvke_index *ix) {
+    const mvke_store *s = &ix->store;
+    const int D = s->D, P = s->P;
+    float *row = mvke_malloc_array((size_t)D, sizeof *row), *g = mvke_malloc_array((size_t)P, sizeof *g);
+    float *ref = mvke_malloc_array((size_t)P, sizeof *ref);
+    int64_t *ids = mvke_malloc_array((size_t)(s->count ? s->count : 1), sizeof *ids);
+    uint64_t *seen = mvke_calloc((size_t)(s->count / 64 + 1), sizeof *seen);
+    mvke_status st = MVKE_OK;
+    if (!row || !g || !ref || !ids || !seen) st = mvke_error(MVKE_ERR_NOMEM, "out of memory verifying %s", path);
+    for (int64_t b = 0; b < s->nblocks && st == MVKE_OK; b++) {
+        const mvke_store_block *bk = &s->blocks[b];
+        for (int64_t r = 0; r < bk->cap && st == MVKE_OK; r++) {
+            const int64_t p = b * MVKE_BLOCK_ROWS + r;
+            mvke_layout_get(&s->L, bk->data, bk->cap, r, row, g);
+            if (r >= bk->n) {
+                for (int j = 0; j < D && st == MVKE_OK; j++)
+                    if (row[j] != 0.0f || signbit(row[j]))
+                        st = mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): value %d is not zero",
+                                        path, (long long)b, (long long)r, (long long)bk->n, j);
+                for (int e = 0; e < P && st == MVKE_OK; e++)
+                    if (g[e] != 0.0f || signbit(g[e]))
+                        st = mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): Gram entry %d is not zero",
+                                        path, (long long)b, (long long)r, (long long)bk->n, e);
+                continue;
+            }
+            ids[p] = bk->ids[r];
+            if ((st = mvke_store_check(s, 1, row, ref)) != MVKE_OK) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", mvke_last_error());
+                st = mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): %s", path, (long long)bk->ids[r], (long long)p, msg);
+                break;
+            }
+            for (int e = 0; e < P && st == MVKE_OK; e++) {
+                /* The writer stores exactly what add computed; allow rounding of another program's
+                 * summation order, relative to the entry's Cauchy-Schwarz bound. */
+                const float tol = 1e-4f * (fabsf(ref[e]) + 1e-30f) + 1e-6f * fabsf(ref[0]);
+                if (!(fabsf(g[e] - ref[e]) <= tol))
+                    st = mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): Gram entry %d is %g but the stored rows "
+                                    "give %g", path, (long long)bk->ids[r], (long long)p, e, (double)g[e], (double)ref[e]);
+            }
+        }
+    }
+    if (st == MVKE_OK) st = mvke_idlookup_verify(&s->lookup, ids, seen, path);
+    mvke_free(row);
+    mvke_free(g);
+    mvke_free(ref);
+    mvke_free(ids);
+    mvke_free(seen);
+    return st;
+}
+
 mvke_status mvke_file_verify(const char *path) {
     mvke_index *ix = NULL;
     mvke_tags *t = NULL;
     mvke_status st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &ix, &t);
+    if (st == MVKE_OK && ix->store.units) {
+        /* Every unit, then every block's first-use checks, then the contents. */
+        st = mvke_units_check_all(ix->store.units);
+        if (st == MVKE_OK) st = mvke_store_check_all(&ix->store);
+        if (st == MVKE_OK) st = verify_contents(path, ix);
+    }
     mvke_index_free(ix);
     mvke_tags_free(t);
     return st;

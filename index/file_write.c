@@ -5,6 +5,11 @@
  * fsynced, renamed over the destination and the directory fsynced, so the destination holds the
  * old file or the complete new one, never a part. The header and section table go last (their
  * checksums cover the sections' checksums, which are known only after the data is written).
+ *
+ * Format version 2: the user blocks are written in the block layout they have in memory, with
+ * their tight capacity, so that a reader maps them in place; the bulk sections' checksum units
+ * are summed while they stream out and written as the last section. Saving a mapped index first
+ * checks every block it copies out, so a corrupted byte never gets a fresh checksum.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../kernels/half.h"
 #include "../kernels/layout.h"
 #include "../kernels/runtime.h"
 #include "durable.h"
 #include "crc32c.h"
 #include "file_format.h"
+#include "idlookup.h"
 #include "index_impl.h"
 #include "tags_impl.h"
 
@@ -31,8 +36,13 @@ typedef struct writer {
     uint64_t off; /* file offset of buf[0] */
     uint32_t crc; /* of the current section */
     mvke_status st;
-    float *row;      /* one row (or Gram triangle) read out of the block layout */
-    uint16_t *row16; /* the same rounded to float16 */
+    /* Checksum units of the bulk section being written (units == NULL for a small section). */
+    uint32_t *units;
+    uint64_t nunits, upos, usize; /* next unit; bytes into it; unit size */
+    uint32_t ucrc;
+    int cur_bulk; /* the section being written is bulk: sum units, not a section CRC */
+    const int64_t *pairs; /* the sorted (id, position) pairs */
+    void *tight;          /* scratch for a block written with its tight capacity */
 } writer;
 
 static void w_flush(writer *w) {
@@ -44,9 +54,33 @@ static void w_flush(writer *w) {
     w->n = 0;
 }
 
+/* Sums n bytes into the current unit, closing units at their boundaries. */
+static void w_units(writer *w, const unsigned char *p, size_t n) {
+    while (n) {
+        size_t m = w->usize - w->upos < n ? (size_t)(w->usize - w->upos) : n;
+        w->ucrc = mvke_crc32c(w->ucrc, p, m);
+        w->upos += m;
+        p += m;
+        n -= m;
+        if (w->upos == w->usize) {
+            w->units[w->nunits++] = w->ucrc;
+            w->ucrc = 0;
+            w->upos = 0;
+        }
+    }
+}
+
+/* Ends the bulk section being summed: its last, partial unit. */
+static void w_units_end(writer *w) {
+    if (w->units && w->upos) w->units[w->nunits++] = w->ucrc;
+    w->ucrc = 0;
+    w->upos = 0;
+}
+
 static void w_bytes(writer *w, const void *data, size_t n) {
     const unsigned char *p = data;
-    w->crc = mvke_crc32c(w->crc, p, n);
+    if (w->cur_bulk) w_units(w, p, n);
+    else w->crc = mvke_crc32c(w->crc, p, n);
     while (n && w->st == MVKE_OK) {
         size_t m = w->cap - w->n < n ? w->cap - w->n : n;
         memcpy(w->buf + w->n, p, m);
@@ -63,41 +97,65 @@ static void w_pad_to(writer *w, uint64_t to) {
     while (w->st == MVKE_OK && w->off + w->n < to) {
         uint64_t gap = to - (w->off + w->n);
         uint32_t keep = w->crc;
+        int bulk = w->cur_bulk;
+        w->cur_bulk = 0;
         w_bytes(w, zeros, gap < sizeof zeros ? (size_t)gap : sizeof zeros);
         w->crc = keep;
+        w->cur_bulk = bulk;
     }
 }
 
 static uint64_t align_up(uint64_t v) { return (v + MVKE_FILE_ALIGN - 1) / MVKE_FILE_ALIGN * MVKE_FILE_ALIGN; }
 
-/* Sizes of every section, with checked arithmetic. */
+/* Bytes of the user blocks section: every block but the last is full. */
+static int blocks_bytes(const mvke_store *s, uint64_t *full, uint64_t *total) {
+    *full = mvke_layout_block_bytes(&s->L, MVKE_BLOCK_ROWS);
+    *total = 0;
+    if (s->nblocks == 0) return 1;
+    const int64_t last = s->blocks[s->nblocks - 1].n;
+    return !__builtin_mul_overflow((uint64_t)(s->nblocks - 1), *full, total) &&
+           !__builtin_add_overflow(*total, (uint64_t)mvke_layout_block_bytes(&s->L, mvke_layout_round(last)), total);
+}
+
+/* The sections in file order: small ones first, then the bulk ones, the checksums last. */
+static const uint32_t ORDER[] = {MVKE_SEC_OPTIONS, MVKE_SEC_TASKS,     MVKE_SEC_TAGS,       MVKE_SEC_TAG_NAMES,
+                                 MVKE_SEC_TAG_Q,   MVKE_SEC_TAG_W,     MVKE_SEC_VK,         MVKE_SEC_ID_FENCES,
+                                 MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP, MVKE_SEC_CHECKSUMS};
+#define NORDER (sizeof ORDER / sizeof ORDER[0])
+
+/* Sizes and offsets of every section, with checked arithmetic; *nunits: the checksum units. */
 static mvke_status layout(const mvke_index *users, const mvke_tags *tags, mvke_file_entry *e, uint32_t *nsec,
-                          uint64_t *names_len, uint64_t *ntags) {
+                          uint64_t *nunits) {
     const mvke_store *s = &users->store;
-    const uint64_t n = (uint64_t)s->count, D = (uint64_t)s->D, P = (uint64_t)s->P;
-    *ntags = 0;
-    *names_len = 0;
+    const uint64_t n = (uint64_t)s->count;
+    uint64_t ntags = 0, names_len = 0;
     for (int t = 0; tags && t < tags->ntasks; t++) {
-        *ntags += (uint64_t)tags->tasks[t].n;
-        for (int64_t i = 0; i < tags->tasks[t].n; i++) *names_len += strlen(tags->tasks[t].names[i]);
+        ntags += (uint64_t)tags->tasks[t].n;
+        for (int64_t i = 0; i < tags->tasks[t].n; i++) names_len += strlen(tags->tasks[t].names[i]);
     }
     const uint64_t ntasks = tags ? (uint64_t)tags->ntasks : 0;
-    uint64_t sizes[MVKE_SEC_KINDS + 1] = {0};
+    uint64_t sizes[MVKE_SEC_KINDS + 1] = {0}, full;
     int ok = 1;
     sizes[MVKE_SEC_OPTIONS] = MVKE_FILE_OPTIONS_SIZE;
     sizes[MVKE_SEC_TASKS] = ntasks * MVKE_FILE_TASK_SIZE;
-    ok &= !__builtin_mul_overflow(*ntags, (uint64_t)MVKE_FILE_TAG_SIZE, &sizes[MVKE_SEC_TAGS]);
-    sizes[MVKE_SEC_TAG_NAMES] = *names_len;
-    ok &= !__builtin_mul_overflow(*ntags, (uint64_t)s->d * 4, &sizes[MVKE_SEC_TAG_Q]);
-    ok &= !__builtin_mul_overflow(*ntags, (uint64_t)s->K * 4, &sizes[MVKE_SEC_TAG_W]);
+    ok &= !__builtin_mul_overflow(ntags, (uint64_t)MVKE_FILE_TAG_SIZE, &sizes[MVKE_SEC_TAGS]);
+    sizes[MVKE_SEC_TAG_NAMES] = names_len;
+    ok &= !__builtin_mul_overflow(ntags, (uint64_t)s->d * 4, &sizes[MVKE_SEC_TAG_Q]);
+    ok &= !__builtin_mul_overflow(ntags, (uint64_t)s->K * 4, &sizes[MVKE_SEC_TAG_W]);
     sizes[MVKE_SEC_VK] = (uint64_t)s->K * (uint64_t)s->d * 4;
+    sizes[MVKE_SEC_ID_FENCES] = (n + MVKE_IDLOOKUP_CHUNK - 1) / MVKE_IDLOOKUP_CHUNK * 8;
     ok &= !__builtin_mul_overflow(n, (uint64_t)8, &sizes[MVKE_SEC_USER_IDS]);
-    ok &= !__builtin_mul_overflow(n, D * (s->storage == MVKE_STORAGE_F16 ? 2 : 4), &sizes[MVKE_SEC_USER_ROWS]);
-    ok &= !__builtin_mul_overflow(n, P * 4, &sizes[MVKE_SEC_USER_GRAM]);
+    ok &= blocks_bytes(s, &full, &sizes[MVKE_SEC_USER_BLOCKS]);
+    ok &= !__builtin_mul_overflow(n, (uint64_t)16, &sizes[MVKE_SEC_ID_LOOKUP]);
+    *nunits = mvke_units_count(sizes[MVKE_SEC_USER_IDS], MVKE_FILE_UNIT_SHIFT) +
+              mvke_units_count(sizes[MVKE_SEC_USER_BLOCKS], MVKE_FILE_UNIT_SHIFT) +
+              mvke_units_count(sizes[MVKE_SEC_ID_LOOKUP], MVKE_FILE_UNIT_SHIFT);
+    sizes[MVKE_SEC_CHECKSUMS] = MVKE_FILE_CHECKSUMS_HEAD + 4 * *nunits;
     if (!ok) return mvke_error(MVKE_ERR_INVALID, "the index is too large for a file");
     uint32_t k = 0;
-    uint64_t off = align_up(MVKE_FILE_HEADER_SIZE + (uint64_t)MVKE_FILE_ENTRY_SIZE * MVKE_SEC_KINDS);
-    for (uint32_t kind = 1; kind <= MVKE_SEC_KINDS; kind++) {
+    uint64_t off = align_up(MVKE_FILE_HEADER_SIZE + (uint64_t)MVKE_FILE_ENTRY_SIZE * NORDER);
+    for (size_t i = 0; i < NORDER; i++) {
+        const uint32_t kind = ORDER[i];
         if (kind == MVKE_SEC_VK && !(tags && tags->vk)) continue;
         e[k] = (mvke_file_entry){kind, 0, off, sizes[kind], 0, 0};
         if (__builtin_add_overflow(off, sizes[kind], &off) || off > UINT64_MAX - MVKE_FILE_ALIGN)
@@ -109,10 +167,33 @@ static mvke_status layout(const mvke_index *users, const mvke_tags *tags, mvke_f
     return MVKE_OK;
 }
 
+/* The storage blocks one after another, each with its tight capacity. */
+static void write_blocks(writer *w, const mvke_store *s) {
+    for (int64_t b = 0; b < s->nblocks && w->st == MVKE_OK; b++) {
+        const mvke_store_block *bk = &s->blocks[b];
+        const int64_t cap = mvke_layout_round(bk->n);
+        const size_t bytes = mvke_layout_block_bytes(&s->L, cap);
+        if (bk->cap == cap) {
+            w_bytes(w, bk->data, bytes);
+            continue;
+        }
+        /* An owned block with room to grow: lay its rows out tight (only the last block can be
+         * partial, so one scratch buffer serves). */
+        if (!w->tight && !(w->tight = mvke_calloc(1, bytes))) {
+            w->st = mvke_error(MVKE_ERR_NOMEM, "out of memory laying out a block of %lld rows", (long long)bk->n);
+            return;
+        }
+        memset(w->tight, 0, bytes);
+        mvke_layout_copy_rows(&s->L, w->tight, cap, bk->data, bk->cap, bk->n);
+        w_bytes(w, w->tight, bytes);
+    }
+}
+
 static void write_section(writer *w, const mvke_index *users, const mvke_tags *tags, mvke_file_entry *e) {
     const mvke_store *s = &users->store;
     w_pad_to(w, e->offset);
     w->crc = 0;
+    w->cur_bulk = mvke_file_bulk(e->kind);
     unsigned char rec[MVKE_FILE_TASK_SIZE];
     const int ntasks = tags ? tags->ntasks : 0; /* a NULL table saves as an empty one */
     switch (e->kind) {
@@ -173,35 +254,103 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
     case MVKE_SEC_VK:
         w_bytes(w, tags->vk, (size_t)tags->K * (size_t)tags->d * sizeof(float));
         break;
+    case MVKE_SEC_ID_FENCES:
+        for (int64_t c = 0; c * MVKE_IDLOOKUP_CHUNK < s->count; c++) {
+            mvke_put_u64(rec, (uint64_t)w->pairs[2 * c * MVKE_IDLOOKUP_CHUNK]);
+            w_bytes(w, rec, 8);
+        }
+        break;
     case MVKE_SEC_USER_IDS:
         for (int64_t b = 0; b < s->nblocks; b++) w_bytes(w, s->blocks[b].ids, (size_t)s->blocks[b].n * 8);
         break;
-    case MVKE_SEC_USER_ROWS:
-    case MVKE_SEC_USER_GRAM:
-        /* Row-major in this format version: each row is read out of the block layout. */
-        for (int64_t b = 0; b < s->nblocks && w->st == MVKE_OK; b++) {
-            const mvke_store_block *bk = &s->blocks[b];
-            for (int64_t r = 0; r < bk->n; r++) {
-                if (e->kind == MVKE_SEC_USER_GRAM) {
-                    mvke_layout_get(&s->L, bk->data, bk->cap, r, NULL, w->row);
-                    w_bytes(w, w->row, (size_t)s->P * 4);
-                } else {
-                    mvke_layout_get(&s->L, bk->data, bk->cap, r, w->row, NULL);
-                    if (s->storage == MVKE_STORAGE_F16) {
-                        mvke_half_from_float(w->row, w->row16, (size_t)s->D);
-                        w_bytes(w, w->row16, (size_t)s->D * 2);
-                    } else {
-                        w_bytes(w, w->row, (size_t)s->D * 4);
-                    }
-                }
-            }
+    case MVKE_SEC_USER_BLOCKS:
+        write_blocks(w, s);
+        break;
+    case MVKE_SEC_ID_LOOKUP:
+        w_bytes(w, w->pairs, (size_t)s->count * 16);
+        break;
+    case MVKE_SEC_CHECKSUMS: {
+        memset(rec, 0, MVKE_FILE_CHECKSUMS_HEAD);
+        mvke_put_u32(rec, MVKE_FILE_UNIT_SHIFT);
+        mvke_put_u64(rec + 8, w->nunits);
+        w_bytes(w, rec, MVKE_FILE_CHECKSUMS_HEAD);
+        for (uint64_t i = 0; i < w->nunits; i++) {
+            mvke_put_u32(rec, w->units[i]);
+            w_bytes(w, rec, 4);
         }
         break;
+    }
+    }
+    if (w->cur_bulk) {
+        w_units_end(w);
+        w->cur_bulk = 0;
+        w->crc = 0; /* bulk sections are covered by their units; the entry's CRC is 0 */
     }
     e->crc = w->crc;
 }
 
-/* The directory part of path ("." when it has none), in buf. */
+/* The (id, position) pairs of every row, sorted by id: the id lookup section. Checks the ids it
+ * reads from mapped blocks first. */
+static mvke_status sorted_pairs(const mvke_store *s, int64_t **out) {
+    *out = NULL;
+    const size_t n = (size_t)s->count;
+    int64_t *pairs = mvke_malloc_array(n ? 2 * n : 1, sizeof *pairs);
+    int64_t *tmp = mvke_malloc_array(n ? 2 * n : 1, sizeof *tmp);
+    mvke_status st = MVKE_OK;
+    if (!pairs || !tmp) st = mvke_error(MVKE_ERR_NOMEM, "out of memory sorting %lld ids", (long long)n);
+    for (int64_t p = 0; p < s->count && st == MVKE_OK; p++) {
+        pairs[2 * p] = mvke_store_id(s, p);
+        pairs[2 * p + 1] = p;
+    }
+    if (st == MVKE_OK) st = mvke_idlookup_sort((int64_t)n, pairs, tmp);
+    mvke_free(tmp);
+    if (st != MVKE_OK) {
+        mvke_free(pairs);
+        return st;
+    }
+    *out = pairs;
+    return MVKE_OK;
+}
+
+/* Writes every section to the temporary file, the header and table last. */
+static void write_all(writer *w, const mvke_index *users, const mvke_tags *tags, mvke_file_entry *e, uint32_t nsec) {
+    w->off = e[0].offset;
+    for (uint32_t i = 0; i < nsec && w->st == MVKE_OK; i++) write_section(w, users, tags, &e[i]);
+    w_pad_to(w, e[nsec - 1].offset + e[nsec - 1].size);
+    w_flush(w);
+    if (w->st != MVKE_OK) return;
+    const mvke_store *s = &users->store;
+    mvke_file_header h = {MVKE_FILE_VERSION, w->off, MVKE_FILE_HEADER_SIZE, nsec, (uint32_t)s->K, (uint32_t)s->d,
+                          (uint32_t)s->storage, (uint64_t)s->count, 0, 0};
+    unsigned char *head = w->buf; /* the buffer is free again */
+    memset(head, 0, e[0].offset);
+    for (uint32_t i = 0; i < nsec; i++)
+        mvke_file_encode_entry(&e[i], head + MVKE_FILE_HEADER_SIZE + i * MVKE_FILE_ENTRY_SIZE);
+    h.table_crc = mvke_crc32c(0, head + MVKE_FILE_HEADER_SIZE, (size_t)nsec * MVKE_FILE_ENTRY_SIZE);
+    mvke_file_encode_header(&h, head);
+    w->off = 0;
+    w->n = (size_t)e[0].offset;
+    w_flush(w);
+}
+
+/* fsync, close, rename over path, fsync the directory; on failure the temporary file goes. */
+static void publish(writer *w, const char *tmp, const char *path) {
+    if (w->st == MVKE_OK && fsync(w->fd) != 0) w->st = mvke_error(MVKE_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
+    if (w->fd >= 0 && close(w->fd) != 0 && w->st == MVKE_OK)
+        w->st = mvke_error(MVKE_ERR_IO, "%s: close: %s", tmp, strerror(errno));
+    if (w->st == MVKE_OK && rename(tmp, path) != 0)
+        w->st = mvke_error(MVKE_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (w->st != MVKE_OK) {
+        if (w->fd >= 0) unlink(tmp);
+        return;
+    }
+    char dir[4096];
+    mvke_dir_of(path, dir, sizeof dir);
+    if (mvke_fsync_dir_of(path) != 0)
+        w->st = mvke_error(MVKE_ERR_IO, "%s: fsync of the directory failed: %s (the file is in place)", dir,
+                           strerror(errno));
+}
+
 mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke_tags *tags) {
     mvke_error_clear();
     if (!path || !*path || !users) return mvke_error(MVKE_ERR_INVALID, "mvke_file_save: NULL path or index");
@@ -211,76 +360,46 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     const size_t plen = strlen(path);
     char *tmp = mvke_malloc(plen + 16);
     unsigned char *buf = mvke_malloc(1 << 20);
-    const size_t rowcap = (size_t)(users->store.D > users->store.P ? users->store.D : users->store.P);
-    float *row = mvke_malloc_array(rowcap, sizeof *row);
-    uint16_t *row16 = mvke_malloc_array(rowcap, sizeof *row16);
-    if (!tmp || !buf || !row || !row16) {
+    if (!tmp || !buf) {
         mvke_free(tmp);
         mvke_free(buf);
-        mvke_free(row);
-        mvke_free(row16);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory saving %s", path);
     }
-    if (users->store.storage == MVKE_STORAGE_BF16) {
+    if (mvke_storage_is_codec(users->store.storage)) {
+        /* The codec's trained parameters have no section yet (kind reserved, docs/file-format.md). */
         mvke_free(tmp);
         mvke_free(buf);
-        mvke_free(row);
-        mvke_free(row16);
-        return mvke_error(MVKE_ERR_UNSUPPORTED, "%s: index files of format version %u cannot hold bfloat16 rows", path,
-                          MVKE_FILE_VERSION);
+        return mvke_error(MVKE_ERR_UNSUPPORTED, "%s: index files of format version %u cannot hold %s codes or codec parameters yet",
+                          path, MVKE_FILE_VERSION, mvke_storage_name(users->store.storage));
     }
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     mvke_index_rdlock(users);
     if (tags) pthread_rwlock_rdlock((pthread_rwlock_t *)&tags->lock);
+    const mvke_store *s = &users->store;
     mvke_file_entry e[MVKE_FILE_MAX_SECTIONS];
     uint32_t nsec = 0;
-    uint64_t names_len, ntags;
-    writer w = {-1, tmp, buf, 0, 1 << 20, 0, 0, MVKE_OK, row, row16};
-    w.st = layout(users, tags, e, &nsec, &names_len, &ntags);
+    uint64_t nunits = 0;
+    int64_t *pairs = NULL;
+    writer w = {.fd = -1, .path = tmp, .buf = buf, .cap = 1 << 20, .st = MVKE_OK, .usize = (uint64_t)1 << MVKE_FILE_UNIT_SHIFT};
+    w.st = mvke_store_check_all(s); /* never re-checksum bytes that fail their checks */
+    if (w.st == MVKE_OK) w.st = layout(users, tags, e, &nsec, &nunits);
+    if (w.st == MVKE_OK && !(w.units = mvke_malloc_array((size_t)(nunits ? nunits : 1), sizeof *w.units)))
+        w.st = mvke_error(MVKE_ERR_NOMEM, "out of memory for %llu checksums", (unsigned long long)nunits);
+    if (w.st == MVKE_OK) w.st = sorted_pairs(s, &pairs);
+    w.pairs = pairs;
     if (w.st == MVKE_OK) {
         w.fd = mkstemp(tmp);
         if (w.fd < 0) w.st = mvke_error(MVKE_ERR_IO, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
         else if (fchmod(w.fd, 0644) != 0) w.st = mvke_error(MVKE_ERR_IO, "%s: chmod: %s", tmp, strerror(errno));
     }
-    if (w.st == MVKE_OK) {
-        w.off = e[0].offset;
-        for (uint32_t i = 0; i < nsec && w.st == MVKE_OK; i++) write_section(&w, users, tags, &e[i]);
-        w_pad_to(&w, e[nsec - 1].offset + e[nsec - 1].size);
-        w_flush(&w);
-    }
+    if (w.st == MVKE_OK) write_all(&w, users, tags, e, nsec);
     if (tags) pthread_rwlock_unlock((pthread_rwlock_t *)&tags->lock);
-    const mvke_store *s = &users->store;
-    mvke_file_header h = {MVKE_FILE_VERSION, w.off, MVKE_FILE_HEADER_SIZE, nsec, (uint32_t)s->K, (uint32_t)s->d,
-                          (uint32_t)s->storage, (uint64_t)s->count, 0, 0};
     mvke_index_unlock(users);
-    if (w.st == MVKE_OK) {
-        /* Header and table, then make everything durable before the name points at it. */
-        unsigned char *head = buf; /* the buffer is free again */
-        memset(head, 0, e[0].offset);
-        for (uint32_t i = 0; i < nsec; i++)
-            mvke_file_encode_entry(&e[i], head + MVKE_FILE_HEADER_SIZE + i * MVKE_FILE_ENTRY_SIZE);
-        h.table_crc = mvke_crc32c(0, head + MVKE_FILE_HEADER_SIZE, (size_t)nsec * MVKE_FILE_ENTRY_SIZE);
-        mvke_file_encode_header(&h, head);
-        w.off = 0;
-        w.n = (size_t)e[0].offset;
-        w_flush(&w);
-    }
-    if (w.st == MVKE_OK && fsync(w.fd) != 0) w.st = mvke_error(MVKE_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
-    if (w.fd >= 0 && close(w.fd) != 0 && w.st == MVKE_OK) w.st = mvke_error(MVKE_ERR_IO, "%s: close: %s", tmp, strerror(errno));
-    if (w.st == MVKE_OK && rename(tmp, path) != 0)
-        w.st = mvke_error(MVKE_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    if (w.st != MVKE_OK) {
-        if (w.fd >= 0) unlink(tmp);
-    } else {
-        char dir[4096];
-        mvke_dir_of(path, dir, sizeof dir);
-        if (mvke_fsync_dir_of(path) != 0)
-            w.st = mvke_error(MVKE_ERR_IO, "%s: fsync of the directory failed: %s (the file is in place)", dir,
-                              strerror(errno));
-    }
+    publish(&w, tmp, path);
     mvke_free(tmp);
     mvke_free(buf);
-    mvke_free(row);
-    mvke_free(row16);
+    mvke_free(pairs);
+    mvke_free(w.units);
+    mvke_free(w.tight);
     return w.st;
 }

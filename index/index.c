@@ -51,6 +51,14 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
         return mvke_error(MVKE_ERR_NOMEM, "cannot create the index lock");
     }
     (void)mvke_store_init(&ix->store, K, d, o.storage); /* cannot fail: the storage was checked */
+    mvke_status st = mvke_store_init_codec(&ix->store, o.pq_m, o.refine);
+    if (st != MVKE_OK) {
+        mvke_store_release(&ix->store);
+        pthread_rwlock_destroy(&ix->lock);
+        mvke_free(ix);
+        return st;
+    }
+    ix->refine_R = 4;
     ix->threads = o.threads;
     ix->backend = mvke_backend_default();
     *out = ix;
@@ -70,6 +78,33 @@ mvke_status mvke_index_shape(const mvke_index *ix, int *K, int *d, mvke_storage 
     if (K) *K = ix->store.K;
     if (d) *d = ix->store.d;
     if (storage) *storage = ix->store.storage;
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_is_trained(const mvke_index *ix, int *yes) {
+    if (!ix || !yes) return mvke_error(MVKE_ERR_INVALID, "index or yes is NULL");
+    mvke_index_rdlock(ix);
+    *yes = mvke_store_trained(&ix->store);
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_set_refine(mvke_index *ix, int R) {
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (!ix->store.L.refine) return mvke_error(MVKE_ERR_INVALID, "the index keeps no float32 rows to refine with");
+    if (R < 1) return mvke_error(MVKE_ERR_INVALID, "refine factor R = %d must be >= 1", R);
+    mvke_index_wrlock(ix);
+    ix->refine_R = R;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_refine(const mvke_index *ix, int *refine, int *R) {
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    mvke_index_rdlock(ix);
+    if (refine) *refine = ix->store.L.refine;
+    if (R) *R = ix->refine_R;
+    mvke_index_unlock(ix);
     return MVKE_OK;
 }
 
@@ -136,24 +171,28 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
     if (ids && (st = mvke_ids_check_batch(n, ids, "id")) != MVKE_OK) goto done;
 
     mvke_index_wrlock(ix);
+    if (!mvke_store_trained(s))
+        st = mvke_error(MVKE_ERR_UNTRAINED, "the %s index is not trained: call mvke_index_train with a sample first",
+                        mvke_storage_name(s->storage));
     int64_t fresh = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t id = ids ? ids[i] : s->count + i;
-        if (mvke_store_find(s, id) < 0) {
+    for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
+        int64_t id = ids ? ids[i] : s->count + i, p;
+        if ((st = mvke_store_lookup(s, id, &p)) != MVKE_OK) break;
+        if (p < 0) {
             fresh++;
         } else if (!replace) {
             st = mvke_error_row(MVKE_ERR_DUPLICATE, i, "row %lld: id %lld is already in the index",
                             (long long)i, (long long)id);
-            break;
+        } else {
+            st = mvke_store_own(s, p); /* only the blocks a replacement touches are copied */
         }
     }
-    if (st == MVKE_OK && fresh < n) st = mvke_store_own_all(s);
     if (st == MVKE_OK) st = mvke_store_reserve(s, fresh);
     if (st == MVKE_OK) {
         const int64_t base = s->count;
         for (int64_t i = 0; i < n; i++) {
-            int64_t id = ids ? ids[i] : base + i;
-            int64_t p = mvke_store_find(s, id);
+            int64_t id = ids ? ids[i] : base + i, p;
+            (void)mvke_store_lookup(s, id, &p); /* checked above: cannot fail now */
             if (p >= 0)
                 mvke_store_set(s, p, x + i * s->D, gram + i * s->P);
             else
@@ -185,13 +224,22 @@ mvke_status mvke_index_remove(mvke_index *ix, int64_t n, const int64_t *ids) {
     if (st != MVKE_OK) return st;
     mvke_store *s = &ix->store;
     mvke_index_wrlock(ix);
-    for (int64_t i = 0; i < n && st == MVKE_OK; i++)
-        if (mvke_store_find(s, ids[i]) < 0)
+    for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
+        int64_t p;
+        if ((st = mvke_store_lookup(s, ids[i], &p)) != MVKE_OK) break;
+        if (p < 0)
             st = mvke_error_row(MVKE_ERR_UNKNOWN_ID, i, "row %lld: id %lld is not in the index",
                             (long long)i, (long long)ids[i]);
-    if (st == MVKE_OK) st = mvke_store_own_all(s);
+        else
+            st = mvke_store_own(s, p);
+    }
+    if (st == MVKE_OK) st = mvke_store_reserve_removals(s, n);
     if (st == MVKE_OK)
-        for (int64_t i = 0; i < n; i++) mvke_store_remove_at(s, mvke_store_find(s, ids[i]));
+        for (int64_t i = 0; i < n; i++) {
+            int64_t p;
+            (void)mvke_store_lookup(s, ids[i], &p); /* every block it reads is owned by now */
+            mvke_store_remove_at(s, p);
+        }
     if (st == MVKE_OK) ix->version++;
     mvke_index_unlock(ix);
     return st;
@@ -218,20 +266,23 @@ mvke_status mvke_index_count(const mvke_index *ix, int64_t *count) {
 mvke_status mvke_index_contains(const mvke_index *ix, int64_t id, int *yes) {
     if (!ix || !yes) return mvke_error(MVKE_ERR_INVALID, "index or yes is NULL");
     mvke_index_rdlock(ix);
-    *yes = mvke_store_find(&ix->store, id) >= 0;
+    int64_t p;
+    mvke_status st = mvke_store_lookup(&ix->store, id, &p);
+    *yes = st == MVKE_OK && p >= 0;
     mvke_index_unlock(ix);
-    return MVKE_OK;
+    return st;
 }
 
 mvke_status mvke_index_get(const mvke_index *ix, int64_t id, float *x) {
     if (!ix || !x) return mvke_error(MVKE_ERR_INVALID, "index or x is NULL");
     mvke_status st = MVKE_OK;
     mvke_index_rdlock(ix);
-    int64_t p = mvke_store_find(&ix->store, id);
-    if (p < 0)
+    int64_t p;
+    st = mvke_store_lookup(&ix->store, id, &p);
+    if (st == MVKE_OK && p < 0)
         st = mvke_error(MVKE_ERR_UNKNOWN_ID, "id %lld is not in the index", (long long)id);
-    else
-        mvke_store_get(&ix->store, p, x);
+    if (st == MVKE_OK && p >= 0) st = mvke_store_check_row(&ix->store, p);
+    if (st == MVKE_OK) mvke_store_get(&ix->store, p, x);
     mvke_index_unlock(ix);
     return st;
 }
@@ -241,12 +292,15 @@ mvke_status mvke_index_ids(const mvke_index *ix, int64_t *ids) {
     mvke_index_rdlock(ix);
     const mvke_store *s = &ix->store;
     int64_t at = 0;
-    for (int64_t b = 0; b < s->nblocks; b++) {
-        memcpy(ids + at, s->blocks[b].ids, (size_t)s->blocks[b].n * sizeof *ids);
-        at += s->blocks[b].n;
+    mvke_status st = MVKE_OK;
+    for (int64_t b = 0; b < s->nblocks && st == MVKE_OK; b++) {
+        const mvke_store_block *bk = &s->blocks[b];
+        if (!bk->owned && (st = mvke_units_check(s->units, bk->ids, (size_t)bk->n * sizeof *ids)) != MVKE_OK) break;
+        memcpy(ids + at, bk->ids, (size_t)bk->n * sizeof *ids);
+        at += bk->n;
     }
     mvke_index_unlock(ix);
-    return MVKE_OK;
+    return st;
 }
 
 /* Swaps the backend of ix for b under the write lock and frees the one it replaces. */

@@ -15,6 +15,7 @@ struct mvke_index {
     int threads;                 /* 0 = OpenMP's default */
     const mvke_backend *backend; /* never NULL */
     pthread_rwlock_t lock;       /* searches share it; changes take it exclusively */
+    int refine_R;                /* refine factor of an index keeping float32 rows (default 4) */
     uint64_t version;            /* bumped by every change of the rows (under the write lock),
                                     so a backend holding device copies knows when to refresh */
 };

@@ -22,8 +22,9 @@ mvke_status mvke_index_read_rows(const mvke_index *ix, int64_t first, int64_t n,
         const mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
         const int64_t r = p % MVKE_BLOCK_ROWS, m = (b->n - r < first + n - p) ? b->n - r : first + n - p;
         const size_t o = (size_t)(p - first);
+        if ((st = mvke_store_check_block(s, p / MVKE_BLOCK_ROWS)) != MVKE_OK) break;
         if (ids) memcpy(ids + o, b->ids + r, (size_t)m * sizeof *ids);
-        for (int64_t i = 0; x && i < m; i++) mvke_layout_get(&s->L, b->data, b->cap, r + i, x + (o + (size_t)i) * D, NULL);
+        for (int64_t i = 0; x && i < m; i++) mvke_store_get(s, p + i, x + (o + (size_t)i) * D); /* exact rows of refine */
         p += m;
     }
     mvke_index_unlock(ix);

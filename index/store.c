@@ -6,10 +6,14 @@
 #include <math.h>
 #include <string.h>
 
+
 #include "../kernels/gram.h"
 #include "../kernels/layout.h"
 #include "../kernels/half.h"
 #include "../kernels/runtime.h"
+
+/* The id at position p: the key of a position-table slot. */
+static int64_t id_at(const void *ctx, int64_t p) { return mvke_store_id(ctx, p); }
 
 mvke_status mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage) {
     memset(s, 0, sizeof *s);
@@ -19,9 +23,26 @@ mvke_status mvke_store_init(mvke_store *s, int K, int d, mvke_storage storage) {
     s->P = mvke_gram_size(K);
     s->storage = storage;
     s->experts = mvke_experts_all(K);
-    mvke_idmap_init(&s->map);
+    mvke_idmap_init(&s->map, id_at, s);
     if (mvke_layout_init(&s->L, K, d, storage) != 0)
         return mvke_error(MVKE_ERR_INVALID, "unknown storage %d", (int)storage);
+    return MVKE_OK;
+}
+
+mvke_status mvke_store_init_codec(mvke_store *s, int pq_m, int refine) {
+    if (!mvke_storage_is_codec(s->storage)) {
+        if (refine) return mvke_error(MVKE_ERR_INVALID, "refine needs a codec storage (sq8, pq), not %s", mvke_storage_name(s->storage));
+        if (pq_m) return mvke_error(MVKE_ERR_INVALID, "pq_m = %d is for the pq storage only", pq_m);
+        return MVKE_OK;
+    }
+    if (s->storage == MVKE_STORAGE_PQ && (pq_m < 0 || pq_m > s->d))
+        return mvke_error(MVKE_ERR_INVALID, "pq_m = %d: pq needs 1 to d = %d sub-spaces per expert (0: default %d)",
+                          pq_m, s->d, mvke_pq_default_m(s->d));
+    if (s->storage != MVKE_STORAGE_PQ && pq_m)
+        return mvke_error(MVKE_ERR_INVALID, "pq_m = %d is for the pq storage only", pq_m);
+    if (mvke_codec_init(&s->codec, s->K, s->d, s->storage, pq_m) != 0)
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory for the %s codec", mvke_storage_name(s->storage));
+    mvke_layout_set_codec(&s->L, &s->codec, refine);
     return MVKE_OK;
 }
 
@@ -36,18 +57,24 @@ static void block_free(mvke_store_block *b) {
 void mvke_store_release(mvke_store *s) {
     for (int64_t b = 0; b < s->nblocks; b++) block_free(&s->blocks[b]);
     mvke_free(s->blocks);
+    mvke_free(s->checked);
     mvke_idmap_release(&s->map);
     s->blocks = NULL;
+    s->checked = NULL;
+    memset(&s->lookup, 0, sizeof s->lookup);
+    s->units = NULL;
     s->nblocks = s->cap_blocks = s->count = 0;
     if (s->backing_release) s->backing_release(s->backing);
     s->backing = NULL;
     s->backing_release = NULL;
+    mvke_codec_release(&s->codec);
 }
 
 mvke_status mvke_store_check(const mvke_store *s, int64_t n, const float *x, float *gram) {
     const int64_t D = s->D;
     float *rounded = NULL;
-    if (s->storage != MVKE_STORAGE_F32 && !(rounded = mvke_malloc_array((size_t)D, sizeof *rounded)))
+    /* Rounded storages compute the triangle of what they keep; codecs that of the exact row. */
+    if ((s->storage == MVKE_STORAGE_F16 || s->storage == MVKE_STORAGE_BF16) && !(rounded = mvke_malloc_array((size_t)D, sizeof *rounded)))
         return mvke_error(MVKE_ERR_NOMEM, "out of memory checking rows");
     mvke_status st = MVKE_OK;
     for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
@@ -86,6 +113,11 @@ static mvke_status block_grow(const mvke_store *s, mvke_store_block *b, int64_t 
     if (cap < b->n) cap = b->n;
     cap = mvke_layout_round(cap);
     if (b->owned && b->cap >= cap) return MVKE_OK;
+    if (!b->owned && b->n) {
+        /* A copy is trusted from then on: check the mapped bytes before copying them. */
+        mvke_status st = mvke_store_check_block(s, b - s->blocks);
+        if (st != MVKE_OK) return st;
+    }
     int64_t *ids = mvke_malloc_array((size_t)(cap ? cap : 1), sizeof *ids);
     void *data = mvke_calloc(1, mvke_layout_block_bytes(&s->L, cap ? cap : MVKE_LANES));
     if (!ids || !data) {
@@ -113,8 +145,8 @@ mvke_status mvke_store_reserve(mvke_store *s, int64_t extra) {
     if (extra <= 0) return MVKE_OK;
     if (s->count > INT64_MAX - extra) return mvke_error(MVKE_ERR_INVALID, "too many rows");
     const int64_t total = s->count + extra;
-    if (mvke_idmap_reserve(&s->map, total) != 0)
-        return mvke_error(MVKE_ERR_NOMEM, "out of memory reserving the id map for %lld rows", (long long)total);
+    if (mvke_idmap_reserve(&s->map, s->map.n + extra) != 0)
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory reserving the id table for %lld rows", (long long)total);
     const int64_t need_blocks = (total + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
     if (need_blocks > s->cap_blocks) {
         int64_t cb = s->cap_blocks ? s->cap_blocks : 4;
@@ -131,6 +163,24 @@ mvke_status mvke_store_reserve(mvke_store *s, int64_t extra) {
         mvke_status st = block_grow(s, &s->blocks[b], round_cap(rows));
         if (st != MVKE_OK) return st;
     }
+    return MVKE_OK;
+}
+
+mvke_status mvke_store_own(mvke_store *s, int64_t p) {
+    mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
+    return b->owned ? MVKE_OK : block_grow(s, b, b->n);
+}
+
+mvke_status mvke_store_reserve_removals(mvke_store *s, int64_t n) {
+    if (n <= 0) return MVKE_OK;
+    if (n > s->count) n = s->count;
+    for (int64_t b = (s->count - n) / MVKE_BLOCK_ROWS; b < s->nblocks; b++) {
+        mvke_status st = mvke_store_own(s, b * MVKE_BLOCK_ROWS);
+        if (st != MVKE_OK) return st;
+    }
+    /* A moved row's id enters the table; in memory it was there already. */
+    if (s->lookup.n && mvke_idmap_reserve(&s->map, s->map.n + n) != 0)
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory reserving the id table for %lld removals", (long long)n);
     return MVKE_OK;
 }
 
@@ -167,8 +217,10 @@ void mvke_store_remove_at(mvke_store *s, int64_t p) {
     const int64_t last = s->count - 1;
     mvke_store_block *bp = &s->blocks[p / MVKE_BLOCK_ROWS], *bl = &s->blocks[last / MVKE_BLOCK_ROWS];
     const int64_t rp = p % MVKE_BLOCK_ROWS, rl = last % MVKE_BLOCK_ROWS;
+    /* Table entries go before their position's id changes, and come back after. */
     mvke_idmap_del(&s->map, bp->ids[rp]);
     if (p != last) {
+        mvke_idmap_del(&s->map, bl->ids[rl]);
         mvke_layout_copy(&s->L, bp->data, bp->cap, rp, bl->data, bl->cap, rl);
         bp->ids[rp] = bl->ids[rl];
         mvke_idmap_put(&s->map, bp->ids[rp], p);
@@ -184,11 +236,16 @@ void mvke_store_clear(mvke_store *s) {
     s->nblocks = 0;
     s->count = 0;
     mvke_idmap_clear(&s->map);
+    memset(&s->lookup, 0, sizeof s->lookup); /* the mapped ids are gone with the rows */
 }
 
 void mvke_store_get(const mvke_store *s, int64_t p, float *x) {
     const mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
-    mvke_layout_get(&s->L, b->data, b->cap, p % MVKE_BLOCK_ROWS, x, NULL);
+    const float *exact = mvke_layout_refine(&s->L, b->data, b->cap);
+    if (exact)
+        memcpy(x, exact + (size_t)(p % MVKE_BLOCK_ROWS) * (size_t)s->D, (size_t)s->D * sizeof *x);
+    else
+        mvke_layout_get(&s->L, b->data, b->cap, p % MVKE_BLOCK_ROWS, x, NULL);
 }
 
 int64_t mvke_store_id(const mvke_store *s, int64_t p) {
@@ -229,4 +286,111 @@ mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const 
     mvke_free(row);
     if (st != MVKE_OK) mvke_store_clear(s);
     return st;
+}
+
+mvke_status mvke_store_lookup(const mvke_store *s, int64_t id, int64_t *pos) {
+    *pos = -1;
+    if (id < 0) return MVKE_OK;
+    int64_t p = mvke_idmap_get(&s->map, id);
+    if (p >= 0 || !s->lookup.n) {
+        *pos = p;
+        return MVKE_OK;
+    }
+    mvke_status st = mvke_idlookup_find(&s->lookup, s->units, id, &p);
+    if (st != MVKE_OK || p < 0 || p >= s->count) return st;
+    /* The section is as saved: the row may have been removed or moved since (moves are in the
+     * table, found above), so the position must still hold the id. */
+    const mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
+    const int64_t *idp = b->ids + p % MVKE_BLOCK_ROWS;
+    if (!b->owned && (st = mvke_units_check(s->units, idp, sizeof *idp)) != MVKE_OK) return st;
+    if (*idp == id) *pos = p;
+    return MVKE_OK;
+}
+
+/* The cheap content checks of n rows' Gram entries starting at row r0 of a mapped block:
+ * finite, diagonal >= 0 (a file written by another program could hold anything). */
+static mvke_status check_gram(const mvke_store *s, int64_t b, int64_t r0, int64_t n) {
+    const mvke_store_block *bk = &s->blocks[b];
+    const float *g = mvke_layout_gram(&s->L, bk->data, bk->cap);
+    for (int64_t r = r0; r < r0 + n; r++) {
+        const float *row = g + (r / MVKE_LANES) * s->P * MVKE_LANES + r % MVKE_LANES;
+        int e = 0;
+        for (int k = 0; k < s->K; k++)
+            for (int l = k; l < s->K; l++, e++) {
+                const float v = row[(size_t)e * MVKE_LANES];
+                if (!isfinite(v) || (k == l && v < 0.0f))
+                    return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): Gram entry (%d, %d) is %g: the "
+                                      "rows cannot have it (damaged or foreign file)", s->units->path,
+                                      (long long)bk->ids[r], (long long)(b * MVKE_BLOCK_ROWS + r), k, l, (double)v);
+            }
+    }
+    return MVKE_OK;
+}
+
+mvke_status mvke_store_check_block(const mvke_store *s, int64_t b) {
+    const mvke_store_block *bk = &s->blocks[b];
+    if (!s->units || bk->owned || __atomic_load_n(&s->checked[b], __ATOMIC_ACQUIRE)) return MVKE_OK;
+    mvke_status st = mvke_units_check(s->units, bk->data, mvke_layout_block_bytes(&s->L, bk->cap));
+    if (st == MVKE_OK) st = mvke_units_check(s->units, bk->ids, (size_t)bk->n * sizeof *bk->ids);
+    if (st == MVKE_OK) st = check_gram(s, b, 0, bk->n);
+    if (st == MVKE_OK) __atomic_store_n(&s->checked[b], 1, __ATOMIC_RELEASE);
+    return st;
+}
+
+mvke_status mvke_store_check_row(const mvke_store *s, int64_t p) {
+    const int64_t b = p / MVKE_BLOCK_ROWS, r = p % MVKE_BLOCK_ROWS;
+    const mvke_store_block *bk = &s->blocks[b];
+    if (!s->units || bk->owned || __atomic_load_n(&s->checked[b], __ATOMIC_ACQUIRE)) return MVKE_OK;
+    /* The row's panel in every expert plane and in the Gram plane, and its id. */
+    const size_t panel = (size_t)(r / MVKE_LANES);
+    const size_t pv = (size_t)s->L.panel_values * (size_t)s->L.esize, pg = (size_t)s->P * MVKE_LANES * sizeof(float);
+    mvke_status st = MVKE_OK;
+    for (int k = 0; k < s->K && st == MVKE_OK; k++)
+        st = mvke_units_check(s->units, (const unsigned char *)mvke_layout_plane(&s->L, bk->data, bk->cap, k) + panel * pv, pv);
+    if (st == MVKE_OK)
+        st = mvke_units_check(s->units, (const unsigned char *)mvke_layout_gram(&s->L, bk->data, bk->cap) + panel * pg, pg);
+    if (st == MVKE_OK) st = mvke_units_check(s->units, bk->ids + r, sizeof *bk->ids);
+    if (st == MVKE_OK) st = check_gram(s, b, r, 1);
+    return st;
+}
+
+mvke_status mvke_store_check_all(const mvke_store *s) {
+    if (!s->units) return MVKE_OK;
+    int64_t bad = -1;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t b = 0; b < s->nblocks; b++) {
+        /* A worker's message is thread-local: note the block, and report it below. */
+        if (__atomic_load_n(&bad, __ATOMIC_RELAXED) < 0 && mvke_store_check_block(s, b) != MVKE_OK) {
+            int64_t none = -1;
+            __atomic_compare_exchange_n(&bad, &none, b, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        }
+    }
+    return bad < 0 ? MVKE_OK : mvke_store_check_block(s, bad);
+}
+
+mvke_status mvke_store_map(mvke_store *s, int64_t n, const int64_t *ids, const unsigned char *blocks,
+                           size_t full_bytes, const mvke_idlookup *lookup, const mvke_units *units) {
+    if (s->count || s->nblocks) return mvke_error(MVKE_ERR_INVALID, "mapping rows needs an empty store");
+    const int64_t nb = (n + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
+    mvke_store_block *bt = mvke_calloc((size_t)(nb ? nb : 1), sizeof *bt);
+    unsigned char *checked = mvke_calloc((size_t)(nb ? nb : 1), 1);
+    if (!bt || !checked) {
+        mvke_free(bt);
+        mvke_free(checked);
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory for the table of %lld blocks", (long long)nb);
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        const int64_t rows = n - b * MVKE_BLOCK_ROWS < MVKE_BLOCK_ROWS ? n - b * MVKE_BLOCK_ROWS : MVKE_BLOCK_ROWS;
+        bt[b] = (mvke_store_block){rows, mvke_layout_round(rows), (int64_t *)(ids + b * MVKE_BLOCK_ROWS),
+                                   (void *)(blocks + (size_t)b * full_bytes), 0};
+    }
+    mvke_free(s->blocks);
+    mvke_free(s->checked);
+    s->blocks = bt;
+    s->checked = checked;
+    s->nblocks = s->cap_blocks = nb;
+    s->count = n;
+    s->lookup = *lookup;
+    s->units = units;
+    return MVKE_OK;
 }

@@ -16,6 +16,9 @@ mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_option
     mvke_error_clear();
     if (!out) return mvke_error(MVKE_ERR_INVALID, "out is NULL");
     *out = NULL;
+    if (opts && (opts->storage == MVKE_STORAGE_SQ8 || opts->storage == MVKE_STORAGE_PQ || opts->refine))
+        return mvke_error(MVKE_ERR_INVALID, "a tag table keeps its gated rows as f32, f16 or bf16, not %s%s",
+                          mvke_storage_name(opts->storage), opts->refine ? " with refine" : "");
     /* Reuse the index's checks of K, d and options. */
     mvke_index *probe;
     mvke_status st = mvke_index_new(&probe, K, d, opts);
@@ -35,6 +38,9 @@ mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_option
     *out = t;
     return MVKE_OK;
 }
+
+/* The id of a task's metadata slot: the key of its id table. */
+static int64_t task_id_at(const void *ctx, int64_t slot) { return ((const mvke_task *)ctx)->ids[slot]; }
 
 static void task_release(mvke_task *tk) {
     mvke_free(tk->name);
@@ -102,6 +108,7 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
         else {
             t->tasks = nt;
             t->cap_tasks = cap;
+            for (int i = 0; i < t->ntasks; i++) t->tasks[i].slot.ctx = &t->tasks[i]; /* they moved */
         }
     }
     if (st == MVKE_OK) {
@@ -109,7 +116,7 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
         tk.experts = mvke_malloc_array((size_t)nexperts, sizeof *tk.experts);
         tk.nexperts = nexperts;
         tk.mask = mask;
-        mvke_idmap_init(&tk.slot);
+        mvke_idmap_init(&tk.slot, task_id_at, NULL); /* ctx: the task's final address, below */
         if (!tk.name || !tk.experts)
             st = mvke_error(MVKE_ERR_NOMEM, "out of memory declaring task \"%s\"", name);
         else
@@ -118,7 +125,9 @@ mvke_status mvke_tags_add_task(mvke_tags *t, const char *name, const int *expert
         if (st == MVKE_OK) {
             tk.rows->store.experts = mask; /* gated rows are zero outside the subset: kernels skip it */
             memcpy(tk.experts, experts, (size_t)nexperts * sizeof *experts);
-            t->tasks[t->ntasks++] = tk;
+            t->tasks[t->ntasks] = tk;
+            t->tasks[t->ntasks].slot.ctx = &t->tasks[t->ntasks];
+            t->ntasks++;
         } else {
             task_release(&tk);
         }

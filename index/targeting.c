@@ -129,7 +129,7 @@ mvke_status mvke_user_tags_top(const mvke_index *users, const mvke_tags *tags, c
     float *x = mvke_malloc_array((size_t)(nu ? nu : 1) * D, sizeof *x);
     if (!x) return mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld user rows", (long long)nu);
     for (int64_t i = 0; i < nu && st == MVKE_OK; i++)
-        if ((st = mvke_index_get(users, user_ids[i], x + i * D)) != MVKE_OK)
+        if ((st = mvke_index_get(users, user_ids[i], x + i * D)) == MVKE_ERR_UNKNOWN_ID)
             mvke_error(st, "user %lld (position %lld in the list) is not in the index",
                        (long long)user_ids[i], (long long)i);
     pthread_rwlock_rdlock((pthread_rwlock_t *)&tags->lock);

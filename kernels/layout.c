@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "codec.h"
 #include "gram.h"
 #include "half.h"
 
@@ -30,8 +31,37 @@ int mvke_layout_init(mvke_layout *L, int K, int d, mvke_storage storage) {
         L->esize = 2;
         L->panel_values = (d + 1) / 2 * 2 * MVKE_LANES;
         return 0;
+    case MVKE_STORAGE_SQ8:
+    case MVKE_STORAGE_PQ:
+        L->esize = 1;
+        L->m = storage == MVKE_STORAGE_SQ8 ? d : mvke_pq_default_m(d);
+        L->panel_values = L->m * MVKE_LANES;
+        return 0;
     }
     return -1;
+}
+
+void mvke_layout_set_codec(mvke_layout *L, const mvke_codec *codec, int refine) {
+    L->codec = codec;
+    L->m = codec->m;
+    L->panel_values = L->m * MVKE_LANES;
+    L->refine = refine != 0;
+}
+
+static size_t refine_bytes(const mvke_layout *L, int64_t cap) {
+    return L->refine ? align_up((size_t)cap * (size_t)L->K * (size_t)L->d * sizeof(float)) : 0;
+}
+
+static size_t refine_at(const mvke_layout *L, int64_t cap) {
+    return (size_t)L->K * mvke_layout_plane_bytes(L, cap) + mvke_layout_gram_bytes(L, cap);
+}
+
+const float *mvke_layout_refine(const mvke_layout *L, const void *block, int64_t cap) {
+    return L->refine ? (const float *)((const unsigned char *)block + refine_at(L, cap)) : NULL;
+}
+
+static float *refine_rw(const mvke_layout *L, void *block, int64_t cap) {
+    return (float *)mvke_layout_refine(L, block, cap);
 }
 
 size_t mvke_layout_plane_bytes(const mvke_layout *L, int64_t cap) {
@@ -43,7 +73,7 @@ size_t mvke_layout_gram_bytes(const mvke_layout *L, int64_t cap) {
 }
 
 size_t mvke_layout_block_bytes(const mvke_layout *L, int64_t cap) {
-    return (size_t)L->K * mvke_layout_plane_bytes(L, cap) + mvke_layout_gram_bytes(L, cap);
+    return (size_t)L->K * mvke_layout_plane_bytes(L, cap) + mvke_layout_gram_bytes(L, cap) + refine_bytes(L, cap);
 }
 
 /* Element index of value j of row r inside one expert plane. */
@@ -53,6 +83,7 @@ static size_t value_at(const mvke_layout *L, int64_t r, int j) {
         const size_t dp = (size_t)(L->d + 1) / 2;
         return ((p * dp + (size_t)j / 2) * MVKE_LANES + g) * 2 + (size_t)j % 2;
     }
+    if (L->esize == 1) return (p * (size_t)L->m + (size_t)j) * MVKE_LANES + g;
     return (p * (size_t)L->d + (size_t)j) * MVKE_LANES + g;
 }
 
@@ -64,9 +95,24 @@ static unsigned char *plane_rw(const mvke_layout *L, void *block, int64_t cap, i
     return (unsigned char *)block + (size_t)k * mvke_layout_plane_bytes(L, cap);
 }
 
+/* Codes per expert stored in a plane: d values, or the codec's m codes. */
+static int plane_codes(const mvke_layout *L) { return L->esize == 1 ? L->m : L->d; }
+
 void mvke_layout_put(const mvke_layout *L, void *block, int64_t cap, int64_t r, const float *row,
                      const float *gram) {
-    for (int k = 0; k < L->K; k++) {
+    if (L->esize == 1) {
+        const mvke_codec *c = L->codec;
+        for (int k = 0; k < L->K; k++) {
+            uint8_t *pl = plane_rw(L, block, cap, k);
+            const float *v = row + (size_t)k * L->d;
+            for (int j = 0; j < L->m; j++)
+                pl[value_at(L, r, j)] = L->storage == MVKE_STORAGE_SQ8 ? mvke_sq8_encode1(c, k * L->d + j, v[j])
+                                                                       : mvke_pq_encode1(c, k, j, v + c->off[j]);
+        }
+        if (L->refine)
+            memcpy(refine_rw(L, block, cap) + (size_t)r * L->K * L->d, row, (size_t)L->K * L->d * sizeof *row);
+    }
+    for (int k = 0; L->esize > 1 && k < L->K; k++) {
         unsigned char *pl = plane_rw(L, block, cap, k);
         const float *v = row + (size_t)k * L->d;
         for (int j = 0; j < L->d; j++) {
@@ -75,6 +121,7 @@ void mvke_layout_put(const mvke_layout *L, void *block, int64_t cap, int64_t r, 
             case MVKE_STORAGE_F32: ((float *)pl)[at] = v[j]; break;
             case MVKE_STORAGE_F16: ((uint16_t *)pl)[at] = mvke_half_from_float1(v[j]); break;
             case MVKE_STORAGE_BF16: ((uint16_t *)pl)[at] = mvke_bf16_from_float1(v[j]); break;
+            default: break;
             }
         }
     }
@@ -84,7 +131,21 @@ void mvke_layout_put(const mvke_layout *L, void *block, int64_t cap, int64_t r, 
 
 void mvke_layout_get(const mvke_layout *L, const void *block, int64_t cap, int64_t r, float *row,
                      float *gram) {
-    for (int k = 0; row && k < L->K; k++) {
+    if (L->esize == 1 && row) {
+        const mvke_codec *c = L->codec;
+        for (int k = 0; k < L->K; k++) {
+            const uint8_t *pl = mvke_layout_plane(L, block, cap, k);
+            float *v = row + (size_t)k * L->d;
+            for (int j = 0; j < L->m; j++) {
+                const uint8_t code = pl[value_at(L, r, j)];
+                if (L->storage == MVKE_STORAGE_SQ8)
+                    v[j] = mvke_sq8_decode1(c, k * L->d + j, code);
+                else
+                    mvke_pq_decode1(c, k, j, code, v + c->off[j]);
+            }
+        }
+    }
+    for (int k = 0; row && L->esize > 1 && k < L->K; k++) {
         const unsigned char *pl = mvke_layout_plane(L, block, cap, k);
         float *v = row + (size_t)k * L->d;
         for (int j = 0; j < L->d; j++) {
@@ -93,6 +154,7 @@ void mvke_layout_get(const mvke_layout *L, const void *block, int64_t cap, int64
             case MVKE_STORAGE_F32: v[j] = ((const float *)pl)[at]; break;
             case MVKE_STORAGE_F16: v[j] = mvke_half_to_float1(((const uint16_t *)pl)[at]); break;
             case MVKE_STORAGE_BF16: v[j] = mvke_bf16_to_float1(((const uint16_t *)pl)[at]); break;
+            default: break;
             }
         }
     }
@@ -106,21 +168,29 @@ void mvke_layout_copy(const mvke_layout *L, void *dst, int64_t cdst, int64_t rd,
     for (int k = 0; k < L->K; k++) {
         unsigned char *dp = plane_rw(L, dst, cdst, k);
         const unsigned char *sp = mvke_layout_plane(L, src, cs, k);
-        for (int j = 0; j < L->d; j++) memcpy(dp + value_at(L, rd, j) * es, sp + value_at(L, rs, j) * es, es);
+        for (int j = 0; j < plane_codes(L); j++) memcpy(dp + value_at(L, rd, j) * es, sp + value_at(L, rs, j) * es, es);
     }
     float *dg = (float *)mvke_layout_gram(L, dst, cdst);
     const float *sg = mvke_layout_gram(L, src, cs);
     for (int e = 0; e < L->P; e++) dg[gram_at(L, rd, e)] = sg[gram_at(L, rs, e)];
+    if (L->refine) {
+        const size_t D = (size_t)L->K * L->d;
+        memcpy(refine_rw(L, dst, cdst) + (size_t)rd * D, mvke_layout_refine(L, src, cs) + (size_t)rs * D, D * sizeof(float));
+    }
 }
 
 void mvke_layout_clear(const mvke_layout *L, void *block, int64_t cap, int64_t r) {
     const size_t es = (size_t)L->esize;
     for (int k = 0; k < L->K; k++) {
         unsigned char *pl = plane_rw(L, block, cap, k);
-        for (int j = 0; j < L->d; j++) memset(pl + value_at(L, r, j) * es, 0, es);
+        for (int j = 0; j < plane_codes(L); j++) memset(pl + value_at(L, r, j) * es, 0, es);
     }
     float *gp = (float *)mvke_layout_gram(L, block, cap);
     for (int e = 0; e < L->P; e++) gp[gram_at(L, r, e)] = 0.0f;
+    if (L->refine) {
+        const size_t D = (size_t)L->K * L->d;
+        memset(refine_rw(L, block, cap) + (size_t)r * D, 0, D * sizeof(float));
+    }
 }
 
 void mvke_layout_copy_rows(const mvke_layout *L, void *dst, int64_t cdst, const void *src, int64_t cs,
@@ -132,4 +202,7 @@ void mvke_layout_copy_rows(const mvke_layout *L, void *dst, int64_t cdst, const 
         memcpy(plane_rw(L, dst, cdst, k), mvke_layout_plane(L, src, cs, k), (size_t)panels * pv);
     memcpy((void *)mvke_layout_gram(L, dst, cdst), mvke_layout_gram(L, src, cs),
            (size_t)panels * (size_t)L->P * MVKE_LANES * sizeof(float));
+    if (L->refine)
+        memcpy(refine_rw(L, dst, cdst), mvke_layout_refine(L, src, cs),
+               (size_t)n * (size_t)L->K * (size_t)L->d * sizeof(float));
 }

@@ -5,7 +5,7 @@
  * A block holds up to `cap` rows (cap a multiple of MVKE_LANES) of K experts of d values, in one
  * buffer of mvke_layout_block_bytes(L, cap) bytes, 64-byte aligned parts one after another:
  *
- *   expert plane 0 | expert plane 1 | ... | expert plane K-1 | Gram plane
+ *   expert plane 0 | expert plane 1 | ... | expert plane K-1 | Gram plane [| refine plane]
  *
  * Rows are grouped in panels of MVKE_LANES consecutive rows (the SIMD lanes of a kernel).
  *  - Expert plane k holds cap / MVKE_LANES panels; panel p is d x MVKE_LANES stored values:
@@ -13,13 +13,19 @@
  *        (p * d + j) * LANES + g                    (f32, f16)
  *        ((p * dp + j / 2) * LANES + g) * 2 + j % 2  (bf16, dp = ceil(d / 2) pairs; the missing
  *                                                     value of an odd d is 0)
+ *        (p * m + j) * LANES + g                    (sq8: m = d one-byte codes; pq: m one-byte
+ *                                                     codes, one per sub-space, see codec.h)
  *    so one dimension of 16 rows is one 64-byte line (f32) and a bf16 pair of 16 rows is one
- *    line, the operand of vdpbf16ps.
+ *    line, the operand of vdpbf16ps; a codec's 16 codes of one dimension or sub-space are 16
+ *    consecutive bytes.
  *  - The Gram plane holds, per panel, the P = K(K+1)/2 entries of the rows' Gram triangles (see
  *    gram.h, off-diagonals doubled) as P x LANES float32: entry e of row r is element
  *        (p * P + e) * LANES + g
  *    so a task reads only the lines of the entries (k, l) with k, l in its subset.
- * Each part is padded to a multiple of 64 bytes. Lanes past a block's row count hold zeros.
+ *  - The refine plane, only in a codec layout made with refine, holds the rows as given to add:
+ *    float32, row-major, row r at element r * K*d.
+ * Each part is padded to a multiple of 64 bytes. Lanes past a block's row count hold zeros
+ * (zero codes for a codec: they decode to vmin or centroid 0, and their Gram entries are 0).
  * The same bytes are what an index file stores per block, so a mapped file is searched in place.
  */
 #ifndef MVKE_KERNELS_LAYOUT_H
@@ -33,16 +39,31 @@
 #define MVKE_LANES 16
 #define MVKE_LAYOUT_ALIGN 64
 
+struct mvke_codec;
+
 typedef struct mvke_layout {
     int K, d, P;
     mvke_storage storage;
-    int esize;         /* bytes of one stored value: 4 (f32) or 2 (f16, bf16) */
-    int panel_values;  /* stored values of one expert in one panel: d * LANES, or 2 * dp * LANES */
+    int esize;         /* bytes of one stored value: 4 (f32), 2 (f16, bf16) or 1 (sq8, pq codes) */
+    int panel_values;  /* stored values of one expert in one panel: d * LANES, 2 * dp * LANES
+                          (bf16), or m * LANES (codecs) */
+    int m;             /* codes per expert (codecs): d for sq8, the sub-spaces for pq */
+    int refine;        /* 1: blocks end with the refine plane */
+    const struct mvke_codec *codec; /* the trained parameters of sq8 and pq (codec.h), owned by
+                                       the store; NULL for the other storages */
 } mvke_layout;
 
-/* Fills L for K experts of dimension d in the given storage. Returns 0, or -1 for a storage the
- * layout does not know (the caller reports it). */
+/* Fills L for K experts of dimension d in the given storage. A codec storage gets its default
+ * number of codes (pq: mvke_pq_default_m) and no parameters until mvke_layout_set_codec.
+ * Returns 0, or -1 for a storage the layout does not know (the caller reports it). */
 int mvke_layout_init(mvke_layout *L, int K, int d, mvke_storage storage);
+
+/* Attaches a codec (of L's storage, K and d) and takes its number of codes per expert; refine
+ * adds the refine plane. The codec must outlive every use of L, and be trained before a put. */
+void mvke_layout_set_codec(mvke_layout *L, const struct mvke_codec *codec, int refine);
+
+/* The refine plane of a block (NULL when the layout has none). */
+const float *mvke_layout_refine(const mvke_layout *L, const void *block, int64_t cap);
 
 /* Rounds a row count up to whole panels. */
 static inline int64_t mvke_layout_round(int64_t n) { return (n + MVKE_LANES - 1) / MVKE_LANES * MVKE_LANES; }
@@ -62,12 +83,13 @@ static inline const float *mvke_layout_gram(const mvke_layout *L, const void *bl
 }
 
 /* Writes row r of a block: `row` is K*d float32 values (expert-major, as in the public API),
- * converted to the storage (round to nearest even), and `gram` its P Gram values. */
+ * converted to the storage (round to nearest even; encoded by the codec), and `gram` its P Gram
+ * values. The refine plane, when there is one, receives row as it is. */
 void mvke_layout_put(const mvke_layout *L, void *block, int64_t cap, int64_t r, const float *row,
                      const float *gram);
 
-/* Reads row r back, widened to float32, into row (K*d values) and gram (P values); either output
- * may be NULL. */
+/* Reads row r back, widened to float32 (decoded, for a codec: never the refine plane), into
+ * row (K*d values) and gram (P values); either output may be NULL. */
 void mvke_layout_get(const mvke_layout *L, const void *block, int64_t cap, int64_t r, float *row,
                      float *gram);
 

@@ -120,6 +120,7 @@ const char *mvke_status_name(mvke_status status) {
     case MVKE_ERR_CHECKSUM: return "MVKE_ERR_CHECKSUM";
     case MVKE_ERR_BACKEND: return "MVKE_ERR_BACKEND";
     case MVKE_ERR_UNSUPPORTED: return "MVKE_ERR_UNSUPPORTED";
+    case MVKE_ERR_UNTRAINED: return "MVKE_ERR_UNTRAINED";
     }
     return "unknown status";
 }

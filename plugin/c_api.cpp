@@ -26,6 +26,15 @@ extern "C" int mvke_faiss_user_index_new(FaissIndex **out, int K, int d) {
     MVKE_FAISS_CATCH
 }
 
+extern "C" int mvke_faiss_user_index_new_with(FaissIndex **out, int K, int d, const char *storage) {
+    try {
+        mvke::require(out != nullptr, "mvke_faiss_user_index_new_with: out is NULL");
+        *out = nullptr;
+        *out = reinterpret_cast<FaissIndex *>(static_cast<faiss::Index *>(new mvke::IndexMVKE(K, d, storage)));
+    }
+    MVKE_FAISS_CATCH
+}
+
 extern "C" int mvke_faiss_tag_index_new(FaissIndex **out, int K, int d) {
     try {
         mvke::require(out != nullptr, "mvke_faiss_tag_index_new: out is NULL");

@@ -38,11 +38,39 @@ static mvke_index *new_core(int K, int d) {
     return ix;
 }
 
+/* The same with a storage string ("pq:8", "sq8,refine"). */
+static mvke_index *new_core_with(int K, int d, const char *storage) {
+    require(storage != nullptr, "mvke: the storage is NULL");
+    std::string name(storage);
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    const std::string suffix = ",refine";
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        o.refine = 1;
+        name.resize(name.size() - suffix.size());
+    }
+    check(mvke_index_options_set_storage(&o, name.c_str()), "the storage");
+    mvke_index *ix = nullptr;
+    check(mvke_index_new(&ix, K, d, &o), "creating the index");
+    return ix;
+}
+
 IndexMVKE::IndexMVKE(int K, int d) : IndexMVKE(new_core(K, d), K, d) {}
+
+IndexMVKE::IndexMVKE(int K, int d, const char *storage) : IndexMVKE(new_core_with(K, d, storage), K, d) {}
 
 IndexMVKE::IndexMVKE(mvke_index *ix, int K, int d)
     : faiss::Index((idx_t)K * d, faiss::METRIC_INNER_PRODUCT), K_(K), dk_(d), ix_(ix) {
-    is_trained = true;
+    int yes = 1;
+    mvke_index_is_trained(ix, &yes);
+    is_trained = yes != 0;
+}
+
+void IndexMVKE::train(idx_t n, const float *x) {
+    check(mvke_index_train(ix_, (int64_t)n, x), "train");
+    int yes = 0;
+    check(mvke_index_is_trained(ix_, &yes), "train");
+    is_trained = yes != 0;
 }
 
 IndexMVKE::~IndexMVKE() { mvke_index_free(ix_); }

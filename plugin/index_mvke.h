@@ -20,11 +20,17 @@ namespace mvke {
 struct IndexMVKE : faiss::Index {
     /* Throws faiss::FaissException for bad K or d (see mvke_index_new). */
     IndexMVKE(int K, int d);
+    /* With a storage: "f32", "f16", "bf16", "sq8", "pq", "pq:M", optionally followed by
+     * ",refine" for a codec that keeps its float32 rows (mvke_index_options). An index with a
+     * codec starts untrained (is_trained false) until train(). Throws for a bad storage. */
+    IndexMVKE(int K, int d, const char *storage);
     ~IndexMVKE() override;
 
     IndexMVKE(const IndexMVKE &) = delete;
     IndexMVKE &operator=(const IndexMVKE &) = delete;
 
+    /* Trains the codec on n rows (mvke_index_train); a no-op for storages without one. */
+    void train(idx_t n, const float *x) override;
     void add(idx_t n, const float *x) override;
     void add_with_ids(idx_t n, const float *x, const idx_t *xids) override;
     void search(idx_t n, const float *x, idx_t k, float *distances, idx_t *labels,

@@ -36,6 +36,23 @@ double ref_score(int K, int d, const float *x, const float *q, const float *w) {
     return dot / sqrt(e2 * q2);
 }
 
+double ref_score_split(int K, int d, const float *xnum, const float *xden, const float *q, const float *w) {
+    double e2 = 0, q2 = 0, dot = 0;
+    for (int j = 0; j < d; j++) {
+        double en = 0, ed = 0;
+        for (int k = 0; k < K; k++) {
+            en += (double)w[k] * xnum[k * d + j];
+            ed += (double)w[k] * xden[k * d + j];
+        }
+        e2 += ed * ed;
+        q2 += (double)q[j] * q[j];
+        dot += en * q[j];
+    }
+    if (e2 == 0 || q2 == 0) return 0;
+    double s = dot / sqrt(e2 * q2);
+    return s > 1 ? 1 : s < -1 ? -1 : s;
+}
+
 double ref_slack(int K, int d, const float *x, const float *q, const float *w) {
     double e2 = 0, parts = 0;
     for (int j = 0; j < d; j++) {
@@ -73,6 +90,18 @@ int64_t ref_rank(int K, int d, int64_t n, const float *x, const int64_t *ids, co
     }
     qsort(hits, (size_t)m, sizeof *hits, cmp_hit);
     return m;
+}
+
+int64_t ref_rank_split(int K, int d, int64_t n, const float *xnum, const float *xden, const int64_t *ids,
+                       const float *q, const float *w, ref_hit *hits) {
+    const int64_t D = (int64_t)K * d;
+    for (int64_t i = 0; i < n; i++) {
+        hits[i].id = ids ? ids[i] : i;
+        hits[i].score = ref_score_split(K, d, xnum + i * D, xden + i * D, q, w);
+        hits[i].slack = ref_slack(K, d, xden + i * D, q, w);
+    }
+    qsort(hits, (size_t)n, sizeof *hits, cmp_hit);
+    return n;
 }
 
 static double oracle_of(const ref_hit *ref, int64_t nref, int64_t id, int *found, double *slack) {

@@ -19,6 +19,10 @@ void ref_fill_normal(float *v, int64_t n);
 /* s(u,t) = cos(E, q), E = sum_k w[k] x[k*d .. k*d+d), computed in double; 0 when a norm is 0. */
 double ref_score(int K, int d, const float *x, const float *q, const float *w);
 
+/* The score of a compressed row: the numerator <E_num, q> from xnum (the decoded row), the norm
+ * |E_den| from xden (the exact row whose Gram triangle is stored); 0 when a norm is 0. */
+double ref_score_split(int K, int d, const float *xnum, const float *xden, const float *q, const float *w);
+
 /* One expected list entry. `slack` widens the tolerance for this pair by the rounding error
  * float32 arithmetic cannot avoid when gates cancel experts: with
  * cond = sum_k |w[k]| |e[k]| / |E|, the Gram identity's relative error in |E|^2 |q|^2 is about
@@ -37,6 +41,10 @@ double ref_slack(int K, int d, const float *x, const float *q, const float *w);
  * sorted by score descending then id ascending, into hits (n entries); returns the count. */
 int64_t ref_rank(int K, int d, int64_t n, const float *x, const int64_t *ids, const uint8_t *allowed,
                  const float *q, const float *w, ref_hit *hits);
+
+/* ref_rank with ref_score_split: xnum the decoded rows, xden the exact ones (slack from xden). */
+int64_t ref_rank_split(int K, int d, int64_t n, const float *xnum, const float *xden, const int64_t *ids,
+                       const float *q, const float *w, ref_hit *hits);
 
 /* Checks a top-k list against the oracle ranking `ref` (nref entries): the list has
  * min(k, nref) entries, every score is within tol of the oracle's score of its id and of the

@@ -104,6 +104,47 @@ Test(c_api, a_rejected_add_reports_and_adds_nothing) {
     faiss_Index_free(NULL); /* FAISS's convention: freeing NULL does nothing */
 }
 
+Test(c_api, codec_indexes_train_through_faiss_and_refine_exactly) {
+    const int K = 3, d = 8, D = K * d;
+    const idx_t n = 300, k = 5;
+    float *x = malloc(sizeof(float) * n * D);
+    ref_seed(21);
+    ref_fill_normal(x, n * D);
+    const char *names[] = {"sq8", "pq", "pq:4,refine", "sq8,refine"};
+    for (int s = 0; s < 4; s++) {
+        FaissIndex *u = NULL;
+        OK(mvke_faiss_user_index_new_with(&u, K, d, names[s]));
+        cr_assert_not(faiss_Index_is_trained(u), "%s starts untrained", names[s]);
+        cr_assert_neq(faiss_Index_add(u, n, x), 0);
+        cr_assert(strstr(faiss_get_last_error(), "MVKE_ERR_UNTRAINED"));
+        cr_assert_eq(faiss_Index_ntotal(u), 0);
+        OK(faiss_Index_train(u, n, x));
+        cr_assert(faiss_Index_is_trained(u));
+        OK(faiss_Index_add(u, n, x));
+        cr_assert_eq(faiss_Index_ntotal(u), n);
+        float q[8], w[3] = {0.5f, 0.0f, 0.5f}, z[24], S[5];
+        idx_t I[5];
+        ref_fill_normal(q, d);
+        cr_assert_eq(mvke_pack_query(K, d, q, w, z), MVKE_OK);
+        OK(faiss_Index_search(u, 1, z, k, S, I));
+        for (int i = 0; i < k; i++) {
+            cr_assert(I[i] >= 0 && I[i] < n);
+            if (strstr(names[s], "refine")) /* exact scores of the float32 rows */
+                cr_assert_float_eq(S[i], ref_score(K, d, x + I[i] * D, q, w), 1e-5);
+        }
+        faiss_Index_free(u);
+    }
+    FaissIndex *u = (FaissIndex *)&names;
+    cr_assert_neq(mvke_faiss_user_index_new_with(&u, K, d, "pq:9"), 0); /* m > d */
+    cr_assert_null(u);
+    cr_assert_neq(mvke_faiss_user_index_new_with(&u, K, d, "sq4"), 0);
+    cr_assert(strstr(faiss_get_last_error(), "unknown storage"));
+    OK(mvke_faiss_user_index_new_with(&u, K, d, "f16"));
+    cr_assert(faiss_Index_is_trained(u));
+    faiss_Index_free(u);
+    free(x);
+}
+
 /* Moving an MVKE index to a GPU: refused with the reason where no GPU can be used (here the
  * module is hidden), the index keeps searching on the CPU; other indexes are refused. */
 Test(c_api, use_gpu_without_a_gpu_says_why_and_keeps_the_cpu) {

@@ -14,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "craft.h"
+#include "index/file_format.h"
 #include "kernels/half.h"
 #include "reference.h"
 
@@ -45,6 +48,7 @@ static const char *P(const char *name) {
 }
 
 static char out_text[1 << 22], err_text[1 << 16];
+static long child_maxrss_kb; /* peak resident memory of the last tool run */
 
 /* Runs the tool with args (NULL-terminated), stdout/stderr captured; returns the exit status. */
 static int tool(const char *first, ...) {
@@ -70,7 +74,9 @@ static int tool(const char *first, ...) {
         _exit(127);
     }
     int status;
-    waitpid(pid, &status, 0);
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
+    child_maxrss_kb = ru.ru_maxrss;
     FILE *f = fopen(fo, "r");
     size_t k = fread(out_text, 1, sizeof out_text - 1, f);
     out_text[k] = 0;
@@ -566,4 +572,119 @@ Test(cli, tag_all_killed_and_resumed_is_identical, .timeout = 300) {
         body = strchr(body, '\n') + 1;
     }
     free(all);
+}
+
+/* A tiny index (12 users, K = 2, d = 3, two tasks of two tags) saved at path. */
+static void tiny_index(const char *path) {
+    mvke_index *u;
+    mvke_tags *t;
+    cr_assert_eq(mvke_index_new(&u, 2, 3, NULL), MVKE_OK);
+    float x[12 * 6];
+    int64_t ids[12];
+    for (int i = 0; i < 12; i++) {
+        ids[i] = 7 * i + 1;
+        for (int j = 0; j < 6; j++) x[i * 6 + j] = cosf(1.3f * (float)i + 0.7f * (float)j);
+    }
+    cr_assert_eq(mvke_index_add(u, 12, ids, x), MVKE_OK);
+    cr_assert_eq(mvke_tags_new(&t, 2, 3, NULL), MVKE_OK);
+    cr_assert_eq(mvke_tags_add_task(t, "interest", (int[]){0}, 1), MVKE_OK);
+    cr_assert_eq(mvke_tags_add_task(t, "intention", (int[]){0, 1}, 2), MVKE_OK);
+    float q[6] = {1, -0.5f, 0.25f, 0.5f, 1, -1}, w1[4] = {1, 0, 0.5f, 0}, w2[4] = {0.3f, 0.7f, 0.6f, -0.4f};
+    cr_assert_eq(mvke_tags_add(t, "interest", 2, (int64_t[]){100, 101}, NULL, NULL, q, w1), MVKE_OK);
+    cr_assert_eq(mvke_tags_add(t, "intention", 2, (int64_t[]){100, 101}, NULL, NULL, q, w2), MVKE_OK);
+    cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK, "%s", mvke_last_error());
+    mvke_index_free(u);
+    mvke_tags_free(t);
+}
+
+Test(cli, bit_flips_in_the_user_sections_never_answer_silently) {
+    setup_data();
+    char good[512], bad[512], all[512]; /* P's buffers rotate: keep copies */
+    snprintf(good, sizeof good, "%s", P("tiny.mvke"));
+    snprintf(bad, sizeof bad, "%s", P("tiny-bad.mvke"));
+    snprintf(all, sizeof all, "%s", P("all.tsv"));
+    tiny_index(good);
+    static char want[3][1 << 14];
+    const char *cmds[3] = {"audience", "tags", "tag-all"};
+    for (int c = 0; c < 3; c++) {
+        int rc = c == 0   ? tool("audience", good, "--task", "intention", "--tag", "100,101", "--top", "5", NULL)
+                 : c == 1 ? tool("tags", good, "--user", "1,36,78", "--top", "2", NULL)
+                          : tool("tag-all", good, "--top", "2", "-o", all, NULL);
+        cr_assert_eq(rc, 0, "%s: %s", cmds[c], err_text);
+        if (c == 2) {
+            size_t n;
+            unsigned char *b = craft_read(all, &n);
+            cr_assert(b && n < sizeof want[2]);
+            memcpy(want[2], b, n);
+            want[2][n] = 0;
+            free(b);
+        } else {
+            cr_assert_lt(strlen(out_text), sizeof want[c]);
+            memcpy(want[c], out_text, strlen(out_text) + 1);
+        }
+    }
+    size_t n;
+    unsigned char *orig = craft_read(good, &n), *b = malloc(n);
+    static const uint32_t kinds[3] = {MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP};
+    int64_t runs = 0, refused = 0, same = 0;
+    for (int s = 0; s < 3; s++) {
+        uint64_t off, size;
+        cr_assert_eq(craft_section(orig, kinds[s], &off, &size), 0);
+        for (uint64_t i = off; i < off + size; i++) {
+            memcpy(b, orig, n);
+            b[i] ^= (unsigned char)(1u << (i % 8)); /* one bit per byte, every bit position in turn */
+            cr_assert_eq(craft_write(bad, b, n), 0);
+            for (int c = 0; c < 3; c++) {
+                unlink(all);
+                int rc = c == 0   ? tool("audience", bad, "--task", "intention", "--tag", "100,101", "--top", "5", NULL)
+                         : c == 1 ? tool("tags", bad, "--user", "1,36,78", "--top", "2", NULL)
+                                  : tool("tag-all", bad, "--top", "2", "-o", all, NULL);
+                runs++;
+                if (rc != 0) {
+                    cr_assert_eq(rc, 3, "%s, byte %llu: exit %d: %s", cmds[c], (unsigned long long)i, rc, err_text);
+                    refused++;
+                    continue;
+                }
+                const char *got = out_text;
+                unsigned char *f = NULL;
+                if (c == 2) {
+                    size_t m;
+                    f = craft_read(all, &m);
+                    cr_assert_not_null(f);
+                    f = realloc(f, m + 1);
+                    f[m] = 0;
+                    got = (const char *)f;
+                }
+                cr_assert_str_eq(got, want[c], "%s, byte %llu: a silent wrong answer", cmds[c], (unsigned long long)i);
+                free(f);
+                same++;
+            }
+        }
+    }
+    fprintf(stderr, "cli: %lld runs of audience/tags/tag-all on flipped user sections: %lld refused, %lld identical, 0 silent\n",
+            (long long)runs, (long long)refused, (long long)same);
+    free(orig);
+    free(b);
+}
+
+Test(cli, a_sparse_file_of_2e8_users_opens_in_info_with_little_memory) {
+    setup_data();
+    const char *empty = P("empty.mvke"), *sparse = P("sparse.mvke");
+    mvke_index *u;
+    mvke_tags *t;
+    cr_assert_eq(mvke_index_new(&u, 5, 30, NULL), MVKE_OK);
+    cr_assert_eq(mvke_tags_new(&t, 5, 30, NULL), MVKE_OK);
+    cr_assert_eq(mvke_tags_add_task(t, "interest", (int[]){0, 1, 2}, 3), MVKE_OK);
+    cr_assert_eq(mvke_file_save(empty, u, t), MVKE_OK);
+    mvke_index_free(u);
+    mvke_tags_free(t);
+    cr_assert_eq(craft_sparse(empty, sparse, 200000000), 0);
+    cr_assert_eq(tool("info", sparse, NULL), 0, "%s", err_text);
+    cr_assert(strstr(out_text, "users\t200000000\n"), "%s", out_text);
+    fprintf(stderr, "cli: info on a sparse file of 2e8 users: peak RSS %ld KiB\n", child_maxrss_kb);
+    cr_assert_lt(child_maxrss_kb, 50 * 1024, "info took %ld KiB", child_maxrss_kb);
+    /* the holes are zeros: the first search refuses them by their checksums */
+    cr_assert_eq(tool("tags", sparse, "--user", "5", "--top", "1", NULL), 3);
+    cr_assert(strstr(err_text, "checksum"), "%s", err_text);
+    unlink(sparse);
 }

@@ -4,6 +4,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "index/crc32c.h"
@@ -36,4 +37,21 @@ Test(crc32c, fast_path_equals_portable_and_chains) {
         cr_assert_neq(mvke_crc32c(0, buf, sizeof buf), base);
         buf[i / 8] ^= (unsigned char)(1u << (i % 8));
     }
+}
+
+Test(crc32c, interleaved_streams_equal_portable_on_long_buffers) {
+    /* Lengths around multiples of the three-stream round (3 x 4096 bytes) and odd starts. */
+    const size_t cap = 5 * 3 * 4096 + 64;
+    unsigned char *buf = malloc(cap);
+    ref_seed(6);
+    for (size_t i = 0; i < cap; i++) buf[i] = (unsigned char)(ref_uniform() * 256);
+    const size_t lens[] = {12287, 12288, 12289, 24576, 24583, 3 * 4096 * 5, 50000};
+    for (size_t off = 0; off < 3; off++)
+        for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+            size_t n = lens[k];
+            if (n + off > cap) continue;
+            cr_assert_eq(mvke_crc32c(0, buf + off, n), mvke_crc32c_portable(0, buf + off, n), "offset %zu length %zu", off, n);
+            cr_assert_eq(mvke_crc32c(0x12345678u, buf + off, n), mvke_crc32c_portable(0x12345678u, buf + off, n));
+        }
+    free(buf);
 }

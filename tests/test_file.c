@@ -1,13 +1,15 @@
 /*
- * test_file.c - index files: save and open give the same searches, ids, tags and gates; float16
- * storage; a mapped index can be changed without touching the file; users across several
- * blocks; every flipped byte and every truncation is refused by open and verify; running out of
+ * test_file.c - index files: save and open give the same searches, ids, tags and gates in every
+ * storage; a mapped index can be changed without touching the file, and saved again like a fresh
+ * build; users across several blocks; the id section; version 1 files; every flipped bit is
+ * refused by verify and by open or first use, or changes no answer; running out of
  * memory while saving or opening leaves the published file intact; a mapped index keeps
  * answering while a new index is published under its name.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@
 
 #include <dirent.h>
 
+#include "craft.h"
+#include "index/file_format.h"
+#include "index/index_impl.h"
 #include "index/store.h"
 #include "kernels/runtime.h"
 #include "reference.h"
@@ -121,13 +126,13 @@ static void same_searches(mvke_index *a, mvke_tags *ta, mvke_index *b, mvke_tags
         }
 }
 
-Test(file, round_trip_f32_and_f16) {
+Test(file, round_trip_f32_f16_and_bf16) {
     make_dir();
     ref_seed(11);
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 3; s++) {
         mvke_index *u, *u2;
         mvke_tags *t, *t2;
-        build(5, 30, 2000, 40, s ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32, &u, &t);
+        build(5, 30, 2000, 40, (mvke_storage)s, &u, &t);
         cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK, "%s", mvke_last_error());
         cr_assert_eq(mvke_file_verify(path), MVKE_OK, "%s", mvke_last_error());
         cr_assert_eq(mvke_file_open(path, 0, &u2, &t2), MVKE_OK, "%s", mvke_last_error());
@@ -137,7 +142,7 @@ Test(file, round_trip_f32_and_f16) {
         same_searches(u, t, u2, t2, 40);
         mvke_file_info info;
         cr_assert_eq(mvke_file_inspect(path, &info), MVKE_OK);
-        cr_assert(info.version == 1 && info.K == 5 && info.d == 30 && info.nusers == 2000 && (int)info.storage == s);
+        cr_assert(info.version == 2 && info.K == 5 && info.d == 30 && info.nusers == 2000 && (int)info.storage == s);
         struct stat sb;
         stat(path, &sb);
         cr_assert_eq((int64_t)info.size, (int64_t)sb.st_size);
@@ -228,59 +233,349 @@ static void spit(const char *p, const unsigned char *b, size_t n) {
     fclose(f);
 }
 
-Test(file, every_flipped_byte_and_truncation_is_refused) {
+/* Everything an opened index answers, as one comparable record: two tasks' audiences of every
+ * tag, every user's top tags, every row by id, and the absence of an unknown id. Returns the
+ * first failing status (the answers are then incomplete) or MVKE_OK. */
+typedef struct answers {
+    int64_t ids[2][3][5];
+    float scores[2][3][5];
+    int64_t tag_ids[10][2][2];
+    float tag_scores[10][2][2];
+    float rows[10][2 * 3];
+} answers;
+
+static mvke_status answer_all(const mvke_index *u, const mvke_tags *t, answers *a) {
+    memset(a, 0, sizeof *a);
+    int64_t tid[3] = {100, 101, 102};
+    for (int k = 0; k < 2; k++) {
+        mvke_result *r;
+        mvke_status st = mvke_audience_top(u, t, TASKS[k], 3, tid, 5, NULL, &r);
+        if (st != MVKE_OK) return st;
+        for (int i = 0; i < 3; i++) {
+            const int64_t *ip;
+            const float *sp;
+            int64_t n;
+            mvke_result_get(r, i, &ip, &sp, &n);
+            memcpy(a->ids[k][i], ip, (size_t)n * 8);
+            memcpy(a->scores[k][i], sp, (size_t)n * 4);
+        }
+        mvke_result_free(r);
+    }
+    for (int i = 0; i < 10; i++) {
+        int64_t id = 7 * i + 1;
+        mvke_status st = mvke_index_get(u, id, a->rows[i]);
+        if (st != MVKE_OK) return st;
+        mvke_result *r;
+        if ((st = mvke_user_tags_top(u, t, NULL, 1, &id, 2, &r)) != MVKE_OK) return st;
+        for (int k = 0; k < 2; k++) {
+            const int64_t *ip;
+            const float *sp;
+            int64_t n;
+            mvke_result_get(r, k, &ip, &sp, &n);
+            memcpy(a->tag_ids[i][k], ip, (size_t)n * 8);
+            memcpy(a->tag_scores[i][k], sp, (size_t)n * 4);
+        }
+        mvke_result_free(r);
+    }
+    int yes = 1;
+    mvke_status st = mvke_index_contains(u, 5, &yes); /* 5 is not an id (ids are 7i+1) */
+    if (st != MVKE_OK) return st;
+    return yes ? MVKE_ERR_INVALID : MVKE_OK; /* a wrong "present" is a wrong answer */
+}
+
+Test(file, every_flipped_bit_is_refused_or_changes_no_answer) {
     make_dir();
     ref_seed(13);
+    for (int s = 0; s < 2; s++) {
+        mvke_index *u;
+        mvke_tags *t;
+        build(2, 3, 10, 3, s ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32, &u, &t);
+        cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK);
+        answers good, got;
+        cr_assert_eq(answer_all(u, t, &good), MVKE_OK, "%s", mvke_last_error());
+        mvke_index_free(u);
+        mvke_tags_free(t);
+        size_t n;
+        unsigned char *orig = slurp(path, &n);
+        char bad[300];
+        snprintf(bad, sizeof bad, "%s/bad.mvke", dir);
+        unsigned char *b = malloc(n + 1);
+        int64_t tried = 0, at_open = 0, on_use = 0, same = 0;
+        for (size_t i = 0; i < n; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                memcpy(b, orig, n);
+                b[i] ^= (unsigned char)(1u << bit);
+                spit(bad, b, n);
+                tried++;
+                cr_assert_neq(mvke_file_verify(bad), MVKE_OK, "byte %zu bit %d: verify accepted a corrupted file", i, bit);
+                mvke_index *x = NULL;
+                mvke_tags *y = NULL;
+                mvke_status st = mvke_file_open(bad, 0, &x, &y);
+                if (st != MVKE_OK) {
+                    cr_assert(x == NULL && y == NULL);
+                    cr_assert(strstr(mvke_last_error(), "bad.mvke"), "%s", mvke_last_error());
+                    at_open++;
+                    continue;
+                }
+                st = answer_all(x, y, &got);
+                if (st != MVKE_OK) {
+                    cr_assert(st == MVKE_ERR_CHECKSUM || st == MVKE_ERR_FORMAT, "byte %zu bit %d: %s: %s", i, bit,
+                              mvke_status_name(st), mvke_last_error());
+                    cr_assert(strstr(mvke_last_error(), "bad.mvke"), "%s", mvke_last_error());
+                    on_use++;
+                } else {
+                    cr_assert_eq(memcmp(&good, &got, sizeof good), 0, "byte %zu bit %d: a silent wrong answer", i, bit);
+                    same++;
+                }
+                mvke_index_free(x);
+                mvke_tags_free(y);
+            }
+        }
+        for (size_t k = 0; k < n; k++) {
+            spit(bad, orig, k);
+            mvke_index *x = NULL;
+            mvke_status st = mvke_file_open(bad, 0, &x, NULL);
+            cr_assert_eq(st, MVKE_ERR_TRUNCATED, "prefix %zu: status %d %s", k, st, mvke_last_error());
+            cr_assert_eq(mvke_file_verify(bad), MVKE_ERR_TRUNCATED);
+        }
+        /* a trailing byte is refused too */
+        memcpy(b, orig, n);
+        b[n] = 0;
+        spit(bad, b, n + 1);
+        cr_assert_eq(mvke_file_verify(bad), MVKE_ERR_FORMAT);
+        spit(bad, orig, n);
+        cr_assert_eq(mvke_file_verify(bad), MVKE_OK);
+        cr_log_info("%s: %lld flips: %lld refused at open, %lld on use, %lld answered identically", s ? "f16" : "f32",
+                    (long long)tried, (long long)at_open, (long long)on_use, (long long)same);
+        fprintf(stderr, "file: %s: %lld single-bit flips: %lld refused at open, %lld on first use, %lld identical, 0 silent\n",
+                s ? "float16" : "float32", (long long)tried, (long long)at_open, (long long)on_use, (long long)same);
+        free(b);
+        free(orig);
+        unlink(bad);
+    }
+    unlink(path);
+}
+
+Test(file, no_verify_skips_the_checks_on_use) {
+    make_dir();
+    ref_seed(14);
     mvke_index *u;
     mvke_tags *t;
-    build(3, 4, 20, 3, MVKE_STORAGE_F16, &u, &t);
+    build(2, 3, 10, 3, MVKE_STORAGE_F32, &u, &t);
     cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK);
     mvke_index_free(u);
     mvke_tags_free(t);
     size_t n;
-    unsigned char *good = slurp(path, &n);
-    char bad[300];
-    snprintf(bad, sizeof bad, "%s/bad.mvke", dir);
-    unsigned char *b = malloc(n);
-    int64_t tried = 0;
-    for (size_t i = 0; i < n; i++) {
-        for (int bit = 0; bit < 8; bit += 3) {
-            memcpy(b, good, n);
-            b[i] ^= (unsigned char)(1u << bit);
-            spit(bad, b, n);
-            mvke_index *x = NULL;
-            mvke_tags *y = NULL;
-            mvke_status st = mvke_file_open(bad, 0, &x, &y);
-            cr_assert_neq(st, MVKE_OK, "byte %zu bit %d: a corrupted file opened", i, bit);
-            cr_assert(st == MVKE_ERR_CHECKSUM || st == MVKE_ERR_FORMAT, "byte %zu: status %d", i, st);
-            cr_assert(x == NULL && y == NULL);
-            cr_assert(strstr(mvke_last_error(), "bad.mvke"), "%s", mvke_last_error());
-            cr_assert_neq(mvke_file_verify(bad), MVKE_OK);
-            tried++;
-        }
-    }
-    for (size_t k = 0; k < n; k++) {
-        spit(bad, good, k);
-        mvke_index *x = NULL;
-        mvke_status st = mvke_file_open(bad, 0, &x, NULL);
-        cr_assert_eq(st, MVKE_ERR_TRUNCATED, "prefix %zu: status %d %s", k, st, mvke_last_error());
-        cr_assert_eq(mvke_file_verify(bad), MVKE_ERR_TRUNCATED);
-    }
-    /* a trailing byte is refused too */
-    memcpy(b, good, n);
-    b = realloc(b, n + 1);
-    b[n] = 0;
-    spit(bad, b, n + 1);
-    cr_assert_eq(mvke_file_verify(bad), MVKE_ERR_FORMAT);
-    /* the row checksums can be skipped at open, not by verify */
-    memcpy(b, good, n);
-    spit(bad, b, n);
-    cr_assert_eq(mvke_file_verify(bad), MVKE_OK);
-    cr_log_info("%lld corrupted files refused, %zu truncations refused", (long long)tried, n);
+    unsigned char *b = slurp(path, &n);
+    uint64_t off, size;
+    cr_assert_eq(craft_section(b, MVKE_SEC_USER_BLOCKS, &off, &size), 0);
+    b[off + 5] ^= 0x10; /* a value of expert 0: the Gram plane is untouched */
+    spit(path, b, n);
+    answers a;
+    cr_assert_eq(mvke_file_open(path, 0, &u, &t), MVKE_OK);
+    cr_assert_eq(answer_all(u, t, &a), MVKE_ERR_CHECKSUM);
+    cr_assert(strstr(mvke_last_error(), "bytes ") && strstr(mvke_last_error(), "user blocks"), "%s", mvke_last_error());
+    mvke_index_free(u);
+    mvke_tags_free(t);
+    cr_assert_eq(mvke_file_open(path, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &u, &t), MVKE_OK);
+    cr_assert_eq(answer_all(u, t, &a), MVKE_OK, "%s", mvke_last_error());
+    mvke_index_free(u);
+    mvke_tags_free(t);
+    cr_assert_eq(mvke_file_open(path, MVKE_FILE_OPEN_NO_VERIFY, &u, &t), MVKE_OK);
+    cr_assert_eq(answer_all(u, t, &a), MVKE_OK, "%s", mvke_last_error());
+    mvke_index_free(u);
+    mvke_tags_free(t);
+    cr_assert_eq(mvke_file_open(path, 4, &u, &t), MVKE_ERR_INVALID);
     free(b);
-    free(good);
-    unlink(bad);
     unlink(path);
+}
+
+/* The rows of the version 1 fixtures in tests/data/v1 (written by the version 1 writer). */
+static void v1_rows(int n, float *x) {
+    for (int i = 0; i < n * 12; i++) x[i] = sinf(0.37f * i + 0.1f) * (float)(1 + (i % 5));
+}
+
+Test(file, version_1_files_still_open) {
+    for (int s = 0; s < 2; s++) {
+        char p[1024];
+        const char *env = getenv("MVKE_TEST_DATA"), *src = __FILE__, *slash = strrchr(src, '/');
+        if (env) snprintf(p, sizeof p, "%s/v1/v1-%s.mvke", env, s ? "f16" : "f32");
+        else snprintf(p, sizeof p, "%.*s/data/v1/v1-%s.mvke", slash ? (int)(slash - src) : 1, slash ? src : ".", s ? "f16" : "f32");
+        mvke_file_info fi;
+        cr_assert_eq(mvke_file_inspect(p, &fi), MVKE_OK, "%s", mvke_last_error());
+        cr_assert_eq(fi.version, 1u);
+        cr_assert_eq(mvke_file_verify(p), MVKE_OK, "%s", mvke_last_error());
+        mvke_index *u, *ref;
+        mvke_tags *t;
+        cr_assert_eq(mvke_file_open(p, 0, &u, &t), MVKE_OK, "%s", mvke_last_error());
+        mvke_index_options o;
+        mvke_index_options_init(&o);
+        o.storage = s ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
+        float x[40 * 12], got[12], want[12];
+        int64_t ids[40];
+        v1_rows(40, x);
+        for (int i = 0; i < 40; i++) ids[i] = 5 * i + 2;
+        cr_assert_eq(mvke_index_new(&ref, 3, 4, &o), MVKE_OK);
+        cr_assert_eq(mvke_index_add(ref, 40, ids, x), MVKE_OK);
+        for (int i = 0; i < 40; i++) {
+            cr_assert_eq(mvke_index_get(u, ids[i], got), MVKE_OK);
+            cr_assert_eq(mvke_index_get(ref, ids[i], want), MVKE_OK);
+            cr_assert_eq(memcmp(got, want, sizeof got), 0, "user %lld", (long long)ids[i]);
+        }
+        mvke_result *r1, *r2;
+        int64_t tid[3] = {10, 11, 12};
+        cr_assert_eq(mvke_audience_top(u, t, "interest", 3, tid, 7, NULL, &r1), MVKE_OK);
+        cr_assert_eq(mvke_audience_top(ref, t, "interest", 3, tid, 7, NULL, &r2), MVKE_OK);
+        for (int i = 0; i < 3; i++) {
+            const int64_t *a, *b;
+            const float *sa, *sb;
+            int64_t na, nb;
+            mvke_result_get(r1, i, &a, &sa, &na);
+            mvke_result_get(r2, i, &b, &sb, &nb);
+            cr_assert(na == nb && !memcmp(a, b, (size_t)na * 8) && !memcmp(sa, sb, (size_t)na * 4));
+        }
+        mvke_result_free(r1);
+        mvke_result_free(r2);
+        /* saved again, it becomes a version 2 file with the same contents */
+        make_dir();
+        cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK, "%s", mvke_last_error());
+        cr_assert_eq(mvke_file_inspect(path, &fi), MVKE_OK);
+        cr_assert_eq(fi.version, 2u);
+        cr_assert_eq(mvke_file_verify(path), MVKE_OK, "%s", mvke_last_error());
+        mvke_index_free(u);
+        mvke_index_free(ref);
+        mvke_tags_free(t);
+    }
+}
+
+Test(file, the_id_section_round_trips_and_absent_ids_are_named) {
+    make_dir();
+    ref_seed(15);
+    mvke_index *u, *u2;
+    mvke_tags *t, *t2;
+    const int64_t n = MVKE_BLOCK_ROWS * 2 + 77; /* three blocks, two lookup chunks and a bit */
+    build(2, 3, n, 2, MVKE_STORAGE_F16, &u, &t);
+    cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_verify(path), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_open(path, 0, &u2, &t2), MVKE_OK, "%s", mvke_last_error());
+    int64_t *ia = malloc((size_t)n * 8), *ib = malloc((size_t)n * 8);
+    cr_assert_eq(mvke_index_ids(u, ia), MVKE_OK);
+    cr_assert_eq(mvke_index_ids(u2, ib), MVKE_OK);
+    cr_assert_eq(memcmp(ia, ib, (size_t)n * 8), 0);
+    /* the opened index holds no in-memory id table: every lookup goes through the section */
+    cr_assert_eq(u2->store.map.n, 0);
+    cr_assert_eq(u2->store.lookup.n, n);
+    for (int64_t i = 0; i < n; i += 997) {
+        float a[6], b[6];
+        cr_assert_eq(mvke_index_get(u, 7 * i + 1, a), MVKE_OK);
+        cr_assert_eq(mvke_index_get(u2, 7 * i + 1, b), MVKE_OK, "%s", mvke_last_error());
+        cr_assert_eq(memcmp(a, b, sizeof a), 0);
+        int yes;
+        cr_assert_eq(mvke_index_contains(u2, 7 * i + 2, &yes), MVKE_OK);
+        cr_assert_eq(yes, 0);
+    }
+    float row[6];
+    cr_assert_eq(mvke_index_get(u2, 7 * n + 1, row), MVKE_ERR_UNKNOWN_ID);
+    char want[64];
+    snprintf(want, sizeof want, "id %lld", (long long)(7 * n + 1));
+    cr_assert(strstr(mvke_last_error(), want), "%s", mvke_last_error());
+    cr_assert_eq(mvke_index_get(u2, 3, row), MVKE_ERR_UNKNOWN_ID);
+    cr_assert_eq(mvke_index_get(u2, -4, row), MVKE_ERR_UNKNOWN_ID);
+    free(ia);
+    free(ib);
+    mvke_index_free(u); mvke_index_free(u2);
+    mvke_tags_free(t); mvke_tags_free(t2);
+    unlink(path);
+}
+
+/* Top-10 of one tag against the float64 oracle over the rows an index holds. */
+static void check_against_oracle(const mvke_index *u, const mvke_tags *t) {
+    int64_t n;
+    mvke_index_count(u, &n);
+    int K, d;
+    mvke_index_shape(u, &K, &d, NULL);
+    float *x = malloc((size_t)n * K * d * sizeof *x);
+    int64_t *ids = malloc((size_t)n * 8);
+    cr_assert_eq(mvke_index_read_rows(u, 0, n, ids, x), MVKE_OK);
+    ref_hit *hits = malloc((size_t)n * sizeof *hits);
+    for (int task = 0; task < 2; task++) {
+        float q[64], w[64];
+        cr_assert_eq(mvke_tags_get(t, TASKS[task], 101, NULL, NULL, q, w), MVKE_OK);
+        int64_t nh = ref_rank(K, d, n, x, ids, NULL, q, w, hits);
+        mvke_result *r;
+        cr_assert_eq(mvke_audience_top(u, t, TASKS[task], 1, (int64_t[]){101}, 10, NULL, &r), MVKE_OK, "%s", mvke_last_error());
+        const int64_t *ri;
+        const float *rs;
+        int64_t m;
+        mvke_result_get(r, 0, &ri, &rs, &m);
+        ref_check_topk(ri, rs, m, 10, hits, nh, 1e-5);
+        mvke_result_free(r);
+    }
+    free(x); free(ids); free(hits);
+}
+
+Test(file, changes_after_open_save_and_reopen_like_a_fresh_build) {
+    make_dir();
+    ref_seed(16);
+    const int K = 3, d = 4, D = 12;
+    const int64_t n = MVKE_BLOCK_ROWS + 500;
+    mvke_index *u, *u2, *u3, *fresh;
+    mvke_tags *t, *t2, *t3;
+    build(K, d, n, 3, MVKE_STORAGE_F32, &u, &t);
+    cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_open(path, 0, &u2, &t2), MVKE_OK, "%s", mvke_last_error());
+    /* The same changes to the in-memory index and the opened one. */
+    float *x = malloc((size_t)300 * D * sizeof *x);
+    ref_fill_normal(x, 300 * D);
+    int64_t add_ids[100], rm_ids[150], up_ids[50];
+    for (int i = 0; i < 100; i++) add_ids[i] = 7 * (n + i) + 1;          /* new */
+    for (int i = 0; i < 150; i++) rm_ids[i] = 7 * (int64_t)(i * 431 % n) + 1; /* across both blocks */
+    for (int i = 0; i < 50; i++) up_ids[i] = 7 * (int64_t)(i * 977 % n + 3) + 1;
+    for (int i = 0; i < 50; i++)
+        for (int j = 0; j < 150; j++)
+            if (up_ids[i] == rm_ids[j]) up_ids[i] += 7 * n * 3; /* an upsert of a new id then */
+    mvke_index *both[2] = {u, u2};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(mvke_index_add(both[k], 100, add_ids, x), MVKE_OK, "%s", mvke_last_error());
+        cr_assert_eq(mvke_index_remove(both[k], 150, rm_ids), MVKE_OK, "%s", mvke_last_error());
+        cr_assert_eq(mvke_index_upsert(both[k], 50, up_ids, x + 100 * D), MVKE_OK, "%s", mvke_last_error());
+        cr_assert_eq(mvke_index_remove(both[k], 1, add_ids + 7), MVKE_OK);
+        cr_assert_eq(mvke_index_add(both[k], 1, add_ids + 7, x + 200 * D), MVKE_OK); /* back, elsewhere */
+    }
+    /* only the blocks the changes touched were copied (both blocks here), and the id table of the
+     * opened index holds only what moved or arrived */
+    cr_assert_lt(u2->store.map.n, 400);
+    same_searches(u, t, u2, t2, 3);
+    for (int i = 0; i < 150; i++) {
+        int yes;
+        cr_assert_eq(mvke_index_contains(u2, rm_ids[i], &yes), MVKE_OK);
+        cr_assert_eq(yes, 0, "removed id %lld still found", (long long)rm_ids[i]);
+    }
+    char p2[300];
+    snprintf(p2, sizeof p2, "%s/changed.mvke", dir);
+    cr_assert_eq(mvke_file_save(p2, u2, t2), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_verify(p2), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_open(p2, 0, &u3, &t3), MVKE_OK, "%s", mvke_last_error());
+    same_searches(u, t, u3, t3, 3);
+    /* a fresh build of the final users, in the same order */
+    int64_t cnt;
+    mvke_index_count(u3, &cnt);
+    float *rows = malloc((size_t)cnt * D * sizeof *rows);
+    int64_t *ids = malloc((size_t)cnt * 8);
+    cr_assert_eq(mvke_index_read_rows(u3, 0, cnt, ids, rows), MVKE_OK);
+    cr_assert_eq(mvke_index_new(&fresh, K, d, NULL), MVKE_OK);
+    cr_assert_eq(mvke_index_add(fresh, cnt, ids, rows), MVKE_OK);
+    same_searches(fresh, t, u3, t3, 3);
+    check_against_oracle(u3, t3);
+    /* removing from the reopened file works the same */
+    cr_assert_eq(mvke_index_remove(u3, 1, add_ids), MVKE_OK);
+    cr_assert_eq(mvke_index_remove(fresh, 1, add_ids), MVKE_OK);
+    same_searches(fresh, t, u3, t3, 3);
+    free(x); free(rows); free(ids);
+    mvke_index_free(u); mvke_index_free(u2); mvke_index_free(u3); mvke_index_free(fresh);
+    mvke_tags_free(t); mvke_tags_free(t2); mvke_tags_free(t3);
+    unlink(path);
+    unlink(p2);
 }
 
 /* The number of entries in the test folder (temporary files left behind would show here). */
@@ -380,5 +675,59 @@ Test(file, mapped_index_survives_a_new_file_under_its_name) {
     same_searches(u2, t2, fresh, ft, 5);
     mvke_index_free(mapped); mvke_index_free(fresh); mvke_index_free(u); mvke_index_free(u2);
     mvke_tags_free(mt); mvke_tags_free(ft); mvke_tags_free(t); mvke_tags_free(t2);
+    unlink(path);
+}
+
+/* Threads that search a freshly opened index at the same moment check the same units at once. */
+typedef struct first_use_arg {
+    const mvke_index *u;
+    const mvke_tags *t;
+    pthread_barrier_t *go;
+    answers a;
+    mvke_status st;
+} first_use_arg;
+
+static void *first_use(void *p) {
+    first_use_arg *a = p;
+    pthread_barrier_wait(a->go);
+    a->st = answer_all(a->u, a->t, &a->a);
+    return NULL;
+}
+
+Test(file, concurrent_first_searches_check_units_once_and_agree) {
+    make_dir();
+    ref_seed(17);
+    mvke_index *u, *m;
+    mvke_tags *t, *mt;
+    build(2, 3, 3 * MVKE_BLOCK_ROWS + 10, 3, MVKE_STORAGE_F32, &u, &t); /* several blocks and units */
+    cr_assert_eq(mvke_file_save(path, u, t), MVKE_OK);
+    answers want;
+    cr_assert_eq(answer_all(u, t, &want), MVKE_OK);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(mvke_file_open(path, 0, &m, &mt), MVKE_OK, "%s", mvke_last_error());
+        enum { T = 4 };
+        pthread_t th[T];
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, T);
+        first_use_arg args[T];
+        for (int i = 0; i < T; i++) {
+            memset(&args[i], 0, sizeof args[i]);
+            args[i].u = m;
+            args[i].t = mt;
+            args[i].go = &go;
+            args[i].st = MVKE_OK;
+            pthread_create(&th[i], NULL, first_use, &args[i]);
+        }
+        for (int i = 0; i < T; i++) {
+            pthread_join(th[i], NULL);
+            cr_assert_eq(args[i].st, MVKE_OK);
+            cr_assert_eq(memcmp(&args[i].a, &want, sizeof want), 0, "thread %d answered differently", i);
+        }
+        pthread_barrier_destroy(&go);
+        mvke_index_free(m);
+        mvke_tags_free(mt);
+    }
+    mvke_index_free(u);
+    mvke_tags_free(t);
     unlink(path);
 }

@@ -31,6 +31,7 @@ int cli_cmd_audience(int argc, char **argv) {
     float min = 0;
     long long gpu = -2; /* --gpu not given */
     long long threads = 0;
+    int no_verify = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
         {.name = "--task", .metavar = "NAME", .help = "the task the tags belong to", .kind = CLI_STRING,
@@ -51,6 +52,8 @@ int cli_cmd_audience(int argc, char **argv) {
          .kind = CLI_INT, .dst = &threads, .min = 0, .max = 1 << 16},
         {.name = "--gpu", .metavar = "N", .help = "search the users on GPU N (default 0; -1: every GPU)", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
+        {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
+         .kind = CLI_FLAG, .dst = &no_verify},
     };
     const cli_spec spec = {"mvke audience", "Reverse targeting: for each tag, its best users.",
                            "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score[<TAB>tag_name], rank from 1,\n"
@@ -72,7 +75,7 @@ int cli_cmd_audience(int argc, char **argv) {
     if (tags_file && (rc = cli_arg_read_ids("audience", "--tags-file", tags_file, &tag.ids, &ntag)) != CLI_EXIT_OK)
         goto out;
     if (allow_s && (rc = cli_arg_load_allow("audience", allow_s, &allow)) != CLI_EXIT_OK) goto out;
-    if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
+    if ((st = mvke_file_open(index, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &users, &tags)) != MVKE_OK) {
         rc = cli_fail("audience", st, index);
         goto out;
     }

@@ -21,7 +21,7 @@ int cli_cmd_info(int argc, char **argv) {
     const cli_spec spec = {"mvke info",
                            "Prints the format version, size, K, d, storage, user count, tasks with their experts\n"
                            "and tag counts of an index file, one 'key<TAB>value' line each. Checks the header, the\n"
-                           "section table and the tag sections (use 'mvke verify' for every checksum).\n",
+                           "section table and the tag sections, and nothing per user (use 'mvke verify' for every checksum).\n",
                            NULL, options, CLI_NOPTIONS(options)};
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
@@ -30,7 +30,7 @@ int cli_cmd_info(int argc, char **argv) {
     if (st != MVKE_OK) return cli_fail("info", st, path);
     mvke_index *users;
     mvke_tags *tags;
-    st = mvke_file_open(path, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags);
+    st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &users, &tags);
     if (st != MVKE_OK) return cli_fail("info", st, path);
     int ntasks;
     int64_t ntags;
@@ -64,7 +64,7 @@ int cli_cmd_info(int argc, char **argv) {
     mvke_tags_count(tags, NULL, &ntags);
     printf("file\t%s\nformat\t%u\nbytes\t%llu\nfingerprint\t%08x\nusers\t%lld\nK\t%d\nd\t%d\nstorage\t%s\ntasks\t%d\ntags\t%lld\n",
            path, fi.version, (unsigned long long)fi.size, fi.fingerprint, (long long)fi.nusers, fi.K, fi.d,
-           fi.storage == MVKE_STORAGE_F16 ? "float16" : "float32", ntasks, (long long)ntags);
+           fi.storage == MVKE_STORAGE_F16 ? "float16" : fi.storage == MVKE_STORAGE_BF16 ? "bfloat16" : "float32", ntasks, (long long)ntags);
     for (int t = 0; t < ntasks; t++) {
         const char *name;
         const int *ex;

@@ -41,6 +41,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     int resume = 0;
     long long gpu = -2; /* --gpu not given */
     long long threads = 0;
+    int no_verify = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &r.index, .required = 1},
         {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &r.top,
@@ -69,6 +70,8 @@ int cli_cmd_tag_all(int argc, char **argv) {
         {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows stay resident\n"
          "there and each block of users is streamed to it (default block 262144)", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
+        {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
+         .kind = CLI_FLAG, .dst = &no_verify},
     };
     const cli_spec spec = {"mvke tag-all",
                            "The top-M tags of every user, for every task (or --task only), streamed to OUT.",
@@ -87,7 +90,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     char *text = NULL;
     size_t text_cap = 0;
     if ((st = mvke_file_inspect(r.index, &r.fi)) != MVKE_OK ||
-        (st = mvke_file_open(r.index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &r.users, &r.tags)) != MVKE_OK) {
+        (st = mvke_file_open(r.index, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &r.users, &r.tags)) != MVKE_OK) {
         rc = cli_fail("tag-all", st, r.index);
         goto out;
     }

@@ -17,6 +17,7 @@ int cli_cmd_tags(int argc, char **argv) {
     long long top = 0;
     long long gpu = -2; /* --gpu not given */
     long long threads = 0;
+    int no_verify = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
         {.name = "--user", .metavar = "ID[,ID...]", .help = "user ids", .kind = CLI_CUSTOM, .dst = &user,
@@ -32,6 +33,8 @@ int cli_cmd_tags(int argc, char **argv) {
          .kind = CLI_INT, .dst = &threads, .min = 0, .max = 1 << 16},
         {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows move there", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
          .optional = 1, .implied = 0},
+        {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
+         .kind = CLI_FLAG, .dst = &no_verify},
     };
     const cli_spec spec = {"mvke tags", "Per-user top tags: the M best tags of each task (or of --task only) for each user.",
                            "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score[<TAB>tag_name], rank from 1,\n"
@@ -51,7 +54,7 @@ int cli_cmd_tags(int argc, char **argv) {
     mvke_status st;
     if (users_file && (rc = cli_arg_read_ids("tags", "--users-file", users_file, &user.ids, &nu)) != CLI_EXIT_OK)
         goto out;
-    if ((st = mvke_file_open(index, MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS, &users, &tags)) != MVKE_OK) {
+    if ((st = mvke_file_open(index, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &users, &tags)) != MVKE_OK) {
         rc = cli_fail("tags", st, index);
         goto out;
     }

@@ -52,7 +52,8 @@ typedef enum mvke_status {
     MVKE_ERR_TRUNCATED = -12,   /* a file ends before the data it declares */
     MVKE_ERR_CHECKSUM = -13,    /* a checksum does not match: the file is corrupted */
     MVKE_ERR_BACKEND = -14,     /* a compute backend (BLAS, CUDA) failed */
-    MVKE_ERR_UNSUPPORTED = -15  /* the feature is not built into this library */
+    MVKE_ERR_UNSUPPORTED = -15, /* the feature is not built into this library */
+    MVKE_ERR_UNTRAINED = -16    /* the index's codec has not been trained (mvke_index_train) */
 } mvke_status;
 
 /* The message of the last error on the calling thread ("" if none). Valid until the next
@@ -154,27 +155,50 @@ typedef enum mvke_storage {
     MVKE_STORAGE_F32 = 0, /* rows kept as float32 */
     MVKE_STORAGE_F16 = 1, /* rows kept as IEEE float16: half the memory and bandwidth; the
                              score is the exact cosine of the rounded rows */
-    MVKE_STORAGE_BF16 = 2 /* rows kept as bfloat16 (the high half of a float32, round to nearest
+    MVKE_STORAGE_BF16 = 2, /* rows kept as bfloat16 (the high half of a float32, round to nearest
                              even): half the memory, float32's range, 8 bits of precision; the
                              score is the exact cosine of the rounded rows */
+    MVKE_STORAGE_SQ8 = 3, /* a trained codec: one byte per value, per-dimension affine
+                             (min/max of each expert's dimension in the training sample, like
+                             FAISS's QT_8bit); a quarter of float32 */
+    MVKE_STORAGE_PQ = 4   /* a trained codec: per-expert product quantisation, m sub-spaces of
+                             256 centroids per expert, one byte each (m = ceil(d/3) unless
+                             chosen: 50 bytes per user for K = 5, d = 30) */
 } mvke_storage;
 
-/* The storage's short name ("f32", "f16", "bf16"): a constant string, "unknown" for other
- * values. */
+/* Codecs (sq8, pq) need training: an index with one is untrained until mvke_index_train has
+ * seen a sample, and until then add and search fail with MVKE_ERR_UNTRAINED. Their scores are
+ * the cosine of the decoded rows in the numerator over the exact norms: the Gram triangle of
+ * every row is computed from the float32 row given to add and stored as float32. An index
+ * created with refine also keeps every float32 row and re-scores the best R*k candidates of a
+ * search exactly (see mvke_index_set_refine). */
+
+/* The storage's short name ("f32", "f16", "bf16", "sq8", "pq"): a constant string, "unknown"
+ * for other values. */
 const char *mvke_storage_name(mvke_storage storage);
 
-/* Parses a storage name as written on the command line and in Python ("f32", "f16", "bf16";
- * "float32", "float16" and "bfloat16" are accepted too) into *storage.
+/* Parses a storage name as written on the command line and in Python ("f32", "f16", "bf16",
+ * "sq8", "pq"; "float32", "float16" and "bfloat16" are accepted too) into *storage. A pq name
+ * with its number of sub-spaces ("pq:8") is parsed by mvke_index_options_set_storage.
  * Errors: MVKE_ERR_INVALID (NULL, or an unknown name: the message lists the known ones). */
 mvke_status mvke_storage_from_name(const char *name, mvke_storage *storage);
 
 typedef struct mvke_index_options {
     mvke_storage storage; /* default MVKE_STORAGE_F32 */
     int threads;          /* threads a search may use; 0 (default) = OpenMP's default */
+    int pq_m;             /* pq: sub-spaces per expert, 1..d; 0 (default) = ceil(d / 3) */
+    int refine;           /* codecs: 1 keeps the float32 rows too and searches re-score exactly;
+                             default 0 */
 } mvke_index_options;
 
 /* Fills opts with the defaults. */
 void mvke_index_options_init(mvke_index_options *opts);
+
+/* Sets opts->storage (and opts->pq_m) from a name: any name mvke_storage_from_name knows, or
+ * "pq:M" with M sub-spaces per expert (M a decimal integer >= 1; checked against d by
+ * mvke_index_new). Errors: MVKE_ERR_INVALID (NULL, unknown name, bad M); opts is then
+ * unchanged. */
+mvke_status mvke_index_options_set_storage(mvke_index_options *opts, const char *name);
 
 /* A new empty index for K experts of dimension d. opts may be NULL for the defaults.
  * Limits: 1 <= K <= MVKE_MAX_K (64), 1 <= d <= MVKE_MAX_D (65536).
@@ -182,6 +206,32 @@ void mvke_index_options_init(mvke_index_options *opts);
 mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts);
 
 void mvke_index_free(mvke_index *index);
+
+/* Trains the codec of the index on n sample rows x (n*K*d floats, shaped as for add; any
+ * rows, usually a random sample of those to be added). sq8 takes each dimension's min and max;
+ * pq runs k-means (Lloyd, 256 centroids, 20 iterations, a fixed seed, at most 65536 of the
+ * rows) in every sub-space. With fewer distinct sub-vectors than 256, every distinct one is a
+ * centroid (the sample encodes exactly). Storages without a codec need no training: the call
+ * checks its arguments and does nothing.
+ * Errors: MVKE_ERR_INVALID (NULL, n < 1, or the index holds rows: a trained codec is never
+ * replaced under stored codes; reset first), MVKE_ERR_NONFINITE (a value; the message names
+ * the row), MVKE_ERR_NOMEM. On error the index is unchanged. */
+mvke_status mvke_index_train(mvke_index *index, int64_t n, const float *x);
+
+/* Whether the index can take rows and searches (*yes = 1): always for f32/f16/bf16, after
+ * mvke_index_train for a codec. */
+mvke_status mvke_index_is_trained(const mvke_index *index, int *yes);
+
+/* Sets R, the refine factor of an index created with refine: a top-k search takes the best R*k
+ * candidates by the codec's score and returns the k best by the exact score of their float32
+ * rows (exact scores). A threshold search re-scores every row whose codec score is >= min_score
+ * and keeps those whose exact score is >= min_score (a row the codec scores below the
+ * threshold is not found). Default R = 4.
+ * Errors: MVKE_ERR_INVALID (NULL, R < 1, or the index keeps no float32 rows). */
+mvke_status mvke_index_set_refine(mvke_index *index, int R);
+
+/* Whether the index keeps float32 rows for refining, and its R; either output may be NULL. */
+mvke_status mvke_index_refine(const mvke_index *index, int *refine, int *R);
 
 /* K, d and the storage of the index; any output pointer may be NULL. */
 mvke_status mvke_index_shape(const mvke_index *index, int *K, int *d, mvke_storage *storage);
@@ -193,7 +243,8 @@ mvke_status mvke_index_set_threads(mvke_index *index, int threads);
  * (count = rows present before the call; then each must still be free). x: n*K*d floats, row i
  * at x + i*K*d (an array shaped (n, K, d)). The block Gram triangle of each row is computed here.
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_NONFINITE (message names the row), MVKE_ERR_DUPLICATE
- * (message names the id and row), MVKE_ERR_NOMEM. On error nothing is added. */
+ * (message names the id and row), MVKE_ERR_UNTRAINED (a codec index before mvke_index_train),
+ * MVKE_ERR_NOMEM. On error nothing is added. */
 mvke_status mvke_index_add(mvke_index *index, int64_t n, const int64_t *ids, const float *x);
 
 /* Like mvke_index_add, but a row whose id is present replaces that row. ids must be distinct
@@ -214,7 +265,8 @@ mvke_status mvke_index_count(const mvke_index *index, int64_t *count);
 /* Whether id is present (*yes = 1 or 0). */
 mvke_status mvke_index_contains(const mvke_index *index, int64_t id, int *yes);
 
-/* Copies the stored row of id into x (K*d floats; float16 rows are widened).
+/* Copies the stored row of id into x (K*d floats; float16 rows are widened; a codec's rows are
+ * decoded, or the float32 row given to add when the index keeps them for refining).
  * Errors: MVKE_ERR_UNKNOWN_ID. */
 mvke_status mvke_index_get(const mvke_index *index, int64_t id, float *x);
 
@@ -226,7 +278,8 @@ mvke_status mvke_index_ids(const mvke_index *index, int64_t *ids);
  * to ids[i*k .. i*k+k-1] and scores[i*k ..], sorted; when fewer than k rows are eligible the rest
  * is padded with id -1 and score -INFINITY. allow may be NULL (every row eligible).
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_BAD_K (k <= 0), MVKE_ERR_NONFINITE (a query; the message
- * names it), MVKE_ERR_NOMEM, MVKE_ERR_BACKEND. On error the outputs are unspecified. */
+ * names it), MVKE_ERR_UNTRAINED (a codec index before mvke_index_train), MVKE_ERR_NOMEM,
+ * MVKE_ERR_BACKEND. On error the outputs are unspecified. */
 mvke_status mvke_index_search(const mvke_index *index, int64_t nq, const float *queries, int64_t k,
                               const mvke_allow *allow, float *scores, int64_t *ids);
 
@@ -383,7 +436,8 @@ mvke_status mvke_tags_backend(const mvke_tags *tags, const char **name);
  * Reading rows by position (for streaming over every user)
  * ------------------------------------------------------------------------------------------- */
 
-/* Copies the ids and rows (widened to float32) of the n rows at storage positions
+/* Copies the ids and rows (widened to float32, decoded for a codec, the exact float32 rows of an
+ * index kept with refine: as mvke_index_get) of the n rows at storage positions
  * first .. first+n-1 into ids (n entries) and x (n*K*d floats); either may be NULL. Positions
  * are dense in [0, count) and stable while the index is not changed, so a loop over
  * first = 0, B, 2B, ... visits every row once with bounded memory.
@@ -491,23 +545,39 @@ void mvke_taxonomy_free(mvke_taxonomy *tax);
  * temporary file is removed and path is unchanged), MVKE_ERR_NOMEM. */
 mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke_tags *tags);
 
-/* Flags of mvke_file_open. */
+/* Flags of mvke_file_open. By default (format version 2) opening checks the header, the section
+ * table and the small sections; the per-user sections (user blocks, ids, id lookup) are checked
+ * in units of 1 MiB the first time a search or lookup reads them, so that no answer ever comes
+ * from bytes that fail their checksum (MVKE_ERR_CHECKSUM naming the byte range instead), along
+ * with the cheap content checks (Gram entries finite, diagonal >= 0; MVKE_ERR_FORMAT). */
 #define MVKE_FILE_OPEN_DEFAULT 0u
-/* Skip the checksums of the user rows and Gram triangles (the bulk of a large file): opening
- * then reads only the ids and the tag sections. Everything else is still checked. */
+/* Skip the checksums of the user rows and Gram triangles: version 2 checks the user blocks'
+ * Gram values but not their checksum units (ids and the id lookup are still checked); version 1
+ * skips the row and Gram section checksums at open. */
 #define MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS 1u
+/* Skip every first-use check of the per-user sections (checksums and content checks): for
+ * users who accept answers from a possibly corrupted file in exchange for the first search's
+ * checking time. The header, table and small sections are still checked. */
+#define MVKE_FILE_OPEN_NO_VERIFY 2u
 
-/* Opens an index file: *users receives the index (its rows viewing the mapped file) and *tags
- * the tag table (either output may be NULL when not wanted). Every size and offset is checked
- * before use, and every checksum unless flags says otherwise.
+/* Opens an index file (format version 1 or 2): *users receives the index and *tags the tag table
+ * (either output may be NULL when not wanted). A version 2 file is mapped and its users are
+ * searched in place (a block is copied only when a change touches it; ids are looked up in the
+ * file's sorted id section); a version 1 file's rows are copied into memory. Every size and
+ * offset is checked before use; checksums as the flags above say.
  * Errors: MVKE_ERR_IO, MVKE_ERR_FORMAT (bad magic or version, inconsistent sizes, offsets or
- * counts; named), MVKE_ERR_TRUNCATED (the file is shorter than it declares), MVKE_ERR_CHECKSUM
- * (the message names the section), MVKE_ERR_DUPLICATE (a user id twice), MVKE_ERR_NOMEM.
- * On error both outputs are NULL. */
+ * counts, a section kind this version does not read; named), MVKE_ERR_TRUNCATED (the file is
+ * shorter than it declares), MVKE_ERR_CHECKSUM (the message names the section), MVKE_ERR_GATE or
+ * MVKE_ERR_NONFINITE (tag gates the tag table refuses), MVKE_ERR_DUPLICATE (a user id twice, in a
+ * version 1 file), MVKE_ERR_NOMEM. On error both outputs are NULL. Searches and lookups of an
+ * opened version 2 index may fail later with MVKE_ERR_CHECKSUM or MVKE_ERR_FORMAT as above. */
 mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users, mvke_tags **tags);
 
-/* Checks an index file without keeping it: every size, offset and checksum, and that its tags
- * and users load. Errors as mvke_file_open. */
+/* Checks an index file without keeping it: every size, offset and checksum, that its tags and
+ * users load, and (version 2) every invariant add enforces: rows finite and within the storage's
+ * range, Gram triangles equal to the ones recomputed from the rows, lanes past a block's rows
+ * zero, ids non-negative and unique, the id lookup sorted, its positions a permutation agreeing
+ * with the ids. Errors as mvke_file_open; content errors are MVKE_ERR_FORMAT naming the user. */
 mvke_status mvke_file_verify(const char *path);
 
 /* What the header of an index file says, after checking the header and section table. */

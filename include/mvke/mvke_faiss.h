@@ -48,6 +48,14 @@ extern "C" {
  * *out set to NULL. */
 int mvke_faiss_user_index_new(FaissIndex **out, int K, int d);
 
+/* A new empty user index whose rows are kept in the given storage: "f32", "f16", "bf16",
+ * "sq8", "pq" or "pq:M" (mvke_index_options_set_storage), optionally followed by ",refine"
+ * (a codec that also keeps its float32 rows and returns exact scores, mvke_index_set_refine).
+ * An index with a codec (sq8, pq) starts untrained: faiss_Index_is_trained says 0 until
+ * faiss_Index_train has seen a sample (mvke_index_train), and add and search fail before.
+ * Errors as mvke_faiss_user_index_new, and an unknown storage. */
+int mvke_faiss_user_index_new_with(FaissIndex **out, int K, int d, const char *storage);
+
 /* A new empty tag index for K experts of dimension d: it stores the gated rows z[t] of one
  * task's tags (add them with faiss_Index_add_with_ids, ids = tag ids) and is searched with user
  * rows x[u]. Same conventions and errors as mvke_faiss_user_index_new. */

@@ -20,6 +20,9 @@
  *    row-major float32 scratch, then the products use the routine that is fastest for the batch
  *    size: sgemv for one query, a small-batch kernel for two or three (kernels/cpu/dots.c), sgemm
  *    beyond.
+ * 6. The codecs (sq8, pq) score tiles of at most MVKE_CODEC_SCAN_MAX_Q queries straight from
+ *    their codes (codec_scan.h: tables built once per query tile, per thread); larger tiles
+ *    decode the tile and take the path of note 5, where BLAS amortises the decoding.
  */
 #include <cblas.h>
 #include <math.h>
@@ -29,6 +32,7 @@
 #include "../backend.h"
 #include "../gram.h"
 #include "../runtime.h"
+#include "codec_scan.h"
 #include "dots.h"
 #include "topk.h"
 
@@ -51,10 +55,15 @@ typedef struct plan {
     int D, P, threads;
     int64_t TQ, TU, ntiles;
     tile_ref *tiles;
+    size_t codec_floats; /* > 0: tiles are scored from codes, with this many table floats per query */
 } plan;
 
 typedef struct scratch {
     float *S, *G, *rtr, *xf, *gf; /* xf, gf: the tile's rows and Gram triangles, row-major */
+    /* Codec scans: the query tile's tables (prepared for queries from cq_q0) and panel outputs. */
+    mvke_codec_query *cq;
+    float *cw, *cnum, *cden, *crtr;
+    int64_t cq_q0;
 } scratch;
 
 /* What a search keeps for one query tile: heaps (top-k) or hit lists (threshold). */
@@ -94,6 +103,9 @@ static mvke_status plan_make(plan *pl, const mvke_kdb *db, const mvke_kqueries *
     int64_t nt = 0;
     for (int64_t b = 0; b < db->nblocks; b++) nt += (db->blocks[b].n + tu - 1) / tu;
     pl->ntiles = nt;
+    if ((db->L.storage == MVKE_STORAGE_SQ8 || db->L.storage == MVKE_STORAGE_PQ) && pl->TQ <= MVKE_CODEC_SCAN_MAX_Q &&
+        mvke_codec_query_floats(&db->L) <= MVKE_CODEC_SCAN_MAX_TABLE)
+        pl->codec_floats = mvke_codec_query_floats(&db->L);
     pl->tiles = mvke_malloc_array((size_t)(nt ? nt : 1), sizeof *pl->tiles);
     if (!pl->tiles) return mvke_error(MVKE_ERR_NOMEM, "out of memory planning a search of %lld tiles", (long long)nt);
     int64_t t = 0;
@@ -112,7 +124,18 @@ static int scratch_alloc(const plan *pl, scratch *sc) {
     sc->rtr = mvke_malloc_array((size_t)pl->TU, sizeof(float));
     sc->xf = mvke_malloc_array((size_t)pl->TU * (size_t)pl->D, sizeof(float));
     sc->gf = mvke_malloc_array((size_t)pl->TU * (size_t)pl->P, sizeof(float));
-    return sc->S && sc->G && sc->rtr && sc->xf && sc->gf ? 0 : -1;
+    int ok = sc->S && sc->G && sc->rtr && sc->xf && sc->gf;
+    sc->cq_q0 = -1;
+    if (ok && pl->codec_floats) {
+        const size_t panel_out = (size_t)pl->TU + 2 * MVKE_LANES;
+        sc->cq = mvke_malloc_array((size_t)pl->TQ, sizeof *sc->cq);
+        sc->cw = mvke_malloc_array((size_t)pl->TQ * pl->codec_floats, sizeof(float));
+        sc->cnum = mvke_malloc_array(panel_out, sizeof(float));
+        sc->cden = mvke_malloc_array(panel_out, sizeof(float));
+        sc->crtr = mvke_malloc_array(panel_out, sizeof(float));
+        ok = sc->cq && sc->cw && sc->cnum && sc->cden && sc->crtr;
+    }
+    return ok ? 0 : -1;
 }
 
 static void scratch_release(scratch *sc) {
@@ -121,6 +144,11 @@ static void scratch_release(scratch *sc) {
     mvke_free(sc->rtr);
     mvke_free(sc->xf);
     mvke_free(sc->gf);
+    mvke_free(sc->cq);
+    mvke_free(sc->cw);
+    mvke_free(sc->cnum);
+    mvke_free(sc->cden);
+    mvke_free(sc->crtr);
 }
 
 /* S (nq x nr) = Q (nq x n) . R (nr x n)^T, by the routine that is fastest for the batch size. */
@@ -133,10 +161,40 @@ static void product(int64_t nq, int nr, int n, const float *Q, const float *R, f
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, nr, n, 1.0f, Q, n, R, n, 0.0f, S, nr);
 }
 
+/* score_tile for a codec scored from its codes: the same cosines, guard and clamp. */
+static void score_tile_codec(const plan *pl, int64_t q0, int64_t nq, const tile_ref *t, scratch *sc) {
+    const mvke_kblock *b = &pl->db->blocks[t->block];
+    const mvke_layout *L = &pl->db->L;
+    if (sc->cq_q0 != q0) {
+        for (int64_t j = 0; j < nq; j++)
+            mvke_codec_query_prepare(L, pl->q->x + (q0 + j) * pl->D, pl->q->gram + (q0 + j) * pl->P,
+                                     sc->cw + (size_t)j * pl->codec_floats, &sc->cq[j]);
+        sc->cq_q0 = q0;
+    }
+    const int64_t p0 = t->start / MVKE_LANES, p1 = (t->start + t->n + MVKE_LANES - 1) / MVKE_LANES;
+    const int64_t skip = t->start - p0 * MVKE_LANES;
+    const int nr = (int)t->n;
+    for (int64_t j = 0; j < nq; j++) {
+        const mvke_codec_query *cq = &sc->cq[j];
+        mvke_codec_scan(L, b->data, b->cap, p0, p1, cq, sc->cnum, sc->cden, sc->crtr);
+        float *s = sc->S + j * nr;
+        const float qt = cq->qtr * MVKE_DEN2_REL_FLOOR;
+        for (int i = 0; i < nr; i++) {
+            const float den2 = sc->cden[skip + i];
+            float v = den2 > qt * sc->crtr[skip + i] && den2 > 0.0f ? sc->cnum[skip + i] / sqrtf(den2) : 0.0f;
+            s[i] = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v;
+        }
+    }
+}
+
 /* Cosines of queries [q0, q0+nq) against the rows of one tile, into sc->S (nq x tile rows). The
  * tile's rows are read out of the block layout into row-major scratch first. */
 static void score_tile(const plan *pl, int64_t q0, int64_t nq, const float *qtr, const tile_ref *t,
                        scratch *sc) {
+    if (pl->codec_floats) {
+        score_tile_codec(pl, q0, nq, t, sc);
+        return;
+    }
     const mvke_kblock *b = &pl->db->blocks[t->block];
     const int D = pl->D, P = pl->P, K = pl->db->L.K;
     const int nr = (int)t->n;

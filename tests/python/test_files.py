@@ -56,9 +56,17 @@ def test_broken_files(world, index, tags, tmp_path):
     flipped = bytearray(data)
     flipped[len(data) // 2] ^= 0x40
     bad.write_bytes(bytes(flipped))
-    with pytest.raises(mvke.Error) as e:
-        mvke.open(bad)
-    assert e.value.status == mvke.ERR_CHECKSUM, e.value.message
+    # Opening reads only the small sections; the flipped user bytes are refused on first use.
+    try:
+        bidx, _ = mvke.open(bad)
+    except mvke.Error as err:
+        assert err.status == mvke.ERR_CHECKSUM, err.message
+    else:
+        z = np.zeros((1, bidx.K * bidx.d), np.float32)
+        z[0, 0] = 1.0
+        with pytest.raises(mvke.Error) as e:
+            bidx.search(z, 5)
+        assert e.value.status == mvke.ERR_CHECKSUM, e.value.message
     short = tmp_path / "short.mvke"
     short.write_bytes(data[: len(data) - 1000])
     with pytest.raises(mvke.Error) as e:
