@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../half.h"
+#include "cpu_features.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -142,15 +143,7 @@ __attribute__((target("avx2,fma,f16c"))) static void dots_f16_avx2(int nq, int64
     }
 }
 
-static int have_avx2_f16c(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                 __builtin_cpu_supports("f16c");
-    }
-    return cached;
-}
+static int have_avx2_f16c(void) { return (mvke_cpu_features() & MVKE_CPU_HAS_AVX2) != 0; }
 #endif
 
 void mvke_cpu_dots_f16(int nq, int64_t nr, int n, const float *Q, const uint16_t *R, float *S) {
