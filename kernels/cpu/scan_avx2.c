@@ -38,7 +38,9 @@ typedef struct ctx {
  * (h % 2) * 8.. of panel p + h / 2. */
 INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_t p, const float *zg,
                    const float *gg, const float *floor, int64_t q0, int nv, mvke_scan_sink *sk) {
-    __m256 num[H][NR], den[H][NR], tr[H];
+    /* Fixed-size arrays (not [H][NR]: a variable-length array lives in memory); once the
+     * loops are unrolled the compiler keeps the used elements in registers. */
+    __m256 num[4][6], den[4][6], tr[4];
 #pragma GCC unroll 4
     for (int h = 0; h < H; h++) {
         tr[h] = _mm256_setzero_ps();
@@ -51,7 +53,7 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
         if (ST == ST_F32) {
             const float *xp = (const float *)c->planes[a] + (size_t)p * d * MVKE_LANES;
             for (int j = 0; j < d; j++, zr += NR) {
-                __m256 x[H];
+                __m256 x[4];
 #pragma GCC unroll 4
                 for (int h = 0; h < H; h++)
                     x[h] = _mm256_loadu_ps(xp + ((size_t)(h / 2) * d + j) * MVKE_LANES + (h % 2) * HL);
@@ -65,7 +67,7 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
         } else if (ST == ST_F16) {
             const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * d * MVKE_LANES;
             for (int j = 0; j < d; j++, zr += NR) {
-                __m256 x[H];
+                __m256 x[4];
 #pragma GCC unroll 4
                 for (int h = 0; h < H; h++)
                     x[h] = _mm256_cvtph_ps(_mm_loadu_si128(
@@ -81,7 +83,7 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
             const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
             const __m256i himask = _mm256_set1_epi32((int)0xffff0000u);
             for (int jp = 0; jp < dp; jp++, zr += 2 * NR) {
-                __m256 xe[H], xo[H];
+                __m256 xe[4], xo[4];
 #pragma GCC unroll 4
                 for (int h = 0; h < H; h++) {
                     const __m256i v = _mm256_loadu_si256(
@@ -103,7 +105,7 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
     }
     const float *gp = c->gram + (size_t)p * c->P * MVKE_LANES;
     for (int e = 0; e < c->pa; e++) {
-        __m256 gl[H];
+        __m256 gl[4];
 #pragma GCC unroll 4
         for (int h = 0; h < H; h++) {
             gl[h] = _mm256_loadu_ps(gp + ((size_t)(h / 2) * c->P + c->ent[e]) * MVKE_LANES + (h % 2) * HL);

@@ -43,7 +43,9 @@ typedef struct ctx {
 INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int64_t p, const float *zg,
                      const uint32_t *zbg, const float *gg, const float *floor, int64_t q0, int nv,
                      mvke_scan_sink *sk) {
-    __m512 num[MP][NR], den[MP][NR], tr[MP];
+    /* Fixed-size arrays (not [MP][NR]: that would be a variable-length array in memory); once
+     * the loops are unrolled the compiler keeps the used elements in registers. */
+    __m512 num[4][12], den[4][12], tr[4];
 #pragma GCC unroll 4
     for (int m = 0; m < MP; m++) {
         tr[m] = _mm512_setzero_ps();
@@ -56,7 +58,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
             const float *xp = (const float *)c->planes[a] + (size_t)p * d * MVKE_LANES;
             const float *zr = zg + (size_t)a * dz * NR;
             for (int j = 0; j < d; j++, zr += NR) {
-                __m512 x[MP];
+                __m512 x[4];
 #pragma GCC unroll 4
                 for (int m = 0; m < MP; m++) x[m] = _mm512_loadu_ps(xp + ((size_t)m * d + j) * MVKE_LANES);
 #pragma GCC unroll 16
@@ -70,7 +72,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
             const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * d * MVKE_LANES;
             const float *zr = zg + (size_t)a * dz * NR;
             for (int j = 0; j < d; j++, zr += NR) {
-                __m512 x[MP];
+                __m512 x[4];
 #pragma GCC unroll 4
                 for (int m = 0; m < MP; m++)
                     x[m] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(xp + ((size_t)m * d + j) * MVKE_LANES)));
@@ -86,7 +88,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
             const float *zr = zg + (size_t)a * dz * NR;
             const __m512i himask = _mm512_set1_epi32((int)0xffff0000u);
             for (int jp = 0; jp < dp; jp++, zr += 2 * NR) {
-                __m512 xe[MP], xo[MP];
+                __m512 xe[4], xo[4];
 #pragma GCC unroll 4
                 for (int m = 0; m < MP; m++) {
                     const __m512i v = _mm512_loadu_si512(xp + ((size_t)m * dp + jp) * 2 * MVKE_LANES);
@@ -107,7 +109,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
             const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
             const uint32_t *zr = zbg + (size_t)a * dp * 2 * NR;
             for (int jp = 0; jp < dp; jp++, zr += 2 * NR) {
-                __m512bh x[MP];
+                __m512bh x[4];
 #pragma GCC unroll 4
                 for (int m = 0; m < MP; m++)
                     x[m] = (__m512bh)_mm512_loadu_si512(xp + ((size_t)m * dp + jp) * 2 * MVKE_LANES);
@@ -126,7 +128,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
     }
     const float *gp = c->gram + (size_t)p * c->P * MVKE_LANES;
     for (int e = 0; e < c->pa; e++) {
-        __m512 gl[MP];
+        __m512 gl[4];
 #pragma GCC unroll 4
         for (int m = 0; m < MP; m++) {
             gl[m] = _mm512_loadu_ps(gp + ((size_t)m * c->P + c->ent[e]) * MVKE_LANES);
