@@ -151,7 +151,7 @@ static void check_world(const world *w, int nq, uint64_t task, int64_t k, double
     free(allowed);
 }
 
-static const mvke_cpu_variant variants[] = {MVKE_CPU_GENERIC, MVKE_CPU_AVX2, MVKE_CPU_AVX512, MVKE_CPU_AVX512_WIDEN};
+static const mvke_cpu_variant variants[] = {MVKE_CPU_GENERIC, MVKE_CPU_AVX2, MVKE_CPU_AVX512, MVKE_CPU_AVX512_BF16DOT};
 static const mvke_storage storages[] = {MVKE_STORAGE_F32, MVKE_STORAGE_F16, MVKE_STORAGE_BF16};
 
 static double tol_of(mvke_cpu_variant v, mvke_storage st) {

@@ -40,7 +40,7 @@
 
 static int forced = -1, chosen = -1;
 
-static const char *const variant_names[MVKE_CPU_VARIANTS] = {"generic", "avx2", "avx512", "avx512-widen"};
+static const char *const variant_names[MVKE_CPU_VARIANTS] = {"generic", "avx2", "avx512", "avx512-bf16dot"};
 
 const char *mvke_cpu_variant_name(mvke_cpu_variant v) {
     return (unsigned)v < MVKE_CPU_VARIANTS ? variant_names[v] : "unknown";
@@ -52,8 +52,8 @@ int mvke_cpu_variant_supported(mvke_cpu_variant v) {
     case MVKE_CPU_GENERIC: return 1;
 #if defined(__x86_64__) && defined(__GNUC__)
     case MVKE_CPU_AVX2: return (f & MVKE_CPU_HAS_AVX2) != 0;
-    case MVKE_CPU_AVX512:
-    case MVKE_CPU_AVX512_WIDEN: return (f & MVKE_CPU_HAS_AVX512) != 0;
+    case MVKE_CPU_AVX512: return (f & MVKE_CPU_HAS_AVX512) != 0;
+    case MVKE_CPU_AVX512_BF16DOT: return (f & MVKE_CPU_HAS_AVX512BF16) != 0;
 #endif
     default: (void)f; return 0;
     }
@@ -73,7 +73,7 @@ mvke_cpu_variant mvke_cpu_variant_get(void) {
         c = (int)best_variant();
         const char *env = getenv("MVKE_CPU");
         /* A variant the CPU lacks, or an unknown name, leaves the best one. */
-        for (int v = 0; env && v < MVKE_CPU_AVX512_WIDEN; v++)
+        for (int v = 0; env && v < MVKE_CPU_AVX512_BF16DOT; v++)
             if (strcmp(env, variant_names[v]) == 0 && mvke_cpu_variant_supported((mvke_cpu_variant)v)) c = v;
         __atomic_store_n(&chosen, c, __ATOMIC_RELAXED);
     }
@@ -90,9 +90,8 @@ const mvke_scan_kernels *mvke_scan_kernels_of(mvke_cpu_variant v) {
 #if defined(__x86_64__) && defined(__GNUC__)
     switch (v) {
     case MVKE_CPU_AVX2: return &mvke_scan_avx2;
-    case MVKE_CPU_AVX512:
-        return (mvke_cpu_features() & MVKE_CPU_HAS_AVX512BF16) ? &mvke_scan_avx512 : &mvke_scan_avx512_widen;
-    case MVKE_CPU_AVX512_WIDEN: return &mvke_scan_avx512_widen;
+    case MVKE_CPU_AVX512: return &mvke_scan_avx512;
+    case MVKE_CPU_AVX512_BF16DOT: return &mvke_scan_avx512_bf16dot;
     default: break;
     }
 #else

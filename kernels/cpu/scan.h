@@ -30,9 +30,11 @@
 typedef enum mvke_cpu_variant {
     MVKE_CPU_GENERIC = 0,      /* portable C, always built */
     MVKE_CPU_AVX2 = 1,         /* AVX2 + FMA + F16C: a panel is two ymm registers */
-    MVKE_CPU_AVX512 = 2,       /* AVX-512 F/BW/VL/DQ (+ AVX512_BF16 dot products when present) */
-    MVKE_CPU_AVX512_WIDEN = 3, /* AVX-512 with bfloat16 widened to float32 (CPUs without
-                                  AVX512_BF16); selectable only by mvke_cpu_variant_force */
+    MVKE_CPU_AVX512 = 2,       /* AVX-512 F/BW/VL/DQ; bfloat16 widened to float32 by shifts */
+    MVKE_CPU_AVX512_BF16DOT = 3, /* AVX-512 with bfloat16 rows multiplied by vdpbf16ps against
+                                  the query's high + low bfloat16 parts (AVX512_BF16); measured
+                                  slower than widening on this machine's CPU (docs/benchmarks.md),
+                                  so selectable only by mvke_cpu_variant_force */
     MVKE_CPU_VARIANTS = 4
 } mvke_cpu_variant;
 
@@ -45,7 +47,7 @@ mvke_cpu_variant mvke_cpu_variant_get(void);
 int mvke_cpu_variant_force(mvke_cpu_variant v);
 
 /* Whether the CPU (and the OS) can run a variant; its name ("generic", "avx2", "avx512",
- * "avx512-widen"). */
+ * "avx512-bf16dot"). */
 int mvke_cpu_variant_supported(mvke_cpu_variant v);
 const char *mvke_cpu_variant_name(mvke_cpu_variant v);
 
@@ -124,7 +126,7 @@ extern const mvke_scan_kernels mvke_scan_generic;
 #if defined(__x86_64__) && defined(__GNUC__)
 extern const mvke_scan_kernels mvke_scan_avx2;
 extern const mvke_scan_kernels mvke_scan_avx512;
-extern const mvke_scan_kernels mvke_scan_avx512_widen;
+extern const mvke_scan_kernels mvke_scan_avx512_bf16dot;
 #endif
 
 /* The kernels of a variant. */
