@@ -445,17 +445,17 @@ static mvke_index *region_index(int64_t n, int threads, float *z, int64_t nq) {
     return ix;
 }
 
-/* Threads split the row tiles of one query tile (few queries, many rows). A search of 20000
- * float32 rows makes 5 allocations before the region and 6 in each of its threads (scratch,
- * selectors). */
+/* Threads split the row tiles of one query tile (few queries, many rows). A search allocates
+ * before the region (packed queries, plan) and in each of its threads (selectors, hit lists):
+ * at least one allocation per thread besides those before, or the sweep would not reach the
+ * region. */
 Test(concurrency, error_in_region_is_returned_rows_split, .timeout = 300) {
     ref_seed(99);
     const int T = region_threads();
     float z[2 * DD];
     mvke_index *ix = region_index(20000, T, z, 2);
     int64_t made = sweep(ix, 2, z, 0);
-    /* With one thread the whole query tile goes to it: 4 before the region, 4 inside. */
-    const int64_t want = T > 1 ? 5 + 6 * T : 8;
+    const int64_t want = 1 + T;
     cr_assert_geq(made, want, "a successful search made %lld allocations; %d threads should make >= %lld",
                   (long long)made, T, (long long)want);
     int64_t made_r = sweep(ix, 2, z, 1);
@@ -473,7 +473,7 @@ Test(concurrency, error_in_region_is_returned_queries_split, .timeout = 300) {
     mvke_index *ix = region_index(200, T, z, NQQ); /* one row tile */
     int64_t made = sweep(ix, NQQ, z, 0);
     int64_t made_r = sweep(ix, NQQ, z, 1);
-    cr_assert_geq(made, 4 + 3 * T, "a successful search made %lld allocations", (long long)made);
+    cr_assert_geq(made, 1 + T, "a successful search made %lld allocations", (long long)made);
     fprintf(stderr, "region (queries split, %d threads): top-k search survived %lld injected failures, "
             "threshold search %lld\n", T, (long long)made, (long long)made_r);
     free(z);

@@ -33,6 +33,7 @@
 #include "../gram.h"
 #include "../runtime.h"
 #include "codec_scan.h"
+#include "scan.h"
 #include "dots.h"
 #include "topk.h"
 
@@ -284,9 +285,22 @@ static void sink_release(sink *sk) {
 
 /* Runs the search. For top-k, results land in out_s/out_i. For thresholds, *lists receives one hit list
  * per query (allocated here, merged over threads). */
+/* float32, float16 and bfloat16 rows go to the fused scan (scan.h), which reads the block
+ * layout's planes directly, only the active experts', in one pass per panel. */
+static int scanned(const mvke_kdb *db) {
+    return db->L.storage == MVKE_STORAGE_F32 || db->L.storage == MVKE_STORAGE_F16 ||
+           db->L.storage == MVKE_STORAGE_BF16;
+}
+
+_Static_assert(sizeof(mvke_scan_block) == sizeof(mvke_kblock), "the scan reads backend blocks as they are");
+
 static mvke_status run(const mvke_kdb *db, const mvke_kqueries *q, int64_t k, float min_score,
                        const mvke_kfilter *filter, int threads, float *out_s, int64_t *out_i,
                        mvke_hits **lists) {
+    if (scanned(db)) {
+        const mvke_scan_db sdb = {db->L, db->experts, db->nblocks, (const mvke_scan_block *)db->blocks};
+        return mvke_scan_search(&sdb, q, k, min_score, filter, threads, out_s, out_i, lists);
+    }
     plan pl;
     mvke_status st = plan_make(&pl, db, q, filter, threads, k);
     if (st != MVKE_OK) return st;

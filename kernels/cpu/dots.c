@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../half.h"
+#include "cpu_features.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
@@ -143,17 +144,7 @@ __attribute__((target("avx2,fma,f16c"))) static void dots_f16_avx2(int nq, int64
     }
 }
 
-/* AVX2, FMA and F16C, from cpuid (clang's __builtin_cpu_supports does not know "f16c"). */
-static int have_avx2_f16c(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        unsigned a, b, c, d;
-        __builtin_cpu_init();
-        const int f16c_fma = __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1u) && (c >> 12 & 1u);
-        cached = __builtin_cpu_supports("avx2") && f16c_fma;
-    }
-    return cached;
-}
+static int have_avx2_f16c(void) { return (mvke_cpu_features() & MVKE_CPU_HAS_AVX2) != 0; }
 #endif
 
 void mvke_cpu_dots_f16(int nq, int64_t nr, int n, const float *Q, const uint16_t *R, float *S) {
