@@ -23,7 +23,7 @@ int cli_tag_io_fail(const char *what, const char *path) {
 /* The checkpoint's text for a position and output length. */
 static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *buf, size_t cap) {
     return snprintf(buf, cap,
-                    "mvke tag-all checkpoint 1\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
+                    "mvke tag-all checkpoint 1\npartial yes (the output is incomplete: continue with --resume)\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
                     "task %s\nformat %s\nblock_users %lld\nnext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
                     r->npy ? "npy" : "tsv", r->block, (long long)next, (unsigned long long)bytes);

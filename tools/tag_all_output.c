@@ -84,6 +84,13 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
 
 int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
     if (r->npy) return npy_open_outputs(r, resume);
+    static const char head[] = "user_id\ttask\trank\ttag_id\tscore\n";
+    if (r->stream) {
+        r->fd = 1;
+        if (mvke_write_all(1, head, sizeof head - 1, -1, NULL) != 0) return cli_tag_io_fail("write error on", r->out);
+        *bytes = sizeof head - 1;
+        return CLI_EXIT_OK;
+    }
     r->fd = open(r->out, O_WRONLY | O_CREAT | (resume ? 0 : O_TRUNC), 0644);
     if (r->fd < 0) return cli_tag_io_fail("cannot open", r->out);
     if (resume) {
@@ -96,7 +103,6 @@ int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
         if (ftruncate(r->fd, (off_t)*bytes) != 0) return cli_tag_io_fail("cannot truncate", r->out);
         return CLI_EXIT_OK;
     }
-    static const char head[] = "user_id\ttask\trank\ttag_id\tscore\n";
     if (mvke_write_all(r->fd, head, sizeof head - 1, 0, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
     *bytes = sizeof head - 1;
     return CLI_EXIT_OK;
@@ -125,7 +131,8 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
                                             r->task_names[t], (long long)k + 1, (long long)tid[k], (double)sc[k]);
                 }
             }
-        if (mvke_write_all(r->fd, *buf, len, (int64_t)*bytes, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
+        if (mvke_write_all(r->fd, *buf, len, r->stream ? -1 : (int64_t)*bytes, NULL) != 0)
+            return cli_tag_io_fail(r->stream ? "write error on" : "cannot write", r->out);
         *bytes += len;
         return CLI_EXIT_OK;
     }
@@ -162,6 +169,7 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
 }
 
 int cli_tag_sync_outputs(const cli_tag_run *r) {
+    if (r->stream) return 0;
     if (!r->npy) return fdatasync(r->fd) == 0 ? 0 : cli_tag_io_fail("cannot fsync", r->out);
     for (int i = 0; i < 1 + 2 * r->ntasks; i++)
         if (fdatasync(r->fds[i]) != 0) return cli_tag_io_fail("cannot fsync a file in", r->out);
