@@ -26,6 +26,7 @@
 #include "file_format.h"
 #include "idlookup.h"
 #include "index_impl.h"
+#include "outpath.h"
 #include "tags_impl.h"
 
 typedef struct writer {
@@ -336,12 +337,14 @@ static void write_all(writer *w, const mvke_index *users, const mvke_tags *tags,
 /* fsync, close, rename over path, fsync the directory; on failure the temporary file goes. */
 static void publish(writer *w, const char *tmp, const char *path) {
     if (w->st == MVKE_OK && fsync(w->fd) != 0) w->st = mvke_error(MVKE_ERR_IO, "%s: fsync: %s", tmp, strerror(errno));
+    /* An O_TMPFILE temporary has no name: it is linked in under path (index/outpath.h). */
+    const char *tmp_name = strstr(tmp, " (unnamed") ? "" : tmp;
+    if (w->st == MVKE_OK && mvke_outpath_tmp_commit(w->fd, tmp_name, path) != 0)
+        w->st = mvke_error(MVKE_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (w->fd >= 0 && close(w->fd) != 0 && w->st == MVKE_OK)
         w->st = mvke_error(MVKE_ERR_IO, "%s: close: %s", tmp, strerror(errno));
-    if (w->st == MVKE_OK && rename(tmp, path) != 0)
-        w->st = mvke_error(MVKE_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (w->st != MVKE_OK) {
-        if (w->fd >= 0) unlink(tmp);
+        if (w->fd >= 0) mvke_outpath_tmp_discard(tmp_name);
         return;
     }
     char dir[4096];
@@ -357,8 +360,11 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     if (tags && (tags->K != users->store.K || tags->d != users->store.d))
         return mvke_error(MVKE_ERR_INVALID, "the index (K = %d, d = %d) and the tag table (K = %d, d = %d) differ",
                           users->store.K, users->store.d, tags->K, tags->d);
+    const char *why;
+    if (mvke_outpath_check(path, &why) != 0)
+        return mvke_error(MVKE_ERR_INVALID, "%s %s: only a regular file is replaced", path, why);
     const size_t plen = strlen(path);
-    char *tmp = mvke_malloc(plen + 16);
+    char *tmp = mvke_malloc(plen + 48);
     unsigned char *buf = mvke_malloc(1 << 20);
     if (!tmp || !buf) {
         mvke_free(tmp);
@@ -372,7 +378,7 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
         return mvke_error(MVKE_ERR_UNSUPPORTED, "%s: index files of format version %u cannot hold %s codes or codec parameters yet",
                           path, MVKE_FILE_VERSION, mvke_storage_name(users->store.storage));
     }
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    snprintf(tmp, plen + 48, "%s.tmp", path); /* for messages until the temporary exists */
     mvke_index_rdlock(users);
     if (tags) pthread_rwlock_rdlock((pthread_rwlock_t *)&tags->lock);
     const mvke_store *s = &users->store;
@@ -388,9 +394,9 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     if (w.st == MVKE_OK) w.st = sorted_pairs(s, &pairs);
     w.pairs = pairs;
     if (w.st == MVKE_OK) {
-        w.fd = mkstemp(tmp);
-        if (w.fd < 0) w.st = mvke_error(MVKE_ERR_IO, "%s: cannot create a temporary file: %s", tmp, strerror(errno));
-        else if (fchmod(w.fd, 0644) != 0) w.st = mvke_error(MVKE_ERR_IO, "%s: chmod: %s", tmp, strerror(errno));
+        w.fd = mvke_outpath_tmp_open(path, tmp, plen + 48);
+        if (w.fd < 0) w.st = mvke_error(MVKE_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        else if (!tmp[0]) snprintf(tmp, plen + 48, "%s (unnamed temporary)", path);
     }
     if (w.st == MVKE_OK) write_all(&w, users, tags, e, nsec);
     if (tags) pthread_rwlock_unlock((pthread_rwlock_t *)&tags->lock);

@@ -69,6 +69,12 @@ static mvke_status check_name(const char *name, const char *what) {
     size_t n = strlen(name);
     if (n > 255) return mvke_error(MVKE_ERR_INVALID, "%s is %zu bytes long (at most 255)", what, n);
     if (strpbrk(name, "\t\n\r")) return mvke_error(MVKE_ERR_INVALID, "%s \"%s\" contains a tab or newline", what, name);
+    /* Control characters would act on a terminal or break a TSV reader where names are printed. */
+    const unsigned char *u = (const unsigned char *)name;
+    for (size_t i = 0; i < n; i++)
+        if (u[i] < 0x20 || u[i] == 0x7F || (u[i] == 0xC2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F))
+            return mvke_error(MVKE_ERR_INVALID, "%s contains the control character 0x%02X at byte %zu (C0, DEL and C1 "
+                              "controls are refused)", what, u[i] == 0xC2 ? u[i + 1] : u[i], i);
     return MVKE_OK;
 }
 

@@ -98,6 +98,18 @@ static mvke_status grow(mvke_taxonomy *t) {
     return MVKE_OK;
 }
 
+/* The byte offset of the first control character of s (valid UTF-8, n bytes): C0 (0x00-0x1F),
+ * DEL (0x7F) or C1 (U+0080-U+009F, bytes C2 80-C2 9F); n when there is none. Names and tasks are
+ * printed to terminals and TSV readers, where these would act or split fields. */
+static size_t control_at(const char *s, size_t n) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n; i++) {
+        if (u[i] < 0x20 || u[i] == 0x7F) return i;
+        if (u[i] == 0xC2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) return i;
+    }
+    return n;
+}
+
 /* Parses one data line (without its newline) into row t->n. */
 static mvke_status parse_line(mvke_taxonomy *t, char *line, size_t len, int64_t lineno) {
     const char *f[4];
@@ -136,6 +148,11 @@ static mvke_status parse_line(mvke_taxonomy *t, char *line, size_t len, int64_t 
         if (memchr(f[k], 0, fl[k]) || memchr(f[k], '\r', fl[k]))
             return mvke_error(MVKE_ERR_FORMAT, "%s: line %lld: the %s contains a NUL or carriage return", t->path,
                               (long long)lineno, what);
+        const size_t c = control_at(f[k], fl[k]);
+        if (c != fl[k])
+            return mvke_error(MVKE_ERR_FORMAT, "%s: line %lld: the %s contains the control character 0x%02X at "
+                              "byte %zu of the column (C0, DEL and C1 controls are refused)", t->path, (long long)lineno,
+                              what, (unsigned char)f[k][c] == 0xC2 ? (unsigned char)f[k][c + 1] : (unsigned char)f[k][c], c);
     }
     mvke_status st;
     if (t->n == t->cap && (st = grow(t)) != MVKE_OK) return st;

@@ -638,7 +638,7 @@ Test(cli, bit_flips_in_the_user_sections_never_answer_silently) {
                 unlink(all);
                 int rc = c == 0   ? tool("audience", bad, "--task", "intention", "--tag", "100,101", "--top", "5", NULL)
                          : c == 1 ? tool("tags", bad, "--user", "1,36,78", "--top", "2", NULL)
-                                  : tool("tag-all", bad, "--top", "2", "-o", all, NULL);
+                                  : tool("tag-all", bad, "--top", "2", "-o", all, "--force", NULL);
                 runs++;
                 if (rc != 0) {
                     cr_assert_eq(rc, 3, "%s, byte %llu: exit %d: %s", cmds[c], (unsigned long long)i, rc, err_text);

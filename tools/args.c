@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "id_text.h"
 
 int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     int64_t cap = 1;
@@ -119,18 +120,20 @@ int cli_arg_read_ids(const char *cmd, const char *opt, const char *path, int64_t
             fprintf(stderr, "mvke %s: %s: %s: cannot open: %s\n", cmd, opt, path, strerror(errno));
             return CLI_EXIT_IO;
         }
-        char line[256];
+        char *line = NULL; /* getline's buffer: a line of any length */
+        size_t lcap = 0;
+        ssize_t len;
         int64_t cap = 1024, lineno = 0;
         ids = malloc((size_t)cap * sizeof *ids);
-        while (ids && st == MVKE_OK && fgets(line, sizeof line, fp)) {
+        while (ids && st == MVKE_OK && (len = getline(&line, &lcap, fp)) >= 0) {
             lineno++;
-            size_t l = strlen(line);
-            while (l && isspace((unsigned char)line[l - 1])) line[--l] = 0;
-            if (l == 0 || line[0] == '#') continue;
             long long v;
-            if (cli_parse_i64(line, &v) != 0) {
-                fprintf(stderr, "mvke %s: %s: %s: line %lld: '%s' is not an id\n", cmd, opt, path, (long long)lineno,
-                        line);
+            const char *why;
+            int k = cli_id_line(line, (size_t)len, lineno, &v, &why);
+            if (k == 0) continue;
+            if (k < 0) {
+                fprintf(stderr, "mvke %s: %s: %s: line %lld %s\n", cmd, opt, path, (long long)lineno, why);
+                free(line);
                 free(ids);
                 fclose(fp);
                 return CLI_EXIT_DATA;
@@ -146,6 +149,7 @@ int cli_arg_read_ids(const char *cmd, const char *opt, const char *path, int64_t
             }
             ids[n++] = v;
         }
+        free(line);
         if (!ids) st = MVKE_ERR_NOMEM;
         fclose(fp);
     }

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_exit_code(mvke_status st) {
     switch (st) {
@@ -59,7 +60,7 @@ void cli_print_list(const mvke_result *res, int64_t i, long long key, const char
 
 int cli_finish_stdout(const char *cmd) {
     if (fflush(stdout) == 0 && !ferror(stdout)) return CLI_EXIT_OK;
-    fprintf(stderr, "mvke %s: writing the output failed\n", cmd);
+    fprintf(stderr, "mvke %s: write error: %s\n", cmd, strerror(errno));
     return CLI_EXIT_IO;
 }
 

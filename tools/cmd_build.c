@@ -11,6 +11,7 @@
 #include "args.h"
 #include "cli.h"
 #include "options.h"
+#include "outputs.h"
 
 /* Users read and added per block, and the most --task options. */
 #define BLOCK_USERS 65536
@@ -109,6 +110,8 @@ int cli_cmd_build(int argc, char **argv) {
                            "Exit status: 0 ok, 2 usage, 3 bad data, 4 I/O error.\n", options, CLI_NOPTIONS(options)};
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
+    const char *const inputs[] = {experts, ids_path, tags_path, q_path, w_path, vk_path};
+    if ((rc = cli_output_check("build", out, inputs, 6)) != 0) return rc;
     const int ntask_specs = ts.n;
     const char *const *task_specs = ts.spec;
     char *task_names[MAX_TASKS] = {0};

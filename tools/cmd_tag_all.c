@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "index/durable.h"
 #include "options.h"
+#include "outputs.h"
 #include "progress.h"
 #include "ranks.h"
 #include "tag_all.h"
@@ -48,7 +49,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     r.fd = -1;
     r.block = 0; /* --block-users not given: 16384, or 262144 with --gpu */
     float every = 1.0f;
-    int resume = 0;
+    int resume = 0, force = 0;
     long long gpu = -2; /* --gpu not given */
     const char *shards = NULL;
     cli_rank_users ru = {0};
@@ -74,6 +75,8 @@ int cli_cmd_tag_all(int argc, char **argv) {
         {.name = "--resume", .metavar = NULL,
          .help = "continue an interrupted run from its checkpoint (OUT.checkpoint, or\n"
          "OUT/checkpoint for npy); the output is identical to an uninterrupted run", .kind = CLI_FLAG, .dst = &resume},
+        {.name = "--force", .metavar = NULL, .help = "start over even when OUT.checkpoint says a run was interrupted",
+         .kind = CLI_FLAG, .dst = &force},
         {.name = "--block-users", .metavar = "N",
          .help = "users per block (default 16384): memory is about N * K * d * 4 bytes", .kind = CLI_INT,
          .dst = &r.block, .min = 1, .max = 1 << 22},
@@ -107,6 +110,8 @@ int cli_cmd_tag_all(int argc, char **argv) {
         r.out = r.out_part;
     }
     snprintf(r.ckpt, sizeof r.ckpt, r.npy ? "%s/checkpoint" : "%s.checkpoint", r.out);
+    r.stream = cli_output_is_stdout(r.out);
+    if ((prc = cli_tag_check_outputs(&r, resume, force)) != CLI_EXIT_OK) return prc;
 
     int rc = CLI_EXIT_OK;
     mvke_status st;
@@ -181,12 +186,13 @@ int cli_cmd_tag_all(int argc, char **argv) {
             resume = 0; /* nothing to resume: start */
         }
     }
-    if (!resume && unlink(r.ckpt) != 0 && errno != ENOENT && errno != ENOTDIR) {
+    if (!r.stream && !resume && unlink(r.ckpt) != 0 && errno != ENOENT && errno != ENOTDIR) {
         rc = cli_tag_io_fail("cannot remove the old", r.ckpt);
         goto out;
     }
     if ((rc = cli_tag_open_outputs(&r, resume, &bytes)) != CLI_EXIT_OK) goto out;
-    if (!resume && (rc = cli_tag_checkpoint_write(&r, r.lo, bytes)) != CLI_EXIT_OK) goto out;
+    if (!r.stream && !resume && (rc = cli_tag_checkpoint_write(&r, r.lo, bytes)) != CLI_EXIT_OK) goto out;
+    if (!r.stream) cli_tag_signals_install();
 
     const int64_t B = r.block;
     x = malloc((size_t)B * (size_t)K * (size_t)d * sizeof *x);
@@ -212,7 +218,14 @@ int cli_cmd_tag_all(int argc, char **argv) {
         mvke_result_free(res);
         if (rc != CLI_EXIT_OK) goto out;
         const double now = bench_now();
-        if (now - last_ckpt >= every && first + m < r.hi) {
+        if (cli_tag_stop_signal() && first + m < r.hi) {
+            if ((rc = cli_tag_sync_outputs(&r)) != 0 || (rc = cli_tag_checkpoint_write(&r, first + m, bytes)) != CLI_EXIT_OK) goto out;
+            fprintf(stderr, "\nmvke tag-all: stopped by signal %d after %lld of %lld users; %s says where to "
+                    "continue with --resume\n", cli_tag_stop_signal(), (long long)(first + m), (long long)r.hi, r.ckpt);
+            rc = 128 + cli_tag_stop_signal();
+            goto out;
+        }
+        if (!r.stream && now - last_ckpt >= every && first + m < r.hi) {
             if ((rc = cli_tag_sync_outputs(&r)) != 0 || (rc = cli_tag_checkpoint_write(&r, first + m, bytes)) != CLI_EXIT_OK) goto out;
             last_ckpt = now;
         }
@@ -220,19 +233,19 @@ int cli_cmd_tag_all(int argc, char **argv) {
     }
     if ((rc = cli_tag_sync_outputs(&r)) != 0) goto out;
     /* A finished part waits, checkpointed at its end, until every part is finished. */
-    if (r.parts && next < r.hi && (rc = cli_tag_checkpoint_write(&r, r.hi, bytes)) != CLI_EXIT_OK) goto out;
+    if (!r.stream && r.parts && next < r.hi && (rc = cli_tag_checkpoint_write(&r, r.hi, bytes)) != CLI_EXIT_OK) goto out;
     if (mvke_dist_barrier() != 0) {
         rc = CLI_EXIT_FAIL;
         goto out;
     }
-    if (unlink(r.ckpt) != 0 && errno != ENOENT) {
+    if (!r.stream && unlink(r.ckpt) != 0 && errno != ENOENT) {
         rc = cli_tag_io_fail("cannot remove", r.ckpt);
         goto out;
     }
-    mvke_fsync_dir_of(r.ckpt);
+    if (!r.stream) mvke_fsync_dir_of(r.ckpt);
     cli_progress_end(&prog, r.hi - r.lo);
 out:
-    if (r.fd >= 0 && close(r.fd) != 0 && rc == CLI_EXIT_OK) rc = cli_tag_io_fail("cannot close", r.out);
+    if (r.fd >= 0 && !r.stream && close(r.fd) != 0 && rc == CLI_EXIT_OK) rc = cli_tag_io_fail("cannot close", r.out);
     for (int i = 0; r.fds && i < 1 + 2 * r.ntasks; i++)
         if (r.fds[i] >= 0) close(r.fds[i]);
     free(r.fds);

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "outputs.h"
+#include "sigbus.h"
 
 #include "../mpi/dist.h"
 
@@ -24,14 +26,17 @@ static int dispatch(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return CLI_EXIT_OK;
+        return cli_close_stdout("--help", CLI_EXIT_OK);
     }
     if (!strcmp(argv[1], "--version")) {
         printf("mvke %s\n", mvke_version());
-        return CLI_EXIT_OK;
+        return cli_close_stdout("--version", CLI_EXIT_OK);
     }
     for (const cli_command *c = cli_commands; c->name; c++)
-        if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], c->name)) {
+            cli_sigbus_install(argc - 1, argv + 1);
+            return cli_close_stdout(c->name, c->run(argc - 1, argv + 1));
+        }
     fprintf(stderr, "mvke: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;

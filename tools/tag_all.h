@@ -18,6 +18,7 @@ typedef struct cli_tag_run {
     int rank, nranks;
     int npy;
     int names; /* tsv: a tag_name column */
+    int stream; /* -o - or /dev/stdout: tsv to fd 1, no checkpoint */
     long long top, block;
     mvke_file_info fi;
     mvke_index *users;
@@ -59,5 +60,16 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
 
 /* fdatasyncs every output. Returns an exit status. */
 int cli_tag_sync_outputs(const cli_tag_run *r);
+
+/* Before anything is opened for writing (tag_all_safety.c): the output, the checkpoint and its
+ * temporary must be absent or regular files (a directory for npy) and not the index; without
+ * resume or force an existing checkpoint is refused; a stream takes neither npy nor --resume.
+ * Returns an exit status (errors printed). */
+int cli_tag_check_outputs(cli_tag_run *r, int resume, int force);
+
+/* SIGINT and SIGTERM set a flag (read by cli_tag_stop_signal: 0 or the signal) so that the run
+ * stops after the current block with its outputs synced and a checkpoint written. */
+void cli_tag_signals_install(void);
+int cli_tag_stop_signal(void);
 
 #endif

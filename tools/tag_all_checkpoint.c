@@ -27,7 +27,7 @@ static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *b
         snprintf(part, sizeof part, "part %d of %d: positions %lld-%lld\n", r->rank, r->nranks, (long long)r->lo,
                  (long long)r->hi);
     return snprintf(buf, cap,
-                    "mvke tag-all checkpoint 1\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
+                    "mvke tag-all checkpoint 1\npartial yes (the output is incomplete: continue with --resume)\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
                     "task %s\nformat %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
                     r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->block, part, (long long)next, (unsigned long long)bytes);

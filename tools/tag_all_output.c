@@ -84,6 +84,13 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
 
 int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
     if (r->npy) return npy_open_outputs(r, resume);
+    const char *head = r->names ? "user_id\ttask\trank\ttag_id\tscore\ttag_name\n" : "user_id\ttask\trank\ttag_id\tscore\n";
+    if (r->stream) {
+        r->fd = 1;
+        if (mvke_write_all(1, head, strlen(head), -1, NULL) != 0) return cli_tag_io_fail("write error on", r->out);
+        *bytes = strlen(head);
+        return CLI_EXIT_OK;
+    }
     r->fd = open(r->out, O_WRONLY | O_CREAT | (resume ? 0 : O_TRUNC), 0644);
     if (r->fd < 0) return cli_tag_io_fail("cannot open", r->out);
     if (resume) {
@@ -98,7 +105,6 @@ int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
     }
     *bytes = 0;
     if (r->parts && r->rank != 0) return CLI_EXIT_OK; /* the other parts continue part 0 */
-    const char *head = r->names ? "user_id\ttask\trank\ttag_id\tscore\ttag_name\n" : "user_id\ttask\trank\ttag_id\tscore\n";
     if (mvke_write_all(r->fd, head, strlen(head), 0, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
     *bytes = strlen(head);
     return CLI_EXIT_OK;
@@ -130,7 +136,8 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
                                             r->names ? "\t" : "", name ? name : "");
                 }
             }
-        if (mvke_write_all(r->fd, *buf, len, (int64_t)*bytes, NULL) != 0) return cli_tag_io_fail("cannot write", r->out);
+        if (mvke_write_all(r->fd, *buf, len, r->stream ? -1 : (int64_t)*bytes, NULL) != 0)
+            return cli_tag_io_fail(r->stream ? "write error on" : "cannot write", r->out);
         *bytes += len;
         return CLI_EXIT_OK;
     }
@@ -167,6 +174,7 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
 }
 
 int cli_tag_sync_outputs(const cli_tag_run *r) {
+    if (r->stream) return 0;
     if (!r->npy) return fdatasync(r->fd) == 0 ? 0 : cli_tag_io_fail("cannot fsync", r->out);
     for (int i = 0; i < 1 + 2 * r->ntasks; i++)
         if (fdatasync(r->fds[i]) != 0) return cli_tag_io_fail("cannot fsync a file in", r->out);
