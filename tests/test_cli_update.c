@@ -372,6 +372,7 @@ Test(cli_update, build_errors_name_the_right_file) {
     for (int i = 0; i < 10 * K * 5; i++) x5[i] = 0.5f;
     const int64_t s5[3] = {10, K, 5}, sid[1] = {10};
     cr_assert_eq(mvke_npy_save(P("x5.npy"), MVKE_DTYPE_F32, 3, s5, x5), MVKE_OK);
+    free(x5);
     cr_assert_eq(mvke_npy_save(P("ids10.npy"), MVKE_DTYPE_I64, 1, sid, IDS), MVKE_OK);
     int rc = tool("build", "-o", P("bad.mvke"), "--experts", P("x5.npy"), "--ids", P("ids10.npy"), "--tags", P("tags.tsv"),
                   "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-3", NULL);

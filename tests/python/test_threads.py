@@ -155,10 +155,17 @@ def test_long_calls_release_the_gil():
         return lambda: mvke.Index(K, d).add(x)
 
     def tag_all_block(n):
-        return lambda: next(mvke.tag_all(ix, tg, 10, block_users=n))
+        # Blocks of up to every user; past that, more blocks one after another (each releases the
+        # GIL while it is scored), so the call lasts long enough however fast the scan is.
+        block, reps = min(n, 30000), max(1, n // 30000)
+
+        def call():
+            for _ in range(reps):
+                next(mvke.tag_all(ix, tg, 10, block_users=block))
+        return call
 
     makers = [(search, 16, 4096), (range_search, 16, 4096), (audience, 16, 4096), (user_tags, 256, 30000),
-              (add, 20000, 160000), (tag_all_block, 256, 30000)]
+              (add, 20000, 160000), (tag_all_block, 256, 30000 * 64)]
     for make, start, limit in makers:
         call = long_enough(make, start, limit)
         inside, took = progress_during(call)
