@@ -276,6 +276,33 @@ Test(cli, build_info_audience_tags_round_trip) {
     mvke_tags_free(t);
 }
 
+Test(cli, storage_names) {
+    setup_data();
+    const char *a = P("bf.mvke");
+    int rc = tool("build", "-o", a, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--storage", "bf16",
+                  NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    cr_assert_eq(tool("info", a, NULL), 0);
+    cr_assert(strstr(out_text, "storage\tbfloat16\n"), "%s", out_text);
+    cr_assert_eq(tool("audience", a, "--task", "intention", "--tag", "100", "--top", "3", NULL), 0, "%s", err_text);
+    /* an unknown name, a codec the command line cannot train, and both spellings at once */
+    rc = tool("build", "-o", P("no.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
+              "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4",
+              "--storage", "f64", NULL);
+    cr_assert_neq(rc, 0);
+    cr_assert(strstr(err_text, "f64"), "%s", err_text);
+    rc = tool("build", "-o", P("no.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
+              "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4",
+              "--storage", "sq8", NULL);
+    cr_assert_eq(rc, 2, "%s", err_text);
+    rc = tool("build", "-o", P("no.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
+              "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4",
+              "--storage", "f16", "--fp16", NULL);
+    cr_assert_eq(rc, 2, "%s", err_text);
+    cr_assert_neq(access(P("no.mvke"), F_OK), 0, "a refused build writes nothing");
+}
+
 Test(cli, float16_and_virtual_kernels) {
     setup_data();
     const char *a = P("h.mvke"), *b = P("vk.mvke");

@@ -78,6 +78,7 @@ int cli_cmd_build(int argc, char **argv) {
     task_specs ts = {.n = 0};
     float temperature = 1.0f;
     int fp16 = 0;
+    const char *storage_s = NULL;
     const cli_option options[] = {
         {.name = "-o", .metavar = "INDEX", .help = "the index file to write (replaced atomically)",
          .kind = CLI_STRING, .dst = &out, .required = 1},
@@ -103,8 +104,11 @@ int cli_cmd_build(int argc, char **argv) {
         {.name = "--task", .metavar = "NAME=SPEC",
          .help = "a task and its experts: FIRST-LAST or i,j,k (repeatable)", .kind = CLI_CUSTOM, .dst = &ts,
          .required = 1, .repeat = 1, .parse = add_task_spec},
-        {.name = "--fp16", .metavar = NULL, .help = "store user rows as float16 (half the size)", .kind = CLI_FLAG,
-         .dst = &fp16},
+        {.name = "--storage", .metavar = "f32|f16|bf16",
+         .help = "how user rows are stored (default f32; f16 and bf16 take half the bytes)", .kind = CLI_STRING,
+         .dst = &storage_s, .group = 9},
+        {.name = "--fp16", .metavar = NULL, .help = "the same as --storage f16", .kind = CLI_FLAG,
+         .dst = &fp16, .group = 9},
     };
     const cli_spec spec = {"mvke build", "Builds an index file from a trained model's outputs.",
                            "Exit status: 0 ok, 2 usage, 3 bad data, 4 I/O error.\n", options, CLI_NOPTIONS(options)};
@@ -206,6 +210,16 @@ int cli_cmd_build(int argc, char **argv) {
     mvke_index_options o;
     mvke_index_options_init(&o);
     o.storage = fp16 ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
+    if (storage_s && (st = mvke_storage_from_name(storage_s, &o.storage)) != MVKE_OK) {
+        rc = cli_fail("build", st, "--storage");
+        goto out;
+    }
+    if (o.storage != MVKE_STORAGE_F32 && o.storage != MVKE_STORAGE_F16 && o.storage != MVKE_STORAGE_BF16) {
+        /* Codecs need training and a file section for their parameters (docs/codecs.md). */
+        fprintf(stderr, "mvke build: --storage %s: the command line builds f32, f16 and bf16 indexes only\n", storage_s);
+        rc = CLI_EXIT_USAGE;
+        goto out;
+    }
     if ((st = mvke_index_new(&users, K, d, &o)) != MVKE_OK) {
         rc = cli_fail("build", st, "creating the index");
         goto out;
@@ -254,7 +268,7 @@ int cli_cmd_build(int argc, char **argv) {
         goto out;
     }
     fprintf(stderr, "mvke build: wrote %s: %lld users, %lld tags, K = %d, d = %d, %s rows\n", out, (long long)n,
-            (long long)T, K, d, fp16 ? "float16" : "float32");
+            (long long)T, K, d, mvke_storage_name(o.storage));
 out:
     for (int t = 0; t < ntask_specs; t++) free(task_names[t]);
     mvke_npy_close(fx);
