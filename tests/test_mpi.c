@@ -71,8 +71,8 @@ static const char *CMDS[] = {
     "$RUN $M tags $SRC --user 5,2999,1000,17,999,2000,1500,2500,0 --top 3 > $OUT",
     "$RUN $M tags $SRC --user 2500,12,2999 --task intention --top 5 > $OUT",
     "$RUN $M tag-all $SRC --top 4 --block-users 256 -o $OUT 2>/dev/null && $M concat $OUT",
-    "$RUN $M tag-all $SRC --top 3 --task intention --block-users 256 --format npy -o $OUT 2>/dev/null && "
-    "$M concat $OUT",
+    ("$RUN $M tag-all $SRC --top 3 --task intention --block-users 256 --format npy -o $OUT 2>/dev/null && "
+     "$M concat $OUT"),
 };
 #define NCMDS (int)(sizeof CMDS / sizeof *CMDS)
 
