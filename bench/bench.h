@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "clock.h"
+#include "support/clock.h"
 #include "mvke/mvke.h"
 
 #define BENCH_NTAGS 1786    /* tags per task, as in the paper's taxonomy */

@@ -19,9 +19,9 @@
 
 #include "kernels/half.h"
 #include "mvke/mvke.h"
-#include "synth/rng.h"
-#include "synth/world.h"
-#include "tools/options.h"
+#include "support/rng.h"
+#include "support/world.h"
+#include "support/options.h"
 
 typedef struct config {
     const char *name; /* as for --storage */

@@ -25,7 +25,7 @@
  * Without a usable GPU it prints why and exits 77.
  * Usage: gpu_bench [--users N] [--tags T] [--batch B] [--tag-users U] [--block B] [--m M]
  *                  [--K K] [--d D] [--out FILE]
- * Data comes from synth/rng.h: users and tag embeddings standard normal, by range of rows.
+ * Data comes from support/rng.h: users and tag embeddings standard normal, by range of rows.
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -33,13 +33,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/clock.h"
+#include "support/clock.h"
+#include "support/options.h"
 #include "mvke/mvke.h"
-#include "synth/rng.h"
+#include "support/rng.h"
 
 static int K = 5, d = 30, D = 150, P = 15; /* --K, --d */
 
-/* The streams of synth/rng.h this program draws from. */
+/* The streams of support/rng.h this program draws from. */
 enum { STREAM_USERS = 1, STREAM_TAGS = 2, STREAM_GATES = 3 };
 
 #define CHECK(call)                                                                          \
@@ -131,28 +132,37 @@ static void flatten(const mvke_result *r, int64_t nl, int64_t m, float *s, int64
 }
 
 int main(int argc, char **argv) {
-    int64_t users = 10000000, ntags = 1786, batch = 256, tag_users = 4000000, block = 262144, m = 10;
+    long long users = 10000000, ntags = 1786, batch = 256, tag_users = 4000000, block = 262144, m = 10, Kl = 5, dl = 30;
     const char *out = NULL;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--users")) users = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--tags")) ntags = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--batch")) batch = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--tag-users")) tag_users = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--block")) block = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--m")) m = atoll(argv[i + 1]);
-        else if (!strcmp(argv[i], "--K")) K = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--d")) d = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
-    }
-    if (users < 1 || ntags < 1 || batch < 1 || batch > ntags || tag_users < 1 || block < 1 || m < 1 || m > 128) {
-        fprintf(stderr, "gpu_bench: bad sizes (need users, tags, tag-users, block >= 1, 1 <= batch <= tags, 1 <= m <= 128)\n");
-        return 2;
-    }
-    if (K < 5 || K > MVKE_MAX_K || d < 1 || d > MVKE_MAX_D) {
-        fprintf(stderr, "gpu_bench: K must be in [5, %d] (the two tasks use experts 0-4) and d in [1, %d]\n",
-                MVKE_MAX_K, MVKE_MAX_D);
-        return 2;
-    }
+    const cli_option options[] = {
+        {.name = "--users", .metavar = "N", .help = "users resident on the device (default 1e7)", .kind = CLI_INT,
+         .dst = &users, .min = 1, .max = 1e10},
+        {.name = "--tags", .metavar = "T", .help = "tags per task (default 1786)", .kind = CLI_INT, .dst = &ntags,
+         .min = 1, .max = 1e7},
+        {.name = "--batch", .metavar = "B", .help = "tags per audience call, at most --tags (default 256)",
+         .kind = CLI_INT, .dst = &batch, .min = 1, .max = 1e7},
+        {.name = "--tag-users", .metavar = "N", .help = "users tagged in batch tagging (default 4e6)", .kind = CLI_INT,
+         .dst = &tag_users, .min = 1, .max = 1e10},
+        {.name = "--block", .metavar = "N", .help = "users per streamed block of batch tagging (default 262144)",
+         .kind = CLI_INT, .dst = &block, .min = 1, .max = 1e9},
+        {.name = "--m", .metavar = "M", .help = "tags kept per user and task (default 10)", .kind = CLI_INT, .dst = &m,
+         .min = 1, .max = 128},
+        {.name = "--K", .metavar = "K", .help = "experts per user (default 5; the two tasks use experts 0-4)",
+         .kind = CLI_INT, .dst = &Kl, .min = 5, .max = MVKE_MAX_K},
+        {.name = "--d", .metavar = "D", .help = "dimension of each expert (default 30)", .kind = CLI_INT, .dst = &dl,
+         .min = 1, .max = MVKE_MAX_D},
+        {.name = "--out", .metavar = "FILE", .help = "also write the figures as JSON to FILE", .kind = CLI_STRING,
+         .dst = &out},
+    };
+    const cli_spec spec = {"gpu_bench",
+                           "The CUDA backend on one GPU: audiences of resident users, batch tagging of users streamed\n"
+                           "from host memory, beside the card's copy bandwidth (docs/gpu.md). Exits 77 without a GPU.\n\n",
+                           "Numbers like 1e7 are accepted.\n", options, CLI_NOPTIONS(options)};
+    int code;
+    if (!cli_parse(&spec, argc, argv, &code)) return code;
+    if (batch > ntags) return cli_usage_error(&spec, "--batch %lld exceeds --tags %lld", batch, ntags);
+    K = (int)Kl;
+    d = (int)dl;
     D = K * d;
     P = K * (K + 1) / 2;
     int ndev = 0;

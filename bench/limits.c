@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const int bench_batches[BENCH_NBATCH] = {1, 2, 4, 16, 64, 256};
+
 typedef uint64_t v2u __attribute__((vector_size(16)));
 
 int bench_tile_rows(int nq) {
@@ -59,7 +61,7 @@ static double bandwidth(unsigned char *buf, size_t bytes, int threads, int passe
 }
 
 /* GFLOP/s of `threads` concurrent single-threaded sgemms of m x n x k. */
-static double sgemm_rate(int m, int n, int k, int threads, double seconds) {
+double bench_sgemm_rate(int m, int n, int k, int threads, double seconds) {
     double best = 0;
     for (int r = 0; r < 3; r++) {
         int64_t calls_total = 0;
@@ -106,31 +108,37 @@ static double sgemm_rate(int m, int n, int k, int threads, double seconds) {
     return best;
 }
 
+double bench_read_bandwidth(size_t bytes, int threads, int passes) {
+    bytes = bytes / 64 * 64;
+    unsigned char *buf = aligned_alloc(64, bytes);
+    if (!buf) return 0;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (size_t i = 0; i < bytes; i += 4096) memset(buf + i, (int)(i >> 12), bytes - i < 4096 ? bytes - i : 4096);
+    const double gbs = bandwidth(buf, bytes, threads, passes);
+    free(buf);
+    return gbs;
+}
+
 int bench_limits_measure(const bench_config *cfg, bench_limits *lim) {
     memset(lim, 0, sizeof *lim);
-    size_t bytes = (size_t)cfg->bw_bytes;
-    unsigned char *buf = aligned_alloc(64, bytes);
-    if (!buf) {
-        fprintf(stderr, "mvke-bench: cannot allocate %zu bytes for the bandwidth measurement\n", bytes);
-        return 1;
-    }
-    /* Touch the pages from every thread before timing. */
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < bytes; i += 4096) memset(buf + i, (int)(i >> 12), bytes - i < 4096 ? bytes - i : 4096);
     const double secs = cfg->quick ? 0.05 : 0.2;
     for (int t = 0; t < cfg->nthreads; t++) {
         int th = cfg->threads[t];
-        lim->bw_gbs[t] = bandwidth(buf, bytes, th, cfg->quick ? 3 : 7);
+        lim->bw_gbs[t] = bench_read_bandwidth((size_t)cfg->bw_bytes, th, cfg->quick ? 3 : 7);
+        if (!(lim->bw_gbs[t] > 0)) {
+            fprintf(stderr, "mvke-bench: cannot allocate %lld bytes for the bandwidth measurement\n",
+                    (long long)cfg->bw_bytes);
+            return 1;
+        }
         for (int b = 0; b < BENCH_NBATCH; b++) {
             int m = bench_batches[b];
-            lim->sgemm_gfs[t][b] = sgemm_rate(m, bench_tile_rows(m), cfg->row, th, secs);
+            lim->sgemm_gfs[t][b] = bench_sgemm_rate(m, bench_tile_rows(m), cfg->row, th, secs);
         }
-        lim->sgemm_tag_gfs[t] = sgemm_rate(256, bench_tile_rows(256), cfg->row, th, secs);
+        lim->sgemm_tag_gfs[t] = bench_sgemm_rate(256, bench_tile_rows(256), cfg->row, th, secs);
         fprintf(stderr, "limits, %d thread%s: read bandwidth %.1f GB/s; sgemm %.1f GFLOP/s (64 x %d x %d), "
                 "%.1f GFLOP/s (256 x %d x %d)\n", th, th > 1 ? "s" : "", lim->bw_gbs[t],
                 lim->sgemm_gfs[t][4], bench_tile_rows(64), cfg->row, lim->sgemm_gfs[t][5],
                 bench_tile_rows(256), cfg->row);
     }
-    free(buf);
     return 0;
 }

@@ -19,38 +19,13 @@
 #include <time.h>
 
 #include "limits.h"
-#include "tools/options.h"
+#include "support/options.h"
 #include "results.h"
 #include "runs.h"
 #include "world_gen.h"
 
-const int bench_batches[BENCH_NBATCH] = {1, 2, 4, 16, 64, 256};
 
 #define CHUNK_ROWS 65536
-
-bench_row *bench_results_add(bench_results *r, const bench_row *row) {
-    if (r->nrows == r->cap) {
-        int cap = r->cap ? 2 * r->cap : 64;
-        bench_row *n = realloc(r->rows, (size_t)cap * sizeof *n);
-        if (!n) {
-            fprintf(stderr, "mvke-bench: out of memory\n");
-            exit(1);
-        }
-        r->rows = n;
-        r->cap = cap;
-    }
-    r->rows[r->nrows] = *row;
-    return &r->rows[r->nrows++];
-}
-
-double bench_row_bytes(const bench_config *cfg, int storage) {
-    return (double)cfg->row * (storage ? 2 : 4) + (double)cfg->P * 4;
-}
-
-int bench_fail(const char *what, mvke_status st) {
-    fprintf(stderr, "mvke-bench: %s failed: %s: %s\n", what, mvke_status_name(st), mvke_last_error());
-    return 1;
-}
 
 /* Parses "a,b,c" of whole numbers (1e6 allowed) into out; returns the count or -1. */
 static int parse_list(const char *s, int64_t *out, int cap) {

@@ -1,6 +1,7 @@
 /*
- * report.c - ratios, fractions of the machine's limits, targets, and the three outputs
- * (markdown on stdout, JSON, gnuplot SVG plots).
+ * results.c - the rows of the report (bench_results_add, bench_row_bytes), their ratios,
+ * fractions of the machine's limits, targets, and the three outputs (markdown on stdout, JSON,
+ * gnuplot SVG plots).
  *
  * Definitions (also in docs/benchmarks.md):
  *  - vs FAISS / vs naive: the other method's median time on the same mode, batch, users and
@@ -20,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gnuplot.h"
+#include "support/gnuplot.h"
 
 static int thread_slot(const bench_config *cfg, int threads) {
     for (int i = 0; i < cfg->nthreads; i++)
@@ -356,4 +357,23 @@ int bench_results_plots(const char *dir, const bench_results *rep, const bench_c
         return 1;
     }
     return 0;
+}
+
+bench_row *bench_results_add(bench_results *r, const bench_row *row) {
+    if (r->nrows == r->cap) {
+        int cap = r->cap ? 2 * r->cap : 64;
+        bench_row *n = realloc(r->rows, (size_t)cap * sizeof *n);
+        if (!n) {
+            fprintf(stderr, "mvke-bench: out of memory\n");
+            exit(1);
+        }
+        r->rows = n;
+        r->cap = cap;
+    }
+    r->rows[r->nrows] = *row;
+    return &r->rows[r->nrows++];
+}
+
+double bench_row_bytes(const bench_config *cfg, int storage) {
+    return (double)cfg->row * (storage ? 2 : 4) + (double)cfg->P * 4;
 }

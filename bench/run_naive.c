@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "naive.h"
+#include "support/naive.h"
 #include "runs.h"
 
 typedef struct naive_ctx {

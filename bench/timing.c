@@ -1,7 +1,10 @@
 /*
- * timing.c - the repeat-and-take-the-median helper every measurement goes through.
+ * timing.c - the repeat-and-take-the-median helper every measurement goes through, and the one
+ * report of a failed library call.
  */
 #include "bench.h"
+
+#include <stdio.h>
 
 int bench_time(int (*fn)(void *ctx), void *ctx, const bench_config *cfg, double *median_s, int *reps) {
     double v[64];
@@ -32,4 +35,9 @@ int bench_time(int (*fn)(void *ctx), void *ctx, const bench_config *cfg, double 
     *median_s = bench_median(v, n);
     *reps = n;
     return 0;
+}
+
+int bench_fail(const char *what, mvke_status st) {
+    fprintf(stderr, "mvke-bench: %s failed: %s: %s\n", what, mvke_status_name(st), mvke_last_error());
+    return 1;
 }

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "synth/rng.h"
+#include "support/rng.h"
 
-/* The streams of synth/rng.h the benchmark draws from. */
+/* The streams of support/rng.h the benchmark draws from. */
 enum { STREAM_USERS = 1, STREAM_TAGS = 2 };
 
 void bench_world_users(const bench_world *w, int64_t first, int64_t n, float *x) {

@@ -2,7 +2,7 @@
  * world_gen.h - the synthetic users and tags every method of the benchmark searches.
  *
  * Users: K experts of d dimensions (--K, --d; 5 and 30 by default) with independent standard
- * normal entries from the counter-based generator of synth/rng.h, so that any range of rows can
+ * normal entries from the counter-based generator of support/rng.h, so that any range of rows can
  * be made on its own (in parallel, in chunks, the same rows for every method). Tags: 1,786 per
  * task for the tasks "interest" (the first 3/5 of the experts: 0-2 for K = 5) and "intention"
  * (the last 4/5: 1-4), normal embeddings, gates from random virtual kernels by softmax

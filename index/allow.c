@@ -1,5 +1,6 @@
 /*
- * allow.c - allow-lists (sorted ids or a bitmap over ids) that restrict searches.
+ * allow.c - allow-lists (sorted ids, a bitmap over ids, or a membership callback) that restrict
+ * searches.
  */
 #include <string.h>
 
@@ -46,6 +47,19 @@ mvke_status mvke_allow_new_bitmap(mvke_allow **out, const uint8_t *bits, int64_t
     if (nbits) memcpy(copy, bits, (size_t)((nbits + 7) / 8));
     a->filter.bits = copy;
     a->filter.nbits = nbits;
+    *out = a;
+    return MVKE_OK;
+}
+
+mvke_status mvke_allow_new_callback(mvke_allow **out, int (*member)(void *ctx, int64_t id), void *ctx) {
+    mvke_error_clear();
+    if (!out) return mvke_error(MVKE_ERR_INVALID, "out is NULL");
+    *out = NULL;
+    if (!member) return mvke_error(MVKE_ERR_INVALID, "the membership function is NULL");
+    mvke_allow *a = mvke_calloc(1, sizeof *a);
+    if (!a) return mvke_error(MVKE_ERR_NOMEM, "out of memory for an allow-list");
+    a->filter.member = member;
+    a->filter.member_ctx = ctx;
     *out = a;
     return MVKE_OK;
 }

@@ -3,13 +3,15 @@
  * Portable path: slicing-by-8 tables built once. Hardware path: the SSE4.2 crc32 instruction on
  * three interleaved streams (the instruction has a latency of 3 cycles and a throughput of 1, so
  * one stream runs at a third of the unit's speed); the three partial CRCs are joined with a
- * "shift by L zero bytes" operator applied through four byte tables. The processor is asked
- * once, with cpuid, whether it has SSE4.2.
+ * "shift by L zero bytes" operator applied through four byte tables. Whether SSE4.2 may be used
+ * is the one reader of the CPU's answer (kernels/cpu/cpu_features.h, capped by MVKE_CPU).
  */
 #include "crc32c.h"
 
 #include <pthread.h>
 #include <string.h>
+
+#include "../kernels/cpu/cpu_features.h"
 
 static uint32_t table[8][256];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
@@ -44,7 +46,6 @@ uint32_t mvke_crc32c_portable(uint32_t crc, const void *data, size_t n) {
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
 #include <nmmintrin.h>
 
 #define STREAM 4096 /* bytes of each of the three streams per round */
@@ -105,11 +106,7 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
     return ~(uint32_t)c;
 }
 
-static int has_sse42(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    return (c & bit_SSE4_2) != 0;
-}
+static int has_sse42(void) { return (mvke_cpu_features() & MVKE_CPU_HAS_SSE42) != 0; }
 
 uint32_t mvke_crc32c(uint32_t crc, const void *data, size_t n) {
     static int hw = -1; /* -1 unknown, else 0/1; every thread computes the same value */

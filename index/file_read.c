@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../kernels/gram.h"
+#include "../kernels/cpu/cpu_features.h"
 #include "../kernels/layout.h"
 #include "../kernels/runtime.h"
 #include "crc32c.h"
@@ -489,6 +490,8 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
     if (users) *users = NULL;
     if (tags) *tags = NULL;
     if (!path) return mvke_error(MVKE_ERR_INVALID, "mvke_file_open: path is NULL");
+    mvke_status cst = mvke_cpu_features_check();
+    if (cst != MVKE_OK) return cst;
     if (flags & ~(MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS | MVKE_FILE_OPEN_NO_VERIFY))
         return mvke_error(MVKE_ERR_INVALID, "unknown flags 0x%x", flags);
     mapping *m;
@@ -592,6 +595,8 @@ mvke_status mvke_file_verify(const char *path) {
 mvke_status mvke_file_inspect(const char *path, mvke_file_info *info) {
     mvke_error_clear();
     if (!path || !info) return mvke_error(MVKE_ERR_INVALID, "mvke_file_inspect: NULL argument");
+    mvke_status cst = mvke_cpu_features_check();
+    if (cst != MVKE_OK) return cst;
     mapping *m;
     layout L;
     memset(&L, 0, sizeof L);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../kernels/cuda/cuda_module.h"
+#include "../kernels/cpu/cpu_features.h"
 #include "../kernels/runtime.h"
 #include "index_impl.h"
 
@@ -33,6 +34,8 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
     mvke_error_clear();
     if (!out) return mvke_error(MVKE_ERR_INVALID, "mvke_index_new: out is NULL");
     *out = NULL;
+    mvke_status cst = mvke_cpu_features_check();
+    if (cst != MVKE_OK) return cst;
     if (K < 1 || K > MVKE_MAX_K)
         return mvke_error(MVKE_ERR_DIM, "K = %d is out of range [1, %d]", K, MVKE_MAX_K);
     if (d < 1 || d > MVKE_MAX_D)

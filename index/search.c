@@ -9,7 +9,6 @@
 #include "../kernels/runtime.h"
 #include "allow_impl.h"
 #include "index_impl.h"
-#include "refine.h"
 #include "result.h"
 
 /* Whether query row q is finite and its Gram triangle fits float32 (computed into gram). */
@@ -64,6 +63,7 @@ static mvke_status with_db(const mvke_index *ix, with_db_fn fn, void *arg) {
     } else {
         mvke_kdb db;
         mvke_store_view(s, blocks, &db);
+        db.refine_R = s->L.refine ? ix->refine_R : 0;
         st = fn(ix, &db, arg);
     }
     mvke_free(blocks);
@@ -87,32 +87,10 @@ static mvke_status check_trained(const mvke_index *ix) {
                       mvke_storage_name(ix->store.storage));
 }
 
-/* Refine: the best R*k candidates by the codec's score, re-scored exactly. */
-static mvke_status knn_refined(const mvke_index *ix, const mvke_kdb *db, search_args *a) {
-    const mvke_store *s = &ix->store;
-    int64_t kk = a->k;
-    if (kk <= INT64_MAX / ix->refine_R) kk *= ix->refine_R;
-    if (kk > s->count) kk = s->count > a->k ? s->count : a->k;
-    size_t cells;
-    if (!mvke_mul_ok((size_t)a->q.n, (size_t)kk, &cells))
-        return mvke_error(MVKE_ERR_INVALID, "nq * R * k overflows");
-    float *cs = mvke_malloc_array(cells, sizeof *cs);
-    int64_t *ci = mvke_malloc_array(cells, sizeof *ci);
-    mvke_status st = cs && ci ? MVKE_OK
-                              : mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld x %lld refine candidates",
-                                           (long long)a->q.n, (long long)kk);
-    if (st == MVKE_OK) st = ix->backend->knn(ix->backend, db, &a->q, kk, a->filter, ix->threads, cs, ci);
-    if (st == MVKE_OK) mvke_refine_topk(s, a->q.n, a->q.x, a->q.gram, kk, ci, a->k, a->scores, a->ids);
-    mvke_free(cs);
-    mvke_free(ci);
-    return st;
-}
-
 static mvke_status do_knn(const mvke_index *ix, const mvke_kdb *db, void *arg) {
     search_args *a = arg;
     mvke_status st = check_trained(ix);
     if (st != MVKE_OK) return st;
-    if (ix->store.L.refine) return knn_refined(ix, db, a);
     return ix->backend->knn(ix->backend, db, &a->q, a->k, a->filter, ix->threads, a->scores, a->ids);
 }
 
@@ -120,23 +98,7 @@ static mvke_status do_range(const mvke_index *ix, const mvke_kdb *db, void *arg)
     search_args *a = arg;
     mvke_status st = check_trained(ix);
     if (st != MVKE_OK) return st;
-    st = ix->backend->range(ix->backend, db, &a->q, a->min_score, a->filter, ix->threads, &a->ranges);
-    if (st != MVKE_OK || !ix->store.L.refine) return st;
-    /* Refine: exact scores of the codec's hits; those that fall below the threshold go. */
-    mvke_kranges *r = &a->ranges;
-    int64_t at = 0;
-    for (int64_t q = 0; q < r->nq; q++) {
-        const int64_t lo = r->lims[q], n = r->lims[q + 1] - lo;
-        for (int64_t i = 0; i < n; i++) { /* compact towards the front first */
-            r->ids[at + i] = r->ids[lo + i];
-            r->scores[at + i] = r->scores[lo + i];
-        }
-        r->lims[q] = at;
-        at += mvke_refine_hits(&ix->store, a->q.x + q * ix->store.D, a->q.gram + q * ix->store.P, a->min_score, n,
-                               r->ids + at, r->scores + at);
-    }
-    r->lims[r->nq] = at;
-    return MVKE_OK;
+    return ix->backend->range(ix->backend, db, &a->q, a->min_score, a->filter, ix->threads, &a->ranges);
 }
 
 mvke_status mvke_index_search(const mvke_index *ix, int64_t nq, const float *queries, int64_t k,

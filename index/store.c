@@ -257,7 +257,7 @@ void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db) {
         const mvke_store_block *sb = &s->blocks[b];
         blocks[b] = (mvke_kblock){sb->n, sb->cap, sb->data, sb->ids};
     }
-    *db = (mvke_kdb){s->L, s->experts, s->nblocks, blocks};
+    *db = (mvke_kdb){s->L, s->experts, s->nblocks, blocks, 0};
 }
 
 mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const void *rows, const float *gram) {

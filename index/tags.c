@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../kernels/runtime.h"
+#include "../kernels/cpu/cpu_features.h"
 #include "durable.h"
 #include "index_impl.h"
 #include "tags_impl.h"
@@ -16,6 +17,8 @@ mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_option
     mvke_error_clear();
     if (!out) return mvke_error(MVKE_ERR_INVALID, "out is NULL");
     *out = NULL;
+    mvke_status cst = mvke_cpu_features_check();
+    if (cst != MVKE_OK) return cst;
     if (opts && (opts->storage == MVKE_STORAGE_SQ8 || opts->storage == MVKE_STORAGE_PQ || opts->refine))
         return mvke_error(MVKE_ERR_INVALID, "a tag table keeps its gated rows as f32, f16 or bf16, not %s%s",
                           mvke_storage_name(opts->storage), opts->refine ? " with refine" : "");

@@ -7,7 +7,7 @@
  * whole queries x rows score matrix: scores live in one tile at a time. The index layer owns the
  * data and the locking; a backend only reads the views below. The CPU backend is always there,
  * inside libmvke. Device backends are separate shared objects (libmvke-cuda.so) that the
- * registry in backend.c - the only place that names them - loads at run time when a caller asks
+ * registry in registry.c - the only place that names them - loads at run time when a caller asks
  * for a device; their own headers (kernels/cuda/cuda_module.h) say how they are made.
  */
 #ifndef MVKE_KERNELS_BACKEND_H
@@ -15,13 +15,9 @@
 
 #include <stdint.h>
 
+#include "cosine.h"
 #include "layout.h"
 #include "mvke/mvke.h"
-
-/* Guard of the normaliser: a pair whose den2 is below this fraction of trace(Gram x) *
- * trace(Gram z) scores 0. Below it the float32 Gram identity cannot resolve the gated vector
- * from rounding noise (it only happens when gates cancel experts almost exactly). */
-#define MVKE_DEN2_REL_FLOOR 1e-9f
 
 /* One block of database rows, laid out as layout.h describes (expert-major planes of 16-row
  * panels, then the Gram plane). Lanes from n up to cap hold zeros. */
@@ -39,6 +35,9 @@ typedef struct mvke_kdb {
                          of users; the task's subset for a task's gated tag rows) */
     int64_t nblocks;
     const mvke_kblock *blocks;
+    int refine_R;     /* > 0 with a codec layout that keeps refine rows: a top-k search takes the
+                         R*k best by the codes and re-scores them exactly; a threshold search
+                         re-scores every hit of its codes. 0: the codes' scores as they are. */
 } mvke_kdb;
 
 /* The experts mask with the low K bits set. */
@@ -51,13 +50,16 @@ typedef struct mvke_kqueries {
     const float *gram; /* n * P */
 } mvke_kqueries;
 
-/* Which database ids are eligible; NULL means all. Either a bitmap over [0, nbits) or a sorted
- * id array. */
+/* Which database ids are eligible; NULL means all. A bitmap over [0, nbits), a sorted id array,
+ * or a membership callback (a FAISS IDSelector's is_member, asked only for rows that would
+ * enter a result; it must be safe to call from several threads at once). */
 typedef struct mvke_kfilter {
     const uint8_t *bits;
     int64_t nbits;
     const int64_t *sorted;
     int64_t nsorted;
+    int (*member)(void *ctx, int64_t id);
+    void *member_ctx;
 } mvke_kfilter;
 
 /* Variable-length results: entries of query i are [lims[i], lims[i+1]) of ids and scores,
@@ -85,7 +87,7 @@ struct mvke_backend {
     void (*release)(const mvke_backend *self);
 };
 
-/* The CPU backend (BLAS sgemm on tiles + OpenMP). Always available. */
+/* The CPU backend (the one CPU driver, kernels/cpu/scan.h, over OpenMP). Always available. */
 const mvke_backend *mvke_backend_cpu(void);
 
 /* The backend searches use by default: the CPU one, unless another was selected and is
@@ -102,6 +104,7 @@ mvke_status mvke_kranges_alloc(mvke_kranges *r, int64_t nq, int64_t total);
 /* Whether id passes the filter (a NULL filter passes everything). */
 static inline int mvke_kfilter_pass(const mvke_kfilter *f, int64_t id) {
     if (!f) return 1;
+    if (f->member) return f->member(f->member_ctx, id) != 0;
     if (f->bits) return id >= 0 && id < f->nbits && ((f->bits[id >> 3] >> (id & 7)) & 1);
     int64_t lo = 0, hi = f->nsorted;
     while (lo < hi) {

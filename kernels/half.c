@@ -1,12 +1,14 @@
 /*
- * half.c - float16 conversions: scalar reference plus an F16C path picked at run time.
+ * half.c - float16 conversions: scalar reference plus an F16C path picked at run time (from the
+ * one reader of the CPU, cpu/cpu_features.h, so MVKE_CPU=generic turns it off).
  */
 #include "half.h"
 
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
+#include "cpu/cpu_features.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define MVKE_HAVE_X86 1
 #endif
@@ -75,16 +77,7 @@ __attribute__((target("avx,f16c"))) static void to_float_f16c(const uint16_t *sr
     for (; i < n; i++) dst[i] = mvke_half_to_float1(src[i]);
 }
 
-static int have_f16c(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        /* clang (14) does not know "f16c" in __builtin_cpu_supports: CPUID leaf 1, ECX bit 29. */
-        unsigned a, b, c, d;
-        cached = __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1u);
-    }
-    return cached;
-}
+static int have_f16c(void) { return (mvke_cpu_features() & MVKE_CPU_HAS_AVX2) != 0; }
 #endif
 
 void mvke_half_from_float(const float *src, uint16_t *dst, size_t n) {

@@ -1,10 +1,10 @@
 /*
  * selector.cpp - FAISS id selectors turned into core allow-lists and id lists.
  *
- * Selectors whose members are known (range, batch, array, bitmap) become an allow-list without
- * asking is_member per row, so a small selection of a large index costs only its own size. The
- * rest (IDSelectorNot, user subclasses) are asked about each present id; the result is exact
- * either way.
+ * A search's selector becomes an allow-list that asks the selector itself (is_member as a
+ * membership callback, mvke_allow_new_callback): nothing is listed, sorted or copied, and only
+ * the rows that would enter a result are asked about. A bitmap selector is copied as a bitmap
+ * (one bit per id, no call per row). remove_ids still lists the present ids a selector picks.
  */
 #include "selector.h"
 
@@ -30,50 +30,26 @@ std::vector<int64_t> selected_present_ids(const mvke_index *ix, const faiss::IDS
     return ids;
 }
 
-/* Sorts, removes repeats and negative ids (the core stores none). */
-static void normalise(std::vector<int64_t> &ids) {
-    ids.erase(std::remove_if(ids.begin(), ids.end(), [](int64_t id) { return id < 0; }), ids.end());
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-}
-
-static AllowPtr allow_sorted(const std::vector<int64_t> &ids) {
-    mvke_allow *a = nullptr;
-    check(mvke_allow_new_sorted(&a, ids.data(), (int64_t)ids.size()), "building an allow-list");
-    return AllowPtr(a);
+/* The selector's own membership test, from the core's threads (FAISS's selectors are const
+ * and safe to share). An exception must not cross the C library: it counts as "not a member". */
+static int selector_member(void *ctx, int64_t id) {
+    try {
+        return static_cast<const faiss::IDSelector *>(ctx)->is_member(id) ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
 }
 
 AllowPtr allow_from_selector(const mvke_index *ix, const faiss::IDSelector *sel) {
+    (void)ix;
     if (!sel) return AllowPtr();
-    if (auto r = dynamic_cast<const faiss::IDSelectorRange *>(sel)) {
-        int64_t n = 0;
-        check(mvke_index_count(ix, &n), "counting rows");
-        int64_t lo = std::max<int64_t>(r->imin, 0), hi = r->imax;
-        std::vector<int64_t> ids;
-        if (hi > lo && (uint64_t)hi - (uint64_t)lo <= (uint64_t)n) {
-            ids.reserve((size_t)(hi - lo));
-            for (int64_t id = lo; id < hi; id++) ids.push_back(id);
-        } else if (hi > lo) {
-            ids = selected_present_ids(ix, *sel);
-        }
-        return allow_sorted(ids);
-    }
-    if (auto b = dynamic_cast<const faiss::IDSelectorBatch *>(sel)) {
-        std::vector<int64_t> ids(b->set.begin(), b->set.end());
-        normalise(ids);
-        return allow_sorted(ids);
-    }
-    if (auto a = dynamic_cast<const faiss::IDSelectorArray *>(sel)) {
-        std::vector<int64_t> ids(a->ids, a->ids + a->n);
-        normalise(ids);
-        return allow_sorted(ids);
-    }
+    mvke_allow *a = nullptr;
     if (auto bm = dynamic_cast<const faiss::IDSelectorBitmap *>(sel)) {
-        mvke_allow *a = nullptr;
         check(mvke_allow_new_bitmap(&a, bm->bitmap, (int64_t)bm->n * 8), "building an allow bitmap");
         return AllowPtr(a);
     }
-    return allow_sorted(selected_present_ids(ix, *sel));
+    check(mvke_allow_new_callback(&a, selector_member, const_cast<faiss::IDSelector *>(sel)), "building an allow-list");
+    return AllowPtr(a);
 }
 
 }  // namespace mvke

@@ -24,8 +24,8 @@ using AllowPtr = std::unique_ptr<mvke_allow, AllowFree>;
 std::vector<int64_t> present_ids(const mvke_index *ix);
 
 /* The allow-list that restricts a search of ix to the ids sel selects; null when sel is null.
- * Range, batch, array and bitmap selectors become a list (or bitmap) directly; any other
- * selector is asked about every id present. Throws faiss::FaissException on error. */
+ * It asks sel->is_member about the rows that would enter a result (a bitmap selector is copied
+ * as a bitmap); sel must outlive it. Throws faiss::FaissException on error. */
 AllowPtr allow_from_selector(const mvke_index *ix, const faiss::IDSelector *sel);
 
 /* The ids present in ix that sel selects, sorted increasing. */

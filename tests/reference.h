@@ -9,8 +9,9 @@
 #include <stdint.h>
 
 #include "mvke/mvke.h"
+#include "support/oracle.h"
 
-/* Deterministic random numbers: one sequential stream of synth/rng.h, restarted by ref_seed. */
+/* Deterministic random numbers: one sequential stream of support/rng.h, restarted by ref_seed. */
 void ref_seed(uint64_t seed);
 double ref_uniform(void);       /* in (0, 1) */
 float ref_normal(void);         /* standard normal */
@@ -23,16 +24,8 @@ double ref_score(int K, int d, const float *x, const float *q, const float *w);
  * |E_den| from xden (the exact row whose Gram triangle is stored); 0 when a norm is 0. */
 double ref_score_split(int K, int d, const float *xnum, const float *xden, const float *q, const float *w);
 
-/* One expected list entry. `slack` widens the tolerance for this pair by the rounding error
- * float32 arithmetic cannot avoid when gates cancel experts: with
- * cond = sum_k |w[k]| |e[k]| / |E|, the Gram identity's relative error in |E|^2 |q|^2 is about
- * eps * cond^2 (the numerator's about eps * cond), so slack = 4 * FLT_EPSILON * (cond^2 + cond).
- * For softmax gates over unrelated experts cond is small and slack negligible. */
-typedef struct ref_hit {
-    int64_t id;
-    double score;
-    double slack;
-} ref_hit;
+/* One expected list entry (support/oracle.h). */
+typedef oracle_hit ref_hit;
 
 /* The slack of one pair (see ref_hit). */
 double ref_slack(int K, int d, const float *x, const float *q, const float *w);

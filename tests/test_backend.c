@@ -1,5 +1,5 @@
 /*
- * test_backend.c - the backend registry (kernels/backend.c): finding and loading the CUDA module,
+ * test_backend.c - the backend registry (kernels/registry.c): finding and loading the CUDA module,
  * and what a request for a GPU answers where the module, its CUDA libraries, a driver or a
  * device is missing: MVKE_ERR_UNSUPPORTED with a message saying which, and nothing changed.
  *

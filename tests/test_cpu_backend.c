@@ -45,7 +45,7 @@ static void fixture_make(db_fixture *f, mvke_storage storage) {
     mvke_layout L;
     cr_assert_eq(mvke_layout_init(&L, K, d, storage), 0);
     ref_blocks_make(&L, 4, sizes, f->x, f->gram, f->ids, f->blocks);
-    f->db = (mvke_kdb){L, mvke_experts_all(K), 4, f->blocks};
+    f->db = (mvke_kdb){L, mvke_experts_all(K), 4, f->blocks, 0};
 }
 
 static void fixture_free(db_fixture *f) {
@@ -120,7 +120,7 @@ Test(cpu_backend, filters) {
             bits[f.ids[i] / 8] |= (uint8_t)(1u << (f.ids[i] % 8));
         }
     qsort(sorted, ns, sizeof *sorted, cmp_i64);
-    mvke_kfilter fs = {NULL, 0, sorted, ns}, fb = {bits, nbits, NULL, 0};
+    mvke_kfilter fs = {NULL, 0, sorted, ns, NULL, NULL}, fb = {bits, nbits, NULL, 0, NULL, NULL};
     run_case(&f, 1, 50, &fs, allowed, 2);
     run_case(&f, 7, 50, &fb, allowed, 2);
     run_case(&f, 300, 5, &fb, allowed, 1);
@@ -131,7 +131,7 @@ Test(cpu_backend, filters) {
 Test(cpu_backend, filter_semantics) {
     int64_t s[3] = {2, 5, 9};
     uint8_t b[2] = {0x05, 0x80}; /* ids 0, 2, 15 */
-    mvke_kfilter fs = {NULL, 0, s, 3}, fb = {b, 16, NULL, 0};
+    mvke_kfilter fs = {NULL, 0, s, 3, NULL, NULL}, fb = {b, 16, NULL, 0, NULL, NULL};
     cr_assert(mvke_kfilter_pass(NULL, 123));
     cr_assert(mvke_kfilter_pass(&fs, 5) && mvke_kfilter_pass(&fs, 9) && !mvke_kfilter_pass(&fs, 6));
     cr_assert(!mvke_kfilter_pass(&fs, -1) && !mvke_kfilter_pass(&fs, 10));

@@ -25,7 +25,7 @@
 #include "kernels/gram.h"
 #include "kernels/half.h"
 #include "mvke/mvke.h"
-#include "synth/rng.h"
+#include "support/rng.h"
 
 #define SKIP 77
 enum { K = 5, d = 30, D = K * d, P = K * (K + 1) / 2 };
@@ -42,7 +42,7 @@ static int checks, failures;
         }                                                                                    \
     } while (0)
 
-/* Deterministic random numbers: one stream of synth/rng.h, restarted with reseed(). */
+/* Deterministic random numbers: one stream of support/rng.h, restarted with reseed(). */
 static synth_rng rng = {1, 0};
 static void reseed(uint64_t seed) { rng = synth_rng_at(seed, 0); }
 static double uniform(void) { return synth_rng_uniform(&rng); }
@@ -84,7 +84,7 @@ static void db_make(db *b, const int64_t *sizes, int nblocks, int storage) {
     mvke_layout L;
     mvke_layout_init(&L, K, d, sts[storage]);
     ref_blocks_make(&L, nblocks, sizes, b->x, b->gram, b->ids, b->blocks);
-    b->kdb = (mvke_kdb){L, mvke_experts_all(K), nblocks, b->blocks};
+    b->kdb = (mvke_kdb){L, mvke_experts_all(K), nblocks, b->blocks, 0};
 }
 
 static void db_free(db *b) {
@@ -290,7 +290,7 @@ static void suite(const char *name, const mvke_backend *gpu, const db *b, double
         if (r % 5 == 1) sorted[ns++] = b->ids[r];
     }
     qsort(sorted, (size_t)ns, sizeof *sorted, cmp_id);
-    mvke_kfilter fb = {bits, 1000000008, NULL, 0}, fs = {NULL, 0, sorted, ns}, fe = {NULL, 0, sorted, 0};
+    mvke_kfilter fb = {bits, 1000000008, NULL, 0, NULL, NULL}, fs = {NULL, 0, sorted, ns, NULL, NULL}, fe = {NULL, 0, sorted, 0, NULL, NULL};
 
     static const int64_t shapes[][2] = {{1, 1}, {1, 100}, {3, 10}, {2, 2048}, {300, 10}, {600, 100}, {70, 128}};
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
@@ -318,7 +318,7 @@ static void suite_tags(const char *name, const mvke_backend *gpu, const db *tags
     if (sorted[0] > sorted[1]) { tmp = sorted[0]; sorted[0] = sorted[1]; sorted[1] = tmp; }
     if (sorted[1] > sorted[2]) { tmp = sorted[1]; sorted[1] = sorted[2]; sorted[2] = tmp; }
     if (sorted[0] > sorted[1]) { tmp = sorted[0]; sorted[0] = sorted[1]; sorted[1] = tmp; }
-    mvke_kfilter fs = {NULL, 0, sorted, 3};
+    mvke_kfilter fs = {NULL, 0, sorted, 3, NULL, NULL};
     run_knn(name, gpu, tags, 100, 5, &fs, tol); /* fewer eligible rows than m */
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_naive.c - the naive baseline (bench/naive.c) against the float64 oracle: the output
+ * test_naive.c - the naive baseline (support/naive.c) against the float64 oracle: the output
  * contract of mvke_index_search (best first, ties by smaller id, padding past n users), the
  * caller's ids, the threshold list, and the same answers with any number of threads.
  */
@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "bench/naive.h"
+#include "support/naive.h"
 #include "reference.h"
 
 enum { K = 4, d = 6, D = K * d };

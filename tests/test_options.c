@@ -1,11 +1,11 @@
 /*
- * test_options.c - the command-line option parser (tools/options.c): an option whose value may be
+ * test_options.c - the command-line option parser (support/options.c): an option whose value may be
  * left out takes the next argument only when it is an integer in range, and otherwise its implied
  * value; an absent option leaves its destination alone.
  */
 #include <criterion/criterion.h>
 
-#include "tools/options.h"
+#include "support/options.h"
 
 static long long gpu, top;
 

@@ -1,12 +1,12 @@
 /*
- * test_rng.c - the counter-based generator (synth/rng.c): value i of a stream is output i of the
+ * test_rng.c - the counter-based generator (support/rng.c): value i of a stream is output i of the
  * sequential splitmix64 with the same seed, a position in a stream draws the same values as the
  * counter, ranges of normals are made the same on their own, and the draws look uniform/normal.
  */
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "synth/rng.h"
+#include "support/rng.h"
 
 /* The classic sequential splitmix64, written out as the reference. */
 static uint64_t splitmix64(uint64_t *s) {

@@ -60,3 +60,45 @@ Test(topk, pairs_sort_and_hits) {
     mvke_hits_release(&l);
     cr_assert_eq(l.n, 0);
 }
+
+/* Keys that stand for ids through a map (as the scan's positions do): key i is id map[i]. */
+static int64_t key_id(const void *ctx, int64_t key) { return ((const int64_t *)ctx)[key]; }
+
+/* mvke_select in both of its ways (a heap below MVKE_SELECT_HEAP_MAX, a reservoir above), with
+ * keys as ids and keys mapped to ids, over scores with many ties, pushed as a scan pushes them
+ * (only pairs >= thr): the same k best, in the same order, as sorting everything. */
+Test(topk, select_heap_and_reservoir_agree_with_a_sort) {
+    enum { N = 5000 };
+    static const int64_t ks[] = {1, 7, 100, MVKE_SELECT_HEAP_MAX - 1, MVKE_SELECT_HEAP_MAX, 400, 4999, 5000, 6000};
+    pair *all = malloc(sizeof *all * N);
+    int64_t *map = malloc(sizeof *map * N);
+    for (size_t t = 0; t < sizeof ks / sizeof *ks; t++)
+        for (int mapped = 0; mapped < 2; mapped++) {
+            const int64_t k = ks[t], cap = mvke_select_cap(k);
+            float *s = malloc(sizeof(float) * cap);
+            int64_t *key = malloc(sizeof(int64_t) * cap);
+            mvke_select r;
+            mvke_select_init(&r, s, key, k, cap, mapped ? key_id : NULL, map);
+            cr_assert_eq(r.heap, k < MVKE_SELECT_HEAP_MAX);
+            ref_seed(50 + t);
+            for (int64_t i = 0; i < N; i++) {
+                all[i].s = (float)((int)(ref_uniform() * 40)) / 40; /* many ties */
+                all[i].id = (i * 7919) % N;
+                map[i] = all[i].id;
+                if (all[i].s >= r.thr) mvke_select_push(&r, all[i].s, mapped ? i : all[i].id);
+            }
+            mvke_select_finish(&r);
+            qsort(all, N, sizeof *all, cmp_pair);
+            const int64_t want = k < N ? k : N;
+            cr_assert_eq(r.n, want, "k=%lld: %lld kept", (long long)k, (long long)r.n);
+            for (int64_t i = 0; i < want; i++) {
+                const int64_t id = mapped ? map[r.key[i]] : r.key[i];
+                cr_assert_eq(id, all[i].id, "k=%lld mapped=%d rank %lld", (long long)k, mapped, (long long)i);
+                cr_assert_eq(r.s[i], all[i].s);
+            }
+            free(s);
+            free(key);
+        }
+    free(all);
+    free(map);
+}

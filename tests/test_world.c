@@ -1,5 +1,5 @@
 /*
- * test_world.c - the synthetic MVKE world (synth/world.c): deterministic for a seed, the
+ * test_world.c - the synthetic MVKE world (support/world.c): deterministic for a seed, the
  * taxonomy's counts and links, shapes, gates zero outside each task's experts, the funnel of
  * preferences, the planted structure recoverable through the library's searches, and the files
  * it writes read back with the library's readers.
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "mvke/mvke.h"
-#include "synth/world.h"
+#include "support/world.h"
 #include "tools/args.h"
 
 static synth_world *make(int64_t nusers, uint64_t seed) {

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "mvke/mvke.h"
-#include "synth/world.h"
+#include "support/world.h"
 
 /* "1,2,3" -> ids (malloc'd). Returns 0, or -1 on a malformed list (nothing allocated). */
 int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n);

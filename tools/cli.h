@@ -14,7 +14,7 @@
 enum {
     CLI_EXIT_OK = 0,
     CLI_EXIT_FAIL = 1,  /* anything else (out of memory, backend failure) */
-    CLI_EXIT_USAGE = 2, /* bad command line; a usage line is printed (tools/options.h) */
+    CLI_EXIT_USAGE = 2, /* bad command line; a usage line is printed (support/options.h) */
     CLI_EXIT_DATA = 3,  /* bad input data; the message names file, row or byte offset */
     CLI_EXIT_IO = 4     /* reading or writing a file failed */
 };

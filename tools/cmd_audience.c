@@ -13,7 +13,7 @@
 
 #include "args.h"
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
 #include "ranks.h"
 
 #include "../mpi/dist.h"

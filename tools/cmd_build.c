@@ -10,7 +10,7 @@
 
 #include "args.h"
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
 #include "outputs.h"
 
 /* Users read and added per block, and the most --task options. */

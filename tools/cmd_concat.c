@@ -18,7 +18,7 @@
 
 #include "cli.h"
 #include "index/durable.h"
-#include "options.h"
+#include "support/options.h"
 
 static int io_fail(const char *what, const char *path) {
     fprintf(stderr, "mvke concat: %s %s: %s\n", what, path, strerror(errno));

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/clock.h"
+#include "support/clock.h"
 #include "cli.h"
 #include "demo.h"
-#include "options.h"
+#include "support/options.h"
 #include "demo_report.h"
-#include "synth/world.h"
+#include "support/world.h"
 
 /* ---- 6. the report ------------------------------------------------------------------------- */
 

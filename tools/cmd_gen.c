@@ -12,8 +12,8 @@
 
 #include "args.h"
 #include "cli.h"
-#include "options.h"
-#include "synth/world.h"
+#include "support/options.h"
+#include "support/world.h"
 
 /* --task: the first one replaces the default tasks, the others add to it. */
 typedef struct gen_tasks {

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
+#include "sigbus.h"
 
 int cli_cmd_info(int argc, char **argv) {
     const char *path = NULL;
@@ -30,6 +31,7 @@ int cli_cmd_info(int argc, char **argv) {
     if (st != MVKE_OK) return cli_fail("info", st, path);
     mvke_index *users;
     mvke_tags *tags;
+    cli_sigbus_index(path);
     st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &users, &tags);
     if (st != MVKE_OK) return cli_fail("info", st, path);
     int ntasks;

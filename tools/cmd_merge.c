@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
+#include "sigbus.h"
 
 #define BLOCK_USERS 65536
 #define MAX_INPUTS 256
@@ -117,6 +118,7 @@ int cli_cmd_merge(int argc, char **argv) {
     int K0 = 0, d0 = 0;
     mvke_storage s0 = MVKE_STORAGE_F32;
     for (int i = 0; i < in.n; i++) {
+        cli_sigbus_index(in.path[i]);
         if ((st = mvke_file_open(in.path[i], MVKE_FILE_OPEN_DEFAULT, &users[i], &tags[i])) != MVKE_OK) {
             rc = cli_fail("merge", st, in.path[i]);
             goto out;

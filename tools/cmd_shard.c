@@ -12,8 +12,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
 #include "ranks.h"
+#include "sigbus.h"
 
 /* Writes part p of `file` to its shard. Returns an exit code. */
 static int write_shard(const mvke_index *file, const mvke_tags *tags, const char *prefix, int64_t grain, int p,
@@ -73,6 +74,7 @@ int cli_cmd_shard(int argc, char **argv) {
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     mvke_index *file = NULL;
     mvke_tags *tags = NULL;
+    cli_sigbus_index(index);
     mvke_status st = mvke_file_open(index, MVKE_FILE_OPEN_DEFAULT, &file, &tags);
     if (st != MVKE_OK) return cli_fail("shard", st, index);
     rc = CLI_EXIT_OK;

@@ -22,10 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench/clock.h"
+#include "support/clock.h"
 #include "cli.h"
 #include "index/durable.h"
-#include "options.h"
+#include "support/options.h"
 #include "outputs.h"
 #include "progress.h"
 #include "ranks.h"

@@ -16,7 +16,7 @@
 
 #include "args.h"
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
 #include "ranks.h"
 
 #include "../mpi/dist.h"

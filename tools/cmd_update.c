@@ -14,7 +14,8 @@
 
 #include "args.h"
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
+#include "sigbus.h"
 
 /* Users read per block: memory beyond the index is one block of rows. */
 #define BLOCK_USERS 65536
@@ -28,6 +29,7 @@ static int cmp_i64(const void *a, const void *b) {
  * written in place; the checks of an output path against the inputs belong to the output code of
  * tools/ and are to be called here once they exist. */
 static int open_index(const char *cmd, const char *path, mvke_index **users, mvke_tags **tags) {
+    cli_sigbus_index(path);
     mvke_status st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, users, tags);
     return st == MVKE_OK ? CLI_EXIT_OK : cli_fail(cmd, st, path);
 }

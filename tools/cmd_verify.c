@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "options.h"
+#include "support/options.h"
 
 int cli_cmd_verify(int argc, char **argv) {
     const char *path = NULL;

@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "mvke/mvke.h"
-#include "synth/world.h"
+#include "support/world.h"
 
 #define NAMED_PER_TASK 3
 #define SHOW_USERS 3

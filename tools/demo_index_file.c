@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "bench/clock.h"
+#include "support/clock.h"
 #include "cli.h"
 #include "demo.h"
+#include "sigbus.h"
 
 int cli_demo_index_file(cli_demo *dm) {
     const synth_world *w = dm->w;
@@ -21,6 +22,7 @@ int cli_demo_index_file(cli_demo *dm) {
     t0 = bench_now();
     mvke_index *users = NULL;
     mvke_tags *tags = NULL;
+    cli_sigbus_index(path);
     st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, &users, &tags);
     if (st != MVKE_OK) return cli_fail("demo", st, "reopening the index file");
     double t_open = bench_now() - t0;

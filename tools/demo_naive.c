@@ -1,16 +1,16 @@
 /*
  * demo_naive.c - section 4 of `mvke demo`: the library against the naive method
- * (bench/naive.h), on the named tags and on a batch of tags.
+ * (support/naive.h), on the named tags and on a batch of tags.
  */
 #include <math.h>
 #include <stdlib.h>
 
-#include "bench/clock.h"
-#include "bench/naive.h"
+#include "support/clock.h"
+#include "support/naive.h"
 #include "cli.h"
 #include "demo.h"
 
-/* The naive method (bench/naive.h, the baseline of the benchmark too) against the library. */
+/* The naive method (support/naive.h, the baseline of the benchmark too) against the library. */
 int cli_demo_naive(cli_demo *dm) {
     const synth_world *w = dm->w;
     const int T = w->opt.ntasks, K = w->opt.K, d = w->opt.d;
@@ -75,7 +75,7 @@ int cli_demo_naive(cli_demo *dm) {
         }
     double t_naive = bench_now() - t0;
     cli_demo_say(dm, "\n== Against the naive method ==\n"
-            "Naive (the baseline, bench/naive.c): for each tag, materialise sum_k w[k] e[u][k] for every "
+            "Naive (the baseline, support/naive.c): for each tag, materialise sum_k w[k] e[u][k] for every "
             "user, then a cosine scan and a top-%lld heap.\n",
         (long long)k);
     cli_demo_say(dm, "Audience top-%lld of %d tags over %lld users:  naive %.3f s,  mvke %.3f s:  mvke is %.1fx faster\n",

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench/gnuplot.h"
+#include "support/gnuplot.h"
 
 /* Score bins of the histogram and the threshold grid of the audience curve. */
 #define HIST_LO (-0.6)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "synth/world.h"
+#include "support/world.h"
 
 #define CLI_DEMO_REPORT_MAX_TAGS 8
 #define CLI_DEMO_REPORT_MAX_HEAT 64

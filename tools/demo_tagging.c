@@ -4,7 +4,7 @@
  */
 #include <stdlib.h>
 
-#include "bench/clock.h"
+#include "support/clock.h"
 #include "cli.h"
 #include "demo.h"
 

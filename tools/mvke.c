@@ -34,7 +34,7 @@ static int dispatch(int argc, char **argv) {
     }
     for (const cli_command *c = cli_commands; c->name; c++)
         if (!strcmp(argv[1], c->name)) {
-            cli_sigbus_install(argc - 1, argv + 1);
+            cli_sigbus_install(c->name);
             return cli_close_stdout(c->name, c->run(argc - 1, argv + 1));
         }
     fprintf(stderr, "mvke: unknown command '%s'\n", argv[1]);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "bench/clock.h"
+#include "support/clock.h"
 
 void cli_progress_start(cli_progress *p, const char *what, int64_t done, int64_t total) {
     p->what = what;

@@ -10,6 +10,7 @@
 
 #include "../mpi/dist.h"
 #include "cli.h"
+#include "sigbus.h"
 
 void cli_shard_path(const char *prefix, int part, char *buf, size_t cap) {
     snprintf(buf, cap, "%s.%05d.mvke", prefix, part);
@@ -31,6 +32,7 @@ int cli_rank_open(const char *cmd, const char *index, const char *shards, int vi
             return CLI_EXIT_USAGE;
         }
     }
+    cli_sigbus_index(out->path);
     mvke_status st = mvke_file_open(out->path, flags, &out->file, &out->tags);
     if (st != MVKE_OK) return cli_fail(cmd, st, out->path);
     out->users = out->file;

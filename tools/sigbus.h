@@ -5,8 +5,12 @@
 #ifndef MVKE_TOOLS_SIGBUS_H
 #define MVKE_TOOLS_SIGBUS_H
 
-/* Installs the SIGBUS handler for the run of one subcommand; index is the file it maps (the first
- * argument of argv[1..argc-1] that names an existing file; none: "the index"). */
-void cli_sigbus_install(int argc, char **argv);
+/* Installs the SIGBUS handler for the run of subcommand `cmd`; until an index is registered the
+ * message speaks of "the index". */
+void cli_sigbus_install(const char *cmd);
+
+/* Registers an index file the command is about to map: the message names every file
+ * registered (a merge maps several). Call before mvke_file_open. */
+void cli_sigbus_index(const char *path);
 
 #endif

@@ -28,6 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Functions the shared library exports: every declaration of this header, and nothing else
+ * (the library is built with hidden visibility). */
+#if defined(__GNUC__)
+#define MVKE_API __attribute__((visibility("default")))
+#else
+#define MVKE_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -58,7 +66,7 @@ typedef enum mvke_status {
 
 /* The message of the last error on the calling thread ("" if none). Valid until the next
  * mvke_* call on the same thread. */
-const char *mvke_last_error(void);
+MVKE_API const char *mvke_last_error(void);
 
 /* The rows of the input batch that the last error on the calling thread is about, so that a
  * caller reading its input in blocks can name the rows of its files without reading the message:
@@ -68,13 +76,21 @@ const char *mvke_last_error(void);
  * range, squared norms that overflow, a negative id, an id twice in the batch, an id already
  * present or not present); every call that sets the message sets this too.
  * Errors: MVKE_ERR_INVALID (NULL pointer; the last error is then left as it was). */
-mvke_status mvke_last_error_rows(int64_t rows[2], int *n);
+MVKE_API mvke_status mvke_last_error_rows(int64_t rows[2], int *n);
 
 /* A short constant name for a status ("MVKE_ERR_DIM"); "unknown status" for other values. */
-const char *mvke_status_name(mvke_status status);
+MVKE_API const char *mvke_status_name(mvke_status status);
 
 /* The library's version string, e.g. "0.1.0". */
-const char *mvke_version(void);
+MVKE_API const char *mvke_version(void);
+
+/* The instruction set the search kernels use on this machine: "generic" (portable C), "avx2" or
+ * "avx512", chosen once from the CPU and capped by the environment variable MVKE_CPU
+ * (generic|avx2|avx512), so that one machine can run as an older CPU would.
+ * Errors: MVKE_ERR_INVALID when MVKE_CPU names an unknown level or one this CPU lacks (*name is
+ * then what the CPU has); every constructor of an index or tag table and every file open fails
+ * the same way. */
+MVKE_API mvke_status mvke_cpu_level(const char **name);
 
 /* ---------------------------------------------------------------------------------------------
  * Gated query rows and gates
@@ -84,14 +100,14 @@ const char *mvke_version(void);
  * q: d floats; w: K floats; z: K*d floats written by the call.
  * Errors: MVKE_ERR_INVALID (NULL pointer), MVKE_ERR_DIM (K or d <= 0),
  *         MVKE_ERR_NONFINITE (NaN/Inf in q or w; z is not written). */
-mvke_status mvke_pack_query(int K, int d, const float *q, const float *w, float *z);
+MVKE_API mvke_status mvke_pack_query(int K, int d, const float *q, const float *w, float *z);
 
 /* Computes the gates of one tag from the virtual kernels:
  *     w[k] = softmax over k in the subset of ( <q, vk[k]> / temperature ),  w[k] = 0 elsewhere.
  * q: d floats; vk: K*d floats (row k is virtual kernel k); experts: the task's subset, nexperts
  * distinct indices in [0, K); temperature > 0; w: K floats written by the call.
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_DIM, MVKE_ERR_NONFINITE. */
-mvke_status mvke_gates_from_vk(int K, int d, const float *q, const float *vk, const int *experts,
+MVKE_API mvke_status mvke_gates_from_vk(int K, int d, const float *q, const float *vk, const int *experts,
                                int nexperts, float temperature, float *w);
 
 /* ---------------------------------------------------------------------------------------------
@@ -103,17 +119,24 @@ typedef struct mvke_allow mvke_allow;
 /* An allow-list from ids sorted in strictly increasing order (copied).
  * Errors: MVKE_ERR_INVALID (NULL with n > 0, n < 0, ids not strictly increasing: the message
  * names the position), MVKE_ERR_NOMEM. */
-mvke_status mvke_allow_new_sorted(mvke_allow **out, const int64_t *ids, int64_t n);
+MVKE_API mvke_status mvke_allow_new_sorted(mvke_allow **out, const int64_t *ids, int64_t n);
 
 /* An allow-list from a bitmap over ids (copied): id i is allowed when bit (i % 8) of byte
  * bits[i / 8] is set, for 0 <= i < nbits; every other id is not allowed.
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_NOMEM. */
-mvke_status mvke_allow_new_bitmap(mvke_allow **out, const uint8_t *bits, int64_t nbits);
+MVKE_API mvke_status mvke_allow_new_bitmap(mvke_allow **out, const uint8_t *bits, int64_t nbits);
+
+/* An allow-list asked of a function: id is allowed when member(ctx, id) returns nonzero. Nothing
+ * is copied or listed: a search asks only about the rows that would enter its result (the
+ * FAISS plugin passes an IDSelector's is_member this way). member must be safe to call from
+ * several threads at once, must not call back into the library, and ctx must outlive the
+ * allow-list. Errors: MVKE_ERR_INVALID (member NULL), MVKE_ERR_NOMEM. */
+MVKE_API mvke_status mvke_allow_new_callback(mvke_allow **out, int (*member)(void *ctx, int64_t id), void *ctx);
 
 /* Whether id is allowed (*yes = 1 or 0). */
-mvke_status mvke_allow_contains(const mvke_allow *allow, int64_t id, int *yes);
+MVKE_API mvke_status mvke_allow_contains(const mvke_allow *allow, int64_t id, int *yes);
 
-void mvke_allow_free(mvke_allow *allow);
+MVKE_API void mvke_allow_free(mvke_allow *allow);
 
 /* ---------------------------------------------------------------------------------------------
  * Results of variable length
@@ -124,17 +147,17 @@ void mvke_allow_free(mvke_allow *allow);
 typedef struct mvke_result mvke_result;
 
 /* The number of query lists in the result. */
-mvke_status mvke_result_nqueries(const mvke_result *result, int64_t *nq);
+MVKE_API mvke_status mvke_result_nqueries(const mvke_result *result, int64_t *nq);
 
 /* The list of query i: *n entries at *ids and *scores, owned by the result. Either of ids and
  * scores may be NULL when not wanted. Errors: MVKE_ERR_INVALID (i out of range). */
-mvke_status mvke_result_get(const mvke_result *result, int64_t i, const int64_t **ids,
+MVKE_API mvke_status mvke_result_get(const mvke_result *result, int64_t i, const int64_t **ids,
                             const float **scores, int64_t *n);
 
 /* The total number of entries over all queries. */
-mvke_status mvke_result_total(const mvke_result *result, int64_t *total);
+MVKE_API mvke_status mvke_result_total(const mvke_result *result, int64_t *total);
 
-void mvke_result_free(mvke_result *result);
+MVKE_API void mvke_result_free(mvke_result *result);
 
 /* ---------------------------------------------------------------------------------------------
  * The index: a store of rows of K*d floats with int64 ids
@@ -175,13 +198,13 @@ typedef enum mvke_storage {
 
 /* The storage's short name ("f32", "f16", "bf16", "sq8", "pq"): a constant string, "unknown"
  * for other values. */
-const char *mvke_storage_name(mvke_storage storage);
+MVKE_API const char *mvke_storage_name(mvke_storage storage);
 
 /* Parses a storage name as written on the command line and in Python ("f32", "f16", "bf16",
  * "sq8", "pq"; "float32", "float16" and "bfloat16" are accepted too) into *storage. A pq name
  * with its number of sub-spaces ("pq:8") is parsed by mvke_index_options_set_storage.
  * Errors: MVKE_ERR_INVALID (NULL, or an unknown name: the message lists the known ones). */
-mvke_status mvke_storage_from_name(const char *name, mvke_storage *storage);
+MVKE_API mvke_status mvke_storage_from_name(const char *name, mvke_storage *storage);
 
 typedef struct mvke_index_options {
     mvke_storage storage; /* default MVKE_STORAGE_F32 */
@@ -192,20 +215,20 @@ typedef struct mvke_index_options {
 } mvke_index_options;
 
 /* Fills opts with the defaults. */
-void mvke_index_options_init(mvke_index_options *opts);
+MVKE_API void mvke_index_options_init(mvke_index_options *opts);
 
 /* Sets opts->storage (and opts->pq_m) from a name: any name mvke_storage_from_name knows, or
  * "pq:M" with M sub-spaces per expert (M a decimal integer >= 1; checked against d by
  * mvke_index_new). Errors: MVKE_ERR_INVALID (NULL, unknown name, bad M); opts is then
  * unchanged. */
-mvke_status mvke_index_options_set_storage(mvke_index_options *opts, const char *name);
+MVKE_API mvke_status mvke_index_options_set_storage(mvke_index_options *opts, const char *name);
 
 /* A new empty index for K experts of dimension d. opts may be NULL for the defaults.
  * Limits: 1 <= K <= MVKE_MAX_K (64), 1 <= d <= MVKE_MAX_D (65536).
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_DIM, MVKE_ERR_NOMEM. */
-mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts);
+MVKE_API mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts);
 
-void mvke_index_free(mvke_index *index);
+MVKE_API void mvke_index_free(mvke_index *index);
 
 /* Trains the codec of the index on n sample rows x (n*K*d floats, shaped as for add; any
  * rows, usually a random sample of those to be added). sq8 takes each dimension's min and max;
@@ -216,11 +239,11 @@ void mvke_index_free(mvke_index *index);
  * Errors: MVKE_ERR_INVALID (NULL, n < 1, or the index holds rows: a trained codec is never
  * replaced under stored codes; reset first), MVKE_ERR_NONFINITE (a value; the message names
  * the row), MVKE_ERR_NOMEM. On error the index is unchanged. */
-mvke_status mvke_index_train(mvke_index *index, int64_t n, const float *x);
+MVKE_API mvke_status mvke_index_train(mvke_index *index, int64_t n, const float *x);
 
 /* Whether the index can take rows and searches (*yes = 1): always for f32/f16/bf16, after
  * mvke_index_train for a codec. */
-mvke_status mvke_index_is_trained(const mvke_index *index, int *yes);
+MVKE_API mvke_status mvke_index_is_trained(const mvke_index *index, int *yes);
 
 /* Sets R, the refine factor of an index created with refine: a top-k search takes the best R*k
  * candidates by the codec's score and returns the k best by the exact score of their float32
@@ -228,16 +251,16 @@ mvke_status mvke_index_is_trained(const mvke_index *index, int *yes);
  * and keeps those whose exact score is >= min_score (a row the codec scores below the
  * threshold is not found). Default R = 4.
  * Errors: MVKE_ERR_INVALID (NULL, R < 1, or the index keeps no float32 rows). */
-mvke_status mvke_index_set_refine(mvke_index *index, int R);
+MVKE_API mvke_status mvke_index_set_refine(mvke_index *index, int R);
 
 /* Whether the index keeps float32 rows for refining, and its R; either output may be NULL. */
-mvke_status mvke_index_refine(const mvke_index *index, int *refine, int *R);
+MVKE_API mvke_status mvke_index_refine(const mvke_index *index, int *refine, int *R);
 
 /* K, d and the storage of the index; any output pointer may be NULL. */
-mvke_status mvke_index_shape(const mvke_index *index, int *K, int *d, mvke_storage *storage);
+MVKE_API mvke_status mvke_index_shape(const mvke_index *index, int *K, int *d, mvke_storage *storage);
 
 /* Sets the number of threads searches use (0 = OpenMP's default). */
-mvke_status mvke_index_set_threads(mvke_index *index, int threads);
+MVKE_API mvke_status mvke_index_set_threads(mvke_index *index, int threads);
 
 /* Adds n rows. ids: n distinct int64 ids, none present yet, or NULL for ids count..count+n-1
  * (count = rows present before the call; then each must still be free). x: n*K*d floats, row i
@@ -245,33 +268,33 @@ mvke_status mvke_index_set_threads(mvke_index *index, int threads);
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_NONFINITE (message names the row), MVKE_ERR_DUPLICATE
  * (message names the id and row), MVKE_ERR_UNTRAINED (a codec index before mvke_index_train),
  * MVKE_ERR_NOMEM. On error nothing is added. */
-mvke_status mvke_index_add(mvke_index *index, int64_t n, const int64_t *ids, const float *x);
+MVKE_API mvke_status mvke_index_add(mvke_index *index, int64_t n, const int64_t *ids, const float *x);
 
 /* Like mvke_index_add, but a row whose id is present replaces that row. ids must be distinct
  * within the batch. Same errors; on error nothing changes. */
-mvke_status mvke_index_upsert(mvke_index *index, int64_t n, const int64_t *ids, const float *x);
+MVKE_API mvke_status mvke_index_upsert(mvke_index *index, int64_t n, const int64_t *ids, const float *x);
 
 /* Removes n ids. Every id must be present and appear once (MVKE_ERR_UNKNOWN_ID /
  * MVKE_ERR_DUPLICATE otherwise; MVKE_ERR_INVALID for a negative id), and on error nothing is
  * removed. */
-mvke_status mvke_index_remove(mvke_index *index, int64_t n, const int64_t *ids);
+MVKE_API mvke_status mvke_index_remove(mvke_index *index, int64_t n, const int64_t *ids);
 
 /* Removes every row. */
-mvke_status mvke_index_reset(mvke_index *index);
+MVKE_API mvke_status mvke_index_reset(mvke_index *index);
 
 /* The number of rows. */
-mvke_status mvke_index_count(const mvke_index *index, int64_t *count);
+MVKE_API mvke_status mvke_index_count(const mvke_index *index, int64_t *count);
 
 /* Whether id is present (*yes = 1 or 0). */
-mvke_status mvke_index_contains(const mvke_index *index, int64_t id, int *yes);
+MVKE_API mvke_status mvke_index_contains(const mvke_index *index, int64_t id, int *yes);
 
 /* Copies the stored row of id into x (K*d floats; float16 rows are widened; a codec's rows are
  * decoded, or the float32 row given to add when the index keeps them for refining).
  * Errors: MVKE_ERR_UNKNOWN_ID. */
-mvke_status mvke_index_get(const mvke_index *index, int64_t id, float *x);
+MVKE_API mvke_status mvke_index_get(const mvke_index *index, int64_t id, float *x);
 
 /* Copies the ids of all rows, in storage order, into ids (count entries). */
-mvke_status mvke_index_ids(const mvke_index *index, int64_t *ids);
+MVKE_API mvke_status mvke_index_ids(const mvke_index *index, int64_t *ids);
 
 /* Top-k search. queries: nq rows of K*d floats (gated tag rows z[t] for an index of users; user
  * rows for an index of gated tag rows). For each query i, writes the k best rows' ids and scores
@@ -280,12 +303,12 @@ mvke_status mvke_index_ids(const mvke_index *index, int64_t *ids);
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_BAD_K (k <= 0), MVKE_ERR_NONFINITE (a query; the message
  * names it), MVKE_ERR_UNTRAINED (a codec index before mvke_index_train), MVKE_ERR_NOMEM,
  * MVKE_ERR_BACKEND. On error the outputs are unspecified. */
-mvke_status mvke_index_search(const mvke_index *index, int64_t nq, const float *queries, int64_t k,
+MVKE_API mvke_status mvke_index_search(const mvke_index *index, int64_t nq, const float *queries, int64_t k,
                               const mvke_allow *allow, float *scores, int64_t *ids);
 
 /* Threshold search: for each query, every eligible row with score >= min_score. Result list i
  * belongs to query i. Errors as mvke_index_search, and MVKE_ERR_NONFINITE for a NaN min_score. */
-mvke_status mvke_index_range_search(const mvke_index *index, int64_t nq, const float *queries,
+MVKE_API mvke_status mvke_index_range_search(const mvke_index *index, int64_t nq, const float *queries,
                                     float min_score, const mvke_allow *allow, mvke_result **out);
 
 /* ---------------------------------------------------------------------------------------------
@@ -296,27 +319,27 @@ typedef struct mvke_tags mvke_tags;
 
 /* A new empty tag table for K experts of dimension d (opts as for the index: the storage and
  * threads of the tag rows). Errors: MVKE_ERR_INVALID, MVKE_ERR_DIM, MVKE_ERR_NOMEM. */
-mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_options *opts);
+MVKE_API mvke_status mvke_tags_new(mvke_tags **out, int K, int d, const mvke_index_options *opts);
 
-void mvke_tags_free(mvke_tags *tags);
+MVKE_API void mvke_tags_free(mvke_tags *tags);
 
 /* Declares a task and the subset of experts its gates may use: nexperts distinct indices in
  * [0, K). Names are non-empty UTF-8 of at most 255 bytes without tab or newline.
  * Errors: MVKE_ERR_INVALID (bad name or subset), MVKE_ERR_DUPLICATE (task declared). */
-mvke_status mvke_tags_add_task(mvke_tags *tags, const char *name, const int *experts, int nexperts);
+MVKE_API mvke_status mvke_tags_add_task(mvke_tags *tags, const char *name, const int *experts, int nexperts);
 
 /* Sets the number of threads the searches over the tag rows use (0 = OpenMP's default), for
  * every task, and for tasks declared later. Errors: MVKE_ERR_INVALID (NULL, threads < 0). */
-mvke_status mvke_tags_set_threads(mvke_tags *tags, int threads);
+MVKE_API mvke_status mvke_tags_set_threads(mvke_tags *tags, int threads);
 
 /* The number of tasks, and the name and subset of task i (pointers owned by the table). */
-mvke_status mvke_tags_ntasks(const mvke_tags *tags, int *ntasks);
-mvke_status mvke_tags_task(const mvke_tags *tags, int i, const char **name, const int **experts,
+MVKE_API mvke_status mvke_tags_ntasks(const mvke_tags *tags, int *ntasks);
+MVKE_API mvke_status mvke_tags_task(const mvke_tags *tags, int i, const char **name, const int **experts,
                            int *nexperts);
 
 /* Sets the virtual kernels (K*d floats, copied) and the softmax temperature (> 0, default 1) used
  * to compute gates for tags added without them. Errors: MVKE_ERR_NONFINITE, MVKE_ERR_INVALID. */
-mvke_status mvke_tags_set_vk(mvke_tags *tags, const float *vk, float temperature);
+MVKE_API mvke_status mvke_tags_set_vk(mvke_tags *tags, const float *vk, float temperature);
 
 /* Adds n tags to a task. ids: n tag ids, new within the task (the same id may exist in other
  * tasks); names: n UTF-8 display names (or NULL: empty names); parents: n parent ids (0 for a
@@ -325,25 +348,25 @@ mvke_status mvke_tags_set_vk(mvke_tags *tags, const float *vk, float temperature
  * Errors: MVKE_ERR_UNKNOWN_TASK, MVKE_ERR_NONFINITE, MVKE_ERR_GATE (w nonzero outside the subset;
  * the message names the row and expert), MVKE_ERR_DUPLICATE, MVKE_ERR_INVALID (w NULL without
  * virtual kernels), MVKE_ERR_NOMEM. On error nothing is added. */
-mvke_status mvke_tags_add(mvke_tags *tags, const char *task, int64_t n, const int64_t *ids,
+MVKE_API mvke_status mvke_tags_add(mvke_tags *tags, const char *task, int64_t n, const int64_t *ids,
                           const char *const *names, const int64_t *parents, const float *q,
                           const float *w);
 
 /* The number of tags of a task (task NULL: over all tasks). */
-mvke_status mvke_tags_count(const mvke_tags *tags, const char *task, int64_t *count);
+MVKE_API mvke_status mvke_tags_count(const mvke_tags *tags, const char *task, int64_t *count);
 
 /* Copies the ids of task's tags, in the order they were added, into ids (mvke_tags_count(task)
  * entries). Errors: MVKE_ERR_INVALID (NULL), MVKE_ERR_UNKNOWN_TASK. */
-mvke_status mvke_tags_ids(const mvke_tags *tags, const char *task, int64_t *ids);
+MVKE_API mvke_status mvke_tags_ids(const mvke_tags *tags, const char *task, int64_t *ids);
 
 /* Copies what is known of tag id in task: its display name (pointer owned by the table), parent,
  * q (d floats) and w (K floats); any output may be NULL.
  * Errors: MVKE_ERR_UNKNOWN_TASK, MVKE_ERR_UNKNOWN_ID. */
-mvke_status mvke_tags_get(const mvke_tags *tags, const char *task, int64_t id, const char **name,
+MVKE_API mvke_status mvke_tags_get(const mvke_tags *tags, const char *task, int64_t id, const char **name,
                           int64_t *parent, float *q, float *w);
 
 /* Copies the gated row z (K*d floats) of tag id in task. Errors as mvke_tags_get. */
-mvke_status mvke_tags_get_row(const mvke_tags *tags, const char *task, int64_t id, float *z);
+MVKE_API mvke_status mvke_tags_get_row(const mvke_tags *tags, const char *task, int64_t id, float *z);
 
 /* ---------------------------------------------------------------------------------------------
  * Searches between users and tags
@@ -353,12 +376,12 @@ mvke_status mvke_tags_get_row(const mvke_tags *tags, const char *task, int64_t i
  * Result list i belongs to tag_ids[i]. allow may be NULL.
  * Errors: MVKE_ERR_UNKNOWN_TASK, MVKE_ERR_UNKNOWN_ID (a tag; named), MVKE_ERR_BAD_K,
  * MVKE_ERR_DIM (index and table of different K or d), MVKE_ERR_NOMEM, MVKE_ERR_BACKEND. */
-mvke_status mvke_audience_top(const mvke_index *users, const mvke_tags *tags, const char *task,
+MVKE_API mvke_status mvke_audience_top(const mvke_index *users, const mvke_tags *tags, const char *task,
                               int64_t ntag, const int64_t *tag_ids, int64_t k,
                               const mvke_allow *allow, mvke_result **out);
 
 /* Reverse targeting by threshold: every user with score >= min_score, per tag. As above. */
-mvke_status mvke_audience_range(const mvke_index *users, const mvke_tags *tags, const char *task,
+MVKE_API mvke_status mvke_audience_range(const mvke_index *users, const mvke_tags *tags, const char *task,
                                 int64_t ntag, const int64_t *tag_ids, float min_score,
                                 const mvke_allow *allow, mvke_result **out);
 
@@ -367,11 +390,11 @@ mvke_status mvke_audience_range(const mvke_index *users, const mvke_tags *tags, 
  * when task is given; otherwise tasks in declaration order, see mvke_tags_task).
  * Errors: MVKE_ERR_UNKNOWN_ID (a user not present; named), MVKE_ERR_UNKNOWN_TASK,
  * MVKE_ERR_BAD_K, MVKE_ERR_DIM, MVKE_ERR_NOMEM, MVKE_ERR_BACKEND. */
-mvke_status mvke_user_tags_top(const mvke_index *users, const mvke_tags *tags, const char *task,
+MVKE_API mvke_status mvke_user_tags_top(const mvke_index *users, const mvke_tags *tags, const char *task,
                                int64_t nu, const int64_t *user_ids, int64_t m, mvke_result **out);
 
 /* The same for nu users given as raw rows x (nu*K*d floats) instead of ids. */
-mvke_status mvke_user_tags_top_rows(const mvke_tags *tags, const char *task, int64_t nu,
+MVKE_API mvke_status mvke_user_tags_top_rows(const mvke_tags *tags, const char *task, int64_t nu,
                                     const float *x, int64_t m, mvke_result **out);
 
 /* ---------------------------------------------------------------------------------------------
@@ -396,7 +419,7 @@ mvke_status mvke_user_tags_top_rows(const mvke_tags *tags, const char *task, int
  * Errors: MVKE_ERR_UNSUPPORTED with *n = 0 when the CUDA module is not found (the message says
  * where it was looked for) or cannot be loaded, or there is no driver or no device; the message
  * says which. */
-mvke_status mvke_gpu_count(int *n);
+MVKE_API mvke_status mvke_gpu_count(int *n);
 
 /* Moves the searches of index to GPU `device` (0, 1, ...), or with device = -1 to every
  * visible device, the rows split into one shard per device and results merged on the host.
@@ -404,14 +427,14 @@ mvke_status mvke_gpu_count(int *n);
  * no usable device, or device out of range: the message says which, and the index keeps
  * searching on the CPU), MVKE_ERR_BACKEND (CUDA or cuBLAS failed to start), MVKE_ERR_NOMEM.
  * On error the index is unchanged. */
-mvke_status mvke_index_use_gpu(mvke_index *index, int device);
+MVKE_API mvke_status mvke_index_use_gpu(mvke_index *index, int device);
 
 /* Moves the searches of index back to the CPU and frees its device memory. */
-mvke_status mvke_index_use_cpu(mvke_index *index);
+MVKE_API mvke_status mvke_index_use_cpu(mvke_index *index);
 
 /* The name of the backend the index searches with ("cpu" or "cuda") into *name (a constant
  * string). */
-mvke_status mvke_index_backend(const mvke_index *index, const char **name);
+MVKE_API mvke_status mvke_index_backend(const mvke_index *index, const char **name);
 
 /* Moves the user -> tags searches of a tag table (mvke_user_tags_top, mvke_user_tags_top_rows)
  * to GPU `device` (0, 1, ...; -1: every visible device, as mvke_index_use_gpu): every task's
@@ -424,13 +447,13 @@ mvke_status mvke_index_backend(const mvke_index *index, const char **name);
  * Errors: MVKE_ERR_INVALID (tags NULL, device < -1), MVKE_ERR_UNSUPPORTED (no CUDA module, no
  * driver, no usable device, or device out of range: the message says which), MVKE_ERR_BACKEND,
  * MVKE_ERR_NOMEM. All or nothing: on error every task keeps searching on the CPU. */
-mvke_status mvke_tags_use_gpu(mvke_tags *tags, int device);
+MVKE_API mvke_status mvke_tags_use_gpu(mvke_tags *tags, int device);
 
 /* Moves the searches of a tag table back to the CPU and frees its device memory. */
-mvke_status mvke_tags_use_cpu(mvke_tags *tags);
+MVKE_API mvke_status mvke_tags_use_cpu(mvke_tags *tags);
 
 /* The name of the backend the tag table's searches use ("cpu" or "cuda") into *name. */
-mvke_status mvke_tags_backend(const mvke_tags *tags, const char **name);
+MVKE_API mvke_status mvke_tags_backend(const mvke_tags *tags, const char **name);
 
 /* ---------------------------------------------------------------------------------------------
  * Reading rows by position (for streaming over every user)
@@ -442,7 +465,7 @@ mvke_status mvke_tags_backend(const mvke_tags *tags, const char **name);
  * are dense in [0, count) and stable while the index is not changed, so a loop over
  * first = 0, B, 2B, ... visits every row once with bounded memory.
  * Errors: MVKE_ERR_INVALID (NULL index, range outside [0, count)). */
-mvke_status mvke_index_read_rows(const mvke_index *index, int64_t first, int64_t n, int64_t *ids,
+MVKE_API mvke_status mvke_index_read_rows(const mvke_index *index, int64_t first, int64_t n, int64_t *ids,
                                  float *x);
 
 /* ---------------------------------------------------------------------------------------------
@@ -462,7 +485,7 @@ mvke_status mvke_index_read_rows(const mvke_index *index, int64_t first, int64_t
  * contiguous, in storage order, and together cover every row; a part may be empty (*n = 0, and
  * *first is where it would start), e.g. when there are more parts than units.
  * Errors: MVKE_ERR_INVALID (NULL, nparts < 1, part outside [0, nparts), grain < 0). */
-mvke_status mvke_index_part(const mvke_index *index, int64_t grain, int part, int nparts,
+MVKE_API mvke_status mvke_index_part(const mvke_index *index, int64_t grain, int part, int nparts,
                             int64_t *first, int64_t *n);
 
 /* A new index of the n rows at storage positions first .. first+n-1 of parent, whose blocks view
@@ -478,7 +501,7 @@ mvke_status mvke_index_part(const mvke_index *index, int64_t grain, int part, in
  * Errors: MVKE_ERR_INVALID (NULL, range outside [0, count) or not block-aligned), MVKE_ERR_NOMEM,
  * MVKE_ERR_CHECKSUM (a block of the range is corrupted; named).
  */
-mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, mvke_index **out);
+MVKE_API mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, mvke_index **out);
 
 /* ---------------------------------------------------------------------------------------------
  * numpy .npy files (format versions 1.0, 2.0 and 3.0, C order, little-endian)
@@ -503,32 +526,32 @@ typedef struct mvke_npy mvke_npy;
  * Errors: MVKE_ERR_IO (cannot open or read), MVKE_ERR_FORMAT (bad magic, version, header, dtype,
  * fortran order, shape; the file is longer than its data), MVKE_ERR_TRUNCATED (the file ends
  * before the declared data; the message gives the offsets), MVKE_ERR_NOMEM. */
-mvke_status mvke_npy_open(mvke_npy **out, const char *path);
+MVKE_API mvke_status mvke_npy_open(mvke_npy **out, const char *path);
 
 /* The stored dtype, number of dimensions and shape (ndim entries written to shape, which must
  * hold MVKE_NPY_MAX_DIMS); any output may be NULL. */
-mvke_status mvke_npy_shape(const mvke_npy *f, mvke_dtype *dtype, int *ndim, int64_t *shape);
+MVKE_API mvke_status mvke_npy_shape(const mvke_npy *f, mvke_dtype *dtype, int *ndim, int64_t *shape);
 
 /* Reads rows first .. first+n-1 along the first axis (a 0-d array has one row) into out: for
  * float arrays (float16 widened) as floats, for int64 arrays as int64, row-major.
  * Errors: MVKE_ERR_INVALID (range or NULL), MVKE_ERR_FORMAT (the array has the other kind of
  * dtype; the message names the file and both dtypes), MVKE_ERR_IO, MVKE_ERR_TRUNCATED (the
  * file shrank since it was opened). */
-mvke_status mvke_npy_read_f32(mvke_npy *f, int64_t first, int64_t n, float *out);
-mvke_status mvke_npy_read_i64(mvke_npy *f, int64_t first, int64_t n, int64_t *out);
+MVKE_API mvke_status mvke_npy_read_f32(mvke_npy *f, int64_t first, int64_t n, float *out);
+MVKE_API mvke_status mvke_npy_read_i64(mvke_npy *f, int64_t first, int64_t n, int64_t *out);
 
-void mvke_npy_close(mvke_npy *f);
+MVKE_API void mvke_npy_close(mvke_npy *f);
 
 /* The header of a C-order .npy file of the given dtype and shape (version 1.0 when it fits,
  * else 2.0), padded so that the data starts at a multiple of 64 bytes: at most cap bytes written
  * to buf, *len receives the length. Errors: MVKE_ERR_INVALID (ndim, shape, cap too small). */
-mvke_status mvke_npy_header(mvke_dtype dtype, int ndim, const int64_t *shape, char *buf, size_t cap,
+MVKE_API mvke_status mvke_npy_header(mvke_dtype dtype, int ndim, const int64_t *shape, char *buf, size_t cap,
                             size_t *len);
 
 /* Writes a whole C-order array (dtype MVKE_DTYPE_F32, F16 given as uint16_t, or I64) to path.
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_IO (the message names the file; a partly written file is
  * removed). */
-mvke_status mvke_npy_save(const char *path, mvke_dtype dtype, int ndim, const int64_t *shape,
+MVKE_API mvke_status mvke_npy_save(const char *path, mvke_dtype dtype, int ndim, const int64_t *shape,
                           const void *data);
 
 /* ---------------------------------------------------------------------------------------------
@@ -544,24 +567,24 @@ typedef struct mvke_taxonomy mvke_taxonomy;
 /* Reads and checks a tags.tsv file. Errors: MVKE_ERR_IO, MVKE_ERR_FORMAT (missing or extra
  * column, bad number, invalid UTF-8, empty file; the message names the file and line),
  * MVKE_ERR_DUPLICATE (a tag id twice in one task: both lines named), MVKE_ERR_NOMEM. */
-mvke_status mvke_taxonomy_read(mvke_taxonomy **out, const char *path);
+MVKE_API mvke_status mvke_taxonomy_read(mvke_taxonomy **out, const char *path);
 
 /* The number of rows (without the header line). */
-mvke_status mvke_taxonomy_count(const mvke_taxonomy *tax, int64_t *n);
+MVKE_API mvke_status mvke_taxonomy_count(const mvke_taxonomy *tax, int64_t *n);
 
 /* Row i: tag id, task name, display name, parent id (strings owned by the taxonomy); any output
  * may be NULL. Errors: MVKE_ERR_INVALID (i out of range). */
-mvke_status mvke_taxonomy_row(const mvke_taxonomy *tax, int64_t i, int64_t *tag_id, const char **task,
+MVKE_API mvke_status mvke_taxonomy_row(const mvke_taxonomy *tax, int64_t i, int64_t *tag_id, const char **task,
                               const char **name, int64_t *parent);
 
 /* Adds every row to the tag table: row i of tax with q[i*d ..] and w[i*K ..] (w NULL: gates from
  * the table's virtual kernels), grouped by task in row order. Every task must be declared.
  * Errors: those of mvke_tags_add, with the message naming the file and line; on error the table
  * may hold the tags of the tasks added before the failing one. */
-mvke_status mvke_taxonomy_apply(const mvke_taxonomy *tax, mvke_tags *tags, const float *q,
+MVKE_API mvke_status mvke_taxonomy_apply(const mvke_taxonomy *tax, mvke_tags *tags, const float *q,
                                 const float *w);
 
-void mvke_taxonomy_free(mvke_taxonomy *tax);
+MVKE_API void mvke_taxonomy_free(mvke_taxonomy *tax);
 
 /* ---------------------------------------------------------------------------------------------
  * Index files (docs/file-format.md)
@@ -578,7 +601,7 @@ void mvke_taxonomy_free(mvke_taxonomy *tax);
  * Takes the index's read lock. Errors: MVKE_ERR_INVALID (NULL, or index and tag table of
  * different K or d), MVKE_ERR_IO (the message names the file and the failing call; the
  * temporary file is removed and path is unchanged), MVKE_ERR_NOMEM. */
-mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke_tags *tags);
+MVKE_API mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke_tags *tags);
 
 /* Flags of mvke_file_open. By default (format version 2) opening checks the header, the section
  * table and the small sections; the per-user sections (user blocks, ids, id lookup) are checked
@@ -606,14 +629,14 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
  * MVKE_ERR_NONFINITE (tag gates the tag table refuses), MVKE_ERR_DUPLICATE (a user id twice, in a
  * version 1 file), MVKE_ERR_NOMEM. On error both outputs are NULL. Searches and lookups of an
  * opened version 2 index may fail later with MVKE_ERR_CHECKSUM or MVKE_ERR_FORMAT as above. */
-mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users, mvke_tags **tags);
+MVKE_API mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users, mvke_tags **tags);
 
 /* Checks an index file without keeping it: every size, offset and checksum, that its tags and
  * users load, and (version 2) every invariant add enforces: rows finite and within the storage's
  * range, Gram triangles equal to the ones recomputed from the rows, lanes past a block's rows
  * zero, ids non-negative and unique, the id lookup sorted, its positions a permutation agreeing
  * with the ids. Errors as mvke_file_open; content errors are MVKE_ERR_FORMAT naming the user. */
-mvke_status mvke_file_verify(const char *path);
+MVKE_API mvke_status mvke_file_verify(const char *path);
 
 /* What the header of an index file says, after checking the header and section table. */
 typedef struct mvke_file_info {
@@ -629,7 +652,7 @@ typedef struct mvke_file_info {
 
 /* Reads and checks the header and section table of an index file (not the sections' data).
  * Errors: as mvke_file_open. */
-mvke_status mvke_file_inspect(const char *path, mvke_file_info *info);
+MVKE_API mvke_status mvke_file_inspect(const char *path, mvke_file_info *info);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
- * scan.c - the driver of the fused scan (scan.h): the variant chosen at start-up, the active
+ * scan.c - the one CPU search driver (scan.h): the variant chosen at start-up, the active
  * experts of a search, the queries packed once per search, the split of the work over threads,
- * and the scalar end of the epilogue.
+ * the scalar end of the epilogue, and the exact re-scoring of a codec's candidates.
  *
  * Design notes.
  * 1. Queries are packed once per search into groups of nr (the kernel's register tile), only
@@ -9,12 +9,15 @@
  * 2. The database is cut into tiles of whole panels whose active bytes fit in L2 (TILE_BYTES);
  *    a kernel call runs every query group of a query tile over one row tile, so a row tile is
  *    read from memory once per query tile and from cache for the other groups.
- * 3. Work is split as before: with at least as many query tiles as threads, each thread takes
+ * 3. Work is split two ways: with at least as many query tiles as threads, each thread takes
  *    whole query tiles (user -> tags, batch tagging: no merge); with fewer, the threads split the
  *    row tiles of one query tile with private selectors merged at the end (tag -> users).
  * 4. Selection keeps the total order (score desc, then smaller id) and a pair's score depends
  *    only on its two rows (every lane accumulates in the same order whatever the tile or group),
  *    so results do not depend on threads, tiling or batch size within one variant.
+ * 5. Refine: the codes' search keeps candidates by position (block, row), not by id, so that the
+ *    exact re-scoring reads the row's float32 values and Gram entries where they are, without an
+ *    id lookup, and only the active experts' values (refine.c).
  */
 #include "scan.h"
 
@@ -23,22 +26,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../gram.h"
+#include "../codec.h"
 #include "../half.h"
 #include "../runtime.h"
 #include "cpu_features.h"
+#include "refine.h"
 
 /* Active bytes of one row tile (panels of the active planes plus Gram lines). */
 #define TILE_BYTES (96 * 1024)
 #define TILE_PANELS_MAX 1024
 /* Queries per query tile (a multiple of any group width is taken below). */
 #define TQ_MAX 256
-/* Bound on selector entries per thread when threads split the rows of one query tile. */
-#define HEAP_ENTRIES_PER_THREAD (1 << 22)
+/* Bound on selection entries per thread (queries of a query tile times k). */
+#define SELECT_ENTRIES_PER_THREAD (1 << 22)
 
 /* ---- variants ---------------------------------------------------------------------------- */
 
-static int forced = -1, chosen = -1;
+static int forced = -1;
 
 static const char *const variant_names[MVKE_CPU_VARIANTS] = {"generic", "avx2", "avx512", "avx512-bf16dot"};
 
@@ -59,25 +63,12 @@ int mvke_cpu_variant_supported(mvke_cpu_variant v) {
     }
 }
 
-static mvke_cpu_variant best_variant(void) {
+mvke_cpu_variant mvke_cpu_variant_get(void) {
+    const int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
+    if (f >= 0) return (mvke_cpu_variant)f;
     if (mvke_cpu_variant_supported(MVKE_CPU_AVX512)) return MVKE_CPU_AVX512;
     if (mvke_cpu_variant_supported(MVKE_CPU_AVX2)) return MVKE_CPU_AVX2;
     return MVKE_CPU_GENERIC;
-}
-
-mvke_cpu_variant mvke_cpu_variant_get(void) {
-    int f = __atomic_load_n(&forced, __ATOMIC_RELAXED);
-    if (f >= 0) return (mvke_cpu_variant)f;
-    int c = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
-    if (c < 0) {
-        c = (int)best_variant();
-        const char *env = getenv("MVKE_CPU");
-        /* A variant the CPU lacks, or an unknown name, leaves the best one. */
-        for (int v = 0; env && v < MVKE_CPU_AVX512_BF16DOT; v++)
-            if (strcmp(env, variant_names[v]) == 0 && mvke_cpu_variant_supported((mvke_cpu_variant)v)) c = v;
-        __atomic_store_n(&chosen, c, __ATOMIC_RELAXED);
-    }
-    return (mvke_cpu_variant)c;
 }
 
 int mvke_cpu_variant_force(mvke_cpu_variant v) {
@@ -85,6 +76,8 @@ int mvke_cpu_variant_force(mvke_cpu_variant v) {
     __atomic_store_n(&forced, (int)v, __ATOMIC_RELAXED);
     return 0;
 }
+
+void mvke_cpu_variant_unforce(void) { __atomic_store_n(&forced, -1, __ATOMIC_RELAXED); }
 
 const mvke_scan_kernels *mvke_scan_kernels_of(mvke_cpu_variant v) {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -102,20 +95,22 @@ const mvke_scan_kernels *mvke_scan_kernels_of(mvke_cpu_variant v) {
 
 /* ---- the scalar end of the epilogue ------------------------------------------------------ */
 
-void mvke_scan_offer(mvke_scan_sink *sk, int64_t q, uint32_t mask, const float *scores, const int64_t *ids) {
+void mvke_scan_offer(mvke_scan_sink *sk, int64_t q, uint32_t mask, const float *scores, const mvke_scan_view *v,
+                     int64_t p) {
     const int64_t j = q - sk->q0;
-    if (sk->heaps) {
-        mvke_topk *h = &sk->heaps[j];
+    const int64_t *ids = v->ids + p * MVKE_LANES;
+    const int64_t pos = v->pos0 + p * MVKE_LANES;
+    if (sk->sel) {
+        mvke_select *r = &sk->sel[j];
         for (; mask; mask &= mask - 1) {
             const int g = __builtin_ctz(mask);
-            if (mvke_topk_admits(h, scores[g], ids[g]) && mvke_kfilter_pass(sk->filter, ids[g]))
-                mvke_topk_push(h, scores[g], ids[g]);
+            if (!sk->filter || mvke_kfilter_pass(sk->filter, ids[g])) mvke_select_push(r, scores[g], pos + g);
         }
-        if (h->n == h->k) sk->thr[j] = h->s[0];
+        sk->thr[j] = r->thr;
     } else {
         for (; mask; mask &= mask - 1) {
             const int g = __builtin_ctz(mask);
-            if (mvke_kfilter_pass(sk->filter, ids[g]) && mvke_hits_push(&sk->hits[j], scores[g], ids[g]) != 0)
+            if ((!sk->filter || mvke_kfilter_pass(sk->filter, ids[g])) && mvke_hits_push(&sk->hits[j], scores[g], pos + g) != 0)
                 sk->failed = 1;
         }
     }
@@ -127,7 +122,8 @@ static void shape_make(mvke_scan_shape *sh, const mvke_layout *L, uint64_t exper
     memset(sh, 0, sizeof *sh);
     sh->L = *L;
     const int K = L->K, d = L->d;
-    uint64_t used = 0, all = K >= 64 ? ~0ull : (1ull << K) - 1;
+    const uint64_t all = mvke_experts_all(K);
+    uint64_t used = 0;
     for (int64_t i = 0; i < q->n && used != all; i++) {
         const float *x = q->x + i * (int64_t)K * d;
         for (int k = 0; k < K; k++) {
@@ -151,36 +147,76 @@ static void shape_make(mvke_scan_shape *sh, const mvke_layout *L, uint64_t exper
             }
 }
 
+/* How the rows are scored: the kernel's storage, and whether pq tiles are decoded first. */
+typedef struct mode {
+    mvke_storage kst; /* the kernel (fn index) */
+    int decode;       /* pq: tiles decoded to float32 planes, scored by the f32 kernel */
+} mode;
+
+static mode mode_of(const mvke_layout *L, int64_t nq) {
+    if (L->storage == MVKE_STORAGE_PQ && nq > MVKE_SCAN_PQ_TABLE_MAX_Q) return (mode){MVKE_STORAGE_F32, 1};
+    return (mode){L->storage, 0};
+}
+
 static void pack_release(mvke_scan_pack *pk) {
     mvke_free(pk->z);
     mvke_free(pk->zb);
     mvke_free(pk->gram);
     mvke_free(pk->floor);
+    mvke_free(pk->cst);
+    mvke_free(pk->lut);
     memset(pk, 0, sizeof *pk);
 }
 
-static int pack_make(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_kqueries *q, int nr, int bf16_dot) {
+/* pq tables of one query: for active expert a and sub-space j, the inner products of the
+ * query's sub-vector with the 256 centroids. */
+static void pq_tables(const mvke_scan_shape *sh, const float *x, float *lut) {
+    const mvke_codec *c = sh->L.codec;
+    const int d = sh->L.d;
+    for (int a = 0; a < sh->na; a++) {
+        const int k = sh->act[a];
+        for (int j = 0; j < c->m; j++) {
+            const int ds = mvke_pq_dsub(c, j);
+            const float *zs = x + (size_t)k * d + c->off[j], *cent = mvke_pq_table(c, k, j);
+            float *t = lut + ((size_t)a * c->m + j) * MVKE_PQ_CENTROIDS;
+            for (int e = 0; e < MVKE_PQ_CENTROIDS; e++, cent += ds) {
+                float s = 0.0f;
+                for (int i = 0; i < ds; i++) s += zs[i] * cent[i];
+                t[e] = s;
+            }
+        }
+    }
+}
+
+static int pack_make(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_kqueries *q, int nr, mode md,
+                     int bf16_dot) {
     memset(pk, 0, sizeof *pk);
     const mvke_layout *L = &sh->L;
     const int K = L->K, d = L->d, P = L->P, na = sh->na, pa = sh->pa;
+    const mvke_codec *codec = L->codec;
+    const int sq8 = md.kst == MVKE_STORAGE_SQ8, tables = md.kst == MVKE_STORAGE_PQ;
+    bf16_dot = bf16_dot && md.kst == MVKE_STORAGE_BF16;
     pk->nq = q->n;
     pk->nr = nr;
     pk->ngroups = (q->n + nr - 1) / nr;
     pk->dp = (d + 1) / 2;
-    pk->dz = L->storage == MVKE_STORAGE_BF16 ? 2 * pk->dp : d;
+    pk->dz = md.kst == MVKE_STORAGE_BF16 ? 2 * pk->dp : d;
     pk->zstride = (size_t)na * (size_t)pk->dz * (size_t)nr;
     pk->zbstride = bf16_dot ? (size_t)na * (size_t)pk->dp * 2 * (size_t)nr : 0;
     pk->gstride = (size_t)pa * (size_t)nr;
-    const size_t ng = (size_t)(pk->ngroups ? pk->ngroups : 1);
-    size_t nz, nzb, ngr;
+    pk->lstride = tables ? (size_t)na * (size_t)codec->m * MVKE_PQ_CENTROIDS : 0;
+    const size_t ng = (size_t)(pk->ngroups ? pk->ngroups : 1), nqs = ng * (size_t)nr;
+    size_t nz, nzb, ngr, nl;
     if (!mvke_mul_ok(ng, pk->zstride + 1, &nz) || !mvke_mul_ok(ng, pk->zbstride + 1, &nzb) ||
-        !mvke_mul_ok(ng, pk->gstride + 1, &ngr))
+        !mvke_mul_ok(ng, pk->gstride + 1, &ngr) || !mvke_mul_ok(nqs, pk->lstride + 1, &nl))
         return -1;
     pk->z = mvke_calloc(nz, sizeof *pk->z);
     pk->zb = bf16_dot ? mvke_calloc(nzb, sizeof *pk->zb) : NULL;
     pk->gram = mvke_calloc(ngr, sizeof *pk->gram);
-    pk->floor = mvke_calloc(ng * (size_t)nr, sizeof *pk->floor);
-    if (!pk->z || (bf16_dot && !pk->zb) || !pk->gram || !pk->floor) {
+    pk->floor = mvke_calloc(nqs, sizeof *pk->floor);
+    pk->cst = mvke_calloc(nqs, sizeof *pk->cst);
+    pk->lut = tables ? mvke_malloc_array(nl, sizeof *pk->lut) : NULL;
+    if (!pk->z || (bf16_dot && !pk->zb) || !pk->gram || !pk->floor || !pk->cst || (tables && !pk->lut)) {
         pack_release(pk);
         return -1;
     }
@@ -189,9 +225,19 @@ static int pack_make(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_k
         const int r = (int)(i % nr);
         const float *x = q->x + i * (int64_t)K * d, *gx = q->gram + i * (int64_t)P;
         float *z = pk->z + (size_t)g * pk->zstride;
+        double cst = 0.0;
         for (int a = 0; a < na; a++) {
-            const float *v = x + (int64_t)sh->act[a] * d;
-            for (int j = 0; j < d; j++) z[((size_t)a * pk->dz + j) * nr + r] = v[j];
+            const int k = sh->act[a];
+            const float *v = x + (int64_t)k * d;
+            if (sq8) {
+                const float *scale = codec->scale + (size_t)k * d, *vmin = codec->vmin + (size_t)k * d;
+                for (int j = 0; j < d; j++) {
+                    z[((size_t)a * pk->dz + j) * nr + r] = v[j] * scale[j];
+                    cst += (double)v[j] * (double)vmin[j];
+                }
+            } else {
+                for (int j = 0; j < d; j++) z[((size_t)a * pk->dz + j) * nr + r] = v[j];
+            }
             if (!bf16_dot) continue;
             uint32_t *zb = pk->zb + (size_t)g * pk->zbstride;
             for (int jp = 0; jp < pk->dp; jp++) {
@@ -207,6 +253,8 @@ static int pack_make(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_k
                 zb[(((size_t)a * pk->dp + jp) * 2 + 1) * nr + r] = lo;
             }
         }
+        pk->cst[i] = (float)cst;
+        if (tables) pq_tables(sh, x, pk->lut + (size_t)i * pk->lstride);
         float *gp = pk->gram + (size_t)g * pk->gstride, tr = 0.0f;
         for (int e = 0; e < pa; e++) {
             gp[(size_t)e * nr + r] = gx[sh->ent[e]];
@@ -217,40 +265,77 @@ static int pack_make(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_k
     return 0;
 }
 
+/* ---- row tiles --------------------------------------------------------------------------- */
+
+typedef struct tile {
+    int64_t block, p0, p1;
+} tile;
+
+/* The view of a tile, its planes in the block; or, for decoded pq, in `dec` (na planes of
+ * np * d * LANES float32, filled here). */
+static void view_make(const mvke_kdb *db, const mvke_scan_shape *sh, const tile *t, float *dec, mvke_scan_view *v) {
+    const mvke_layout *L = &db->L;
+    const mvke_kblock *b = &db->blocks[t->block];
+    const int64_t np = t->p1 - t->p0;
+    const size_t line = (size_t)L->panel_values * (size_t)L->esize;
+    for (int a = 0; a < sh->na; a++)
+        v->planes[a] = (const char *)mvke_layout_plane(L, b->data, b->cap, sh->act[a]) + (size_t)t->p0 * line;
+    v->gram = mvke_layout_gram(L, b->data, b->cap) + (size_t)t->p0 * L->P * MVKE_LANES;
+    v->ids = b->ids + t->p0 * MVKE_LANES;
+    v->n = b->n - t->p0 * MVKE_LANES;
+    v->np = np;
+    v->pos0 = mvke_scan_pos(t->block, t->p0 * MVKE_LANES);
+    if (!dec) return;
+    const mvke_codec *c = L->codec;
+    const int d = L->d, m = c->m;
+    for (int a = 0; a < sh->na; a++) {
+        const uint8_t *codes = v->planes[a];
+        float *out = dec + (size_t)a * (size_t)np * d * MVKE_LANES;
+        for (int64_t p = 0; p < np; p++)
+            for (int j = 0; j < m; j++) {
+                const int ds = mvke_pq_dsub(c, j), off = c->off[j];
+                const float *cent = mvke_pq_table(c, sh->act[a], j);
+                const uint8_t *cj = codes + ((size_t)p * m + j) * MVKE_LANES;
+                float *o = out + ((size_t)p * d + off) * MVKE_LANES;
+                for (int g = 0; g < MVKE_LANES; g++) {
+                    const float *cv = cent + (size_t)cj[g] * ds;
+                    for (int i = 0; i < ds; i++) o[(size_t)i * MVKE_LANES + g] = cv[i];
+                }
+            }
+        v->planes[a] = out;
+    }
+}
+
 /* ---- selectors --------------------------------------------------------------------------- */
 
-/* A sink for queries [q0, q0 + nq); heaps over the given storage when out_s is not NULL. */
-static int sink_alloc(mvke_scan_sink *sk, int64_t q0, int64_t nq, int64_t k, float min_score,
-                      const mvke_kfilter *filter, float *out_s, int64_t *out_i) {
+/* A sink for queries [q0, q0 + nq): selections of the k best (k > 0) or hit lists. */
+static int sink_alloc(mvke_scan_sink *sk, const mvke_kdb *db, int64_t q0, int64_t nq, int64_t k, float min_score,
+                      const mvke_kfilter *filter, int by_pos) {
     memset(sk, 0, sizeof *sk);
+    sk->db = db;
     sk->q0 = q0;
     sk->nq = nq;
     sk->filter = filter;
+    sk->by_pos = by_pos;
     const size_t n = (size_t)(nq ? nq : 1);
     sk->thr = mvke_malloc_array(n, sizeof *sk->thr);
     if (!sk->thr) return -1;
     for (int64_t j = 0; j < nq; j++) sk->thr[j] = k > 0 ? -INFINITY : min_score;
     if (k > 0) {
-        sk->heaps = mvke_malloc_array(n, sizeof *sk->heaps);
-        float *s = out_s ? NULL : mvke_malloc_array(n * (size_t)k, sizeof(float));
-        int64_t *id = out_s ? NULL : mvke_malloc_array(n * (size_t)k, sizeof(int64_t));
-        if (!sk->heaps || (!out_s && (!s || !id))) {
+        const int64_t cap = mvke_select_cap(k);
+        sk->sel = mvke_malloc_array(n, sizeof *sk->sel);
+        float *s = mvke_malloc_array(n * (size_t)cap, sizeof(float));
+        int64_t *id = mvke_malloc_array(n * (size_t)cap, sizeof(int64_t));
+        if (!sk->sel || !s || !id) {
             mvke_free(s);
             mvke_free(id);
-            mvke_free(sk->heaps);
+            mvke_free(sk->sel);
             mvke_free(sk->thr);
             memset(sk, 0, sizeof *sk);
             return -1;
         }
-        if (!out_s) {
-            out_s = s;
-            out_i = id;
-        }
-        for (int64_t j = 0; j < nq; j++) mvke_topk_init(&sk->heaps[j], out_s + j * k, out_i + j * k, k);
-        if (s && nq == 0) { /* nothing points at them */
-            mvke_free(s);
-            mvke_free(id);
-        }
+        for (int64_t j = 0; j < (int64_t)n; j++)
+            mvke_select_init(&sk->sel[j], s + j * cap, id + j * cap, k, cap, mvke_scan_pos_id, db);
     } else {
         sk->hits = mvke_calloc(n, sizeof *sk->hits);
         if (!sk->hits) {
@@ -262,12 +347,12 @@ static int sink_alloc(mvke_scan_sink *sk, int64_t q0, int64_t nq, int64_t k, flo
     return 0;
 }
 
-static void sink_release(mvke_scan_sink *sk, int owned) {
-    if (sk->heaps && owned && sk->nq > 0) {
-        mvke_free(sk->heaps[0].s);
-        mvke_free(sk->heaps[0].id);
+static void sink_release(mvke_scan_sink *sk) {
+    if (sk->sel) {
+        mvke_free(sk->sel[0].s);
+        mvke_free(sk->sel[0].key);
+        mvke_free(sk->sel);
     }
-    mvke_free(sk->heaps);
     if (sk->hits) {
         for (int64_t j = 0; j < sk->nq; j++) mvke_hits_release(&sk->hits[j]);
         mvke_free(sk->hits);
@@ -276,33 +361,50 @@ static void sink_release(mvke_scan_sink *sk, int owned) {
     memset(sk, 0, sizeof *sk);
 }
 
-/* ---- the search -------------------------------------------------------------------------- */
+/* Writes a finished selection's k best to out_s/out_i (ids, or positions when by_pos), padded
+ * with -INFINITY and -1. */
+static void select_out(const mvke_select *r, const mvke_kdb *db, int by_pos, float *out_s, int64_t *out_i) {
+    for (int64_t i = 0; i < r->k; i++) {
+        out_s[i] = i < r->n ? r->s[i] : -INFINITY;
+        out_i[i] = i >= r->n ? -1 : by_pos ? r->key[i] : mvke_scan_pos_id(db, r->key[i]);
+    }
+}
+
+/* Turns a hit list's positions into ids. */
+static void hits_ids(mvke_hits *l, const mvke_kdb *db) {
+    for (int64_t e = 0; e < l->n; e++) l->id[e] = mvke_scan_pos_id(db, l->id[e]);
+}
+
+/* ---- the scan ---------------------------------------------------------------------------- */
 
 static int threads_for(int threads) {
     int n = threads > 0 ? threads : omp_get_max_threads();
     return n < 1 ? 1 : n;
 }
 
-mvke_status mvke_scan_search(const mvke_scan_db *db, const mvke_kqueries *q, int64_t k, float min_score,
-                             const mvke_kfilter *filter, int threads, float *out_s, int64_t *out_i,
-                             mvke_hits **lists) {
+/* One scan: every query against every row, top-k (k > 0) into out_s/out_i or hit lists into
+ * *lists; keys are ids, or positions when by_pos. */
+static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvke_kqueries *q, int64_t k,
+                        float min_score, const mvke_kfilter *filter, int by_pos, int threads, float *out_s,
+                        int64_t *out_i, mvke_hits **lists) {
     const mvke_scan_kernels *kern = mvke_scan_kernels_of(mvke_cpu_variant_get());
-    const mvke_scan_fn fn = kern->fn[db->L.storage];
+    const mode md = mode_of(&db->L, q->n);
+    const mvke_scan_fn fn = kern->fn[md.kst];
     const int nthreads = threads_for(threads);
-    mvke_scan_shape *sh = mvke_malloc(sizeof *sh);
-    if (!sh) return mvke_error(MVKE_ERR_NOMEM, "out of memory starting a search");
-    shape_make(sh, &db->L, db->experts, q);
+    const int nr_max = md.kst == MVKE_STORAGE_PQ && kern->nr_max > MVKE_SCAN_PQ_TABLE_MAX_Q ? MVKE_SCAN_PQ_TABLE_MAX_Q
+                                                                                           : kern->nr_max;
 
     /* Query groups and query tiles. */
-    const int nr = q->n < kern->nr_max ? (int)(q->n > 0 ? q->n : 1) : kern->nr_max;
+    const int nr = q->n < nr_max ? (int)(q->n > 0 ? q->n : 1) : nr_max;
     int64_t tq = q->n < TQ_MAX ? q->n : TQ_MAX;
-    if (k > 0 && tq > HEAP_ENTRIES_PER_THREAD / k) tq = HEAP_ENTRIES_PER_THREAD / k;
+    if (k > 0 && tq > SELECT_ENTRIES_PER_THREAD / k) tq = SELECT_ENTRIES_PER_THREAD / k;
     int64_t tg = (tq + nr - 1) / nr; /* groups per query tile */
     if (tg < 1) tg = 1;
 
-    /* Row tiles of whole panels. */
-    const size_t panel_bytes = (size_t)sh->na * (size_t)db->L.panel_values * (size_t)db->L.esize +
-                               (size_t)sh->pa * MVKE_LANES * sizeof(float) + 64;
+    /* Row tiles of whole panels (sized by the bytes the kernel reads: decoded pq as float32). */
+    const size_t esize = md.decode ? sizeof(float) : (size_t)db->L.esize;
+    const size_t values = md.decode ? (size_t)db->L.d * MVKE_LANES : (size_t)db->L.panel_values;
+    const size_t panel_bytes = (size_t)sh->na * values * esize + (size_t)sh->pa * MVKE_LANES * sizeof(float) + 64;
     int64_t tp = (int64_t)(TILE_BYTES / panel_bytes);
     tp = tp < 1 ? 1 : tp > TILE_PANELS_MAX ? TILE_PANELS_MAX : tp;
     int64_t ntiles = 0;
@@ -310,47 +412,60 @@ mvke_status mvke_scan_search(const mvke_scan_db *db, const mvke_kqueries *q, int
         const int64_t np = mvke_layout_round(db->blocks[b].n) / MVKE_LANES;
         ntiles += (np + tp - 1) / tp;
     }
+    const size_t dec_floats = md.decode ? (size_t)sh->na * (size_t)tp * (size_t)db->L.d * MVKE_LANES : 0;
     mvke_scan_pack pk;
-    mvke_scan_tile *tiles = mvke_malloc_array((size_t)(ntiles ? ntiles : 1), sizeof *tiles);
+    tile *tiles = mvke_malloc_array((size_t)(ntiles ? ntiles : 1), sizeof *tiles);
     mvke_hits *out_lists = k > 0 ? NULL : mvke_calloc((size_t)(q->n ? q->n : 1), sizeof *out_lists);
-    if (!tiles || (k == 0 && !out_lists) || pack_make(&pk, sh, q, nr, kern->bf16_dot) != 0) {
+    if (!tiles || (k == 0 && !out_lists) || pack_make(&pk, sh, q, nr, md, kern->bf16_dot) != 0) {
         mvke_free(tiles);
         mvke_free(out_lists);
-        mvke_free(sh);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory starting a search of %lld queries", (long long)q->n);
     }
     int64_t t = 0;
     for (int64_t b = 0; b < db->nblocks; b++) {
         const int64_t np = mvke_layout_round(db->blocks[b].n) / MVKE_LANES;
-        for (int64_t p = 0; p < np; p += tp) tiles[t++] = (mvke_scan_tile){&db->blocks[b], p, p + tp < np ? p + tp : np};
+        for (int64_t p = 0; p < np; p += tp) tiles[t++] = (tile){b, p, p + tp < np ? p + tp : np};
     }
 
     const int64_t nqt = (pk.ngroups + tg - 1) / tg;
     int failed = 0;
     if (nqt >= nthreads || ntiles <= 1) {
         /* Whole query tiles per thread. */
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1) reduction(| : failed)
-        for (int64_t qt = 0; qt < nqt; qt++) {
-            if (failed) continue;
-            const int64_t g0 = qt * tg, g1 = g0 + tg < pk.ngroups ? g0 + tg : pk.ngroups;
-            const int64_t q0 = g0 * nr, nq = (g1 * nr < q->n ? g1 * nr : q->n) - q0;
-            mvke_scan_sink sk;
-            if (sink_alloc(&sk, q0, nq, k, min_score, filter, k > 0 ? out_s + q0 * k : NULL,
-                           k > 0 ? out_i + q0 * k : NULL) != 0) {
-                failed = 1;
-                continue;
-            }
-            for (int64_t i = 0; i < ntiles; i++) fn(sh, &pk, &tiles[i], g0, g1, &sk);
-            if (k > 0) {
-                for (int64_t j = 0; j < nq; j++) mvke_topk_finish(&sk.heaps[j]);
-            } else {
-                if (sk.failed) failed = 1;
-                for (int64_t j = 0; j < nq; j++) { /* hand the lists over */
-                    out_lists[q0 + j] = sk.hits[j];
-                    memset(&sk.hits[j], 0, sizeof sk.hits[j]);
+#pragma omp parallel num_threads(nthreads) reduction(| : failed)
+        {
+            float *dec = dec_floats ? mvke_malloc_array(dec_floats, sizeof *dec) : NULL;
+            if (dec_floats && !dec) failed = 1;
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t qt = 0; qt < nqt; qt++) {
+                if (failed) continue;
+                const int64_t g0 = qt * tg, g1 = g0 + tg < pk.ngroups ? g0 + tg : pk.ngroups;
+                const int64_t q0 = g0 * nr, nq = (g1 * nr < q->n ? g1 * nr : q->n) - q0;
+                mvke_scan_sink sk;
+                if (sink_alloc(&sk, db, q0, nq, k, min_score, filter, by_pos) != 0) {
+                    failed = 1;
+                    continue;
                 }
+                for (int64_t i = 0; i < ntiles; i++) {
+                    mvke_scan_view v;
+                    view_make(db, sh, &tiles[i], dec, &v);
+                    fn(sh, &pk, &v, g0, g1, &sk);
+                }
+                if (k > 0) {
+                    for (int64_t j = 0; j < nq; j++) {
+                        mvke_select_finish(&sk.sel[j]);
+                        select_out(&sk.sel[j], db, by_pos, out_s + (q0 + j) * k, out_i + (q0 + j) * k);
+                    }
+                } else {
+                    if (sk.failed) failed = 1;
+                    for (int64_t j = 0; j < nq; j++) { /* hand the lists over */
+                        if (!by_pos) hits_ids(&sk.hits[j], db);
+                        out_lists[q0 + j] = sk.hits[j];
+                        memset(&sk.hits[j], 0, sizeof sk.hits[j]);
+                    }
+                }
+                sink_release(&sk);
             }
-            sink_release(&sk, 0);
+            mvke_free(dec);
         }
     } else {
         /* One query tile at a time; threads split the row tiles. */
@@ -365,21 +480,34 @@ mvke_status mvke_scan_search(const mvke_scan_db *db, const mvke_kqueries *q, int
 #pragma omp parallel num_threads(nthreads) reduction(| : failed)
             {
                 const int me = omp_get_thread_num();
-                if (sink_alloc(&sinks[me], q0, nq, k, min_score, filter, NULL, NULL) != 0) failed = 1;
+                float *dec = dec_floats ? mvke_malloc_array(dec_floats, sizeof *dec) : NULL;
+                if ((dec_floats && !dec) || sink_alloc(&sinks[me], db, q0, nq, k, min_score, filter, by_pos) != 0)
+                    failed = 1;
 #pragma omp for schedule(dynamic, 4)
                 for (int64_t i = 0; i < ntiles; i++)
-                    if (!failed && sinks[me].thr) fn(sh, &pk, &tiles[i], g0, g1, &sinks[me]);
+                    if (!failed && sinks[me].thr) {
+                        mvke_scan_view v;
+                        view_make(db, sh, &tiles[i], dec, &v);
+                        fn(sh, &pk, &v, g0, g1, &sinks[me]);
+                    }
                 if (sinks[me].failed) failed = 1;
+                for (int64_t j = 0; j < nq && sinks[me].sel; j++) mvke_select_compact(&sinks[me].sel[j]);
+                mvke_free(dec);
             }
+            /* Merge: every thread's k best into one selection; hit lists end to end. */
+            mvke_select m;
+            float *ms = k > 0 ? mvke_malloc_array((size_t)nthreads * (size_t)k + 1, sizeof *ms) : NULL;
+            int64_t *mk = k > 0 ? mvke_malloc_array((size_t)nthreads * (size_t)k + 1, sizeof *mk) : NULL;
+            if (k > 0 && (!ms || !mk)) failed = 1;
             for (int64_t j = 0; j < nq && !failed; j++) {
                 if (k > 0) {
-                    mvke_topk h;
-                    mvke_topk_init(&h, out_s + (q0 + j) * k, out_i + (q0 + j) * k, k);
+                    mvke_select_init(&m, ms, mk, k, (int64_t)nthreads * k + 1, mvke_scan_pos_id, db);
                     for (int w = 0; w < nthreads; w++) {
-                        const mvke_topk *src = sinks[w].heaps ? &sinks[w].heaps[j] : NULL;
-                        for (int64_t e = 0; src && e < src->n; e++) mvke_topk_push(&h, src->s[e], src->id[e]);
+                        const mvke_select *src = sinks[w].sel ? &sinks[w].sel[j] : NULL;
+                        for (int64_t e = 0; src && e < src->n; e++) mvke_select_push(&m, src->s[e], src->key[e]);
                     }
-                    mvke_topk_finish(&h);
+                    mvke_select_finish(&m);
+                    select_out(&m, db, by_pos, out_s + (q0 + j) * k, out_i + (q0 + j) * k);
                 } else {
                     mvke_hits *dst = &out_lists[q0 + j];
                     for (int w = 0; w < nthreads && !failed; w++) {
@@ -390,15 +518,17 @@ mvke_status mvke_scan_search(const mvke_scan_db *db, const mvke_kqueries *q, int
                                 break;
                             }
                     }
+                    if (!by_pos) hits_ids(dst, db);
                 }
             }
-            for (int w = 0; w < nthreads; w++) sink_release(&sinks[w], 1);
+            mvke_free(ms);
+            mvke_free(mk);
+            for (int w = 0; w < nthreads; w++) sink_release(&sinks[w]);
             mvke_free(sinks);
         }
     }
     pack_release(&pk);
     mvke_free(tiles);
-    mvke_free(sh);
     if (failed) {
         if (out_lists) {
             for (int64_t j = 0; j < q->n; j++) mvke_hits_release(&out_lists[j]);
@@ -408,4 +538,53 @@ mvke_status mvke_scan_search(const mvke_scan_db *db, const mvke_kqueries *q, int
     }
     if (lists) *lists = out_lists;
     return MVKE_OK;
+}
+
+/* ---- the search -------------------------------------------------------------------------- */
+
+static int refined(const mvke_kdb *db) {
+    return db->refine_R > 0 && db->L.refine && mvke_storage_is_codec(db->L.storage);
+}
+
+/* Rows in the database. */
+static int64_t rows_of(const mvke_kdb *db) {
+    int64_t n = 0;
+    for (int64_t b = 0; b < db->nblocks; b++) n += db->blocks[b].n;
+    return n;
+}
+
+mvke_status mvke_scan_search(const mvke_kdb *db, const mvke_kqueries *q, int64_t k, float min_score,
+                             const mvke_kfilter *filter, int threads, float *out_s, int64_t *out_i,
+                             mvke_hits **lists) {
+    mvke_scan_shape *sh = mvke_malloc(sizeof *sh);
+    if (!sh) return mvke_error(MVKE_ERR_NOMEM, "out of memory starting a search");
+    shape_make(sh, &db->L, db->experts, q);
+    mvke_status st;
+    if (!refined(db)) {
+        st = scan(db, sh, q, k, min_score, filter, 0, threads, out_s, out_i, lists);
+    } else if (k == 0) {
+        /* Every hit of the codes, by position, re-scored exactly. */
+        st = scan(db, sh, q, 0, min_score, filter, 1, threads, NULL, NULL, lists);
+        if (st == MVKE_OK) mvke_refine_hits(db, sh, q, min_score, threads, *lists);
+    } else {
+        /* The R*k best of the codes, by position, re-scored exactly. */
+        const int64_t n = rows_of(db);
+        int64_t kk = k <= INT64_MAX / db->refine_R ? k * db->refine_R : INT64_MAX;
+        if (kk > n) kk = n > k ? n : k;
+        size_t cells;
+        float *cs = NULL;
+        int64_t *ci = NULL;
+        if (mvke_mul_ok((size_t)q->n, (size_t)kk, &cells)) {
+            cs = mvke_malloc_array(cells ? cells : 1, sizeof *cs);
+            ci = mvke_malloc_array(cells ? cells : 1, sizeof *ci);
+        }
+        st = cs && ci ? scan(db, sh, q, kk, 0.0f, filter, 1, threads, cs, ci, NULL)
+                      : mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld x %lld refine candidates",
+                                   (long long)q->n, (long long)kk);
+        if (st == MVKE_OK) mvke_refine_topk(db, sh, q, kk, ci, k, threads, out_s, out_i);
+        mvke_free(cs);
+        mvke_free(ci);
+    }
+    mvke_free(sh);
+    return st;
 }

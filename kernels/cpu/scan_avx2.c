@@ -7,7 +7,10 @@
  *    loaded lines and a broadcast query value); the denominators reuse the same shape after the
  *    numerators are done (the compiler keeps or spills them; the numerator loop dominates).
  *    For one or two queries H = 4 (two panels) so that at least four multiply-add chains overlap.
- * 2. float16 lines are widened by vcvtph2ps as they are loaded; bfloat16 pairs (two dimensions
+ * 2. float16 lines are widened by vcvtph2ps as they are loaded, sq8 codes by vpmovzxbd and
+ *    vcvtdq2ps (the query comes pre-scaled, its constant starts the numerator); pq adds one
+ *    8-lane gather per half code line and query from the query's table of that sub-space (a few
+ *    queries; the driver decodes tiles for more); bfloat16 pairs (two dimensions
  *    of 8 rows in one 32-byte half line) are widened by shifts and multiplied in float32.
  * 3. The epilogue (guard, sqrt, divide, clamp, compare with the query's admission threshold) is
  *    vectorised; movemask gives the lanes for the scalar mvke_scan_offer.
@@ -22,22 +25,14 @@
 #define INL static inline __attribute__((always_inline))
 #define HL 8 /* lanes of a half panel */
 
-enum { ST_F32, ST_F16, ST_BF16 };
+enum { ST_F32, ST_F16, ST_BF16, ST_SQ8, ST_PQ };
 
-typedef struct ctx {
-    const char *planes[MVKE_SCAN_MAX_K];
-    const float *gram;
-    const int64_t *ids;
-    int64_t n;
-    int d, dp, dz, P, na, pa;
-    const int *ent;
-    const uint8_t *diag;
-} ctx;
 
 /* H halves (H / 2 panels) from panel p, one query group (nr = NR). Half h is lanes
  * (h % 2) * 8.. of panel p + h / 2. */
-INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_t p, const float *zg,
+INL T2 void halves(const mvke_scan_ctx *c, const int ST, const int H, const int NR, int64_t p, const float *zg,
                    const float *gg, const float *floor, int64_t q0, int nv, mvke_scan_sink *sk) {
+    const mvke_scan_view *v = c->v;
     /* Fixed-size arrays (not [H][NR]: a variable-length array lives in memory); once the
      * loops are unrolled the compiler keeps the used elements in registers. */
     __m256 num[4][6], den[4][6], tr[4];
@@ -45,13 +40,16 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
     for (int h = 0; h < H; h++) {
         tr[h] = _mm256_setzero_ps();
 #pragma GCC unroll 8
-        for (int r = 0; r < NR; r++) num[h][r] = den[h][r] = _mm256_setzero_ps();
+        for (int r = 0; r < NR; r++) {
+            num[h][r] = _mm256_broadcast_ss(c->pk->cst + q0 + r);
+            den[h][r] = _mm256_setzero_ps();
+        }
     }
     const int d = c->d, dp = c->dp, dz = c->dz;
     for (int a = 0; a < c->na; a++) {
         const float *zr = zg + (size_t)a * dz * NR;
         if (ST == ST_F32) {
-            const float *xp = (const float *)c->planes[a] + (size_t)p * d * MVKE_LANES;
+            const float *xp = (const float *)v->planes[a] + (size_t)p * d * MVKE_LANES;
             for (int j = 0; j < d; j++, zr += NR) {
                 __m256 x[4];
 #pragma GCC unroll 4
@@ -64,8 +62,40 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
                     for (int h = 0; h < H; h++) num[h][r] = _mm256_fmadd_ps(x[h], z, num[h][r]);
                 }
             }
+        } else if (ST == ST_SQ8) {
+            const uint8_t *xp = (const uint8_t *)v->planes[a] + (size_t)p * d * MVKE_LANES;
+            for (int j = 0; j < d; j++, zr += NR) {
+                __m256 x[4];
+#pragma GCC unroll 4
+                for (int h = 0; h < H; h++)
+                    x[h] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
+                        _mm_loadl_epi64((const __m128i *)(xp + ((size_t)(h / 2) * d + j) * MVKE_LANES + (h % 2) * HL))));
+#pragma GCC unroll 8
+                for (int r = 0; r < NR; r++) {
+                    const __m256 z = _mm256_broadcast_ss(zr + r);
+#pragma GCC unroll 4
+                    for (int h = 0; h < H; h++) num[h][r] = _mm256_fmadd_ps(x[h], z, num[h][r]);
+                }
+            }
+        } else if (ST == ST_PQ) {
+            const int M = c->m;
+            const uint8_t *xp = (const uint8_t *)v->planes[a] + (size_t)p * M * MVKE_LANES;
+            for (int j = 0; j < M; j++) {
+                __m256i idx[4];
+#pragma GCC unroll 4
+                for (int h = 0; h < H; h++)
+                    idx[h] = _mm256_cvtepu8_epi32(
+                        _mm_loadl_epi64((const __m128i *)(xp + ((size_t)(h / 2) * M + j) * MVKE_LANES + (h % 2) * HL)));
+#pragma GCC unroll 8
+                for (int r = 0; r < NR; r++) {
+                    if (r >= nv) break;
+                    const float *t = c->pk->lut + (size_t)(q0 + r) * c->pk->lstride + ((size_t)a * M + j) * 256;
+#pragma GCC unroll 4
+                    for (int h = 0; h < H; h++) num[h][r] = _mm256_add_ps(num[h][r], _mm256_i32gather_ps(t, idx[h], 4));
+                }
+            }
         } else if (ST == ST_F16) {
-            const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * d * MVKE_LANES;
+            const uint16_t *xp = (const uint16_t *)v->planes[a] + (size_t)p * d * MVKE_LANES;
             for (int j = 0; j < d; j++, zr += NR) {
                 __m256 x[4];
 #pragma GCC unroll 4
@@ -80,7 +110,7 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
                 }
             }
         } else {
-            const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
+            const uint16_t *xp = (const uint16_t *)v->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
             const __m256i himask = _mm256_set1_epi32((int)0xffff0000u);
             for (int jp = 0; jp < dp; jp++, zr += 2 * NR) {
                 __m256 xe[4], xo[4];
@@ -103,7 +133,7 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
             }
         }
     }
-    const float *gp = c->gram + (size_t)p * c->P * MVKE_LANES;
+    const float *gp = v->gram + (size_t)p * c->P * MVKE_LANES;
     for (int e = 0; e < c->pa; e++) {
         __m256 gl[4];
 #pragma GCC unroll 4
@@ -118,15 +148,19 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
             for (int h = 0; h < H; h++) den[h][r] = _mm256_fmadd_ps(gl[h], z, den[h][r]);
         }
     }
+    /* The hits are offered after every score of the step is made: a call while the
+     * accumulators are live would spill them all (every ymm register is caller-saved). */
     const __m256 one = _mm256_set1_ps(1.0f), mone = _mm256_set1_ps(-1.0f), zero = _mm256_setzero_ps();
+    uint32_t hits[2][6];
+    float sc[2][6][MVKE_LANES];
+    uint32_t any = 0; /* bit pp * 6 + r: hits[pp][r] holds lanes */
 #pragma GCC unroll 2
     for (int pp = 0; pp < H / 2; pp++) {
-        const uint32_t lanes = mvke_scan_lanes(c->n, p + pp);
+        const uint32_t lanes = mvke_scan_lanes(v->n, p + pp);
 #pragma GCC unroll 8
         for (int r = 0; r < NR; r++) {
             if (r >= nv) break;
-            const int64_t q = q0 + r;
-            const __m256 fl = _mm256_set1_ps(floor[r]), thr = _mm256_set1_ps(sk->thr[q - sk->q0]);
+            const __m256 fl = _mm256_set1_ps(floor[r]), thr = _mm256_set1_ps(sk->thr[q0 + r - sk->q0]);
             __m256 s[2];
             uint32_t hit = 0;
 #pragma GCC unroll 2
@@ -137,71 +171,62 @@ INL T2 void halves(const ctx *c, const int ST, const int H, const int NR, int64_
                                                 _mm256_cmp_ps(d2, zero, _CMP_GT_OQ));
                 /* Lanes that fail the guard divide 0 by 1: no NaN, score 0. */
                 const __m256 root = _mm256_blendv_ps(one, _mm256_sqrt_ps(_mm256_max_ps(d2, zero)), ok);
-                __m256 v = _mm256_div_ps(_mm256_and_ps(num[h][r], ok), root);
-                v = _mm256_min_ps(_mm256_max_ps(v, mone), one);
-                s[hh] = v;
-                hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, thr, _CMP_GE_OQ)) << (hh * HL);
+                __m256 sv = _mm256_div_ps(_mm256_and_ps(num[h][r], ok), root);
+                sv = _mm256_min_ps(_mm256_max_ps(sv, mone), one);
+                s[hh] = sv;
+                hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(sv, thr, _CMP_GE_OQ)) << (hh * HL);
             }
             hit &= lanes;
             if (hit) {
-                float sc[MVKE_LANES];
-                _mm256_storeu_ps(sc, s[0]);
-                _mm256_storeu_ps(sc + HL, s[1]);
-                mvke_scan_offer(sk, q, hit, sc, c->ids + (p + pp) * MVKE_LANES);
+                hits[pp][r] = hit;
+                any |= 1u << (pp * 6 + r);
+                _mm256_storeu_ps(sc[pp][r], s[0]);
+                _mm256_storeu_ps(sc[pp][r] + HL, s[1]);
             }
         }
+    }
+    for (; any; any &= any - 1) {
+        const int b = __builtin_ctz(any), pp = b / 6, r = b % 6;
+        mvke_scan_offer(sk, q0 + r, hits[pp][r], sc[pp][r], v, p + pp);
     }
 }
 
 INL T2 void tile(const int ST, const int H, const int NR, const mvke_scan_shape *sh, const mvke_scan_pack *pk,
-                 const mvke_scan_tile *t, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
-    const mvke_layout *L = &sh->L;
-    const mvke_scan_block *b = t->b;
-    ctx c;
-    for (int a = 0; a < sh->na; a++) c.planes[a] = mvke_layout_plane(L, b->data, b->cap, sh->act[a]);
-    c.gram = mvke_layout_gram(L, b->data, b->cap);
-    c.ids = b->ids;
-    c.n = b->n;
-    c.d = L->d;
-    c.dp = pk->dp;
-    c.dz = pk->dz;
-    c.P = L->P;
-    c.na = sh->na;
-    c.pa = sh->pa;
-    c.ent = sh->ent;
-    c.diag = sh->diag;
+                 const mvke_scan_view *v, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
+    mvke_scan_ctx c;
+    mvke_scan_ctx_init(&c, sh, pk, v, ST == ST_F32 ? MVKE_STORAGE_F32 : ST == ST_F16 ? MVKE_STORAGE_F16
+                                     : ST == ST_SQ8 ? MVKE_STORAGE_SQ8 : ST == ST_PQ ? MVKE_STORAGE_PQ : MVKE_STORAGE_BF16);
     const int MP = H / 2;
     for (int64_t g = g0; g < g1; g++) {
-        const float *zg = pk->z + (size_t)g * pk->zstride, *gg = pk->gram + (size_t)g * pk->gstride;
-        const int64_t q0 = g * NR;
-        const int nv = (int)(pk->nq - q0 < NR ? pk->nq - q0 : NR);
-        const float *floor = pk->floor + q0;
-        int64_t p = t->p0;
-        for (; p + MP <= t->p1; p += MP) halves(&c, ST, H, NR, p, zg, gg, floor, q0, nv, sk);
-        for (; p < t->p1; p++) halves(&c, ST, 2, NR, p, zg, gg, floor, q0, nv, sk);
+        const mvke_scan_group gr = mvke_scan_group_of(pk, g, NR);
+        int64_t p = 0;
+        for (; p + MP <= v->np; p += MP) {
+            mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
+            halves(&c, ST, H, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);
+        }
+        for (; p < v->np; p++) halves(&c, ST, 2, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);
     }
 }
 
 #define H_OF(NR) ((NR) <= 2 ? 4 : 2)
 #define INST(ST, NR)                                                                                       \
-    static T2 void ST##_##NR(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_tile *t,   \
+    static T2 void ST##_##NR(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_view *v,   \
                              int64_t g0, int64_t g1, mvke_scan_sink *sk) {                                \
-        tile(ST, H_OF(NR), NR, sh, pk, t, g0, g1, sk);                                                     \
+        tile(ST, H_OF(NR), NR, sh, pk, v, g0, g1, sk);                                                     \
     }
 #define INSTS(ST)                                                                                          \
     INST(ST, 1) INST(ST, 2) INST(ST, 3) INST(ST, 4) INST(ST, 5) INST(ST, 6)                                \
-    static void ST##_any(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_tile *t,     \
-                         int64_t g0, int64_t g1, mvke_scan_sink *sk) {                                     \
-        static void (*const by_nr[6])(const mvke_scan_shape *, const mvke_scan_pack *,                     \
-                                      const mvke_scan_tile *, int64_t, int64_t, mvke_scan_sink *) = {      \
-            ST##_1, ST##_2, ST##_3, ST##_4, ST##_5, ST##_6};                                               \
-        by_nr[pk->nr - 1](sh, pk, t, g0, g1, sk);                                                         \
-    }
+    MVKE_SCAN_ANY(ST##_any, 6, ST##_1, ST##_2, ST##_3, ST##_4, ST##_5, ST##_6)
 
 INSTS(ST_F32)
 INSTS(ST_F16)
 INSTS(ST_BF16)
+INSTS(ST_SQ8)
 
-const mvke_scan_kernels mvke_scan_avx2 = {6, 0, {ST_F32_any, ST_F16_any, ST_BF16_any}};
+/* pq from tables: groups of at most MVKE_SCAN_PQ_TABLE_MAX_Q queries. */
+INST(ST_PQ, 1) INST(ST_PQ, 2) INST(ST_PQ, 3) INST(ST_PQ, 4)
+MVKE_SCAN_ANY(ST_PQ_any, MVKE_SCAN_PQ_TABLE_MAX_Q, ST_PQ_1, ST_PQ_2, ST_PQ_3, ST_PQ_4)
+
+const mvke_scan_kernels mvke_scan_avx2 = {6, 0, {ST_F32_any, ST_F16_any, ST_BF16_any, ST_SQ8_any, ST_PQ_any}};
 
 #endif

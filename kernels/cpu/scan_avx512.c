@@ -9,7 +9,10 @@
  *    packed groups; then the active Gram lines do the same for the denominators. MP * NR is at
  *    least 4 so that the multiply-add chains overlap even for one query (tag -> users, bound by
  *    memory), and 2 x 12 for many queries (user -> tags, bound by the multiply-add ports).
- * 2. float16 lines are widened by vcvtph2ps as they are loaded. bfloat16 pairs (two dimensions
+ * 2. float16 lines are widened by vcvtph2ps as they are loaded, sq8 codes by vpmovzxbd and
+ *    vcvtdq2ps (the query comes pre-scaled, its constant starts the numerator). pq adds one
+ *    16-lane gather per code line and query from the query's 256-entry table of that
+ *    sub-space (a few queries; the driver decodes tiles for more). bfloat16 pairs (two dimensions
  *    of 16 rows, one 64-byte line) go to vdpbf16ps against the query split into a high and a low
  *    bfloat16 part, with float32 accumulation (mvke_scan_avx512_bf16dot); by default the pairs
  *    are widened by shifts and multiplied in float32 against the exact query
@@ -30,22 +33,14 @@
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,f16c")))
 #define INL static inline __attribute__((always_inline))
 
-enum { ST_F32, ST_F16, ST_BF16_WIDEN, ST_BF16_DOT };
+enum { ST_F32, ST_F16, ST_BF16_WIDEN, ST_BF16_DOT, ST_SQ8, ST_PQ };
 
-typedef struct ctx {
-    const char *planes[MVKE_SCAN_MAX_K];
-    const float *gram;
-    const int64_t *ids;
-    int64_t n;
-    int d, dp, dz, P, na, pa;
-    const int *ent;
-    const uint8_t *diag;
-} ctx;
 
 /* MP panels from p, one query group (nr = NR). */
-INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int64_t p, const float *zg,
+INL T512 void panels(const mvke_scan_ctx *c, const int ST, const int MP, const int NR, int64_t p, const float *zg,
                      const uint32_t *zbg, const float *gg, const float *floor, int64_t q0, int nv,
                      mvke_scan_sink *sk) {
+    const mvke_scan_view *v = c->v;
     /* Fixed-size arrays (not [MP][NR]: that would be a variable-length array in memory); once
      * the loops are unrolled the compiler keeps the used elements in registers. */
     __m512 num[4][12], den[4][12], tr[4];
@@ -53,12 +48,15 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
     for (int m = 0; m < MP; m++) {
         tr[m] = _mm512_setzero_ps();
 #pragma GCC unroll 16
-        for (int r = 0; r < NR; r++) num[m][r] = den[m][r] = _mm512_setzero_ps();
+        for (int r = 0; r < NR; r++) {
+            num[m][r] = _mm512_set1_ps(c->pk->cst[q0 + r]);
+            den[m][r] = _mm512_setzero_ps();
+        }
     }
     const int d = c->d, dp = c->dp, dz = c->dz;
     for (int a = 0; a < c->na; a++) {
         if (ST == ST_F32) {
-            const float *xp = (const float *)c->planes[a] + (size_t)p * d * MVKE_LANES;
+            const float *xp = (const float *)v->planes[a] + (size_t)p * d * MVKE_LANES;
             const float *zr = zg + (size_t)a * dz * NR;
             for (int j = 0; j < d; j++, zr += NR) {
                 __m512 x[4];
@@ -71,8 +69,40 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
                     for (int m = 0; m < MP; m++) num[m][r] = _mm512_fmadd_ps(x[m], z, num[m][r]);
                 }
             }
+        } else if (ST == ST_SQ8) {
+            const uint8_t *xp = (const uint8_t *)v->planes[a] + (size_t)p * d * MVKE_LANES;
+            const float *zr = zg + (size_t)a * dz * NR;
+            for (int j = 0; j < d; j++, zr += NR) {
+                __m512 x[4];
+#pragma GCC unroll 4
+                for (int m = 0; m < MP; m++)
+                    x[m] = _mm512_cvtepi32_ps(
+                        _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(xp + ((size_t)m * d + j) * MVKE_LANES))));
+#pragma GCC unroll 16
+                for (int r = 0; r < NR; r++) {
+                    const __m512 z = _mm512_set1_ps(zr[r]);
+#pragma GCC unroll 4
+                    for (int m = 0; m < MP; m++) num[m][r] = _mm512_fmadd_ps(x[m], z, num[m][r]);
+                }
+            }
+        } else if (ST == ST_PQ) {
+            const int M = c->m;
+            const uint8_t *xp = (const uint8_t *)v->planes[a] + (size_t)p * M * MVKE_LANES;
+            for (int j = 0; j < M; j++) {
+                __m512i idx[4];
+#pragma GCC unroll 4
+                for (int m = 0; m < MP; m++)
+                    idx[m] = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(xp + ((size_t)m * M + j) * MVKE_LANES)));
+#pragma GCC unroll 16
+                for (int r = 0; r < NR; r++) {
+                    if (r >= nv) break;
+                    const float *t = c->pk->lut + (size_t)(q0 + r) * c->pk->lstride + ((size_t)a * M + j) * 256;
+#pragma GCC unroll 4
+                    for (int m = 0; m < MP; m++) num[m][r] = _mm512_add_ps(num[m][r], _mm512_i32gather_ps(idx[m], t, 4));
+                }
+            }
         } else if (ST == ST_F16) {
-            const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * d * MVKE_LANES;
+            const uint16_t *xp = (const uint16_t *)v->planes[a] + (size_t)p * d * MVKE_LANES;
             const float *zr = zg + (size_t)a * dz * NR;
             for (int j = 0; j < d; j++, zr += NR) {
                 __m512 x[4];
@@ -87,7 +117,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
                 }
             }
         } else if (ST == ST_BF16_WIDEN) {
-            const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
+            const uint16_t *xp = (const uint16_t *)v->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
             const float *zr = zg + (size_t)a * dz * NR;
             const __m512i himask = _mm512_set1_epi32((int)0xffff0000u);
             for (int jp = 0; jp < dp; jp++, zr += 2 * NR) {
@@ -109,7 +139,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
                 }
             }
         } else {
-            const uint16_t *xp = (const uint16_t *)c->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
+            const uint16_t *xp = (const uint16_t *)v->planes[a] + (size_t)p * dp * 2 * MVKE_LANES;
             const uint32_t *zr = zbg + (size_t)a * dp * 2 * NR;
             for (int jp = 0; jp < dp; jp++, zr += 2 * NR) {
                 __m512bh x[4];
@@ -129,7 +159,7 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
             }
         }
     }
-    const float *gp = c->gram + (size_t)p * c->P * MVKE_LANES;
+    const float *gp = v->gram + (size_t)p * c->P * MVKE_LANES;
     for (int e = 0; e < c->pa; e++) {
         __m512 gl[4];
 #pragma GCC unroll 4
@@ -144,83 +174,83 @@ INL T512 void panels(const ctx *c, const int ST, const int MP, const int NR, int
             for (int m = 0; m < MP; m++) den[m][r] = _mm512_fmadd_ps(gl[m], z, den[m][r]);
         }
     }
+    /* The hits are offered after every score of the step is made: a call while the
+     * accumulators are live would spill them all (every zmm register is caller-saved). */
     const __m512 one = _mm512_set1_ps(1.0f), mone = _mm512_set1_ps(-1.0f), zero = _mm512_setzero_ps();
+    __mmask16 hits[4][12];
+    float sc[4][12][MVKE_LANES];
+    uint64_t any = 0; /* bit m * 12 + r: hits[m][r] holds lanes */
 #pragma GCC unroll 4
     for (int m = 0; m < MP; m++) {
-        const __mmask16 lanes = (__mmask16)mvke_scan_lanes(c->n, p + m);
+        const __mmask16 lanes = (__mmask16)mvke_scan_lanes(v->n, p + m);
 #pragma GCC unroll 16
         for (int r = 0; r < NR; r++) {
             if (r >= nv) break;
-            const int64_t q = q0 + r;
             const __m512 d2 = den[m][r];
             const __mmask16 ok = _mm512_cmp_ps_mask(d2, _mm512_mul_ps(_mm512_set1_ps(floor[r]), tr[m]), _CMP_GT_OQ) &
                                  _mm512_cmp_ps_mask(d2, zero, _CMP_GT_OQ);
             __m512 s = _mm512_maskz_div_ps(ok, num[m][r], _mm512_maskz_sqrt_ps(ok, d2));
             s = _mm512_min_ps(_mm512_max_ps(s, mone), one);
             const __mmask16 hit =
-                _mm512_cmp_ps_mask(s, _mm512_set1_ps(sk->thr[q - sk->q0]), _CMP_GE_OQ) & lanes;
+                _mm512_cmp_ps_mask(s, _mm512_set1_ps(sk->thr[q0 + r - sk->q0]), _CMP_GE_OQ) & lanes;
             if (hit) {
-                float sc[MVKE_LANES];
-                _mm512_storeu_ps(sc, s);
-                mvke_scan_offer(sk, q, hit, sc, c->ids + (p + m) * MVKE_LANES);
+                hits[m][r] = hit;
+                any |= 1ull << (m * 12 + r);
+                _mm512_storeu_ps(sc[m][r], s);
             }
         }
+    }
+    for (; any; any &= any - 1) {
+        const int b = __builtin_ctzll(any), m = b / 12, r = b % 12;
+        mvke_scan_offer(sk, q0 + r, hits[m][r], sc[m][r], v, p + m);
     }
 }
 
 /* Every group of [g0, g1) over the tile's panels, MP at a time and the rest one by one. */
 INL T512 void tile(const int ST, const int MP, const int NR, const mvke_scan_shape *sh, const mvke_scan_pack *pk,
-                   const mvke_scan_tile *t, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
-    const mvke_layout *L = &sh->L;
-    const mvke_scan_block *b = t->b;
-    ctx c;
-    for (int a = 0; a < sh->na; a++) c.planes[a] = mvke_layout_plane(L, b->data, b->cap, sh->act[a]);
-    c.gram = mvke_layout_gram(L, b->data, b->cap);
-    c.ids = b->ids;
-    c.n = b->n;
-    c.d = L->d;
-    c.dp = pk->dp;
-    c.dz = pk->dz;
-    c.P = L->P;
-    c.na = sh->na;
-    c.pa = sh->pa;
-    c.ent = sh->ent;
-    c.diag = sh->diag;
+                   const mvke_scan_view *v, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
+    mvke_scan_ctx c;
+    mvke_scan_ctx_init(&c, sh, pk, v, ST == ST_F32 ? MVKE_STORAGE_F32 : ST == ST_F16 ? MVKE_STORAGE_F16
+                                     : ST == ST_SQ8 ? MVKE_STORAGE_SQ8 : ST == ST_PQ ? MVKE_STORAGE_PQ : MVKE_STORAGE_BF16);
+    /* One or two queries over lines of 1.5 KB or more per plane (float32 at d >= 24) stream four
+     * panels a step, which the hardware prefetcher keeps up with: prefetching measured 2-4%
+     * slower there (one tag, float32, 1e6 users), and 20-30% faster for narrower lines, four
+     * tags or more. */
+    if (NR <= 2 && g1 - g0 == 1 && c.line >= 1536) c.ahead = 0;
     for (int64_t g = g0; g < g1; g++) {
-        const float *zg = pk->z + (size_t)g * pk->zstride, *gg = pk->gram + (size_t)g * pk->gstride;
-        const uint32_t *zbg = pk->zb ? pk->zb + (size_t)g * pk->zbstride : NULL;
-        const int64_t q0 = g * NR;
-        const int nv = (int)(pk->nq - q0 < NR ? pk->nq - q0 : NR);
-        const float *floor = pk->floor + q0;
-        int64_t p = t->p0;
-        for (; p + MP <= t->p1; p += MP) panels(&c, ST, MP, NR, p, zg, zbg, gg, floor, q0, nv, sk);
-        for (; p < t->p1; p++) panels(&c, ST, 1, NR, p, zg, zbg, gg, floor, q0, nv, sk);
+        const mvke_scan_group gr = mvke_scan_group_of(pk, g, NR);
+        int64_t p = 0;
+        for (; p + MP <= v->np; p += MP) {
+            mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
+            panels(&c, ST, MP, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
+        }
+        for (; p < v->np; p++) panels(&c, ST, 1, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
     }
 }
 
 #define MP_OF(NR) ((NR) <= 2 ? 4 : 2)
 #define INST(ST, NR)                                                                                       \
-    static T512 void ST##_##NR(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_tile *t, \
+    static T512 void ST##_##NR(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_view *v, \
                                int64_t g0, int64_t g1, mvke_scan_sink *sk) {                              \
-        tile(ST, MP_OF(NR), NR, sh, pk, t, g0, g1, sk);                                                    \
+        tile(ST, MP_OF(NR), NR, sh, pk, v, g0, g1, sk);                                                    \
     }
 #define INSTS(ST)                                                                                            \
     INST(ST, 1) INST(ST, 2) INST(ST, 3) INST(ST, 4) INST(ST, 5) INST(ST, 6) INST(ST, 7) INST(ST, 8)          \
     INST(ST, 9) INST(ST, 10) INST(ST, 11) INST(ST, 12)                                                       \
-    static void ST##_any(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_tile *t,       \
-                         int64_t g0, int64_t g1, mvke_scan_sink *sk) {                                       \
-        static void (*const by_nr[12])(const mvke_scan_shape *, const mvke_scan_pack *,                      \
-                                       const mvke_scan_tile *, int64_t, int64_t, mvke_scan_sink *) = {       \
-            ST##_1, ST##_2, ST##_3, ST##_4, ST##_5, ST##_6, ST##_7, ST##_8, ST##_9, ST##_10, ST##_11, ST##_12}; \
-        by_nr[pk->nr - 1](sh, pk, t, g0, g1, sk);                                                           \
-    }
+    MVKE_SCAN_ANY(ST##_any, 12, ST##_1, ST##_2, ST##_3, ST##_4, ST##_5, ST##_6, ST##_7, ST##_8, ST##_9, ST##_10, \
+                  ST##_11, ST##_12)
 
 INSTS(ST_F32)
 INSTS(ST_F16)
 INSTS(ST_BF16_WIDEN)
 INSTS(ST_BF16_DOT)
+INSTS(ST_SQ8)
 
-const mvke_scan_kernels mvke_scan_avx512 = {12, 0, {ST_F32_any, ST_F16_any, ST_BF16_WIDEN_any}};
-const mvke_scan_kernels mvke_scan_avx512_bf16dot = {12, 1, {ST_F32_any, ST_F16_any, ST_BF16_DOT_any}};
+/* pq from tables: groups of at most MVKE_SCAN_PQ_TABLE_MAX_Q queries. */
+INST(ST_PQ, 1) INST(ST_PQ, 2) INST(ST_PQ, 3) INST(ST_PQ, 4)
+MVKE_SCAN_ANY(ST_PQ_any, MVKE_SCAN_PQ_TABLE_MAX_Q, ST_PQ_1, ST_PQ_2, ST_PQ_3, ST_PQ_4)
+
+const mvke_scan_kernels mvke_scan_avx512 = {12, 0, {ST_F32_any, ST_F16_any, ST_BF16_WIDEN_any, ST_SQ8_any, ST_PQ_any}};
+const mvke_scan_kernels mvke_scan_avx512_bf16dot = {12, 1, {ST_F32_any, ST_F16_any, ST_BF16_DOT_any, ST_SQ8_any, ST_PQ_any}};
 
 #endif

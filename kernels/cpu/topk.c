@@ -1,5 +1,5 @@
 /*
- * topk.c - heap selection, hit lists and pair sorting for the CPU backend.
+ * topk.c - heap selection, reservoir selection, hit lists and pair sorting for the backends.
  */
 #include "topk.h"
 
@@ -106,4 +106,126 @@ void mvke_pairs_sort(float *s, int64_t *id, int64_t n) {
     for (int64_t i = n / 2; i-- > 0;) sift_down(s, id, n, i);
     h.n = n;
     mvke_topk_finish(&h);
+}
+
+void mvke_select_init(mvke_select *r, float *s, int64_t *key, int64_t k, int64_t cap,
+                      int64_t (*id_of)(const void *ctx, int64_t key), const void *ctx) {
+    r->s = s;
+    r->key = key;
+    r->k = k;
+    r->cap = cap;
+    r->n = 0;
+    r->thr = -INFINITY;
+    r->heap = k < MVKE_SELECT_HEAP_MAX;
+    r->id_of = id_of;
+    r->ctx = ctx;
+}
+
+/* Whether pair (sa, ka) ranks below pair (sb, kb): a smaller score, or an equal one with a
+ * larger id (keys mapped by id_of). */
+static inline int rank_below(const mvke_select *r, float sa, int64_t ka, float sb, int64_t kb) {
+    if (sa != sb) return sa < sb;
+    return r->id_of ? r->id_of(r->ctx, ka) > r->id_of(r->ctx, kb) : ka > kb;
+}
+
+/* Whether the pair in slot a ranks below the pair in slot b. */
+static inline int below(const mvke_select *r, int64_t a, int64_t b) {
+    return rank_below(r, r->s[a], r->key[a], r->s[b], r->key[b]);
+}
+
+static inline void swap_pair(mvke_select *r, int64_t a, int64_t b) {
+    const float ts = r->s[a];
+    const int64_t tk = r->key[a];
+    r->s[a] = r->s[b];
+    r->key[a] = r->key[b];
+    r->s[b] = ts;
+    r->key[b] = tk;
+}
+
+/* Partitions [lo, hi] around a median-of-three pivot: better pairs before it, worse after.
+ * Returns the pivot's place. */
+static int64_t partition(mvke_select *r, int64_t lo, int64_t hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (below(r, lo, mid)) swap_pair(r, lo, mid);
+    if (below(r, lo, hi)) swap_pair(r, lo, hi);
+    if (below(r, hi, mid)) swap_pair(r, mid, hi);
+    int64_t st = lo;
+    for (int64_t i = lo; i < hi; i++)
+        if (below(r, hi, i)) swap_pair(r, i, st++);
+    swap_pair(r, st, hi);
+    return st;
+}
+
+/* Reorders [lo, hi] so that place m holds the pair of rank m with better pairs before it. */
+static void select_nth(mvke_select *r, int64_t lo, int64_t hi, int64_t m) {
+    while (hi > lo) {
+        const int64_t p = partition(r, lo, hi);
+        if (p == m) return;
+        if (m < p) hi = p - 1;
+        else lo = p + 1;
+    }
+}
+
+/* Sorts [lo, hi] best first (quicksort, the smaller side recursively). */
+static void sort_range(mvke_select *r, int64_t lo, int64_t hi) {
+    while (hi > lo) {
+        const int64_t p = partition(r, lo, hi);
+        if (p - lo < hi - p) {
+            sort_range(r, lo, p - 1);
+            lo = p + 1;
+        } else {
+            sort_range(r, p + 1, hi);
+            hi = p - 1;
+        }
+    }
+}
+
+/* The heap of the first n slots, worst at the root: the pair in slot i moves down to its place. */
+static void heap_down(mvke_select *r, int64_t n, int64_t i) {
+    const float vs = r->s[i];
+    const int64_t vk = r->key[i];
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && below(r, c + 1, c)) c++;
+        if (!rank_below(r, r->s[c], r->key[c], vs, vk)) break;
+        r->s[i] = r->s[c];
+        r->key[i] = r->key[c];
+        i = c;
+    }
+    r->s[i] = vs;
+    r->key[i] = vk;
+}
+
+void mvke_select_heap_push(mvke_select *r, float s, int64_t key) {
+    if (r->n < r->k) {
+        int64_t i = r->n++;
+        while (i > 0) {
+            const int64_t p = (i - 1) / 2;
+            if (!rank_below(r, s, key, r->s[p], r->key[p])) break;
+            r->s[i] = r->s[p];
+            r->key[i] = r->key[p];
+            i = p;
+        }
+        r->s[i] = s;
+        r->key[i] = key;
+    } else if (rank_below(r, r->s[0], r->key[0], s, key)) {
+        r->s[0] = s;
+        r->key[0] = key;
+        heap_down(r, r->n, 0);
+    }
+    if (r->n == r->k) r->thr = r->s[0];
+}
+
+void mvke_select_compact(mvke_select *r) {
+    if (r->heap || r->n <= r->k) return;
+    select_nth(r, 0, r->n - 1, r->k - 1);
+    r->n = r->k;
+    r->thr = r->s[r->k - 1];
+}
+
+void mvke_select_finish(mvke_select *r) {
+    mvke_select_compact(r);
+    sort_range(r, 0, r->n - 1);
+    r->heap = 0; /* sorted now: further pushes would append */
 }

@@ -36,6 +36,55 @@ void mvke_topk_push(mvke_topk *h, float s, int64_t id);
  * score -INFINITY and id -1. */
 void mvke_topk_finish(mvke_topk *h);
 
+/* Selection for scans, of the k best (score desc, then id asc) of the pairs offered, in one of
+ * two ways chosen by k:
+ *  - k < MVKE_SELECT_HEAP_MAX: a binary heap in the first k slots (O(log k) per pair, and the
+ *    threshold rises with every pair that enters; the cheapest for the few tags per user of
+ *    batch tagging);
+ *  - larger k: a reservoir of `cap` >= 2k slots that takes a pair by appending it and, when full,
+ *    keeps its k best (a partition) and raises its threshold to the worst kept (O(1) per pair:
+ *    a heap's sift dominated the tail of a top-400 over a million rows).
+ * Keys may stand for ids (id_of NULL) or for something id_of maps to an id (a row's position, so
+ * that a scan reads no id for a pair it offers): ids are looked up only to order equal scores. */
+#define MVKE_SELECT_HEAP_MAX 128
+
+typedef struct mvke_select {
+    float *s;
+    int64_t *key;
+    int64_t k, cap, n;
+    float thr; /* pairs scoring below it cannot be among the k best (-INFINITY until full) */
+    int heap;  /* 1: the first k slots are a heap, worst at the root */
+    int64_t (*id_of)(const void *ctx, int64_t key);
+    const void *ctx;
+} mvke_select;
+
+/* Starts an empty selection of the k best (k >= 1) over caller storage of cap slots:
+ * mvke_select_cap(k) or more. */
+void mvke_select_init(mvke_select *r, float *s, int64_t *key, int64_t k, int64_t cap,
+                      int64_t (*id_of)(const void *ctx, int64_t key), const void *ctx);
+
+/* Slots a selection of the k best needs. */
+static inline int64_t mvke_select_cap(int64_t k) { return k < MVKE_SELECT_HEAP_MAX ? k : 2 * k + 16; }
+
+/* Keeps at most the k best pairs (a reservoir: partitions; a heap has nothing to do) and sets thr
+ * to the worst of them when there are k. */
+void mvke_select_compact(mvke_select *r);
+
+/* Offers a pair that scores >= r->thr (callers test first: it is the kernels' admission test). */
+void mvke_select_heap_push(mvke_select *r, float s, int64_t key);
+static inline void mvke_select_push(mvke_select *r, float s, int64_t key) {
+    if (r->heap) {
+        mvke_select_heap_push(r, s, key);
+        return;
+    }
+    if (r->n == r->cap) mvke_select_compact(r);
+    r->s[r->n] = s;
+    r->key[r->n++] = key;
+}
+
+/* Keeps the k best and sorts them best first in place: r->s[0..r->n), r->key[0..r->n). */
+void mvke_select_finish(mvke_select *r);
+
 /* A growable list of hits (for threshold searches). */
 typedef struct mvke_hits {
     float *s;

@@ -3,7 +3,7 @@
  * from C++, the (score, id) order of results, the cosine epilogue, the allow-list test on the
  * device, and turning CUDA / cuBLAS errors into statuses.
  *
- * The epilogue is the CPU backend's, operation for operation (kernels/cpu/cpu_backend.c):
+ * The epilogue is the CPU's, the same function (mvke_cosine, kernels/cosine.h):
  *     s = den2 > qtr * 1e-9 * rtr && den2 > 0 ? num / sqrt(den2) : 0, clamped to [-1, 1]
  * with qtr, rtr the traces (squared norms) of the query and row Gram triangles, so that the two
  * backends agree to rounding and give exactly 0 in the same degenerate cases.
@@ -50,9 +50,7 @@ __device__ __forceinline__ float mvke_cu_cosine(float num, const float *__restri
                                                 float qtr) {
     float den2 = 0.0f;
     for (int p = 0; p < P; p++) den2 = fmaf(grow[p], gq[p], den2);
-    const float qt = qtr * MVKE_DEN2_REL_FLOOR;
-    float v = den2 > qt * rtr && den2 > 0.0f ? num / sqrtf(den2) : 0.0f;
-    return v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v;
+    return mvke_cosine(num, den2, qtr * MVKE_DEN2_REL_FLOOR * rtr);
 }
 
 /* The allow-list on the device: kind 0 lets every id pass, kind 1 is a bitmap over

@@ -2,7 +2,7 @@
  * cuda_backend.cu - the CUDA backend behind kernels/backend.h: device-resident shards of an
  * index's rows, and the drivers of top-k and threshold searches over them. Built into the module
  * libmvke-cuda.so, whose one exported symbol (mvke_cuda_module_entry, at the end) hands the
- * registry of kernels/backend.c the table of cuda_module.h.
+ * registry of kernels/registry.c the table of cuda_module.h.
  *
  * Design notes.
  * 1. One backend object per index (made by mvke_index_use_gpu). It owns, per device, the
@@ -47,6 +47,7 @@
 extern "C" {
 #include "../cpu/topk.h"
 }
+#include "host.cuh"
 
 #define MIN_ROWS_PER_DEVICE ((int64_t)1 << 20)
 #define TQ_MAX 512
@@ -499,10 +500,16 @@ template <typename F> mvke_status each_device(cu_backend *be, F fn) {
     return MVKE_OK;
 }
 
+/* What the devices do not take: codec storages (scored from their codes and refined by the CPU
+ * driver) and allow-lists given as a callback (host code). */
+bool cpu_only(const mvke_kdb *db, const mvke_kfilter *filter) {
+    return db->L.storage == MVKE_STORAGE_SQ8 || db->L.storage == MVKE_STORAGE_PQ || (filter && filter->member);
+}
+
 mvke_status cu_knn(const mvke_backend *self, const mvke_kdb *db, const mvke_kqueries *q, int64_t k,
                    const mvke_kfilter *filter, int threads, float *out_s, int64_t *out_i) {
     cu_backend *be = (cu_backend *)self;
-    if (k > MVKE_CU_MAX_K) { /* the device selector's limit: the CPU backend has none */
+    if (k > MVKE_CU_MAX_K || cpu_only(db, filter)) { /* the device selector's limit: the CPU backend has none */
         const mvke_backend *cpu = mvke_backend_cpu();
         return cpu->knn(cpu, db, q, k, filter, threads, out_s, out_i);
     }
@@ -548,8 +555,11 @@ mvke_status cu_knn(const mvke_backend *self, const mvke_kdb *db, const mvke_kque
 
 mvke_status cu_range(const mvke_backend *self, const mvke_kdb *db, const mvke_kqueries *q,
                      float min_score, const mvke_kfilter *filter, int threads, mvke_kranges *out) {
-    (void)threads;
     cu_backend *be = (cu_backend *)self;
+    if (cpu_only(db, filter)) {
+        const mvke_backend *cpu = mvke_backend_cpu();
+        return cpu->range(cpu, db, q, min_score, filter, threads, out);
+    }
     memset(out, 0, sizeof *out);
     if (q->n == 0) { /* no queries: one empty offset list */
         out->lims = (int64_t *)mvke_calloc(1, sizeof(int64_t));
@@ -695,6 +705,6 @@ const mvke_cuda_module the_module = {MVKE_CUDA_MODULE_ABI, sizeof(mvke_cuda_modu
 } // namespace
 
 /* The module's one exported symbol (the rest is hidden: -fvisibility=hidden). */
-extern "C" __attribute__((visibility("default"))) const mvke_cuda_module *mvke_cuda_module_entry(void) {
-    return &the_module;
+extern "C" __attribute__((visibility("default"))) const mvke_cuda_module *mvke_cuda_module_entry(const mvke_cuda_host *host) {
+    return mvke_cuda_host_set(host) == 0 ? &the_module : NULL;
 }

@@ -58,9 +58,7 @@ tagtop_kernel(const float *__restrict__ Q, const float *__restrict__ GQ, const f
             float den2 = 0.0f;
             for (int p = lane; p < P; p += 32) den2 = fmaf(gs[t * P + p], gq[p], den2);
             den2 = warp_sum(den2);
-            const float qf = qt * MVKE_DEN2_REL_FLOOR;
-            float s = den2 > qf * rs[t] && den2 > 0.0f ? num / sqrtf(den2) : 0.0f;
-            s = s > 1.0f ? 1.0f : s < -1.0f ? -1.0f : s;
+            const float s = mvke_cosine(num, den2, qt * MVKE_DEN2_REL_FLOOR * rs[t]);
             if (cnt == M && !mvke_cu_better(s, id, my_s[M - 1], my_id[M - 1])) continue;
             /* Position: entries ranking above the new one. */
             int above = 0;

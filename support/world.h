@@ -14,8 +14,8 @@
  * Everything follows from the seed (through rng.h): the same options give the same world, bit
  * for bit, and any range of users can be made again on its own (synth_world_user_rows).
  */
-#ifndef MVKE_SYNTH_WORLD_H
-#define MVKE_SYNTH_WORLD_H
+#ifndef MVKE_SUPPORT_WORLD_H
+#define MVKE_SUPPORT_WORLD_H
 
 #include <stddef.h>
 #include <stdint.h>

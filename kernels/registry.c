@@ -1,11 +1,12 @@
 /*
- * backend.c - the backend registry: the one place that names the backends, finds them and
+ * registry.c - the backend registry: the one place that names the backends, finds them and
  * hands them out.
  *
  * The CPU backend is part of libmvke. The CUDA backend is a module, libmvke-cuda.so (built from
  * kernels/cuda/ when nvcc and cuBLAS are found), opened with dlopen at the first request for a
  * GPU and kept loaded for the life of the process. Its one exported symbol,
- * MVKE_CUDA_MODULE_ENTRY, returns its table (kernels/cuda/cuda_module.h). The module is looked
+ * MVKE_CUDA_MODULE_ENTRY, takes the host table below (what the module may call here) and returns
+ * the module's table (kernels/cuda/cuda_module.h). The module is looked
  * for, in order:
  *   1. $MVKE_CUDA_MODULE, when set and not empty: that file and nothing else (so a test or an
  *      operator can point at a module, or hide it by pointing nowhere);
@@ -27,7 +28,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu/topk.h"
 #include "cuda/cuda_module.h"
+#include "half.h"
 #include "runtime.h"
 
 const mvke_backend *mvke_backend_default(void) { return mvke_backend_cpu(); }
@@ -56,6 +59,16 @@ static void append(char *buf, size_t cap, size_t *len, const char *fmt, const ch
     if (w > 0) *len += (size_t)w < cap - *len ? (size_t)w : cap - *len - 1;
 }
 
+static mvke_status host_error(mvke_status status, const char *message) { return mvke_error(status, "%s", message); }
+
+/* What the module calls back (cuda_module.h). */
+static const mvke_cuda_host host = {
+    MVKE_CUDA_MODULE_ABI, sizeof(mvke_cuda_host), host_error, mvke_error_clear, mvke_last_error,
+    mvke_malloc, mvke_calloc, mvke_realloc, mvke_free, mvke_malloc_array, mvke_backend_cpu,
+    mvke_kranges_alloc, mvke_kranges_release, mvke_half_from_float, mvke_layout_get, mvke_pairs_sort,
+    mvke_topk_init, mvke_topk_push, mvke_topk_finish,
+};
+
 /* Tries one candidate file. Returns the module, or NULL with *found set when the file exists
  * but could not be used (then why holds the reason). */
 static const mvke_cuda_module *try_module(const char *path, int *found, char *why, size_t cap) {
@@ -76,9 +89,12 @@ static const mvke_cuda_module *try_module(const char *path, int *found, char *wh
     }
     *found = 1;
     mvke_cuda_module_entry_fn entry = (mvke_cuda_module_entry_fn)dlsym(h, MVKE_CUDA_MODULE_ENTRY);
-    const mvke_cuda_module *m = entry ? entry() : NULL;
-    if (!m) {
+    const mvke_cuda_module *m = entry ? entry(&host) : NULL;
+    if (!entry) {
         snprintf(why, cap, "it has no %s entry point", MVKE_CUDA_MODULE_ENTRY);
+    } else if (!m) {
+        snprintf(why, cap, "it was built for another version of libmvke (it refused this library's host table, abi %d, version %s)",
+                 MVKE_CUDA_MODULE_ABI, MVKE_VERSION);
     } else if (m->abi != MVKE_CUDA_MODULE_ABI || m->size != sizeof *m || !m->version ||
                strcmp(m->version, MVKE_VERSION) != 0 || !m->device_count || !m->backend_new) {
         snprintf(why, cap, "it was built for another version of libmvke (module abi %u, version %s; "
@@ -182,28 +198,4 @@ mvke_status mvke_cuda_device_count(int *n) {
     const mvke_cuda_module *m;
     mvke_status st = cuda_load(&m);
     return st != MVKE_OK ? st : m->device_count(n);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Helpers shared by the backends
- * ------------------------------------------------------------------------------------------- */
-
-void mvke_kranges_release(mvke_kranges *r) {
-    mvke_free(r->lims);
-    mvke_free(r->ids);
-    mvke_free(r->scores);
-    r->lims = NULL;
-    r->ids = NULL;
-    r->scores = NULL;
-    r->nq = 0;
-}
-
-mvke_status mvke_kranges_alloc(mvke_kranges *r, int64_t nq, int64_t total) {
-    r->nq = nq;
-    r->lims = mvke_malloc_array((size_t)nq + 1, sizeof *r->lims);
-    r->ids = mvke_malloc_array((size_t)(total ? total : 1), sizeof *r->ids);
-    r->scores = mvke_malloc_array((size_t)(total ? total : 1), sizeof *r->scores);
-    if (r->lims && r->ids && r->scores) return MVKE_OK;
-    mvke_kranges_release(r);
-    return mvke_error(MVKE_ERR_NOMEM, "out of memory collecting %lld threshold hits", (long long)total);
 }

@@ -2,8 +2,8 @@
  * clock.h - the one clock and the one median of every measurement in the project's programs
  * (the benchmark, the GPU benchmark, the naive baseline, the demo and the progress reports).
  */
-#ifndef MVKE_BENCH_CLOCK_H
-#define MVKE_BENCH_CLOCK_H
+#ifndef MVKE_SUPPORT_CLOCK_H
+#define MVKE_SUPPORT_CLOCK_H
 
 /* Monotonic seconds. */
 double bench_now(void);

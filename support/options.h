@@ -9,8 +9,8 @@
  * range, missing required option, two options of one group, an option without the one it needs),
  * each followed by the usage line, with exit status 2.
  */
-#ifndef MVKE_TOOLS_OPTIONS_H
-#define MVKE_TOOLS_OPTIONS_H
+#ifndef MVKE_SUPPORT_OPTIONS_H
+#define MVKE_SUPPORT_OPTIONS_H
 
 #include <stddef.h>
 #include <stdio.h>

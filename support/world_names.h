@@ -3,8 +3,8 @@
  * 12 subtopics each (the paper's 18 / 216 split), then generic qualifiers for the deeper levels.
  * Only world.c includes this file.
  */
-#ifndef MVKE_SYNTH_WORLD_NAMES_H
-#define MVKE_SYNTH_WORLD_NAMES_H
+#ifndef MVKE_SUPPORT_WORLD_NAMES_H
+#define MVKE_SUPPORT_WORLD_NAMES_H
 
 #define WORLD_NTOPIC_NAMES 18
 #define WORLD_NSUB_NAMES 12

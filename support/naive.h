@@ -9,8 +9,8 @@
  * Numerics are those of plain float32 code: E and the dot products accumulate in float; the
  * final division is done in double. It is a baseline, not a second implementation of the search.
  */
-#ifndef MVKE_BENCH_NAIVE_H
-#define MVKE_BENCH_NAIVE_H
+#ifndef MVKE_SUPPORT_NAIVE_H
+#define MVKE_SUPPORT_NAIVE_H
 
 #include <stdint.h>
 

@@ -2,8 +2,8 @@
  * gnuplot.h - the one way the programs draw their pictures: gnuplot run on a script in a folder
  * (the benchmark's SVG plots, the demo's report pictures), without a shell.
  */
-#ifndef MVKE_BENCH_GNUPLOT_H
-#define MVKE_BENCH_GNUPLOT_H
+#ifndef MVKE_SUPPORT_GNUPLOT_H
+#define MVKE_SUPPORT_GNUPLOT_H
 
 #include <stddef.h>
 

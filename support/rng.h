@@ -7,13 +7,13 @@
  * which is also output i of the classic sequential splitmix64 seeded with `key`; a synth_rng is
  * only a position in such a stream, for code that draws one value after another.
  *
- * Where it lives: synth/ (this generator and the synthetic MVKE world, world.h) is compiled once
- * into a static archive that the `mvke` tool, mvke-bench, the GPU benchmark and the tests link.
- * The library does not export it: synthetic data is not part of the retrieval API, and keeping it
- * out of libmvke keeps the library's surface what mvke.h documents.
+ * Where it lives: support/ (with the synthetic MVKE world, world.h, and the other helpers the
+ * programs and tests share) is compiled once into a static archive that the `mvke` tool, the
+ * benchmarks and the tests link. The library does not export it: synthetic data is not part of
+ * the retrieval API.
  */
-#ifndef MVKE_SYNTH_RNG_H
-#define MVKE_SYNTH_RNG_H
+#ifndef MVKE_SUPPORT_RNG_H
+#define MVKE_SUPPORT_RNG_H
 
 #include <stdint.h>
 
