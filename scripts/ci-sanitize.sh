@@ -23,24 +23,7 @@ passes=("$@")
 status=0
 
 # The summary line of one meson test log, plus extra failures (sanitizer reports).
-summary() { # NAME LOG EXTRA_FAILED
-    python3 - "$@" <<'PY'
-import json, os, sys
-name, log, extra = sys.argv[1], sys.argv[2], int(sys.argv[3])
-c = {"OK": 0, "FAIL": 0, "SKIP": 0}
-other = 0
-if os.path.exists(log):
-    for line in open(log):
-        line = line.strip()
-        if line:
-            r = json.loads(line).get("result", "")
-            if r in c:
-                c[r] += 1
-            else:
-                other += 1
-print(f"tests ({name}): {c['OK']} passed, {c['FAIL'] + other + extra} failed, {c['SKIP']} skipped")
-PY
-}
+summary() { python3 scripts/ci-summary.py "$@"; } # NAME LOG [EXTRA_FAILED]
 
 # Sanitizer reports written under DIR by tested processes: printed, and counted.
 reports() { # DIR

@@ -189,7 +189,8 @@ static inline mvke_scan_group mvke_scan_group_of(const mvke_scan_pack *pk, int64
 
 /* Software prefetch of the SIMD kernels: a search of one task reads several planes and Gram
  * lines side by side, short streams (a few KB per tile) that the hardware prefetcher picks up
- * late. Each kernel step prefetches, in every active plane and Gram line, the panels about
+ * late. Each kernel step of a tile's first query group (the others find the tile in cache)
+ * prefetches, in every active plane and Gram line, the panels about
  * MVKE_SCAN_PREFETCH_BYTES past the ones it scores (measured in one process, 1e6 users, 2
  * threads, AVX-512: one tag 1.25x faster in float16 and 1.9x in sq8, 16 tags 1.27x in float32;
  * AVX2: one tag 1.28x in float32; docs/benchmarks.md, "Kernels"). */

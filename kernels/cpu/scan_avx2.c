@@ -201,7 +201,7 @@ INL T2 void tile(const int ST, const int H, const int NR, const mvke_scan_shape 
         const mvke_scan_group gr = mvke_scan_group_of(pk, g, NR);
         int64_t p = 0;
         for (; p + MP <= v->np; p += MP) {
-            mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
+            if (g == g0) mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
             halves(&c, ST, H, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);
         }
         for (; p < v->np; p++) halves(&c, ST, 2, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);

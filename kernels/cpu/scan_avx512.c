@@ -221,7 +221,7 @@ INL T512 void tile(const int ST, const int MP, const int NR, const mvke_scan_sha
         const mvke_scan_group gr = mvke_scan_group_of(pk, g, NR);
         int64_t p = 0;
         for (; p + MP <= v->np; p += MP) {
-            mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
+            if (g == g0) mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
             panels(&c, ST, MP, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
         }
         for (; p < v->np; p++) panels(&c, ST, 1, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
