@@ -1,16 +1,19 @@
 /*
  * codec_bench.c - mvke-codec-bench: what the compressed storages (sq8, pq, with and without
- * refine) cost and lose against exact float32 search on the same users, in one run.
+ * their float32 rows) cost and give against exact float32 search on the same users, in one run.
  *
- * For each storage: training time on a sample, bytes per user (resident memory added by the
- * index, and the layout's own count), one-tag search time (median over the tags, one search per
- * tag, every thread) and its ratio to float32, recall@k of every tag's top k against float32's
- * top k, and, on the demo's world, the precision at M of batch tagging (every sampled user's
- * top M tags per task from its stored - decoded - row, scored against the planted preferences
- * with the world's own synth_world_prefers, as `mvke demo` does). Prints one markdown table,
- * then what storing the Gram triangles as float16 would change (the decision of docs/codecs.md).
+ * Users are generated in chunks straight into each index (the demo's world, or random normal
+ * rows), so that a run at 1e7 users holds one index at a time. float32 goes first: every tag's
+ * top k and a threshold per tag that selects about --threshold-users users (its score of rank
+ * --threshold-users), with their answers kept as the reference. Then every codec configuration,
+ * in each of its search modes (docs/codecs.md): the codes alone; `exact` (certified) and
+ * `approx` R = 4 and 16 for an index keeping its rows. For each: bytes per user resident (what a
+ * search reads: codes, Gram triangle, bounds, ids and their lookup) and on disk (plus the refine
+ * rows), the median one-tag time of top-k and of the threshold search as ratios to float32's,
+ * the users re-scored per tag (mean and max, from mvke_last_search_stats), the share of answers
+ * certified and of answers identical to float32's (ids, order and scores), and recall@k. On the
+ * demo's world, the precision at M of batch tagging from the stored rows. Prints markdown.
  */
-#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +22,9 @@
 
 #include "kernels/half.h"
 #include "mvke/mvke.h"
+#include "support/options.h"
 #include "support/rng.h"
 #include "support/world.h"
-#include "support/options.h"
 
 typedef struct config {
     const char *name; /* as for --storage */
@@ -32,24 +35,6 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Resident set size of this process, bytes. */
-static double rss_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
-        fclose(f);
-    }
-    return (double)res * 4096.0;
-}
-
-/* Bytes the allocator has handed out (in use, heap and mapped chunks): unlike the resident set,
- * it does not hide an index inside memory freed by the one before. */
-static double heap_bytes(void) {
-    const struct mallinfo2 mi = mallinfo2();
-    return (double)mi.uordblks + (double)mi.hblkhd;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -65,11 +50,16 @@ static int fail(const char *what, mvke_status st) {
 typedef struct data {
     int K, d, D;
     int64_t n, ntags;
-    const float *x;   /* n*D users */
     float *z;         /* ntags*D gated tag rows */
-    synth_world *world;
+    synth_world *world; /* the demo's world (its tags; users are made on demand), or NULL: random */
     mvke_tags *tags;  /* the world's tag table (world only) */
 } data;
+
+/* Users [first, first + n) into x. */
+static void user_rows(const data *dt, int64_t first, int64_t n, float *x) {
+    if (dt->world) synth_world_user_rows(dt->world, first, n, x);
+    else synth_normals(synth_key(12345, 1), (uint64_t)first * (uint64_t)dt->D, n * dt->D, x);
+}
 
 /* Batch tagging precision at M over the first nu users, read back from the index. */
 static double precision_at(const data *dt, const mvke_index *ix, int64_t nu, int64_t M) {
@@ -123,8 +113,11 @@ static void gram16_effect(const data *dt) {
     double *gq = malloc(sizeof(double) * dt->ntags * P);
     for (int64_t t = 0; t < dt->ntags; t++) gram_of(K, d, dt->z + t * dt->D, 1.0, gq + t * P);
     int64_t over = 0, pairs = 0;
-    for (int64_t u = 0; u < dt->n; u++) {
-        gram_of(K, d, dt->x + u * dt->D, 2.0, gu);
+    const int64_t nu = dt->n < 100000 ? dt->n : 100000;
+    float *x = malloc(sizeof(float) * dt->D);
+    for (int64_t u = 0; u < nu; u++) {
+        user_rows(dt, u, 1, x);
+        gram_of(K, d, x, 2.0, gu);
         int fits = 1;
         for (int e = 0; e < P; e++) {
             biggest = fabs(gu[e]) > biggest ? fabs(gu[e]) : biggest;
@@ -151,13 +144,115 @@ static void gram16_effect(const data *dt) {
     printf("\nGram triangles as float16 instead of float32 (%lld users x %lld tags): largest entry %.1f (float16 "
            "max 65504), %lld users would not fit; relative change of the score's norm: mean %.2e, max %.2e; "
            "bytes per user: %d instead of %d\n",
-           (long long)dt->n, (long long)dt->ntags, biggest, (long long)over, pairs ? sum / (double)pairs : 0.0, worst,
+           (long long)nu, (long long)dt->ntags, biggest, (long long)over, pairs ? sum / (double)pairs : 0.0, worst,
            2 * P, 4 * P);
     free(gq);
+    free(x);
+}
+
+/* What one search mode gave over the tags. */
+typedef struct tally {
+    double *topk_s, *thr_s;      /* per tag */
+    double refined_sum, refined_max, thr_refined_sum, thr_refined_max;
+    int64_t certified, identical, thr_certified, thr_identical;
+    double recall;
+} tally;
+
+/* The reference: float32's top k and threshold answers per tag. */
+typedef struct reference {
+    int64_t k;
+    int64_t *ids;   /* ntags * k */
+    float *scores;  /* ntags * k */
+    float *thr;     /* per tag */
+    int64_t *thr_n; /* per tag: users at or above it */
+    int64_t **thr_ids;
+    float **thr_scores;
+} reference;
+
+static double median(double *v, int64_t n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* Searches every tag (top k, then its threshold) twice, timing the second pass; fills t and,
+ * for float32 (ref->thr_ids NULL), the reference. */
+static int run_mode(const data *dt, const mvke_index *ix, reference *ref, int64_t thr_users, tally *t) {
+    const int64_t k = ref->k, n = dt->n;
+    float *S = malloc(sizeof(float) * (size_t)(k > thr_users ? k : thr_users));
+    int64_t *I = malloc(sizeof(int64_t) * (size_t)(k > thr_users ? k : thr_users));
+    const int fill = ref->thr_ids[0] == NULL;
+    mvke_status st;
+    for (int64_t g = 0; g < dt->ntags; g++) {
+        const float *z = dt->z + g * dt->D;
+        if (fill) { /* the threshold of rank thr_users */
+            if ((st = mvke_index_search(ix, 1, z, thr_users, NULL, S, I)) != MVKE_OK) return fail("search", st);
+            ref->thr[g] = S[thr_users - 1];
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            mvke_search_stats ss;
+            double t0 = now_s();
+            if ((st = mvke_index_search(ix, 1, z, k, NULL, S, I)) != MVKE_OK) return fail("search", st);
+            const double dt_s = now_s() - t0;
+            mvke_last_search_stats(&ss);
+            if (pass == 0) continue;
+            t->topk_s[g] = dt_s;
+            const double fr = (double)ss.users_refined / (double)n;
+            t->refined_sum += fr;
+            t->refined_max = fr > t->refined_max ? fr : t->refined_max;
+            t->certified += ss.certified;
+            if (fill) {
+                memcpy(ref->ids + g * k, I, sizeof(int64_t) * k);
+                memcpy(ref->scores + g * k, S, sizeof(float) * k);
+            }
+            t->identical += !memcmp(ref->ids + g * k, I, sizeof(int64_t) * k) &&
+                            !memcmp(ref->scores + g * k, S, sizeof(float) * k);
+            int64_t hit = 0;
+            for (int64_t a = 0; a < k; a++)
+                for (int64_t b = 0; b < k; b++)
+                    if (I[a] >= 0 && I[a] == ref->ids[g * k + b]) {
+                        hit++;
+                        break;
+                    }
+            t->recall += (double)hit / (double)k;
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            mvke_result *r = NULL;
+            mvke_search_stats ss;
+            double t0 = now_s();
+            if ((st = mvke_index_range_search(ix, 1, z, ref->thr[g], NULL, &r)) != MVKE_OK) return fail("range search", st);
+            const double dt_s = now_s() - t0;
+            mvke_last_search_stats(&ss);
+            const int64_t *ri;
+            const float *rs;
+            int64_t rn;
+            mvke_result_get(r, 0, &ri, &rs, &rn);
+            if (pass == 1) {
+                t->thr_s[g] = dt_s;
+                const double fr = (double)ss.users_refined / (double)n;
+                t->thr_refined_sum += fr;
+                t->thr_refined_max = fr > t->thr_refined_max ? fr : t->thr_refined_max;
+                t->thr_certified += ss.certified;
+                if (fill) {
+                    ref->thr_n[g] = rn;
+                    ref->thr_ids[g] = malloc(sizeof(int64_t) * (size_t)(rn + 1));
+                    ref->thr_scores[g] = malloc(sizeof(float) * (size_t)(rn + 1));
+                    memcpy(ref->thr_ids[g], ri, sizeof(int64_t) * rn);
+                    memcpy(ref->thr_scores[g], rs, sizeof(float) * rn);
+                }
+                t->thr_identical += rn == ref->thr_n[g] && !memcmp(ri, ref->thr_ids[g], sizeof(int64_t) * rn) &&
+                                    !memcmp(rs, ref->thr_scores[g], sizeof(float) * rn);
+            }
+            mvke_result_free(r);
+        }
+    }
+    free(S);
+    free(I);
+    return 0;
 }
 
 int main(int argc, char **argv) {
     long long n = 1000000, ntags = 32, k = 100, M = 10, tag_users = 20000, train_n = 65536, threads = 0;
+    long long thr_users = 10000;
     const char *source = "world", *only = NULL;
     const cli_option options[] = {
         {.name = "--source", .metavar = "S", .help = "world (the demo's synthetic world) or random (normal users)",
@@ -168,6 +263,9 @@ int main(int argc, char **argv) {
          .dst = &ntags, .min = 1, .max = 1e6},
         {.name = "--k", .metavar = "K", .help = "results per tag, the k of recall@k (default 100)", .kind = CLI_INT,
          .dst = &k, .min = 1, .max = 1e6},
+        {.name = "--threshold-users", .metavar = "U",
+         .help = "each tag's threshold selects about U users of float32 (default 10000)", .kind = CLI_INT,
+         .dst = &thr_users, .min = 1, .max = 1e8},
         {.name = "--top", .metavar = "M", .help = "tags per user and task in batch tagging (default 10)",
          .kind = CLI_INT, .dst = &M, .min = 1, .max = 1e4},
         {.name = "--tag-users", .metavar = "U", .help = "users tagged for the precision (default 20000)",
@@ -176,24 +274,27 @@ int main(int argc, char **argv) {
          .dst = &train_n, .min = 1, .max = 1e9},
         {.name = "--threads", .metavar = "T", .help = "search threads (default 0: OpenMP's)", .kind = CLI_INT,
          .dst = &threads, .min = 0, .max = 4096},
-        {.name = "--only", .metavar = "STORAGE", .help = "f32 and this storage only (f16, sq8, pq)",
+        {.name = "--only", .metavar = "STORAGE", .help = "f32 and this storage only (bf16, sq8, pq)",
          .kind = CLI_STRING, .dst = &only},
     };
     const cli_spec spec = {"mvke-codec-bench",
-                           "The codecs (sq8, pq, with and without refine) against float32 search on the same users.",
+                           "The codecs (sq8, pq, with and without their rows; exact and approx modes) against float32\n"
+                           "search on the same users.",
                            NULL, options, CLI_NOPTIONS(options)};
     int code = 0;
     if (!cli_parse(&spec, argc, argv, &code)) return code;
     if (strcmp(source, "world") && strcmp(source, "random"))
         return cli_usage_error(&spec, "--source %s: use world or random", source);
-    if (n < 1 || ntags < 1 || k < 1 || train_n < 1) return fail("options", MVKE_ERR_INVALID);
+    if (thr_users > n) thr_users = n;
+    if (k > n) k = n;
     data dt = {0};
-    float *xr = NULL;
     mvke_status st;
     if (!strcmp(source, "world")) {
         synth_world_options wo;
         synth_world_options_init(&wo);
-        wo.nusers = n;
+        /* The world holds the tags and the users whose preferences the precision reads; every
+         * user's rows are made on demand, chunk by chunk (the same rows for the same user). */
+        wo.nusers = tag_users < n ? tag_users : n;
         char msg[256];
         if ((st = synth_world_new(&dt.world, &wo, msg, sizeof msg)) != MVKE_OK) {
             fprintf(stderr, "mvke-codec-bench: %s\n", msg);
@@ -202,18 +303,15 @@ int main(int argc, char **argv) {
         if ((st = synth_world_tags(dt.world, NULL, &dt.tags)) != MVKE_OK) return fail("world tags", st);
         dt.K = wo.K;
         dt.d = wo.d;
-        dt.x = dt.world->x;
     } else {
         dt.K = 5;
         dt.d = 30;
-        xr = malloc(sizeof(float) * n * dt.K * dt.d);
-        synth_normals(synth_key(12345, 1), 0, n * dt.K * dt.d, xr);
-        dt.x = xr;
     }
     dt.D = dt.K * dt.d;
     dt.n = n;
     dt.ntags = ntags;
     dt.z = malloc(sizeof(float) * ntags * dt.D);
+    float *row = malloc(sizeof(float) * dt.D);
     for (int64_t t = 0; t < ntags; t++) {
         if (dt.world) {
             /* Tags spread over the taxonomy and alternating tasks. */
@@ -227,26 +325,46 @@ int main(int argc, char **argv) {
             float q[30], wg[5] = {0};
             const int lo = t % 2 ? 1 : 0, hi = t % 2 ? 4 : 2;
             double sum = 0;
-            for (int j = 0; j < dt.d; j++) q[j] = xr[(t * 131 + 7) % n * dt.D + j];
-            for (int e = lo; e <= hi; e++) sum += (wg[e] = (float)exp(xr[(t * 17 + e) % n * dt.D]));
+            user_rows(&dt, (t * 131 + 7) % n, 1, row);
+            for (int j = 0; j < dt.d; j++) q[j] = row[j];
+            for (int e = lo; e <= hi; e++) {
+                user_rows(&dt, (t * 17 + e) % n, 1, row);
+                sum += (wg[e] = (float)exp(row[0]));
+            }
             for (int e = lo; e <= hi; e++) wg[e] = (float)(wg[e] / sum);
             mvke_pack_query(dt.K, dt.d, q, wg, dt.z + t * dt.D);
         }
     }
 
-    const config configs[] = {{"f32", 0}, {"f16", 0}, {"sq8", 0}, {"sq8", 1}, {"pq", 0}, {"pq", 1}};
+    /* Configurations: storage, refine rows, and the modes searched (R = 0: exact). */
+    typedef struct config {
+        const char *name;
+        int refine;
+    } config;
+    const config configs[] = {{"f32", 0}, {"bf16", 0}, {"sq8", 0}, {"sq8", 1}, {"pq", 0}, {"pq", 1}};
     const int nconf = (int)(sizeof configs / sizeof configs[0]);
-    int64_t *truth = malloc(sizeof(int64_t) * ntags * k);
-    float *S = malloc(sizeof(float) * k);
-    int64_t *I = malloc(sizeof(int64_t) * k);
-    double *times = malloc(sizeof(double) * ntags);
-    double f32_tag = 0, f32_prec = 0;
-    printf("# mvke-codec-bench: %s users, n = %lld, K = %d, d = %d, %lld tags, recall@%lld, precision@%lld over %lld users\n\n",
-           source, (long long)n, dt.K, dt.d, (long long)ntags, (long long)k, (long long)M,
-           (long long)(tag_users < n ? tag_users : n));
-    printf("| storage | refine | train s | add s | bytes/user (allocated) | resident growth/user | one tag ms | speed vs f32 | recall@%lld | precision@%lld |\n",
-           (long long)k, (long long)M);
-    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    reference ref = {.k = k};
+    ref.ids = malloc(sizeof(int64_t) * ntags * k);
+    ref.scores = malloc(sizeof(float) * ntags * k);
+    ref.thr = malloc(sizeof(float) * ntags);
+    ref.thr_n = calloc((size_t)ntags, sizeof(int64_t));
+    ref.thr_ids = calloc((size_t)ntags, sizeof(int64_t *));
+    ref.thr_scores = calloc((size_t)ntags, sizeof(float *));
+    tally t = {0};
+    t.topk_s = malloc(sizeof(double) * ntags);
+    t.thr_s = malloc(sizeof(double) * ntags);
+    double f32_topk = 0, f32_thr = 0, f32_prec = 0;
+    const int64_t chunk = 65536;
+    float *buf = malloc(sizeof(float) * chunk * dt.D);
+    printf("# mvke-codec-bench: %s users, n = %lld, K = %d, d = %d, %lld tags one at a time, top-%lld, threshold "
+           "of rank %lld, %d threads\n\n",
+           source, (long long)n, dt.K, dt.d, (long long)ntags, (long long)k, (long long)thr_users,
+           threads ? (int)threads : 0);
+    printf("| storage | mode | bytes/user resident | on disk | top-%lld ms | vs f32 | refined mean / max | certified | "
+           "identical | recall@%lld | threshold ms | vs f32 | refined mean / max | certified | identical | "
+           "precision@%lld |\n",
+           (long long)k, (long long)k, (long long)M);
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     fflush(stdout);
     for (int c = 0; c < nconf; c++) {
         if (only && strcmp(only, configs[c].name) && c != 0) continue;
@@ -255,74 +373,67 @@ int main(int argc, char **argv) {
         o.threads = (int)threads;
         if ((st = mvke_index_options_set_storage(&o, configs[c].name)) != MVKE_OK) return fail("storage", st);
         o.refine = configs[c].refine;
-        const double rss0 = rss_bytes(), heap0 = heap_bytes();
         mvke_index *ix;
         if ((st = mvke_index_new(&ix, dt.K, dt.d, &o)) != MVKE_OK) return fail("index", st);
-        double t0 = now_s();
-        /* Training sample: evenly spaced users. */
-        const int64_t tn = train_n < n ? train_n : n;
-        float *sample = malloc(sizeof(float) * tn * dt.D);
-        for (int64_t i = 0; i < tn; i++)
-            memcpy(sample + i * dt.D, dt.x + (i * (n / tn)) * dt.D, sizeof(float) * dt.D);
-        if ((st = mvke_index_train(ix, tn, sample)) != MVKE_OK) return fail("train", st);
-        free(sample);
-        const double t_train = now_s() - t0;
-        t0 = now_s();
-        if ((st = mvke_index_add(ix, n, NULL, dt.x)) != MVKE_OK) return fail("add", st);
-        const double t_add = now_s() - t0;
-        const double bytes = (heap_bytes() - heap0) / (double)n, rbytes = (rss_bytes() - rss0) / (double)n;
-        /* Refine indexes: R = 4 (the default), then larger R on the same index. */
-        const int Rs[] = {4, 16, 64};
-        for (int ri = 0; ri < (configs[c].refine ? 3 : 1); ri++) {
-            if (configs[c].refine && (st = mvke_index_set_refine(ix, Rs[ri])) != MVKE_OK) return fail("refine", st);
-            /* One tag at a time; the first pass warms up. */
-            double recall = 0;
-            for (int pass = 0; pass < 2; pass++)
-                for (int64_t t = 0; t < ntags; t++) {
-                    t0 = now_s();
-                    if ((st = mvke_index_search(ix, 1, dt.z + t * dt.D, k, NULL, S, I)) != MVKE_OK) return fail("search", st);
-                    times[t] = now_s() - t0;
-                    if (pass == 0) continue;
-                    if (c == 0) {
-                        memcpy(truth + t * k, I, sizeof(int64_t) * k);
-                        continue;
-                    }
-                    int64_t hit = 0;
-                    for (int64_t a = 0; a < k; a++)
-                        for (int64_t b = 0; b < k; b++)
-                            if (I[a] == truth[t * k + b] && I[a] >= 0) {
-                                hit++;
-                                break;
-                            }
-                    recall += (double)hit / (double)k;
-                }
-            qsort(times, (size_t)ntags, sizeof *times, cmp_double);
-            const double tag_s = times[ntags / 2];
+        if (o.storage == MVKE_STORAGE_SQ8 || o.storage == MVKE_STORAGE_PQ) {
+            /* Training sample: evenly spaced users. */
+            const int64_t tn = train_n < n ? train_n : n;
+            float *sample = malloc(sizeof(float) * tn * dt.D);
+            for (int64_t i = 0; i < tn; i++) user_rows(&dt, i * (n / tn), 1, sample + i * dt.D);
+            if ((st = mvke_index_train(ix, tn, sample)) != MVKE_OK) return fail("train", st);
+            free(sample);
+        }
+        for (int64_t first = 0; first < n; first += chunk) {
+            const int64_t m = n - first < chunk ? n - first : chunk;
+            user_rows(&dt, first, m, buf);
+            if ((st = mvke_index_add(ix, m, NULL, buf)) != MVKE_OK) return fail("add", st);
+        }
+        mvke_index_footprint fp;
+        mvke_index_describe(ix, &fp);
+        const long long resident = (long long)(fp.row_bytes + fp.id_bytes);
+        const long long disk = resident + (long long)fp.refine_bytes;
+        double prec = NAN;
+        if (dt.world) prec = precision_at(&dt, ix, tag_users < n ? tag_users : n, M);
+        if (c == 0) f32_prec = prec;
+        /* Modes: f32 and codes alone one; with rows, exact then approx R = 4 and 16. */
+        const int Rs[3] = {0, 4, 16};
+        for (int mi = 0; mi < (configs[c].refine ? 3 : 1); mi++) {
+            if (configs[c].refine) {
+                if ((st = mvke_index_set_search_mode(ix, Rs[mi] ? MVKE_SEARCH_APPROX : MVKE_SEARCH_EXACT)) != MVKE_OK)
+                    return fail("mode", st);
+                if (Rs[mi] && (st = mvke_index_set_refine(ix, Rs[mi])) != MVKE_OK) return fail("refine", st);
+            }
+            double *a = t.topk_s, *b = t.thr_s;
+            memset(&t, 0, sizeof t);
+            t.topk_s = a;
+            t.thr_s = b;
+            if (run_mode(&dt, ix, &ref, thr_users, &t) != 0) return 1;
+            const double topk = median(t.topk_s, ntags), thr = median(t.thr_s, ntags);
             if (c == 0) {
-                f32_tag = tag_s;
-                recall = (double)ntags;
+                f32_topk = topk;
+                f32_thr = thr;
             }
-            double prec = NAN;
-            if (dt.world && ri == 0) {
-                prec = precision_at(&dt, ix, tag_users < n ? tag_users : n, M);
-                if (c == 0) f32_prec = prec;
-            }
-            char rname[16] = "-";
-            if (configs[c].refine) snprintf(rname, sizeof rname, "R=%d", Rs[ri]);
-            printf("| %s | %s | %.2f | %.2f | %.1f | %.1f | %.3f | %.2fx | %.4f | %.4f (%+.4f) |\n", configs[c].name,
-                   rname, t_train, t_add, bytes, rbytes, tag_s * 1e3, f32_tag / tag_s, recall / (double)ntags, prec,
-                   prec - f32_prec);
+            char mode[32] = "-";
+            if (configs[c].refine) snprintf(mode, sizeof mode, Rs[mi] ? "approx R=%d" : "exact", Rs[mi]);
+            else if (c > 1) snprintf(mode, sizeof mode, "codes");
+            printf("| %s | %s | %lld | %lld | %.2f | %.2fx | %.3f%% / %.3f%% | %lld/%lld | %lld/%lld | %.4f | %.2f | %.2fx | "
+                   "%.3f%% / %.3f%% | %lld/%lld | %lld/%lld | %.4f (%+.4f) |\n",
+                   configs[c].name, mode, resident, disk, topk * 1e3, f32_topk / topk, 100.0 * t.refined_sum / ntags,
+                   100.0 * t.refined_max, (long long)t.certified, (long long)ntags, (long long)t.identical,
+                   (long long)ntags, t.recall / (double)ntags, thr * 1e3, f32_thr / thr,
+                   100.0 * t.thr_refined_sum / ntags, 100.0 * t.thr_refined_max, (long long)t.thr_certified,
+                   (long long)ntags, (long long)t.thr_identical, (long long)ntags, prec, prec - f32_prec);
             fflush(stdout);
         }
         mvke_index_free(ix);
     }
     gram16_effect(&dt);
-    free(truth);
-    free(S);
-    free(I);
-    free(times);
-    free(dt.z);
-    free(xr);
+    for (int64_t g = 0; g < ntags; g++) {
+        free(ref.thr_ids[g]);
+        free(ref.thr_scores[g]);
+    }
+    free(ref.ids); free(ref.scores); free(ref.thr); free(ref.thr_n); free(ref.thr_ids); free(ref.thr_scores);
+    free(t.topk_s); free(t.thr_s); free(buf); free(row); free(dt.z);
     mvke_tags_free(dt.tags);
     synth_world_free(dt.world);
     return 0;

@@ -38,11 +38,15 @@
 #define MVKE_FILE_NAME_MAX 255u
 
 #define MVKE_FILE_UNIT_SHIFT 20u     /* checksum units of 1 MiB */
+#define MVKE_FILE_UNIT_SHIFT_REFINE 16u /* 64 KiB in files with refine rows: a candidate's first use
+                                           checks its row's unit, not a MiB */
+#define MVKE_FILE_CODEC_HEAD 64u     /* u32 storage, u32 m, u32 refine, u32 reserved, u64 train rows, zeros */
 #define MVKE_FILE_CHECKSUMS_HEAD 64u /* u32 unit shift, u32 reserved, u64 units, zeros */
 
 /* Section kinds; each appears at most once. Version 1: 1-10, all but VK required. Version 2:
- * 1-8 and 11-14, all but VK required; 15-22 are reserved for what later minor additions store
- * (docs/file-format.md) and refused by this library with a message saying so. */
+ * 1-8 and 11-14, all but VK required; CODEC (15) in every file of a codec storage (sq8, pq) and
+ * REFINE_ROWS (17) in those kept with refine; 16 and 18-22 are reserved for what later minor
+ * additions store (docs/file-format.md) and refused by this library with a message saying so. */
 enum {
     MVKE_SEC_OPTIONS = 1,   /* tag storage u32, temperature f32, has_vk u32, ntasks u32, ntags u64 */
     MVKE_SEC_TASKS = 2,     /* ntasks task records */
@@ -58,10 +62,12 @@ enum {
     MVKE_SEC_CHECKSUMS = 12,   /* version 2: the checksum units' CRC-32C values */
     MVKE_SEC_ID_LOOKUP = 13,   /* version 2: nusers (id, position) int64 pairs, ids ascending (bulk) */
     MVKE_SEC_ID_FENCES = 14,   /* version 2: the first id of every 65536 lookup pairs */
+    MVKE_SEC_CODEC = 15,       /* codecs: the head, then sq8 vmin and scale (K*d float32 each) or pq
+                                  centroids (K * 256 * d float32), then the bounds' units (K float32) */
+    MVKE_SEC_REFINE_ROWS = 17, /* codecs with refine: nusers * K * d float32, row-major in storage
+                                  order, for exact re-scoring (bulk) */
     /* Reserved, not written by this version: */
-    MVKE_SEC_CODEC = 15,       /* codec parameters (sq8 affine per dimension, pq codebooks, Gram width) */
     MVKE_SEC_CODES = 16,       /* per-block codes and Gram triangles of a coded index (bulk) */
-    MVKE_SEC_REFINE_ROWS = 17, /* float32 rows, row-major in storage order, for exact re-scoring (bulk) */
     MVKE_SEC_LIST_OFFSETS = 18, /* k-means lists: first position of every list */
     MVKE_SEC_CENTROIDS = 19,   /* k-means centroids */
     MVKE_SEC_RADII = 20,       /* per list and expert: the largest norm (bounds for pruning) */
@@ -110,6 +116,11 @@ void mvke_file_encode_header(const mvke_file_header *h, unsigned char out[MVKE_F
 void mvke_file_decode_header(const unsigned char in[MVKE_FILE_HEADER_SIZE], mvke_file_header *h);
 void mvke_file_encode_entry(const mvke_file_entry *e, unsigned char out[MVKE_FILE_ENTRY_SIZE]);
 void mvke_file_decode_entry(const unsigned char in[MVKE_FILE_ENTRY_SIZE], mvke_file_entry *e);
+
+/* Bytes of the CODEC section of a codec storage of K experts of d. */
+static inline uint64_t mvke_file_codec_bytes(uint32_t storage, uint64_t K, uint64_t d) {
+    return MVKE_FILE_CODEC_HEAD + (storage == MVKE_STORAGE_SQ8 ? 8 * K * d : 4 * 256 * K * d) + 4 * K;
+}
 
 /* A short name of a section kind, for messages ("user rows"). */
 const char *mvke_file_section_name(uint32_t kind);

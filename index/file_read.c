@@ -51,6 +51,9 @@ typedef struct layout {
     uint64_t ntags;
     uint64_t full_block; /* version 2: bytes of a full user block */
     uint64_t nunits;     /* version 2: checksum units */
+    unsigned shift;      /* version 2: checksum unit = 1 << shift bytes */
+    uint32_t codec_m, refine; /* codecs: codes per expert; the file keeps the rows for refine */
+    uint64_t train_rows;
 } layout;
 
 static void unmap_release(void *p) {
@@ -129,6 +132,13 @@ static mvke_status expected_sizes(layout *L, uint64_t *want) {
     } else {
         mvke_layout lay;
         (void)mvke_layout_init(&lay, (int)K, (int)d, (mvke_storage)L->h.storage); /* storage checked */
+        if (mvke_storage_is_codec((mvke_storage)L->h.storage)) {
+            /* Only the number of codes per expert shapes the blocks. */
+            mvke_codec shape = {.m = (int)L->codec_m};
+            mvke_layout_set_codec(&lay, &shape, 0);
+            want[MVKE_SEC_CODEC] = mvke_file_codec_bytes(L->h.storage, K, d);
+            if (L->refine) ok &= !__builtin_mul_overflow(n, K * d * 4, &want[MVKE_SEC_REFINE_ROWS]);
+        }
         const uint64_t nb = n / MVKE_BLOCK_ROWS + (n % MVKE_BLOCK_ROWS != 0);
         const int64_t last = n ? (int64_t)(n - (nb - 1) * MVKE_BLOCK_ROWS) : 0;
         L->full_block = mvke_layout_block_bytes(&lay, MVKE_BLOCK_ROWS);
@@ -142,9 +152,10 @@ static mvke_status expected_sizes(layout *L, uint64_t *want) {
         ok &= !__builtin_mul_overflow(n, (uint64_t)16, &want[MVKE_SEC_ID_LOOKUP]);
         want[MVKE_SEC_ID_FENCES] = (n / MVKE_IDLOOKUP_CHUNK + (n % MVKE_IDLOOKUP_CHUNK != 0)) * 8;
         if (ok) {
-            L->nunits = mvke_units_count(want[MVKE_SEC_USER_IDS], MVKE_FILE_UNIT_SHIFT) +
-                        mvke_units_count(want[MVKE_SEC_USER_BLOCKS], MVKE_FILE_UNIT_SHIFT) +
-                        mvke_units_count(want[MVKE_SEC_ID_LOOKUP], MVKE_FILE_UNIT_SHIFT);
+            L->nunits = mvke_units_count(want[MVKE_SEC_USER_IDS], L->shift) +
+                        mvke_units_count(want[MVKE_SEC_USER_BLOCKS], L->shift) +
+                        mvke_units_count(want[MVKE_SEC_ID_LOOKUP], L->shift) +
+                        mvke_units_count(want[MVKE_SEC_REFINE_ROWS], L->shift);
             want[MVKE_SEC_CHECKSUMS] = MVKE_FILE_CHECKSUMS_HEAD + 4 * L->nunits;
         }
     }
@@ -156,13 +167,17 @@ static mvke_status expected_sizes(layout *L, uint64_t *want) {
 /* Whether a kind may appear in a file of this version, and whether it must. */
 static int kind_allowed(uint32_t version, uint32_t kind) {
     if (version == MVKE_FILE_VERSION_1) return kind >= 1 && kind <= MVKE_SEC_USER_GRAM;
-    return (kind >= 1 && kind <= MVKE_SEC_USER_IDS) || (kind >= MVKE_SEC_USER_BLOCKS && kind <= MVKE_SEC_ID_FENCES);
+    return (kind >= 1 && kind <= MVKE_SEC_USER_IDS) || (kind >= MVKE_SEC_USER_BLOCKS && kind <= MVKE_SEC_ID_FENCES) ||
+           kind == MVKE_SEC_CODEC || kind == MVKE_SEC_REFINE_ROWS;
 }
 static int kind_required(uint32_t version, uint32_t kind) {
-    return kind_allowed(version, kind) && kind != MVKE_SEC_VK;
+    return kind_allowed(version, kind) && kind != MVKE_SEC_VK && kind != MVKE_SEC_CODEC && kind != MVKE_SEC_REFINE_ROWS;
 }
 
-/* Checks header and table; fills L. Reads no section data but the options (64 bytes). */
+static mvke_status check_crc(const layout *L, uint32_t kind);
+
+/* Checks header and table; fills L. Reads no section data but the options (64 bytes) and, for a
+ * codec, its codec section. */
 static mvke_status parse_layout(layout *L) {
     const unsigned char *b = L->base;
     const char *path = L->path;
@@ -191,7 +206,8 @@ static mvke_status parse_layout(layout *L) {
     if (h->K < 1 || h->K > MVKE_MAX_K || h->d < 1 || h->d > MVKE_MAX_D)
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 36: K = %u, d = %u out of range (1-64, 1-65536)", path, h->K, h->d);
     if (h->storage != MVKE_STORAGE_F32 && h->storage != MVKE_STORAGE_F16 &&
-        !(h->storage == MVKE_STORAGE_BF16 && h->version != MVKE_FILE_VERSION_1))
+        !(h->version != MVKE_FILE_VERSION_1 && (h->storage == MVKE_STORAGE_BF16 || h->storage == MVKE_STORAGE_SQ8 ||
+                                                h->storage == MVKE_STORAGE_PQ)))
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte 44: unknown storage %u", path, h->storage);
     const uint64_t table_end = MVKE_FILE_HEADER_SIZE + (uint64_t)h->nsections * MVKE_FILE_ENTRY_SIZE;
     if (table_end > L->size)
@@ -206,7 +222,8 @@ static mvke_status parse_layout(layout *L) {
         mvke_file_entry e;
         mvke_file_decode_entry(b + at, &e);
         uint64_t end;
-        if (h->version != MVKE_FILE_VERSION_1 && e.kind >= MVKE_SEC_CODEC && e.kind <= MVKE_SEC_RESERVED_LAST)
+        if (h->version != MVKE_FILE_VERSION_1 && e.kind >= MVKE_SEC_CODEC && e.kind <= MVKE_SEC_RESERVED_LAST &&
+            e.kind != MVKE_SEC_CODEC && e.kind != MVKE_SEC_REFINE_ROWS)
             return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u holds %s (kind %u), which this library does not "
                               "read: open it with the version that wrote it, or rebuild the index", path,
                               (unsigned long long)at, i, mvke_file_section_name(e.kind), e.kind);
@@ -258,6 +275,38 @@ static mvke_status parse_layout(layout *L) {
     if (L->has_vk != (uint32_t)L->have[MVKE_SEC_VK])
         return mvke_error(MVKE_ERR_FORMAT, "%s: the options say the virtual kernels are %s but the section is %s", path,
                           L->has_vk ? "present" : "absent", L->have[MVKE_SEC_VK] ? "present" : "absent");
+    /* Codecs: the codec section is required (and only there), its head says how the blocks are
+     * shaped; it is small, so its checksum is checked now. */
+    const int codec = mvke_storage_is_codec((mvke_storage)h->storage);
+    if (h->version != MVKE_FILE_VERSION_1) {
+        if (codec != L->have[MVKE_SEC_CODEC] || (!codec && L->have[MVKE_SEC_REFINE_ROWS]))
+            return mvke_error(MVKE_ERR_FORMAT, "%s: a %s index %s a codec section%s", path, mvke_storage_name((mvke_storage)h->storage),
+                              codec ? "lacks" : "has", L->have[MVKE_SEC_REFINE_ROWS] && !codec ? " and refine rows" : "");
+        if (codec) {
+            const mvke_file_entry *ce = &L->sec[MVKE_SEC_CODEC];
+            if (ce->size < MVKE_FILE_CODEC_HEAD)
+                return mvke_error(MVKE_ERR_FORMAT, "%s: the codec section has %llu bytes", path, (unsigned long long)ce->size);
+            mvke_status cs = check_crc(L, MVKE_SEC_CODEC);
+            if (cs != MVKE_OK) return cs;
+            const unsigned char *cp = b + ce->offset;
+            L->codec_m = mvke_get_u32(cp + 4);
+            L->refine = mvke_get_u32(cp + 8);
+            L->train_rows = mvke_get_u64(cp + 16);
+            const uint32_t want_m = h->storage == MVKE_STORAGE_SQ8 ? h->d : L->codec_m;
+            if (mvke_get_u32(cp) != h->storage || L->codec_m < 1 || L->codec_m > h->d || L->codec_m != want_m ||
+                L->refine > 1 || mvke_get_u32(cp + 12) != 0 || !all_zero(cp + 24, MVKE_FILE_CODEC_HEAD - 24) ||
+                L->refine != (uint32_t)L->have[MVKE_SEC_REFINE_ROWS])
+                return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: invalid codec head (storage %u, m %u, refine %u with "
+                                  "refine rows %s)", path, (unsigned long long)ce->offset, mvke_get_u32(cp), L->codec_m,
+                                  L->refine, L->have[MVKE_SEC_REFINE_ROWS] ? "present" : "absent");
+        }
+        /* The checksum unit, from the checksum section's head (checked with the section). */
+        L->shift = MVKE_FILE_UNIT_SHIFT;
+        if (L->sec[MVKE_SEC_CHECKSUMS].size >= 4) L->shift = mvke_get_u32(b + L->sec[MVKE_SEC_CHECKSUMS].offset);
+        if (L->shift < 12 || L->shift > 30)
+            return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: checksum unit of 2^%u bytes (12 to 30 allowed)", path,
+                              (unsigned long long)L->sec[MVKE_SEC_CHECKSUMS].offset, L->shift);
+    }
     uint64_t want[MVKE_SEC_KINDS + 1] = {0};
     mvke_status st = expected_sizes(L, want);
     if (st != MVKE_OK) return st;
@@ -411,11 +460,11 @@ static mvke_status open_layout(const char *path, unsigned flags, mapping **m, la
     }
     if (st == MVKE_OK && !v1) {
         const unsigned char *c = L->base + L->sec[MVKE_SEC_CHECKSUMS].offset;
-        if (mvke_get_u32(c) != MVKE_FILE_UNIT_SHIFT || mvke_get_u32(c + 4) != 0 || mvke_get_u64(c + 8) != L->nunits ||
+        if (mvke_get_u32(c) != L->shift || mvke_get_u32(c + 4) != 0 || mvke_get_u64(c + 8) != L->nunits ||
             !all_zero(c + 16, MVKE_FILE_CHECKSUMS_HEAD - 16))
             st = mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: the checksum section's head is invalid (unit shift %u, "
                             "%llu units; expected %u and %llu)", path, (unsigned long long)L->sec[MVKE_SEC_CHECKSUMS].offset,
-                            mvke_get_u32(c), (unsigned long long)mvke_get_u64(c + 8), MVKE_FILE_UNIT_SHIFT,
+                            mvke_get_u32(c), (unsigned long long)mvke_get_u64(c + 8), L->shift,
                             (unsigned long long)L->nunits);
     }
     if (st != MVKE_OK) {
@@ -423,6 +472,38 @@ static mvke_status open_layout(const char *path, unsigned flags, mapping **m, la
         *m = NULL;
     }
     return st;
+}
+
+/* A codec's trained parameters from the codec section (checksum checked): copied into the
+ * index's codec, each checked (finite; sq8 scales and bound units >= 0 and > 0). */
+static mvke_status load_codec(const layout *L, mvke_index *ix) {
+    mvke_codec *c = &ix->store.codec;
+    const unsigned char *p = L->base + L->sec[MVKE_SEC_CODEC].offset + MVKE_FILE_CODEC_HEAD;
+    const size_t D = (size_t)L->h.K * (size_t)L->h.d;
+    const uint64_t at = L->sec[MVKE_SEC_CODEC].offset + MVKE_FILE_CODEC_HEAD;
+    size_t nf = 0;
+    if (L->h.storage == MVKE_STORAGE_SQ8) {
+        memcpy(c->vmin, p, D * sizeof(float));
+        memcpy(c->scale, p + D * sizeof(float), D * sizeof(float));
+        nf = 2 * D;
+    } else {
+        memcpy(c->cent, p, D * MVKE_PQ_CENTROIDS * sizeof(float));
+        nf = D * MVKE_PQ_CENTROIDS;
+    }
+    memcpy(c->bunit, p + nf * sizeof(float), (size_t)L->h.K * sizeof(float));
+    for (size_t i = 0; i < nf + (size_t)L->h.K; i++) {
+        float v;
+        memcpy(&v, p + i * sizeof(float), sizeof v);
+        const int unit = i >= nf, scale = L->h.storage == MVKE_STORAGE_SQ8 && i >= D && i < nf;
+        if (!isfinite(v) || (scale && v < 0.0f) || (unit && !(v > 0.0f)))
+            return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: codec parameter %zu is %g (%s)", L->path,
+                              (unsigned long long)(at + i * sizeof(float)), i, (double)v,
+                              unit ? "a bound unit must be positive" : scale ? "a scale must be finite and >= 0" : "not finite");
+    }
+    c->train_rows = (int64_t)L->train_rows;
+    c->trained = 1;
+    mvke_codec_derive(c);
+    return MVKE_OK;
 }
 
 /* Version 2: the index's blocks, ids and id lookup view the mapping; *m passes to the index. */
@@ -439,26 +520,29 @@ static mvke_status map_users(const layout *L, unsigned flags, mapping **m, mvke_
     memcpy(f->units.path, L->path, plen + 1);
     mvke_units *u = &f->units;
     u->base = L->base;
-    u->shift = MVKE_FILE_UNIT_SHIFT;
+    u->shift = L->shift;
     u->nunits = L->nunits;
     u->crcs = L->base + L->sec[MVKE_SEC_CHECKSUMS].offset + MVKE_FILE_CHECKSUMS_HEAD;
-    static const uint32_t bulk[] = {MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP};
+    static const uint32_t bulk[] = {MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP, MVKE_SEC_REFINE_ROWS};
     uint64_t first = 0;
-    for (int i = 0; i < 3; i++) {
+    u->nsec = 0;
+    for (int i = 0; i < 4; i++) {
+        if (!L->have[bulk[i]]) continue;
         const mvke_file_entry *e = &L->sec[bulk[i]];
-        u->sec[i] = (mvke_units_section){bulk[i], e->offset, e->size, first,
-                                         bulk[i] == MVKE_SEC_USER_BLOCKS && (flags & MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS)};
+        const int rows = bulk[i] == MVKE_SEC_USER_BLOCKS || bulk[i] == MVKE_SEC_REFINE_ROWS;
+        u->sec[u->nsec++] = (mvke_units_section){bulk[i], e->offset, e->size, first,
+                                                 rows && (flags & MVKE_FILE_OPEN_SKIP_ROW_CHECKSUMS)};
         first += mvke_units_count(e->size, u->shift);
     }
-    u->nsec = 3;
     const unsigned char *b = L->base;
     const int64_t n = (int64_t)L->h.nusers;
     mvke_idlookup lk = {(const int64_t *)(b + L->sec[MVKE_SEC_ID_LOOKUP].offset), n,
                         (const int64_t *)(b + L->sec[MVKE_SEC_ID_FENCES].offset),
                         (int64_t)(L->sec[MVKE_SEC_ID_FENCES].size / 8)};
     st = mvke_store_map(&ix->store, n, (const int64_t *)(b + L->sec[MVKE_SEC_USER_IDS].offset),
-                        b + L->sec[MVKE_SEC_USER_BLOCKS].offset, (size_t)L->full_block, &lk,
-                        (flags & MVKE_FILE_OPEN_NO_VERIFY) ? NULL : u);
+                        b + L->sec[MVKE_SEC_USER_BLOCKS].offset, (size_t)L->full_block,
+                        L->have[MVKE_SEC_REFINE_ROWS] ? (const float *)(b + L->sec[MVKE_SEC_REFINE_ROWS].offset) : NULL,
+                        &lk, (flags & MVKE_FILE_OPEN_NO_VERIFY) ? NULL : u);
     if (st != MVKE_OK) {
         mvke_units_release(u);
         mvke_free(f);
@@ -505,8 +589,11 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
         mvke_index_options o;
         mvke_index_options_init(&o);
         o.storage = (mvke_storage)L.h.storage;
+        if (o.storage == MVKE_STORAGE_PQ) o.pq_m = (int)L.codec_m;
+        o.refine = (int)L.refine;
         st = mvke_index_new(&ix, (int)L.h.K, (int)L.h.d, &o);
     }
+    if (st == MVKE_OK && mvke_storage_is_codec((mvke_storage)L.h.storage)) st = load_codec(&L, ix);
     if (st == MVKE_OK) st = L.h.version == MVKE_FILE_VERSION_1 ? copy_users(&L, ix) : map_users(&L, flags, &m, ix);
     /* Version 1 rows were copied; version 2 handed the mapping to the index (m is NULL). */
     unmap_release(m);
@@ -522,13 +609,79 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
     return MVKE_OK;
 }
 
+/* Verify's content checks of a codec row r of block bk (position p) beyond what the checksums
+ * and first-use checks cover. With the rows kept for refine: the row as add would take it, its
+ * Gram triangle, its codes equal to the row's and its bounds at least the row's (a bound below
+ * would let a certified search miss a user). Without: the decoded row finite. Lanes past the
+ * rows: codes, Gram entries and bounds zero. */
+static mvke_status verify_codec_row(const char *path, const mvke_store *s, const mvke_store_block *bk, int64_t b,
+                                    int64_t r, int64_t p, float *row, float *ref, float *g) {
+    const mvke_layout *L = &s->L;
+    const int K = s->K, m = L->m, P = s->P;
+    uint8_t codes[MVKE_MAX_K * 256], want[MVKE_MAX_K * 256], bounds[MVKE_MAX_K];
+    const uint8_t *bp = mvke_layout_bounds(L, bk->data, bk->cap);
+    for (int k = 0; k < K; k++) {
+        const uint8_t *pl = mvke_layout_plane(L, bk->data, bk->cap, k);
+        for (int j = 0; j < m && m <= 256; j++) codes[k * m + j] = pl[((r / MVKE_LANES) * m + j) * MVKE_LANES + r % MVKE_LANES];
+        bounds[k] = bp[((r / MVKE_LANES) * K + k) * MVKE_LANES + r % MVKE_LANES];
+    }
+    mvke_layout_get(L, bk->data, bk->cap, r, row, g);
+    if (r >= bk->n) {
+        for (int i = 0; i < K * m && m <= 256; i++)
+            if (codes[i]) return mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): code %d is not zero",
+                                            path, (long long)b, (long long)r, (long long)bk->n, i);
+        for (int k = 0; k < K; k++)
+            if (bounds[k]) return mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): bound %d is not zero",
+                                             path, (long long)b, (long long)r, (long long)bk->n, k);
+        for (int e = 0; e < P; e++)
+            if (g[e] != 0.0f || signbit(g[e]))
+                return mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): Gram entry %d is not zero",
+                                  path, (long long)b, (long long)r, (long long)bk->n, e);
+        return MVKE_OK;
+    }
+    if (!bk->refine) {
+        for (int j = 0; j < s->D; j++)
+            if (!isfinite(row[j]))
+                return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): decoded value %d is not finite", path,
+                                  (long long)bk->ids[r], (long long)p, j);
+        return MVKE_OK;
+    }
+    memcpy(row, bk->refine + (size_t)r * (size_t)s->D, (size_t)s->D * sizeof *row);
+    mvke_status st = mvke_store_check(s, 1, row, ref);
+    if (st != MVKE_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", mvke_last_error());
+        return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): refine row: %s", path, (long long)bk->ids[r], (long long)p, msg);
+    }
+    for (int e = 0; e < P; e++) {
+        const float tol = 1e-4f * (fabsf(ref[e]) + 1e-30f) + 1e-6f * fabsf(ref[0]);
+        if (!(fabsf(g[e] - ref[e]) <= tol))
+            return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): Gram entry %d is %g but the refine row gives %g",
+                              path, (long long)bk->ids[r], (long long)p, e, (double)g[e], (double)ref[e]);
+    }
+    if (m <= 256) {
+        mvke_codec_encode(&s->codec, row, want);
+        for (int i = 0; i < K * m; i++)
+            if (codes[i] != want[i])
+                return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): code %d is %u but the refine row encodes to %u",
+                                  path, (long long)bk->ids[r], (long long)p, i, codes[i], want[i]);
+    }
+    mvke_codec_bounds(&s->codec, row, want);
+    for (int k = 0; k < K; k++)
+        if (bounds[k] < want[k])
+            return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): the bound of expert %d (byte %u) is below the "
+                              "codes' error (byte %u): a certified search could miss the user", path, (long long)bk->ids[r],
+                              (long long)p, k, bounds[k], want[k]);
+    return MVKE_OK;
+}
+
 /* Verify's content checks of a version 2 index, beyond the checksums: the rows as add would
  * take them (finite, in range, norms that do not overflow), the stored Gram triangles equal to
- * the ones recomputed from the rows within rounding, lanes past a block's rows zero, and the id
- * lookup sorted, a permutation and in agreement with the ids. */
+ * the ones recomputed from the rows within rounding, lanes past a block's rows zero, codecs as
+ * verify_codec_row says, and the id lookup sorted, a permutation and in agreement with the ids. */
 static mvke_status verify_contents(const char *path, const mvke_index *ix) {
     const mvke_store *s = &ix->store;
-    const int D = s->D, P = s->P;
+    const int D = s->D, P = s->P, codec = mvke_storage_is_codec(s->storage);
     float *row = mvke_malloc_array((size_t)D, sizeof *row), *g = mvke_malloc_array((size_t)P, sizeof *g);
     float *ref = mvke_malloc_array((size_t)P, sizeof *ref);
     int64_t *ids = mvke_malloc_array((size_t)(s->count ? s->count : 1), sizeof *ids);
@@ -537,8 +690,14 @@ static mvke_status verify_contents(const char *path, const mvke_index *ix) {
     if (!row || !g || !ref || !ids || !seen) st = mvke_error(MVKE_ERR_NOMEM, "out of memory verifying %s", path);
     for (int64_t b = 0; b < s->nblocks && st == MVKE_OK; b++) {
         const mvke_store_block *bk = &s->blocks[b];
+        if (bk->refine && st == MVKE_OK) st = mvke_units_check(s->units, bk->refine, (size_t)bk->n * (size_t)D * sizeof(float));
         for (int64_t r = 0; r < bk->cap && st == MVKE_OK; r++) {
             const int64_t p = b * MVKE_BLOCK_ROWS + r;
+            if (r < bk->n) ids[p] = bk->ids[r];
+            if (codec) {
+                st = verify_codec_row(path, s, bk, b, r, p, row, ref, g);
+                continue;
+            }
             mvke_layout_get(&s->L, bk->data, bk->cap, r, row, g);
             if (r >= bk->n) {
                 for (int j = 0; j < D && st == MVKE_OK; j++)
@@ -551,7 +710,6 @@ static mvke_status verify_contents(const char *path, const mvke_index *ix) {
                                         path, (long long)b, (long long)r, (long long)bk->n, e);
                 continue;
             }
-            ids[p] = bk->ids[r];
             if ((st = mvke_store_check(s, 1, row, ref)) != MVKE_OK) {
                 char msg[512];
                 snprintf(msg, sizeof msg, "%s", mvke_last_error());

@@ -119,10 +119,17 @@ static int blocks_bytes(const mvke_store *s, uint64_t *full, uint64_t *total) {
 }
 
 /* The sections in file order: small ones first, then the bulk ones, the checksums last. */
-static const uint32_t ORDER[] = {MVKE_SEC_OPTIONS, MVKE_SEC_TASKS,     MVKE_SEC_TAGS,       MVKE_SEC_TAG_NAMES,
-                                 MVKE_SEC_TAG_Q,   MVKE_SEC_TAG_W,     MVKE_SEC_VK,         MVKE_SEC_ID_FENCES,
-                                 MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP, MVKE_SEC_CHECKSUMS};
+static const uint32_t ORDER[] = {MVKE_SEC_OPTIONS,    MVKE_SEC_TASKS,       MVKE_SEC_TAGS,       MVKE_SEC_TAG_NAMES,
+                                 MVKE_SEC_TAG_Q,      MVKE_SEC_TAG_W,       MVKE_SEC_VK,         MVKE_SEC_CODEC,
+                                 MVKE_SEC_ID_FENCES,  MVKE_SEC_USER_IDS,    MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP,
+                                 MVKE_SEC_REFINE_ROWS, MVKE_SEC_CHECKSUMS};
 #define NORDER (sizeof ORDER / sizeof ORDER[0])
+
+/* The checksum unit of a file: smaller with refine rows, whose units are checked one candidate
+ * row at a time. */
+static unsigned unit_shift(const mvke_store *s) {
+    return s->L.refine ? MVKE_FILE_UNIT_SHIFT_REFINE : MVKE_FILE_UNIT_SHIFT;
+}
 
 /* Sizes and offsets of every section, with checked arithmetic; *nunits: the checksum units. */
 static mvke_status layout(const mvke_index *users, const mvke_tags *tags, mvke_file_entry *e, uint32_t *nsec,
@@ -148,9 +155,12 @@ static mvke_status layout(const mvke_index *users, const mvke_tags *tags, mvke_f
     ok &= !__builtin_mul_overflow(n, (uint64_t)8, &sizes[MVKE_SEC_USER_IDS]);
     ok &= blocks_bytes(s, &full, &sizes[MVKE_SEC_USER_BLOCKS]);
     ok &= !__builtin_mul_overflow(n, (uint64_t)16, &sizes[MVKE_SEC_ID_LOOKUP]);
-    *nunits = mvke_units_count(sizes[MVKE_SEC_USER_IDS], MVKE_FILE_UNIT_SHIFT) +
-              mvke_units_count(sizes[MVKE_SEC_USER_BLOCKS], MVKE_FILE_UNIT_SHIFT) +
-              mvke_units_count(sizes[MVKE_SEC_ID_LOOKUP], MVKE_FILE_UNIT_SHIFT);
+    const int codec = mvke_storage_is_codec(s->storage);
+    if (codec) sizes[MVKE_SEC_CODEC] = mvke_file_codec_bytes((uint32_t)s->storage, (uint64_t)s->K, (uint64_t)s->d);
+    if (s->L.refine) ok &= !__builtin_mul_overflow(n, (uint64_t)s->D * 4, &sizes[MVKE_SEC_REFINE_ROWS]);
+    const unsigned sh = unit_shift(s);
+    *nunits = mvke_units_count(sizes[MVKE_SEC_USER_IDS], sh) + mvke_units_count(sizes[MVKE_SEC_USER_BLOCKS], sh) +
+              mvke_units_count(sizes[MVKE_SEC_ID_LOOKUP], sh) + mvke_units_count(sizes[MVKE_SEC_REFINE_ROWS], sh);
     sizes[MVKE_SEC_CHECKSUMS] = MVKE_FILE_CHECKSUMS_HEAD + 4 * *nunits;
     if (!ok) return mvke_error(MVKE_ERR_INVALID, "the index is too large for a file");
     uint32_t k = 0;
@@ -158,6 +168,8 @@ static mvke_status layout(const mvke_index *users, const mvke_tags *tags, mvke_f
     for (size_t i = 0; i < NORDER; i++) {
         const uint32_t kind = ORDER[i];
         if (kind == MVKE_SEC_VK && !(tags && tags->vk)) continue;
+        if (kind == MVKE_SEC_CODEC && !codec) continue;
+        if (kind == MVKE_SEC_REFINE_ROWS && !s->L.refine) continue;
         e[k] = (mvke_file_entry){kind, 0, off, sizes[kind], 0, 0};
         if (__builtin_add_overflow(off, sizes[kind], &off) || off > UINT64_MAX - MVKE_FILE_ALIGN)
             return mvke_error(MVKE_ERR_INVALID, "the index is too large for a file");
@@ -267,12 +279,34 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
     case MVKE_SEC_USER_BLOCKS:
         write_blocks(w, s);
         break;
+    case MVKE_SEC_CODEC: {
+        const mvke_codec *c = &s->codec;
+        const size_t D = (size_t)s->D;
+        memset(rec, 0, MVKE_FILE_CODEC_HEAD);
+        mvke_put_u32(rec, (uint32_t)s->storage);
+        mvke_put_u32(rec + 4, (uint32_t)c->m);
+        mvke_put_u32(rec + 8, (uint32_t)s->L.refine);
+        mvke_put_u64(rec + 16, (uint64_t)c->train_rows);
+        w_bytes(w, rec, MVKE_FILE_CODEC_HEAD);
+        if (s->storage == MVKE_STORAGE_SQ8) {
+            w_bytes(w, c->vmin, D * sizeof(float));
+            w_bytes(w, c->scale, D * sizeof(float));
+        } else {
+            w_bytes(w, c->cent, D * MVKE_PQ_CENTROIDS * sizeof(float));
+        }
+        w_bytes(w, c->bunit, (size_t)s->K * sizeof(float));
+        break;
+    }
+    case MVKE_SEC_REFINE_ROWS:
+        for (int64_t b = 0; b < s->nblocks; b++)
+            w_bytes(w, s->blocks[b].refine, (size_t)s->blocks[b].n * (size_t)s->D * sizeof(float));
+        break;
     case MVKE_SEC_ID_LOOKUP:
         w_bytes(w, w->pairs, (size_t)s->count * 16);
         break;
     case MVKE_SEC_CHECKSUMS: {
         memset(rec, 0, MVKE_FILE_CHECKSUMS_HEAD);
-        mvke_put_u32(rec, MVKE_FILE_UNIT_SHIFT);
+        mvke_put_u32(rec, unit_shift(s));
         mvke_put_u64(rec + 8, w->nunits);
         w_bytes(w, rec, MVKE_FILE_CHECKSUMS_HEAD);
         for (uint64_t i = 0; i < w->nunits; i++) {
@@ -371,12 +405,11 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
         mvke_free(buf);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory saving %s", path);
     }
-    if (mvke_storage_is_codec(users->store.storage)) {
-        /* The codec's trained parameters have no section yet (kind reserved, docs/file-format.md). */
+    if (!mvke_store_trained(&users->store)) {
         mvke_free(tmp);
         mvke_free(buf);
-        return mvke_error(MVKE_ERR_UNSUPPORTED, "%s: index files of format version %u cannot hold %s codes or codec parameters yet",
-                          path, MVKE_FILE_VERSION, mvke_storage_name(users->store.storage));
+        return mvke_error(MVKE_ERR_UNTRAINED, "%s: the %s index is not trained: a file holds a trained codec", path,
+                          mvke_storage_name(users->store.storage));
     }
     snprintf(tmp, plen + 48, "%s.tmp", path); /* for messages until the temporary exists */
     mvke_index_rdlock(users);
@@ -386,8 +419,12 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     uint32_t nsec = 0;
     uint64_t nunits = 0;
     int64_t *pairs = NULL;
-    writer w = {.fd = -1, .path = tmp, .buf = buf, .cap = 1 << 20, .st = MVKE_OK, .usize = (uint64_t)1 << MVKE_FILE_UNIT_SHIFT};
+    writer w = {.fd = -1, .path = tmp, .buf = buf, .cap = 1 << 20, .st = MVKE_OK,
+                .usize = (uint64_t)1 << unit_shift(&users->store)};
     w.st = mvke_store_check_all(s); /* never re-checksum bytes that fail their checks */
+    for (int64_t b = 0; b < s->nblocks && w.st == MVKE_OK; b++)
+        if (s->blocks[b].refine && !s->blocks[b].owned)
+            w.st = mvke_units_check(s->units, s->blocks[b].refine, (size_t)s->blocks[b].n * (size_t)s->D * sizeof(float));
     if (w.st == MVKE_OK) w.st = layout(users, tags, e, &nsec, &nunits);
     if (w.st == MVKE_OK && !(w.units = mvke_malloc_array((size_t)(nunits ? nunits : 1), sizeof *w.units)))
         w.st = mvke_error(MVKE_ERR_NOMEM, "out of memory for %llu checksums", (unsigned long long)nunits);

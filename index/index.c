@@ -10,6 +10,7 @@
 #include "../kernels/cuda/cuda_module.h"
 #include "../kernels/cpu/cpu_features.h"
 #include "../kernels/runtime.h"
+#include "crc32c.h"
 #include "index_impl.h"
 
 int mvke_rwlock_init(pthread_rwlock_t *lock) {
@@ -62,10 +63,39 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
         return st;
     }
     ix->refine_R = 4;
+    ix->mode = ix->store.L.refine ? MVKE_SEARCH_EXACT : MVKE_SEARCH_APPROX;
     ix->threads = o.threads;
     ix->backend = mvke_backend_default();
     *out = ix;
     return MVKE_OK;
+}
+
+mvke_status mvke_index_new_like_unlocked(mvke_index **out, const mvke_index *src) {
+    const mvke_store *s = &src->store;
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    o.storage = s->storage;
+    o.threads = src->threads;
+    if (mvke_storage_is_codec(s->storage)) {
+        o.pq_m = s->storage == MVKE_STORAGE_PQ ? s->codec.m : 0;
+        o.refine = s->L.refine;
+    }
+    mvke_status st = mvke_index_new(out, s->K, s->d, &o);
+    if (st == MVKE_OK) {
+        (*out)->refine_R = src->refine_R;
+        (*out)->mode = src->mode;
+        if (mvke_storage_is_codec(s->storage) && s->codec.trained) mvke_codec_copy_params(&(*out)->store.codec, &s->codec);
+    }
+    return st;
+}
+
+mvke_status mvke_index_new_like(mvke_index **out, const mvke_index *src) {
+    if (!out || !src) return mvke_error(MVKE_ERR_INVALID, "mvke_index_new_like: out or src is NULL");
+    *out = NULL;
+    mvke_index_rdlock(src);
+    const mvke_status st = mvke_index_new_like_unlocked(out, src);
+    mvke_index_unlock(src);
+    return st;
 }
 
 void mvke_index_free(mvke_index *ix) {
@@ -81,6 +111,39 @@ mvke_status mvke_index_shape(const mvke_index *ix, int *K, int *d, mvke_storage 
     if (K) *K = ix->store.K;
     if (d) *d = ix->store.d;
     if (storage) *storage = ix->store.storage;
+    return MVKE_OK;
+}
+
+/* CRC-32C of what decides a codec's encoding: storage, m, its parameters and bound units. */
+static uint32_t codec_fingerprint(const mvke_codec *c) {
+    const size_t kd = (size_t)c->K * (size_t)c->d;
+    int32_t head[4] = {(int32_t)c->storage, c->K, c->d, c->m};
+    uint32_t crc = mvke_crc32c(0, head, sizeof head);
+    if (c->storage == MVKE_STORAGE_SQ8) {
+        crc = mvke_crc32c(crc, c->vmin, kd * sizeof(float));
+        crc = mvke_crc32c(crc, c->scale, kd * sizeof(float));
+    } else {
+        crc = mvke_crc32c(crc, c->cent, kd * MVKE_PQ_CENTROIDS * sizeof(float));
+    }
+    return mvke_crc32c(crc, c->bunit, (size_t)c->K * sizeof(float));
+}
+
+mvke_status mvke_index_describe(const mvke_index *ix, mvke_index_footprint *out) {
+    if (!ix || !out) return mvke_error(MVKE_ERR_INVALID, "index or out is NULL");
+    mvke_index_rdlock(ix);
+    const mvke_store *s = &ix->store;
+    memset(out, 0, sizeof *out);
+    /* Over a large block, so that the planes' alignment padding is shared as in a real file. */
+    out->row_bytes = (int64_t)((mvke_layout_block_bytes(&s->L, 1 << 16) + (1 << 16) - 1) >> 16);
+    out->id_bytes = (int64_t)sizeof(int64_t) * 3;
+    out->refine_bytes = s->L.refine ? (int64_t)s->D * (int64_t)sizeof(float) : 0;
+    if (mvke_storage_is_codec(s->storage)) {
+        out->pq_m = s->storage == MVKE_STORAGE_PQ ? s->codec.m : 0;
+        out->train_rows = s->codec.trained ? s->codec.train_rows : 0;
+        out->training = s->codec.trained ? codec_fingerprint(&s->codec) : 0;
+        out->refine = s->L.refine;
+    }
+    mvke_index_unlock(ix);
     return MVKE_OK;
 }
 
@@ -107,6 +170,27 @@ mvke_status mvke_index_refine(const mvke_index *ix, int *refine, int *R) {
     mvke_index_rdlock(ix);
     if (refine) *refine = ix->store.L.refine;
     if (R) *R = ix->refine_R;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_set_search_mode(mvke_index *ix, mvke_search_mode mode) {
+    if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
+    if (mode != MVKE_SEARCH_EXACT && mode != MVKE_SEARCH_APPROX)
+        return mvke_error(MVKE_ERR_INVALID, "unknown search mode %d (exact 0, approx 1)", (int)mode);
+    if (mode == MVKE_SEARCH_EXACT && mvke_storage_is_codec(ix->store.storage) && !ix->store.L.refine)
+        return mvke_error(MVKE_ERR_INVALID, "exact search of a %s index needs its float32 rows: create it with refine (mvke build --refine)",
+                          mvke_storage_name(ix->store.storage));
+    mvke_index_wrlock(ix);
+    ix->mode = mode;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_search_mode(const mvke_index *ix, mvke_search_mode *mode) {
+    if (!ix || !mode) return mvke_error(MVKE_ERR_INVALID, "index or mode is NULL");
+    mvke_index_rdlock(ix);
+    *mode = ix->mode;
     mvke_index_unlock(ix);
     return MVKE_OK;
 }

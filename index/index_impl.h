@@ -16,9 +16,13 @@ struct mvke_index {
     const mvke_backend *backend; /* never NULL */
     pthread_rwlock_t lock;       /* searches share it; changes take it exclusively */
     int refine_R;                /* refine factor of an index keeping float32 rows (default 4) */
+    mvke_search_mode mode;       /* codecs with refine rows: EXACT (default) or APPROX */
     uint64_t version;            /* bumped by every change of the rows (under the write lock),
                                     so a backend holding device copies knows when to refresh */
 };
+
+/* mvke_index_new_like for a caller that holds src's lock. */
+mvke_status mvke_index_new_like_unlocked(mvke_index **out, const mvke_index *src);
 
 /* Lock helpers; the lock is logically mutable even in a const index. */
 static inline void mvke_index_rdlock(const mvke_index *ix) {

@@ -45,9 +45,8 @@ mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, 
         st = mvke_error(MVKE_ERR_INVALID, "positions %lld..%lld do not start and end on a block of %lld rows "
                         "(or at the end of the index)", (long long)first, (long long)(first + n - 1),
                         (long long)MVKE_BLOCK_ROWS);
-    mvke_index_options o = {.storage = ps->storage, .threads = parent->threads};
     mvke_index *v = NULL;
-    if (st == MVKE_OK) st = mvke_index_new(&v, ps->K, ps->d, &o);
+    if (st == MVKE_OK) st = mvke_index_new_like_unlocked(&v, parent); /* a codec's training too */
     const int64_t b0 = first / MVKE_BLOCK_ROWS, nb = (n + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
     mvke_store *s = v ? &v->store : NULL;
     /* The view reads the parent's mapped bytes without checks of its own: check its blocks now
@@ -55,7 +54,13 @@ mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, 
     for (int64_t b = 0; st == MVKE_OK && b < nb; b++) st = mvke_store_check_block(ps, b0 + b);
     if (st == MVKE_OK && nb > 0) {
         s->blocks = mvke_calloc((size_t)nb, sizeof *s->blocks);
-        if (!s->blocks || mvke_idmap_reserve(&s->map, n) != 0)
+        /* Blocks are checked here, but a codec's refine rows only as candidates use them: the
+         * view keeps the parent's checks for those (every block marked checked). */
+        if (ps->units && (s->checked = mvke_calloc((size_t)nb, 1)) != NULL) {
+            memset(s->checked, 1, (size_t)nb);
+            s->units = ps->units;
+        }
+        if (!s->blocks || (ps->units && !s->checked) || mvke_idmap_reserve(&s->map, n) != 0)
             st = mvke_error(MVKE_ERR_NOMEM, "out of memory viewing %lld rows", (long long)n);
     }
     if (st == MVKE_OK) {

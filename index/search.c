@@ -48,6 +48,15 @@ static mvke_status prepare_queries(const mvke_index *ix, int64_t nq, const float
     return MVKE_OK;
 }
 
+/* The calling thread's last search stats (mvke_last_search_stats). */
+static _Thread_local mvke_search_stats last_stats;
+
+mvke_status mvke_last_search_stats(mvke_search_stats *out) {
+    if (!out) return mvke_error(MVKE_ERR_INVALID, "out is NULL");
+    *out = last_stats;
+    return MVKE_OK;
+}
+
 /* Runs fn with the store viewed as backend blocks, under the read lock. */
 typedef mvke_status (*with_db_fn)(const mvke_index *ix, const mvke_kdb *db, void *arg);
 
@@ -62,9 +71,13 @@ static mvke_status with_db(const mvke_index *ix, with_db_fn fn, void *arg) {
         /* a mapped block failed its first-use check: no answer from those bytes */
     } else {
         mvke_kdb db;
+        mvke_kstats ks = {s->count, 0, !mvke_storage_is_codec(s->storage)};
         mvke_store_view(s, blocks, &db);
-        db.refine_R = s->L.refine ? ix->refine_R : 0;
+        /* A codec index with its rows: certified (exact mode) or the R*k best re-scored. */
+        db.refine_R = !s->L.refine ? 0 : ix->mode == MVKE_SEARCH_EXACT ? -1 : ix->refine_R;
+        db.stats = &ks;
         st = fn(ix, &db, arg);
+        if (st == MVKE_OK) last_stats = (mvke_search_stats){ks.scanned, ks.refined, ks.certified};
     }
     mvke_free(blocks);
     mvke_index_unlock(ix);

@@ -50,6 +50,7 @@ static void block_free(mvke_store_block *b) {
     if (b->owned) {
         mvke_free(b->ids);
         mvke_free(b->data);
+        mvke_free(b->refine);
     }
     memset(b, 0, sizeof *b);
 }
@@ -120,16 +121,29 @@ static mvke_status block_grow(const mvke_store *s, mvke_store_block *b, int64_t 
     }
     int64_t *ids = mvke_malloc_array((size_t)(cap ? cap : 1), sizeof *ids);
     void *data = mvke_calloc(1, mvke_layout_block_bytes(&s->L, cap ? cap : MVKE_LANES));
-    if (!ids || !data) {
+    float *refine = s->L.refine ? mvke_malloc_array((size_t)(cap ? cap : 1) * (size_t)s->D, sizeof *refine) : NULL;
+    if (!ids || !data || (s->L.refine && !refine)) {
         mvke_free(ids);
         mvke_free(data);
+        mvke_free(refine);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory growing a block to %lld rows", (long long)cap);
     }
     if (b->n) {
         memcpy(ids, b->ids, (size_t)b->n * sizeof *ids);
         mvke_layout_copy_rows(&s->L, data, cap, b->data, b->cap, b->n);
+        if (refine) {
+            /* Mapped rows are checked where a copy would trust them from then on. */
+            mvke_status st = b->owned ? MVKE_OK : mvke_units_check(s->units, b->refine, (size_t)b->n * (size_t)s->D * sizeof *refine);
+            if (st != MVKE_OK) {
+                mvke_free(ids);
+                mvke_free(data);
+                mvke_free(refine);
+                return st;
+            }
+            memcpy(refine, b->refine, (size_t)b->n * (size_t)s->D * sizeof *refine);
+        }
     }
-    mvke_store_block nb = {b->n, cap, ids, data, 1};
+    mvke_store_block nb = {b->n, cap, ids, data, refine, 1};
     block_free(b);
     *b = nb;
     return MVKE_OK;
@@ -195,6 +209,7 @@ mvke_status mvke_store_own_all(mvke_store *s) {
 static void write_row(const mvke_store *s, mvke_store_block *b, int64_t r, const float *row,
                       const float *gram) {
     mvke_layout_put(&s->L, b->data, b->cap, r, row, gram);
+    if (b->refine) memcpy(b->refine + (size_t)r * (size_t)s->D, row, (size_t)s->D * sizeof *row);
 }
 
 void mvke_store_append(mvke_store *s, int64_t id, const float *row, const float *gram) {
@@ -222,6 +237,9 @@ void mvke_store_remove_at(mvke_store *s, int64_t p) {
     if (p != last) {
         mvke_idmap_del(&s->map, bl->ids[rl]);
         mvke_layout_copy(&s->L, bp->data, bp->cap, rp, bl->data, bl->cap, rl);
+        if (bp->refine)
+            memcpy(bp->refine + (size_t)rp * (size_t)s->D, bl->refine + (size_t)rl * (size_t)s->D,
+                   (size_t)s->D * sizeof *bp->refine);
         bp->ids[rp] = bl->ids[rl];
         mvke_idmap_put(&s->map, bp->ids[rp], p);
     }
@@ -241,9 +259,8 @@ void mvke_store_clear(mvke_store *s) {
 
 void mvke_store_get(const mvke_store *s, int64_t p, float *x) {
     const mvke_store_block *b = &s->blocks[p / MVKE_BLOCK_ROWS];
-    const float *exact = mvke_layout_refine(&s->L, b->data, b->cap);
-    if (exact)
-        memcpy(x, exact + (size_t)(p % MVKE_BLOCK_ROWS) * (size_t)s->D, (size_t)s->D * sizeof *x);
+    if (b->refine)
+        memcpy(x, b->refine + (size_t)(p % MVKE_BLOCK_ROWS) * (size_t)s->D, (size_t)s->D * sizeof *x);
     else
         mvke_layout_get(&s->L, b->data, b->cap, p % MVKE_BLOCK_ROWS, x, NULL);
 }
@@ -252,12 +269,19 @@ int64_t mvke_store_id(const mvke_store *s, int64_t p) {
     return s->blocks[p / MVKE_BLOCK_ROWS].ids[p % MVKE_BLOCK_ROWS];
 }
 
+/* The first-use check of bytes outside the blocks (mvke_kdb.check). */
+static mvke_status check_units(const void *units, const void *p, size_t n) { return mvke_units_check(units, p, n); }
+
 void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db) {
     for (int64_t b = 0; b < s->nblocks; b++) {
         const mvke_store_block *sb = &s->blocks[b];
-        blocks[b] = (mvke_kblock){sb->n, sb->cap, sb->data, sb->ids};
+        blocks[b] = (mvke_kblock){.n = sb->n, .cap = sb->cap, .data = sb->data, .ids = sb->ids, .refine = sb->refine};
     }
-    *db = (mvke_kdb){s->L, s->experts, s->nblocks, blocks, 0};
+    *db = (mvke_kdb){.L = s->L, .experts = s->experts, .nblocks = s->nblocks, .blocks = blocks};
+    if (s->units) {
+        db->check = check_units;
+        db->check_ctx = s->units;
+    }
 }
 
 mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const void *rows, const float *gram) {
@@ -350,6 +374,8 @@ mvke_status mvke_store_check_row(const mvke_store *s, int64_t p) {
     if (st == MVKE_OK)
         st = mvke_units_check(s->units, (const unsigned char *)mvke_layout_gram(&s->L, bk->data, bk->cap) + panel * pg, pg);
     if (st == MVKE_OK) st = mvke_units_check(s->units, bk->ids + r, sizeof *bk->ids);
+    if (st == MVKE_OK && bk->refine)
+        st = mvke_units_check(s->units, bk->refine + (size_t)r * (size_t)s->D, (size_t)s->D * sizeof(float));
     if (st == MVKE_OK) st = check_gram(s, b, r, 1);
     return st;
 }
@@ -369,7 +395,8 @@ mvke_status mvke_store_check_all(const mvke_store *s) {
 }
 
 mvke_status mvke_store_map(mvke_store *s, int64_t n, const int64_t *ids, const unsigned char *blocks,
-                           size_t full_bytes, const mvke_idlookup *lookup, const mvke_units *units) {
+                           size_t full_bytes, const float *refine, const mvke_idlookup *lookup,
+                           const mvke_units *units) {
     if (s->count || s->nblocks) return mvke_error(MVKE_ERR_INVALID, "mapping rows needs an empty store");
     const int64_t nb = (n + MVKE_BLOCK_ROWS - 1) / MVKE_BLOCK_ROWS;
     mvke_store_block *bt = mvke_calloc((size_t)(nb ? nb : 1), sizeof *bt);
@@ -382,7 +409,8 @@ mvke_status mvke_store_map(mvke_store *s, int64_t n, const int64_t *ids, const u
     for (int64_t b = 0; b < nb; b++) {
         const int64_t rows = n - b * MVKE_BLOCK_ROWS < MVKE_BLOCK_ROWS ? n - b * MVKE_BLOCK_ROWS : MVKE_BLOCK_ROWS;
         bt[b] = (mvke_store_block){rows, mvke_layout_round(rows), (int64_t *)(ids + b * MVKE_BLOCK_ROWS),
-                                   (void *)(blocks + (size_t)b * full_bytes), 0};
+                                   (void *)(blocks + (size_t)b * full_bytes),
+                                   refine ? (float *)(refine + (size_t)b * MVKE_BLOCK_ROWS * (size_t)s->D) : NULL, 0};
     }
     mvke_free(s->blocks);
     mvke_free(s->checked);

@@ -37,6 +37,7 @@ typedef struct mvke_store_block {
     int64_t n, cap;  /* rows held; rows the buffer is laid out for (a multiple of MVKE_LANES) */
     int64_t *ids;
     void *data;      /* mvke_layout_block_bytes(&store->L, cap) bytes (kernels/layout.h) */
+    float *refine;   /* with refine (L.refine): the rows as given, cap (owned) or n * K*d floats */
     int owned;       /* the arrays are ours to free and change */
 } mvke_store_block;
 
@@ -94,11 +95,13 @@ mvke_status mvke_store_check_all(const mvke_store *s);
 
 /* Makes a store of n rows whose blocks view a mapped file: ids (n int64 in storage order) and
  * block buffers one after another, block b at blocks + b * full_bytes with the tight capacity
- * mvke_layout_round(rows of b). lookup and units describe the mapped id section and the checks
- * (both are kept by pointer/copy; units must outlive the store). The store must be empty.
+ * mvke_layout_round(rows of b), and with refine the rows (n * K*d float32 in storage order; NULL
+ * otherwise). lookup and units describe the mapped id section and the checks (both are kept by
+ * pointer/copy; units must outlive the store). The store must be empty.
  * MVKE_ERR_NOMEM possible (the block table). */
 mvke_status mvke_store_map(mvke_store *s, int64_t n, const int64_t *ids, const unsigned char *blocks,
-                           size_t full_bytes, const mvke_idlookup *lookup, const mvke_units *units);
+                           size_t full_bytes, const float *refine, const mvke_idlookup *lookup,
+                           const mvke_units *units);
 
 /* Checks n float32 rows for what the store can keep and computes their Gram triangles into
  * `gram` (n*P floats) without changing the store. float16 and bfloat16 storage compute them from
@@ -144,7 +147,8 @@ int64_t mvke_store_id(const mvke_store *s, int64_t p);
  * error the store is empty. */
 mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const void *rows, const float *gram);
 
-/* Fills `blocks` (nblocks entries) and db with read-only views for a backend. */
+/* Fills `blocks` (nblocks entries) and db with read-only views for a backend; db's first-use
+ * check of refine rows is the store's units. */
 void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db);
 
 #endif

@@ -83,8 +83,12 @@ mvke_status mvke_index_train(mvke_index *ix, int64_t n, const float *x) {
     if (mvke_codec_init(&fresh, s->K, s->d, s->storage, s->codec.m) != 0)
         return mvke_error(MVKE_ERR_NOMEM, "out of memory for the %s codec", mvke_storage_name(s->storage));
     mvke_status st = s->storage == MVKE_STORAGE_SQ8 ? train_sq8(&fresh, n, x) : train_pq(&fresh, n, x);
+    /* The scale of the bounds (certified search): the median residual of the sample. */
+    if (st == MVKE_OK && mvke_codec_train_bounds(&fresh, n, x) != 0)
+        st = mvke_error(MVKE_ERR_NOMEM, "out of memory measuring the %s codes' residuals", mvke_storage_name(s->storage));
     if (st == MVKE_OK) {
         fresh.trained = 1;
+        fresh.train_rows = n;
         mvke_index_wrlock(ix);
         if (s->count > 0) {
             st = mvke_error(MVKE_ERR_INVALID, "the index holds %lld rows coded with its parameters: reset it before training",

@@ -22,11 +22,20 @@
 /* One block of database rows, laid out as layout.h describes (expert-major planes of 16-row
  * panels, then the Gram plane). Lanes from n up to cap hold zeros. */
 typedef struct mvke_kblock {
-    int64_t n;          /* rows in the block */
-    int64_t cap;        /* rows the buffer is laid out for (a multiple of MVKE_LANES) */
-    const void *data;   /* mvke_layout_block_bytes(&db->L, cap) bytes */
-    const int64_t *ids; /* n ids */
+    int64_t n;            /* rows in the block */
+    int64_t cap;          /* rows the buffer is laid out for (a multiple of MVKE_LANES) */
+    const void *data;     /* mvke_layout_block_bytes(&db->L, cap) bytes */
+    const int64_t *ids;   /* n ids */
+    const float *refine;  /* the rows as given, n * K*d float32 row-major (layouts with refine) */
 } mvke_kblock;
+
+/* What a search did: rows it scanned, rows it re-scored exactly, and whether its answer is
+ * provably the exact one (the rows' own scores for stored rows; for a codec, a certified search
+ * or a refine that covered every row). */
+typedef struct mvke_kstats {
+    int64_t scanned, refined;
+    int certified;
+} mvke_kstats;
 
 /* The database: every block of one index, in storage order. */
 typedef struct mvke_kdb {
@@ -35,9 +44,15 @@ typedef struct mvke_kdb {
                          of users; the task's subset for a task's gated tag rows) */
     int64_t nblocks;
     const mvke_kblock *blocks;
-    int refine_R;     /* > 0 with a codec layout that keeps refine rows: a top-k search takes the
-                         R*k best by the codes and re-scores them exactly; a threshold search
-                         re-scores every hit of its codes. 0: the codes' scores as they are. */
+    int refine_R;     /* a codec layout with refine rows: > 0, a top-k search takes the R*k best by
+                         the codes and re-scores them exactly, a threshold search re-scores every
+                         hit of its codes (approximate); -1, the certified search of DESIGN
+                         section 14 (exact); 0: the codes' scores as they are */
+    /* First-use checks of mapped bytes a search reads outside the blocks (refine rows): NULL
+     * when there is nothing to check; else MVKE_OK or an error with its message. */
+    mvke_status (*check)(const void *ctx, const void *p, size_t n);
+    const void *check_ctx;
+    mvke_kstats *stats; /* what the search did (NULL: not asked) */
 } mvke_kdb;
 
 /* The experts mask with the low K bits set. */

@@ -15,6 +15,13 @@
  *    sub-space is the index of its nearest centroid (squared L2, the first on ties).
  *    Centroid c of sub-space j of expert k is the dsub_j floats at
  *        cent + k * MVKE_PQ_CENTROIDS * d + MVKE_PQ_CENTROIDS * off[j] + c * dsub_j.
+ *
+ * Bounds (DESIGN section 14, docs/codecs.md "Certified search"): every stored row keeps, per
+ * expert, one byte b standing for an upper bound of r_k = ||e_k - decode(code_k)|| (e_k the
+ * expert's values as given to add): b = 0 for r_k = 0, b = 255 for no bound (+infinity), and
+ * b in 1..254 for bunit[k] * mvke_bound_value(b), the smallest such value >= r_k. The scale is
+ * logarithmic, 16 steps per octave over 16 octaves around bunit[k] (the median residual of the
+ * training sample), so a bound exceeds its residual by at most 4.4%.
  */
 #ifndef MVKE_KERNELS_CODEC_H
 #define MVKE_KERNELS_CODEC_H
@@ -33,7 +40,41 @@ typedef struct mvke_codec {
     int *off;             /* pq: m + 1 sub-space boundaries */
     float *vmin, *scale;  /* sq8: K*d each */
     float *cent;          /* pq: K * MVKE_PQ_CENTROIDS * d */
+    float *bunit;         /* K: the unit of expert k's bounds (positive once trained) */
+    float *amax;          /* K, derived (mvke_codec_derive): an upper bound of sum_i |z_i| |term_i| /
+                             ||z_k|| over the terms the kernels add for expert k, for any code and
+                             query: the scale of their float32 rounding */
+    int64_t train_rows;   /* rows of the sample the parameters were trained on */
 } mvke_codec;
+
+/* The byte of a bound that means "no bound". */
+#define MVKE_BOUND_INF 255
+
+/* The value of bound byte b, in units of bunit[k]: 0 for b = 0, +infinity for 255, else
+ * mvke_bound_step(b & 15) * 2^((b >> 4) - 8), exactly representable in float32 (the SIMD kernels
+ * compute it the same way). */
+float mvke_bound_value(uint8_t b);
+
+/* 2^(j / 16) rounded up to float32, j in [0, 16). */
+float mvke_bound_step(int j);
+
+/* The smallest byte whose value is >= r (r >= 0, in units): 0 for 0, 255 beyond the scale. */
+uint8_t mvke_bound_encode(double r);
+
+/* The bound bytes of a row (K*d floats as given to add) under trained parameters: b[k] for each
+ * expert. */
+void mvke_codec_bounds(const mvke_codec *c, const float *row, uint8_t *b);
+
+/* The residuals r_k = ||e_k - decode(code_k)|| of a row, in double (K values). */
+void mvke_codec_residuals(const mvke_codec *c, const float *row, double *r);
+
+/* Computes amax from the trained parameters (after training or loading them). */
+void mvke_codec_derive(mvke_codec *c);
+
+/* Sets bunit from the residuals of (at most 65536 evenly spaced of) n training rows: per expert
+ * the median of the nonzero residuals, 1 when there are none; then derives amax. Returns 0, or
+ * -1 when memory is short (nothing changes). */
+int mvke_codec_train_bounds(mvke_codec *c, int64_t n, const float *x);
 
 /* The number of pq sub-spaces used when none is asked for: ceil(d / 3), sub-spaces of about
  * three values (one byte of code for 12 bytes of float32; 10 codes per expert at d = 30). */
@@ -44,11 +85,15 @@ static inline int mvke_storage_is_codec(mvke_storage s) {
     return s == MVKE_STORAGE_SQ8 || s == MVKE_STORAGE_PQ;
 }
 
-/* Allocates an untrained codec for K experts of dimension d. m: pq sub-spaces (1 <= m <= d;
- * 0 = mvke_pq_default_m(d)); ignored for sq8. Returns 0, -1 when out of memory, -2 for a bad m
- * or storage. */
+/* Allocates an untrained codec for K experts of dimension d (bunit 1, amax 0). m: pq
+ * sub-spaces (1 <= m <= d; 0 = mvke_pq_default_m(d)); ignored for sq8. Returns 0, -1 when out of
+ * memory, -2 for a bad m or storage. */
 int mvke_codec_init(mvke_codec *c, int K, int d, mvke_storage storage, int m);
 void mvke_codec_release(mvke_codec *c);
+
+/* Copies src's trained parameters into dst, initialised for the same storage, K, d and m (what
+ * decides an encoding, and the derived amax); dst then encodes every row as src does. */
+void mvke_codec_copy_params(mvke_codec *dst, const mvke_codec *src);
 
 /* Replaces dst's parameters by src's (same storage, K, d and m), taking them over; src is left
  * released. Used to install freshly trained parameters in one step that cannot fail. */

@@ -48,20 +48,25 @@ void mvke_layout_set_codec(mvke_layout *L, const mvke_codec *codec, int refine) 
     L->refine = refine != 0;
 }
 
-static size_t refine_bytes(const mvke_layout *L, int64_t cap) {
-    return L->refine ? align_up((size_t)cap * (size_t)L->K * (size_t)L->d * sizeof(float)) : 0;
+static size_t bound_bytes(const mvke_layout *L, int64_t cap) {
+    return L->esize == 1 ? align_up((size_t)cap * (size_t)L->K) : 0;
 }
 
-static size_t refine_at(const mvke_layout *L, int64_t cap) {
+static size_t bound_at(const mvke_layout *L, int64_t cap) {
     return (size_t)L->K * mvke_layout_plane_bytes(L, cap) + mvke_layout_gram_bytes(L, cap);
 }
 
-const float *mvke_layout_refine(const mvke_layout *L, const void *block, int64_t cap) {
-    return L->refine ? (const float *)((const unsigned char *)block + refine_at(L, cap)) : NULL;
+const uint8_t *mvke_layout_bounds(const mvke_layout *L, const void *block, int64_t cap) {
+    return L->esize == 1 ? (const uint8_t *)block + bound_at(L, cap) : NULL;
 }
 
-static float *refine_rw(const mvke_layout *L, void *block, int64_t cap) {
-    return (float *)mvke_layout_refine(L, block, cap);
+static uint8_t *bounds_rw(const mvke_layout *L, void *block, int64_t cap) {
+    return (uint8_t *)mvke_layout_bounds(L, block, cap);
+}
+
+/* Byte of the bound of expert k of row r inside the bound plane. */
+static size_t bound_of(const mvke_layout *L, int64_t r, int k) {
+    return ((size_t)(r / MVKE_LANES) * (size_t)L->K + (size_t)k) * MVKE_LANES + (size_t)(r % MVKE_LANES);
 }
 
 size_t mvke_layout_plane_bytes(const mvke_layout *L, int64_t cap) {
@@ -73,7 +78,7 @@ size_t mvke_layout_gram_bytes(const mvke_layout *L, int64_t cap) {
 }
 
 size_t mvke_layout_block_bytes(const mvke_layout *L, int64_t cap) {
-    return (size_t)L->K * mvke_layout_plane_bytes(L, cap) + mvke_layout_gram_bytes(L, cap) + refine_bytes(L, cap);
+    return (size_t)L->K * mvke_layout_plane_bytes(L, cap) + mvke_layout_gram_bytes(L, cap) + bound_bytes(L, cap);
 }
 
 /* Element index of value j of row r inside one expert plane. */
@@ -109,8 +114,9 @@ void mvke_layout_put(const mvke_layout *L, void *block, int64_t cap, int64_t r, 
                 pl[value_at(L, r, j)] = L->storage == MVKE_STORAGE_SQ8 ? mvke_sq8_encode1(c, k * L->d + j, v[j])
                                                                        : mvke_pq_encode1(c, k, j, v + c->off[j]);
         }
-        if (L->refine)
-            memcpy(refine_rw(L, block, cap) + (size_t)r * L->K * L->d, row, (size_t)L->K * L->d * sizeof *row);
+        uint8_t b[MVKE_MAX_K], *bp = bounds_rw(L, block, cap);
+        mvke_codec_bounds(c, row, b);
+        for (int k = 0; k < L->K; k++) bp[bound_of(L, r, k)] = b[k];
     }
     for (int k = 0; L->esize > 1 && k < L->K; k++) {
         unsigned char *pl = plane_rw(L, block, cap, k);
@@ -173,10 +179,9 @@ void mvke_layout_copy(const mvke_layout *L, void *dst, int64_t cdst, int64_t rd,
     float *dg = (float *)mvke_layout_gram(L, dst, cdst);
     const float *sg = mvke_layout_gram(L, src, cs);
     for (int e = 0; e < L->P; e++) dg[gram_at(L, rd, e)] = sg[gram_at(L, rs, e)];
-    if (L->refine) {
-        const size_t D = (size_t)L->K * L->d;
-        memcpy(refine_rw(L, dst, cdst) + (size_t)rd * D, mvke_layout_refine(L, src, cs) + (size_t)rs * D, D * sizeof(float));
-    }
+    if (L->esize == 1)
+        for (int k = 0; k < L->K; k++)
+            bounds_rw(L, dst, cdst)[bound_of(L, rd, k)] = mvke_layout_bounds(L, src, cs)[bound_of(L, rs, k)];
 }
 
 void mvke_layout_clear(const mvke_layout *L, void *block, int64_t cap, int64_t r) {
@@ -187,10 +192,8 @@ void mvke_layout_clear(const mvke_layout *L, void *block, int64_t cap, int64_t r
     }
     float *gp = (float *)mvke_layout_gram(L, block, cap);
     for (int e = 0; e < L->P; e++) gp[gram_at(L, r, e)] = 0.0f;
-    if (L->refine) {
-        const size_t D = (size_t)L->K * L->d;
-        memset(refine_rw(L, block, cap) + (size_t)r * D, 0, D * sizeof(float));
-    }
+    if (L->esize == 1)
+        for (int k = 0; k < L->K; k++) bounds_rw(L, block, cap)[bound_of(L, r, k)] = 0;
 }
 
 void mvke_layout_copy_rows(const mvke_layout *L, void *dst, int64_t cdst, const void *src, int64_t cs,
@@ -202,7 +205,6 @@ void mvke_layout_copy_rows(const mvke_layout *L, void *dst, int64_t cdst, const 
         memcpy(plane_rw(L, dst, cdst, k), mvke_layout_plane(L, src, cs, k), (size_t)panels * pv);
     memcpy((void *)mvke_layout_gram(L, dst, cdst), mvke_layout_gram(L, src, cs),
            (size_t)panels * (size_t)L->P * MVKE_LANES * sizeof(float));
-    if (L->refine)
-        memcpy(refine_rw(L, dst, cdst), mvke_layout_refine(L, src, cs),
-               (size_t)n * (size_t)L->K * (size_t)L->d * sizeof(float));
+    if (L->esize == 1)
+        memcpy(bounds_rw(L, dst, cdst), mvke_layout_bounds(L, src, cs), (size_t)panels * (size_t)L->K * MVKE_LANES);
 }

@@ -5,7 +5,7 @@
  * A block holds up to `cap` rows (cap a multiple of MVKE_LANES) of K experts of d values, in one
  * buffer of mvke_layout_block_bytes(L, cap) bytes, 64-byte aligned parts one after another:
  *
- *   expert plane 0 | expert plane 1 | ... | expert plane K-1 | Gram plane [| refine plane]
+ *   expert plane 0 | expert plane 1 | ... | expert plane K-1 | Gram plane [| bound plane]
  *
  * Rows are grouped in panels of MVKE_LANES consecutive rows (the SIMD lanes of a kernel).
  *  - Expert plane k holds cap / MVKE_LANES panels; panel p is d x MVKE_LANES stored values:
@@ -22,8 +22,11 @@
  *    gram.h, off-diagonals doubled) as P x LANES float32: entry e of row r is element
  *        (p * P + e) * LANES + g
  *    so a task reads only the lines of the entries (k, l) with k, l in its subset.
- *  - The refine plane, only in a codec layout made with refine, holds the rows as given to add:
- *    float32, row-major, row r at element r * K*d.
+ *  - The bound plane, only in a codec layout, holds per panel K lines of 16 bytes: the bound
+ *    byte of expert k of row r (codec.h) at byte (p * K + k) * LANES + g.
+ * The float32 rows a codec index keeps for refine are not part of a block: each block carries
+ * them in an array of its own (row-major, row r at element r * K*d), so that a search of the
+ * codes never pages them in and a file keeps them in a section of their own.
  * Each part is padded to a multiple of 64 bytes. Lanes past a block's row count hold zeros
  * (zero codes for a codec: they decode to vmin or centroid 0, and their Gram entries are 0).
  * The same bytes are what an index file stores per block, so a mapped file is searched in place.
@@ -48,7 +51,7 @@ typedef struct mvke_layout {
     int panel_values;  /* stored values of one expert in one panel: d * LANES, 2 * dp * LANES
                           (bf16), or m * LANES (codecs) */
     int m;             /* codes per expert (codecs): d for sq8, the sub-spaces for pq */
-    int refine;        /* 1: blocks end with the refine plane */
+    int refine;        /* 1: blocks carry the rows as given (float32) for exact re-scoring */
     const struct mvke_codec *codec; /* the trained parameters of sq8 and pq (codec.h), owned by
                                        the store; NULL for the other storages */
 } mvke_layout;
@@ -59,11 +62,12 @@ typedef struct mvke_layout {
 int mvke_layout_init(mvke_layout *L, int K, int d, mvke_storage storage);
 
 /* Attaches a codec (of L's storage, K and d) and takes its number of codes per expert; refine
- * adds the refine plane. The codec must outlive every use of L, and be trained before a put. */
+ * marks blocks that carry their rows for re-scoring. The codec must outlive every use of L, and
+ * be trained before a put. */
 void mvke_layout_set_codec(mvke_layout *L, const struct mvke_codec *codec, int refine);
 
-/* The refine plane of a block (NULL when the layout has none). */
-const float *mvke_layout_refine(const mvke_layout *L, const void *block, int64_t cap);
+/* The bound plane of a codec block (NULL for other storages). */
+const uint8_t *mvke_layout_bounds(const mvke_layout *L, const void *block, int64_t cap);
 
 /* Rounds a row count up to whole panels. */
 static inline int64_t mvke_layout_round(int64_t n) { return (n + MVKE_LANES - 1) / MVKE_LANES * MVKE_LANES; }
@@ -83,12 +87,12 @@ static inline const float *mvke_layout_gram(const mvke_layout *L, const void *bl
 }
 
 /* Writes row r of a block: `row` is K*d float32 values (expert-major, as in the public API),
- * converted to the storage (round to nearest even; encoded by the codec), and `gram` its P Gram
- * values. The refine plane, when there is one, receives row as it is. */
+ * converted to the storage (round to nearest even; encoded by the codec, with its bounds), and
+ * `gram` its P Gram values. */
 void mvke_layout_put(const mvke_layout *L, void *block, int64_t cap, int64_t r, const float *row,
                      const float *gram);
 
-/* Reads row r back, widened to float32 (decoded, for a codec: never the refine plane), into
+/* Reads row r back, widened to float32 (decoded, for a codec), into
  * row (K*d values) and gram (P values); either output may be NULL. */
 void mvke_layout_get(const mvke_layout *L, const void *block, int64_t cap, int64_t r, float *row,
                      float *gram);

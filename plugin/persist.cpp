@@ -1,6 +1,7 @@
 /*
  * persist.cpp - MVKE FAISS indexes to and from index files: the core's file format carries them
- * (FAISS's faiss_write_index knows only its own index types).
+ * (FAISS's faiss_write_index knows only its own index types), codec indexes with their trained
+ * parameters, codes, bounds and refine rows.
  */
 #include <memory>
 #include <string>
@@ -40,6 +41,9 @@ IndexPtr task_rows(const mvke_tags *tags, const char *task, int K, int d) {
     for (int64_t i = 0; i < n; i++)
         mvke::check(mvke_tags_get_row(tags, task, ids[(size_t)i], rows.data() + (size_t)i * K * d), what.c_str());
     mvke_index *ix = nullptr;
+    // Default options (f32) on purpose: a tag table holds no codec (mvke_tags_new refuses sq8,
+    // pq and refine), and mvke_tags_get_row hands out float32 rows. A user index read from a
+    // file is adopted as opened, codec, codes and refine rows included (mvke_faiss_index_read).
     mvke::check(mvke_index_new(&ix, K, d, nullptr), what.c_str());
     IndexPtr out(ix);
     mvke::check(mvke_index_add(ix, n, ids.data(), rows.data()), what.c_str());

@@ -3,8 +3,12 @@
  * habits of FAISS's Python indexes: add / search / range_search / remove_ids-like calls on numpy
  * arrays. The GIL is released around every call that scans or changes rows, so Python threads
  * search one index concurrently (the index's own reader-writer lock orders them with changes).
+ * Codec storages (sq8, pq) add train(), is_trained, and with refine the search mode and R.
  */
 #include "pymvke.h"
+
+#include <limits.h>
+#include <string.h>
 
 static int ready(const mvke_py_index *self) {
     if (self->index) return 1;
@@ -38,10 +42,11 @@ static void index_dealloc(mvke_py_index *self) {
 }
 
 static int index_init(mvke_py_index *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"K", "d", "storage", "threads", NULL};
-    int K, d, threads = 0;
+    static char *kwlist[] = {"K", "d", "storage", "threads", "refine", NULL};
+    int K, d, threads = 0, refine = 0;
     const char *storage = "f32";
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|si:Index", kwlist, &K, &d, &storage, &threads)) return -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|sip:Index", kwlist, &K, &d, &storage, &threads, &refine))
+        return -1;
     if (self->index) {
         /* Replacing the handle could free it under a search running without the GIL. */
         mvke_py_failf(MVKE_ERR_INVALID, "an mvke.Index is initialised once");
@@ -49,12 +54,14 @@ static int index_init(mvke_py_index *self, PyObject *args, PyObject *kw) {
     }
     mvke_index_options opts;
     mvke_index_options_init(&opts);
-    mvke_status st = mvke_storage_from_name(storage, &opts.storage);
+    /* The library parses the name, "pq:M" included, and its message lists the known ones. */
+    mvke_status st = mvke_index_options_set_storage(&opts, storage);
     if (st == MVKE_OK && threads < 0) {
         mvke_py_failf(MVKE_ERR_INVALID, "threads = %d: must be >= 0 (0 = OpenMP's default)", threads);
         return -1;
     }
     opts.threads = threads;
+    opts.refine = refine;
     if (st == MVKE_OK) st = mvke_index_new(&self->index, K, d, &opts);
     if (st != MVKE_OK) {
         mvke_py_fail(st);
@@ -111,6 +118,36 @@ static PyObject *index_add(mvke_py_index *self, PyObject *args, PyObject *kw) {
     PyObject *xo, *ido = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O:add", kwlist, &xo, &ido)) return NULL;
     return add_rows(self, xo, ido, 0);
+}
+
+PyDoc_STRVAR(train_doc,
+    "train($self, x)\n--\n\n"
+    "Trains the codec of an 'sq8' or 'pq' index on n sample rows, before any add.\n"
+    "\n"
+    "x: sample users shaped as for add(), (n, K, d) or (n, K*d); usually a random sample of the\n"
+    "   rows to be added. sq8 takes each dimension's min and max, pq runs k-means per sub-space.\n"
+    "Storages without a codec ('f32', 'f16', 'bf16') need no training: the call checks x and does\n"
+    "nothing. Raises mvke.Error (ERR_INVALID when n < 1 or the index holds rows, ERR_NONFINITE);\n"
+    "then the index is unchanged. The GIL is released while training.");
+
+static PyObject *index_train(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"x", NULL};
+    PyObject *xo;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O:train", kwlist, &xo)) return NULL;
+    if (!ready(self)) return NULL;
+    int K, d;
+    shape(self, &K, &d);
+    int64_t n;
+    PyArrayObject *x = mvke_py_rows(xo, K, d, "x", &n);
+    if (!x) return NULL;
+    const float *xp = MVKE_PY_F32(x);
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_train(self->index, n, xp);
+    Py_END_ALLOW_THREADS
+    PyObject *ret = st == MVKE_OK ? Py_NewRef(Py_None) : mvke_py_fail(st);
+    Py_DECREF(x);
+    return ret;
 }
 
 PyDoc_STRVAR(upsert_doc,
@@ -369,6 +406,7 @@ static PyObject *index_use_cpu(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
 
 static PyMethodDef index_methods[] = {
     {"add", (PyCFunction)(void (*)(void))index_add, METH_VARARGS | METH_KEYWORDS, add_doc},
+    {"train", (PyCFunction)(void (*)(void))index_train, METH_VARARGS | METH_KEYWORDS, train_doc},
     {"upsert", (PyCFunction)(void (*)(void))index_upsert, METH_VARARGS | METH_KEYWORDS, upsert_doc},
     {"remove", (PyCFunction)(void (*)(void))index_remove, METH_VARARGS | METH_KEYWORDS, remove_doc},
     {"reset", (PyCFunction)index_reset, METH_NOARGS, reset_doc},
@@ -411,11 +449,115 @@ static PyObject *get_d(mvke_py_index *self, void *Py_UNUSED(c)) {
     return PyLong_FromLong(d);
 }
 
-static PyObject *get_storage(mvke_py_index *self, void *Py_UNUSED(c)) {
-    if (!ready(self)) return NULL;
+/* The storage as Index() takes it: "pq:M" for pq (its M is part of the encoding). */
+static PyObject *storage_name(const mvke_py_index *self) {
     mvke_storage s;
     mvke_index_shape(self->index, NULL, NULL, &s);
-    return PyUnicode_FromString(mvke_storage_name(s));
+    if (s != MVKE_STORAGE_PQ) return PyUnicode_FromString(mvke_storage_name(s));
+    mvke_index_footprint fp = {0};
+    Py_BEGIN_ALLOW_THREADS
+    mvke_index_describe(self->index, &fp); /* takes the index's lock */
+    Py_END_ALLOW_THREADS
+    return PyUnicode_FromFormat("%s:%d", mvke_storage_name(s), fp.pq_m);
+}
+
+static PyObject *get_storage(mvke_py_index *self, void *Py_UNUSED(c)) {
+    return ready(self) ? storage_name(self) : NULL;
+}
+
+static int trained(const mvke_py_index *self) {
+    int yes = 0;
+    Py_BEGIN_ALLOW_THREADS
+    mvke_index_is_trained(self->index, &yes);
+    Py_END_ALLOW_THREADS
+    return yes;
+}
+
+static PyObject *get_is_trained(mvke_py_index *self, void *Py_UNUSED(c)) {
+    return ready(self) ? PyBool_FromLong(trained(self)) : NULL;
+}
+
+/* Whether the index keeps float32 rows (refine) and its refine factor R. */
+static void refine_of(const mvke_py_index *self, int *refine, int *R) {
+    Py_BEGIN_ALLOW_THREADS
+    mvke_index_refine(self->index, refine, R);
+    Py_END_ALLOW_THREADS
+}
+
+static PyObject *get_refine(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    int refine = 0;
+    refine_of(self, &refine, NULL);
+    return PyBool_FromLong(refine);
+}
+
+static PyObject *get_refine_factor(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    int R = 0;
+    refine_of(self, NULL, &R);
+    return PyLong_FromLong(R);
+}
+
+static int set_refine_factor(mvke_py_index *self, PyObject *value, void *Py_UNUSED(c)) {
+    if (!ready(self)) return -1;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "refine_factor cannot be deleted");
+        return -1;
+    }
+    long R = PyLong_AsLong(value);
+    if (R == -1 && PyErr_Occurred()) return -1;
+    if (R < INT_MIN || R > INT_MAX) {
+        mvke_py_failf(MVKE_ERR_INVALID, "refine factor R = %ld is out of range", R);
+        return -1;
+    }
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_set_refine(self->index, (int)R); /* waits for running searches */
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *get_mode(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    mvke_search_mode mode = MVKE_SEARCH_EXACT;
+    Py_BEGIN_ALLOW_THREADS
+    mvke_index_search_mode(self->index, &mode);
+    Py_END_ALLOW_THREADS
+    return PyUnicode_FromString(mode == MVKE_SEARCH_APPROX ? "approx" : "exact");
+}
+
+static int set_mode(mvke_py_index *self, PyObject *value, void *Py_UNUSED(c)) {
+    if (!ready(self)) return -1;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "mode cannot be deleted");
+        return -1;
+    }
+    if (!PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "mode must be 'exact' or 'approx', not %.100s", Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    const char *name = PyUnicode_AsUTF8(value);
+    if (!name) return -1;
+    mvke_search_mode mode;
+    if (!strcmp(name, "exact")) mode = MVKE_SEARCH_EXACT;
+    else if (!strcmp(name, "approx")) mode = MVKE_SEARCH_APPROX;
+    else {
+        mvke_py_failf(MVKE_ERR_INVALID, "unknown search mode \"%.100s\" (known: exact, approx)", name);
+        return -1;
+    }
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_set_search_mode(self->index, mode); /* waits for running searches */
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        return -1;
+    }
+    return 0;
 }
 
 static PyObject *get_backend(mvke_py_index *self, void *Py_UNUSED(c)) {
@@ -457,7 +599,19 @@ static PyGetSetDef index_getset[] = {
     {"ntotal", (getter)get_ntotal, NULL, "The number of users (as FAISS's ntotal; also len(index)).", NULL},
     {"K", (getter)get_K, NULL, "Experts per user.", NULL},
     {"d", (getter)get_d, NULL, "Dimension of an expert vector (rows have K*d floats).", NULL},
-    {"storage", (getter)get_storage, NULL, "The row storage's name ('f32', 'f16', ...; see mvke.storages).", NULL},
+    {"storage", (getter)get_storage, NULL,
+     "The row storage's name as Index() takes it ('f32', 'f16', 'sq8', 'pq:M' with its M; see mvke.storages).", NULL},
+    {"is_trained", (getter)get_is_trained, NULL,
+     "Whether the index takes rows and searches: always for f32/f16/bf16, after train() for sq8/pq.", NULL},
+    {"refine", (getter)get_refine, NULL,
+     "Whether a codec index keeps its float32 rows (Index(..., refine=True)) to answer exactly.", NULL},
+    {"mode", (getter)get_mode, (setter)set_mode,
+     "How a codec index searches, settable: 'exact' (the default with refine: certified, the answer of\n"
+     "the float32 rows) or 'approx' (the refine_factor * k best by the codes re-scored, or the codes'\n"
+     "scores without refine). Other storages answer exactly in either mode.", NULL},
+    {"refine_factor", (getter)get_refine_factor, (setter)set_refine_factor,
+     "R of the 'approx' mode of an index with refine: a top-k search re-scores the R*k best by the\n"
+     "codes (default 4); settable, >= 1, only with refine.", NULL},
     {"backend", (getter)get_backend, NULL, "The backend searches run on: 'cpu' or 'cuda'.", NULL},
     {"threads", (getter)get_threads, (setter)set_threads,
      "Threads one search uses (0 = OpenMP's default); settable.", NULL},
@@ -470,11 +624,16 @@ static Py_ssize_t index_len(mvke_py_index *self) {
 
 static PyObject *index_repr(mvke_py_index *self) {
     if (!self->index) return PyUnicode_FromString("mvke.Index(<not initialised>)");
-    int K, d;
-    mvke_storage s;
-    mvke_index_shape(self->index, &K, &d, &s);
-    return PyUnicode_FromFormat("mvke.Index(K=%d, d=%d, storage='%s', ntotal=%lld)", K, d, mvke_storage_name(s),
-                                (long long)count(self));
+    int K, d, refine = 0;
+    mvke_index_shape(self->index, &K, &d, NULL);
+    refine_of(self, &refine, NULL);
+    PyObject *storage = storage_name(self);
+    if (!storage) return NULL;
+    PyObject *r = PyUnicode_FromFormat("mvke.Index(K=%d, d=%d, storage='%U'%s, trained=%s, ntotal=%lld)", K, d, storage,
+                                       refine ? ", refine=True" : "", trained(self) ? "True" : "False",
+                                       (long long)count(self));
+    Py_DECREF(storage);
+    return r;
 }
 
 static PySequenceMethods index_as_sequence = {
@@ -483,16 +642,21 @@ static PySequenceMethods index_as_sequence = {
 };
 
 PyDoc_STRVAR(index_doc,
-    "Index(K, d, storage='f32', threads=0)\n--\n\n"
+    "Index(K, d, storage='f32', threads=0, refine=False)\n--\n\n"
     "An index of users, each K expert vectors of dimension d (a row of K*d floats) with an int64\n"
     "id, searched with gated tag rows z = w (x) q (mvke.pack_query). The score of a user for a tag\n"
     "is the exact cosine of sum_k w[k] e[k] and q, computed without materialising that sum.\n"
     "\n"
-    "storage: one of mvke.storages ('f32', 'f16' = half the memory, scores exact for the rounded\n"
-    "   rows); threads: threads one search uses (0 = OpenMP's default).\n"
+    "storage: one of mvke.storages ('f32'; 'f16', 'bf16' = half the memory, scores exact for the\n"
+    "   rounded rows; the codecs 'sq8' = one byte per value, 'pq' or 'pq:M' = M bytes per expert),\n"
+    "   parsed by the library; threads: threads one search uses (0 = OpenMP's default).\n"
+    "refine: with a codec, also keep the float32 rows: searches are then exact and certified (mode\n"
+    "   'exact', the answer of an 'f32' index of the same rows) while scanning the codes.\n"
+    "A codec index is untrained (is_trained False) until train(sample); add and search raise\n"
+    "mvke.Error (ERR_UNTRAINED) before. mvke.last_search_stats() tells what the last search did.\n"
     "\n"
-    "Methods follow FAISS: add, search -> (D, I), range_search -> (lims, D, I), plus upsert, remove,\n"
-    "reset, contains, reconstruct, ids. Errors raise mvke.Error and change nothing.\n"
+    "Methods follow FAISS: train, add, search -> (D, I), range_search -> (lims, D, I), plus upsert,\n"
+    "remove, reset, contains, reconstruct, ids. Errors raise mvke.Error and change nothing.\n"
     "Any number of threads may search at once; add/upsert/remove/reset wait for running searches.");
 
 PyTypeObject mvke_py_index_type = {

@@ -27,6 +27,10 @@ PyDoc_STRVAR(module_doc,
     "    for user_ids, per_task in mvke.tag_all(index, tags, 10): ...\n"
     "    mvke.save(path, index, tags); index, tags = mvke.open(path)\n"
     "\n"
+    "    index = mvke.Index(K, d, storage='sq8', refine=True)   # 1 byte per value, exact answers\n"
+    "    index.train(sample); index.add(x); D, I = index.search(z, k)\n"
+    "    mvke.last_search_stats()                  # {'users_scanned', 'users_refined', 'certified'}\n"
+    "\n"
     "Every failure raises mvke.Error with the library's status and message and changes nothing.\n"
     "Searches release the GIL.");
 
@@ -40,6 +44,7 @@ static PyMethodDef module_methods[] = {
     {"tag_all", (PyCFunction)(void (*)(void))mvke_py_tag_all, METH_VARARGS | METH_KEYWORDS, mvke_py_tag_all_doc},
     {"open", (PyCFunction)(void (*)(void))mvke_py_open, METH_VARARGS | METH_KEYWORDS, mvke_py_open_doc},
     {"save", (PyCFunction)(void (*)(void))mvke_py_save, METH_VARARGS | METH_KEYWORDS, mvke_py_save_doc},
+    {"last_search_stats", (PyCFunction)mvke_py_last_search_stats, METH_NOARGS, mvke_py_last_search_stats_doc},
     {NULL, NULL, 0, NULL},
 };
 

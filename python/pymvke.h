@@ -110,9 +110,11 @@ PyObject *mvke_py_user_tags(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *mvke_py_open(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *mvke_py_save(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *mvke_py_tag_all(PyObject *self, PyObject *args, PyObject *kw);
+PyObject *mvke_py_last_search_stats(PyObject *self, PyObject *arg);
 
 extern const char mvke_py_pack_query_doc[], mvke_py_audience_doc[], mvke_py_audience_range_doc[],
-    mvke_py_user_tags_doc[], mvke_py_open_doc[], mvke_py_save_doc[], mvke_py_tag_all_doc[];
+    mvke_py_user_tags_doc[], mvke_py_open_doc[], mvke_py_save_doc[], mvke_py_tag_all_doc[],
+    mvke_py_last_search_stats_doc[];
 
 /* user_tags' output from a result of nu users: (D, I) of nu x m, or with by_task a dict
  * {name: (D, I)} over the tasks in `names` (the result's lists are user-major). */

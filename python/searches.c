@@ -2,7 +2,7 @@
  * searches.c - the module's functions between users and tags: mvke.pack_query,
  * mvke.audience / mvke.audience_range (tag -> users) and mvke.user_tags (user -> tags). Each
  * checks its arguments, runs one library call without the GIL, and hands back FAISS-shaped
- * arrays.
+ * arrays. mvke.last_search_stats reads what the calling thread's last search did.
  */
 #include <string.h>
 
@@ -200,4 +200,25 @@ PyObject *mvke_py_user_tags(PyObject *Py_UNUSED(self), PyObject *args, PyObject 
     Py_XDECREF(names);
     Py_DECREF(ids);
     return ret;
+}
+
+const char mvke_py_last_search_stats_doc[] =
+    "last_search_stats()\n--\n\n"
+    "What this thread's last successful search of a user index did, as a dict:\n"
+    "'users_scanned' (the users each query read), 'users_refined' (the users re-scored from their\n"
+    "float32 rows, summed over the queries) and 'certified' (True when every answer is provably\n"
+    "the exact one: f32/f16/bf16 always; a codec index in mode 'exact', or when R*k covered every\n"
+    "user). Counts Index.search, Index.range_search, audience, audience_range and every other call\n"
+    "that searches users. Per thread, as in C (mvke_last_search_stats): call it on the thread that\n"
+    "searched, before its next search; other threads' searches do not change it. All zero before\n"
+    "the first search.";
+
+PyObject *mvke_py_last_search_stats(PyObject *Py_UNUSED(self), PyObject *Py_UNUSED(arg)) {
+    /* The library keeps the stats per OS thread, and a Python thread runs its searches on its own
+     * OS thread (releasing the GIL does not move it), so this reads the caller's last search. */
+    mvke_search_stats s;
+    mvke_status st = mvke_last_search_stats(&s);
+    if (st != MVKE_OK) return mvke_py_fail(st);
+    return Py_BuildValue("{s:L,s:L,s:O}", "users_scanned", (long long)s.users_scanned, "users_refined",
+                         (long long)s.users_refined, "certified", s.certified ? Py_True : Py_False);
 }

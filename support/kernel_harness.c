@@ -53,6 +53,13 @@ static void build_cases(void) {
                 add((kh_case){0, K, d, {37, 0, n3}, 0, 17, task, 0, 0.2f, f, 0, 2}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d a task's tag index, 30 user rows, top-5%s", fs);
                 add((kh_case){0, K, d, {37, 0, n3}, task, 30, all, 5, 0, f, 0, 2}, fmt, K, d);
+                /* Certified (codecs with their rows; the other storages search as above). */
+                snprintf(fmt, sizeof fmt, "K=%%d d=%%d certified, one tag of a task, top-10%s", fs);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 1, task, 10, 0, f, -1, 2}, fmt, K, d);
+                snprintf(fmt, sizeof fmt, "K=%%d d=%%d certified, 17 tags, top-20%s", fs);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 17, all, 20, 0, f, -1, 2}, fmt, K, d);
+                snprintf(fmt, sizeof fmt, "K=%%d d=%%d certified, 3 tags, threshold 0.2%s", fs);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 3, task, 0, 0.2f, f, -1, 1}, fmt, K, d);
             }
         }
     add((kh_case){0, 3, 5, {0, 0, 0}, 0, 4, 0, 3, 0, 0, 0, 2}, "empty database, 4 tags, top-%d%.0d", 3, 0);
@@ -78,6 +85,10 @@ static void build_cases(void) {
     add((kh_case){0, 5, 30, {300, 7, 400}, 0, 3, 0x7, 10, 0, KH_FILTER_BITS, 4, 2}, "refine R = %d, %d tags, allowed rows",
         4, 3);
     add((kh_case){0, 5, 30, {300, 7, 400}, 0, 2, 0x7, 0, 0.2f, 0, 4, 2}, "refine a threshold, %d tags%.0d", 2, 0);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 1, 0x7, 100, 0, 0, -1, 2}, "certified, one tag, top-%d%.0d", 100, 0);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x1e, 25, 0, 0, -1, 2}, "certified, %d tags, top-%d", 300, 25);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 4, 0x7, 0, 0.3f, KH_FILTER_CALLBACK, -1, 2},
+        "certified, %d tags, threshold 0.3, allow-list by callback%.0d", 4, 0);
 }
 
 size_t kh_cases(const kh_case **out) {
@@ -121,14 +132,17 @@ static int codec_train(mvke_codec *c, int64_t n, const float *x, synth_rng *r) {
             }
     }
     c->trained = 1;
-    return 0;
+    return mvke_codec_train_bounds(c, n, x);
 }
 
 void kh_world_free(kh_world *w) {
     free(w->x);
     free(w->dec);
     free(w->ids);
-    for (int b = 0; b < 3; b++) free((void *)w->blocks[b].data);
+    for (int b = 0; b < 3; b++) {
+        free((void *)w->blocks[b].data);
+        free((void *)w->blocks[b].refine);
+    }
     mvke_codec_release(&w->codec);
     free(w->q);
     free(w->w);
@@ -168,8 +182,8 @@ int kh_world_make(kh_world *w, mvke_storage storage, const kh_case *c, uint64_t 
     if (mvke_layout_init(&L, K, d, storage) != 0) goto fail;
     if (mvke_storage_is_codec(storage)) {
         if (mvke_codec_init(&w->codec, K, d, storage, 0) != 0) goto fail;
-        codec_train(&w->codec, w->n, w->x, &r);
-        mvke_layout_set_codec(&L, &w->codec, c->refine_R > 0);
+        if (codec_train(&w->codec, w->n, w->x, &r) != 0) goto fail;
+        mvke_layout_set_codec(&L, &w->codec, c->refine_R != 0);
     }
     int64_t at = 0;
     for (int b = 0; b < 3; b++) {
@@ -195,12 +209,20 @@ int kh_world_make(kh_world *w, mvke_storage storage, const kh_case *c, uint64_t 
             }
             if (w->dec && mvke_storage_is_codec(storage)) mvke_layout_get(&L, data, cap, i, w->dec + at * D, NULL);
         }
-        w->blocks[b] = (mvke_kblock){n, cap, data, w->ids + (at - n)};
+        float *refine = NULL;
+        if (L.refine) { /* the rows as given, for exact re-scoring */
+            if (!(refine = malloc((size_t)(n ? n : 1) * (size_t)D * sizeof *refine))) {
+                free(data);
+                goto fail;
+            }
+            memcpy(refine, w->x + (at - n) * D, (size_t)n * (size_t)D * sizeof *refine);
+        }
+        w->blocks[b] = (mvke_kblock){.n = n, .cap = cap, .data = data, .ids = w->ids + (at - n), .refine = refine};
     }
     /* A codec's zero experts decode to nonzero values: only rows stored exactly may declare the
      * experts they are zero outside (the tag tables, which are never compressed). */
     const uint64_t experts = c->db_task && !mvke_storage_is_codec(storage) ? c->db_task : mvke_experts_all(K);
-    w->db = (mvke_kdb){L, experts, 3, w->blocks, c->refine_R};
+    w->db = (mvke_kdb){.L = L, .experts = experts, .nblocks = 3, .blocks = w->blocks, .refine_R = c->refine_R};
 
     /* Queries: gates on the query task (all zero for t % 5 == 2). */
     w->nq = c->nq;
@@ -261,9 +283,9 @@ static void filter_of(const kh_world *w, const kh_case *c, mvke_kfilter *f) {
     }
 }
 
-/* Whether refined scores are exact over every eligible row (R*k covers them). */
+/* Whether the search re-scores from the rows (a codec with refine: certified, or the R*k best). */
 static int refined(const kh_world *w, const kh_case *c) {
-    return c->refine_R > 0 && mvke_storage_is_codec(w->storage);
+    return c->refine_R != 0 && mvke_storage_is_codec(w->storage);
 }
 
 int kh_check(const kh_world *w, const kh_case *c, char *msg, size_t cap) {
@@ -296,8 +318,10 @@ int kh_check(const kh_world *w, const kh_case *c, char *msg, size_t cap) {
     }
     int64_t eligible = 0;
     for (int64_t i = 0; i < w->n; i++) eligible += !allowed || allowed[i];
-    /* Refine over fewer candidates than rows is approximate: its scores are exact, its set is not. */
-    const int whole = !exact || (k > 0 && k * c->refine_R >= eligible);
+    /* Refine over fewer candidates than rows is approximate: its scores are exact, its set is not.
+     * A certified search is exact: set and scores. */
+    const int certified = exact && c->refine_R < 0;
+    const int whole = !exact || certified || (k > 0 && k * c->refine_R >= eligible);
     /* Large batches: every query is searched, about 24 of them (spread over every group and
      * tile, the last included) are checked; that a batch scores each query as it scores it
      * alone is tests/test_scan.c's own test. */
@@ -325,9 +349,10 @@ int kh_check(const kh_world *w, const kh_case *c, char *msg, size_t cap) {
         } else {
             mvke_hits *l = &lists[t];
             mvke_pairs_sort(l->s, l->id, l->n);
-            /* Refine keeps the codes' hits whose exact scores pass: their scores, not the set. */
-            bad = (exact ? oracle_check_scores(l->id, l->s, l->n, c->thr, ref, nref, tol, why, sizeof why)
-                         : oracle_check_range(l->id, l->s, l->n, c->thr, ref, nref, tol, why, sizeof why)) != 0;
+            /* Refine keeps the codes' hits whose exact scores pass: their scores, not the set
+             * (a certified search: the set too). */
+            bad = (exact && !certified ? oracle_check_scores(l->id, l->s, l->n, c->thr, ref, nref, tol, why, sizeof why)
+                                       : oracle_check_range(l->id, l->s, l->n, c->thr, ref, nref, tol, why, sizeof why)) != 0;
         }
         if (bad) {
             snprintf(msg, cap, "query %d: %s", t, why);

@@ -34,7 +34,7 @@ typedef struct kh_case {
     int64_t k;         /* > 0: top-k; 0: every row with score >= thr */
     float thr;
     int filter;        /* KH_FILTER_*: every third row eligible */
-    int refine_R;      /* codecs: 0 the codes' scores; > 0 the R*k best re-scored exactly */
+    int refine_R;      /* codecs: 0 the codes' scores; > 0 the R*k best re-scored exactly; -1 certified */
     int threads;
 } kh_case;
 
@@ -60,7 +60,7 @@ typedef struct kh_world {
 } kh_world;
 
 /* Builds the world of case c in a storage (a trained codec for sq8, pq, with refine rows when
- * c->refine_R > 0) from seed; keep_decoded = 1 for a check (the decoded rows, zero rows and
+ * c->refine_R != 0) from seed; keep_decoded = 1 for a check (the decoded rows, zero rows and
  * zero queries), 0 for timing. Returns 0, or -1 when memory is short (nothing to free). */
 int kh_world_make(kh_world *w, mvke_storage storage, const kh_case *c, uint64_t seed, int keep_decoded);
 void kh_world_free(kh_world *w);

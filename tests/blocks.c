@@ -22,7 +22,7 @@ void ref_blocks_make(const mvke_layout *L, int nblocks, const int64_t *sizes, co
         const int64_t n = sizes[b], cap = mvke_layout_round(n > 0 ? n : 1);
         void *data = calloc(1, mvke_layout_block_bytes(L, cap));
         for (int64_t r = 0; r < n; r++) mvke_layout_put(L, data, cap, r, x + (at + r) * D, gram + (at + r) * L->P);
-        blocks[b] = (mvke_kblock){n, cap, data, ids + at};
+        blocks[b] = (mvke_kblock){.n = n, .cap = cap, .data = data, .ids = ids + at};
         at += n;
     }
 }

@@ -65,10 +65,13 @@ void craft_reseal(unsigned char *b, size_t n) {
     mvke_file_decode_header(b, &h);
     uint64_t coff, csize;
     if (craft_section(b, MVKE_SEC_CHECKSUMS, &coff, &csize) == 0) {
-        static const uint32_t bulk[] = {MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP};
+        /* The per-user sections in the table's order, in units of the shift the table's head
+         * gives (files with refine rows use smaller units). */
+        static const uint32_t bulk[] = {MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP,
+                                        MVKE_SEC_REFINE_ROWS};
         uint64_t u = 0, off, size;
-        const uint64_t unit = (uint64_t)1 << MVKE_FILE_UNIT_SHIFT;
-        for (int i = 0; i < 3; i++) {
+        const uint64_t unit = (uint64_t)1 << mvke_get_u32(b + coff);
+        for (int i = 0; i < 4; i++) {
             if (craft_section(b, bulk[i], &off, &size)) continue;
             for (uint64_t s = 0; s < size; s += unit, u++)
                 mvke_put_u32(b + coff + MVKE_FILE_CHECKSUMS_HEAD + 4 * u,

@@ -286,7 +286,7 @@ Test(cli, storage_names) {
     cr_assert_eq(tool("info", a, NULL), 0);
     cr_assert(strstr(out_text, "storage\tbfloat16\n"), "%s", out_text);
     cr_assert_eq(tool("audience", a, "--task", "intention", "--tag", "100", "--top", "3", NULL), 0, "%s", err_text);
-    /* an unknown name, a codec the command line cannot train, and both spellings at once */
+    /* an unknown name, a pq with more sub-spaces than dimensions, and both spellings at once */
     rc = tool("build", "-o", P("no.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
               "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4",
               "--storage", "f64", NULL);
@@ -294,13 +294,74 @@ Test(cli, storage_names) {
     cr_assert(strstr(err_text, "f64"), "%s", err_text);
     rc = tool("build", "-o", P("no.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
               "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4",
-              "--storage", "sq8", NULL);
-    cr_assert_eq(rc, 2, "%s", err_text);
+              "--storage", "pq:31", NULL);
+    cr_assert_neq(rc, 0);
+    cr_assert(strstr(err_text, "pq"), "%s", err_text);
     rc = tool("build", "-o", P("no.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
               "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4",
               "--storage", "f16", "--fp16", NULL);
     cr_assert_eq(rc, 2, "%s", err_text);
     cr_assert_neq(access(P("no.mvke"), F_OK), 0, "a refused build writes nothing");
+}
+
+/* Codec indexes from the command line: `build --storage sq8|pq:M --refine` answers every
+ * audience (top-N and threshold), user's tags and tag-all exactly as the float32 index, and
+ * --stats says certified; `info` shows the codec; --mode approx[:R] is the fixed refine; a codec
+ * without its rows is approximate only (--mode exact refused with the reason). */
+Test(cli, codec_indexes_answer_as_float32) {
+    setup_data();
+    const char *f = P("f32.mvke");
+    static char out_f[sizeof out_text];
+    int rc = tool("build", "-o", f, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    const char *codecs[2] = {"sq8", "pq:4"};
+    for (int c = 0; c < 2; c++) {
+        const char *x = P(c ? "pq.mvke" : "sq8.mvke"), *xa = P(c ? "pqa.mvke" : "sq8a.mvke");
+        rc = tool("build", "-o", x, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--storage",
+                  codecs[c], "--refine", "--train-sample", "2000", NULL);
+        cr_assert_eq(rc, 0, "%s", err_text);
+        cr_assert_eq(tool("verify", x, NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("info", x, NULL), 0);
+        cr_assert(strstr(out_text, c ? "storage\tpq:4\n" : "storage\tsq8\n"), "%s", out_text);
+        cr_assert(strstr(out_text, "train_sample\t2000\n") && strstr(out_text, "refine rows 160"), "%s", out_text);
+        const char *shapes[3][4] = {{"--top", "25", NULL, NULL}, {"--min-score", "0.3", NULL, NULL},
+                                    {"--top", "2000", NULL, NULL}};
+        for (int t = 0; t < 2; t++)
+            for (int sh = 0; sh < 3; sh++) {
+                cr_assert_eq(tool("audience", f, "--task", TASKS[t], "--tag", "all", shapes[sh][0], shapes[sh][1], NULL), 0);
+                snprintf(out_f, sizeof out_f, "%s", out_text);
+                cr_assert_eq(tool("audience", x, "--task", TASKS[t], "--tag", "all", shapes[sh][0], shapes[sh][1], "--stats",
+                                  NULL), 0, "%s", err_text);
+                cr_assert_str_eq(out_text, out_f, "%s, %s %s: not the float32 answer", codecs[c], shapes[sh][0], shapes[sh][1]);
+                cr_assert(strstr(err_text, "certified exact"), "%s", err_text);
+            }
+        cr_assert_eq(tool("tags", f, "--user", "0,98,196", "--top", "4", NULL), 0, "%s", err_text);
+        snprintf(out_f, sizeof out_f, "%s", out_text);
+        cr_assert_eq(tool("tags", x, "--user", "0,98,196", "--top", "4", NULL), 0, "%s", err_text);
+        cr_assert_str_eq(out_text, out_f);
+        cr_assert_eq(tool("tag-all", f, "--top", "3", "-o", P("tf.tsv"), NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("tag-all", x, "--top", "3", "-o", P("tx.tsv"), NULL), 0, "%s", err_text);
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", P("tf.tsv"), P("tx.tsv"));
+        cr_assert_eq(system(cmd), 0, "%s: tag-all differs from float32's", codecs[c]);
+        /* approx: the R*k best of the codes re-scored; says it is not certified */
+        cr_assert_eq(tool("audience", x, "--task", "interest", "--tag", "100", "--top", "5", "--mode", "approx:2", "--stats",
+                          NULL), 0, "%s", err_text);
+        cr_assert(strstr(err_text, "not certified"), "%s", err_text);
+        cr_assert_neq(tool("audience", x, "--task", "interest", "--tag", "100", "--top", "5", "--mode", "approx:0", NULL), 0);
+        /* without its rows: approximate only */
+        rc = tool("build", "-o", xa, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--storage",
+                  codecs[c], NULL);
+        cr_assert_eq(rc, 0, "%s", err_text);
+        cr_assert_eq(tool("audience", xa, "--task", "interest", "--tag", "100", "--top", "5", "--stats", NULL), 0, "%s", err_text);
+        cr_assert(strstr(err_text, "not certified"), "%s", err_text);
+        rc = tool("audience", xa, "--task", "interest", "--tag", "100", "--top", "5", "--mode", "exact", NULL);
+        cr_assert_neq(rc, 0, "%s", err_text);
+        cr_assert(strstr(err_text, "--refine"), "%s", err_text);
+    }
 }
 
 Test(cli, float16_and_virtual_kernels) {

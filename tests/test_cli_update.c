@@ -240,6 +240,90 @@ Test(cli_update, add_upsert_remove_merge_equal_a_fresh_build, .timeout = 300) {
     free(want);
 }
 
+/* mvke build of `users` with a codec that keeps its rows (trained on those users). */
+static void build_codec(const char *ix, const char *users, const char *storage) {
+    char idn[256];
+    snprintf(idn, sizeof idn, "ids_%s", users);
+    int rc = tool("build", "-o", P(ix), "--experts", P(users), "--ids", P(idn), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-3", "--storage",
+                  storage, "--refine", NULL);
+    cr_assert_eq(rc, 0, "build %s: %s", ix, err_text);
+}
+
+/* The life of a codec index keeping its rows: add (users the training never saw), upsert,
+ * remove, update, shard then merge keep the codec, verify, and answer as float32 fresh builds of
+ * the same users, byte for byte; merging indexes trained apart is refused naming both. */
+Test(cli_update, codec_index_life_answers_as_float32, .timeout = 300) {
+    setup_data();
+    save_users("a.npy", X, IDS, 600);
+    save_users("b.npy", X + 600 * K * d, IDS + 600, 300);
+    save_users("r.npy", X + 500 * K * d, IDS + 500, 200);
+    float *other = malloc(sizeof(float) * 200 * K * d);
+    ref_fill_normal(other, 200 * K * d);
+    for (int i = 0; i < 200 * K * d; i++) other[i] *= 4.0f; /* far outside the training's range */
+    save_users("o.npy", other, IDS + 500, 200);
+    free(other);
+    build("all.mvke", "all.npy");
+    build("a.mvke", "a.npy");
+    char *want = audiences("all.mvke"), *want_a = audiences("a.mvke");
+    const char *storages[2] = {"sq8", "pq:3"};
+    for (int c = 0; c < 2; c++) {
+        build_codec("ca.mvke", "a.npy", storages[c]);
+        cr_assert_eq(tool("add", P("ca.mvke"), "--experts", P("b.npy"), "--ids", P("ids_b.npy"), NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("verify", P("ca.mvke"), NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("info", P("ca.mvke"), NULL), 0);
+        cr_assert(strstr(out_text, c ? "storage\tpq:3\n" : "storage\tsq8\n") && strstr(out_text, "train_sample\t600\n"),
+                  "%s", out_text);
+        char *got = audiences("ca.mvke");
+        cr_assert_str_eq(got, want, "%s: add differs from float32", storages[c]);
+        free(got);
+        cr_assert_eq(tool("upsert", P("ca.mvke"), "--experts", P("o.npy"), "--ids", P("ids_o.npy"), NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("verify", P("ca.mvke"), NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("upsert", P("ca.mvke"), "--experts", P("r.npy"), "--ids", P("ids_r.npy"), NULL), 0, "%s", err_text);
+        got = audiences("ca.mvke");
+        cr_assert_str_eq(got, want, "%s: upsert differs from float32", storages[c]);
+        free(got);
+        /* shard into three, merge back: one training, so the merge is accepted */
+        cr_assert_eq(tool("shard", P("ca.mvke"), "--parts", "3", "--grain", "256", "-o", P("cs"), NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("merge", "-o", P("cm.mvke"), P("cs.00000.mvke"), P("cs.00001.mvke"), P("cs.00002.mvke"), NULL), 0,
+                     "%s", err_text);
+        cr_assert_eq(tool("verify", P("cm.mvke"), NULL), 0, "%s", err_text);
+        got = audiences("cm.mvke");
+        cr_assert_str_eq(got, want, "%s: shard + merge differs from float32", storages[c]);
+        free(got);
+        /* an index trained apart cannot join */
+        build_codec("cb.mvke", "b.npy", storages[c]);
+        cr_assert_eq(tool("merge", "-o", P("bad.mvke"), P("ca.mvke"), P("cb.mvke"), NULL), 3);
+        cr_assert(strstr(err_text, "different trainings") && strstr(err_text, "cb.mvke"), "%s", err_text);
+        cr_assert_neq(access(P("bad.mvke"), F_OK), 0, "a refused merge wrote its output");
+        /* remove B's users, and the same in one update of a copy: A's float32 answers */
+        FILE *f = fopen(P("gone.txt"), "w");
+        for (int i = 600; i < N; i++) fprintf(f, "%lld\n", (long long)IDS[i]);
+        fclose(f);
+        copy_file(P("ca.mvke"), P("cu.mvke"));
+        cr_assert_eq(tool("remove", P("ca.mvke"), "--ids-file", P("gone.txt"), NULL), 0, "%s", err_text);
+        got = audiences("ca.mvke");
+        cr_assert_str_eq(got, want_a, "%s: remove differs from float32", storages[c]);
+        free(got);
+        cr_assert_eq(tool("update", P("cu.mvke"), "--remove-file", P("gone.txt"), "--upsert", P("o.npy"), "--upsert-ids",
+                          P("ids_o.npy"), NULL), 0, "%s", err_text);
+        cr_assert_eq(tool("update", P("cu.mvke"), "--upsert", P("r.npy"), "--upsert-ids", P("ids_r.npy"), NULL), 0,
+                     "%s", err_text);
+        cr_assert_eq(tool("verify", P("cu.mvke"), NULL), 0, "%s", err_text);
+        got = audiences("cu.mvke");
+        char *want_u = NULL;
+        /* A's users plus 600..699 back from r.npy: a float32 build of those */
+        save_users("u.npy", X, IDS, 700);
+        build("u.mvke", "u.npy");
+        want_u = audiences("u.mvke");
+        cr_assert_str_eq(got, want_u, "%s: update differs from float32", storages[c]);
+        free(got);
+        free(want_u);
+    }
+    free(want);
+    free(want_a);
+}
+
 Test(cli_update, bad_updates_leave_the_index_as_it_was) {
     setup_data();
     save_users("a.npy", X, IDS, 600);

@@ -124,15 +124,20 @@ static void layout_roundtrip(mvke_storage st, int refine) {
                 const uint8_t *pl = mvke_layout_plane(&L, b, cap, k);
                 cr_assert_eq(pl[((r / MVKE_LANES) * c.m + j) * MVKE_LANES + r % MVKE_LANES], codes[k * c.m + j]);
             }
-        if (refine) cr_assert_eq(memcmp(mvke_layout_refine(&L, b, cap) + r * D, row, sizeof row), 0);
-        else cr_assert_null(mvke_layout_refine(&L, b, cap));
+        /* The bound of each expert at its documented address, as the codec computes it. */
+        uint8_t want[3];
+        mvke_codec_bounds(&c, row, want);
+        const uint8_t *bp = mvke_layout_bounds(&L, b, cap);
+        for (int k = 0; k < K; k++) cr_assert_eq(bp[((r / MVKE_LANES) * K + k) * MVKE_LANES + r % MVKE_LANES], want[k]);
     }
-    /* Copy and clear move the refine row with the codes. */
+    (void)refine; /* the refine rows are not part of a block (layout.h) */
+    /* Copy and clear move the bounds with the codes. */
     mvke_layout_copy(&L, b2, cap, 5, b, cap, 17);
     mvke_layout_get(&L, b2, cap, 5, back, gback);
     mvke_layout_get(&L, b, cap, 17, dec, gram);
     cr_assert_eq(memcmp(back, dec, sizeof back), 0);
-    if (refine) cr_assert_eq(memcmp(mvke_layout_refine(&L, b2, cap) + 5 * D, mvke_layout_refine(&L, b, cap) + 17 * D, sizeof row), 0);
+    for (int k = 0; k < K; k++)
+        cr_assert_eq(mvke_layout_bounds(&L, b2, cap)[(0 * K + k) * MVKE_LANES + 5], mvke_layout_bounds(&L, b, cap)[(1 * K + k) * MVKE_LANES + 1]);
     mvke_layout_clear(&L, b2, cap, 5);
     for (size_t i = 0; i < mvke_layout_block_bytes(&L, cap); i++) cr_assert_eq(b2[i], 0);
     mvke_layout_copy_rows(&L, b2, cap, b, cap, 20);
@@ -140,7 +145,6 @@ static void layout_roundtrip(mvke_storage st, int refine) {
         mvke_layout_get(&L, b2, cap, r, back, NULL);
         mvke_layout_get(&L, b, cap, r, dec, NULL);
         cr_assert_eq(memcmp(back, dec, sizeof back), 0);
-        if (refine) cr_assert_eq(memcmp(mvke_layout_refine(&L, b2, cap) + r * D, mvke_layout_refine(&L, b, cap) + r * D, sizeof row), 0);
     }
     free(b);
     free(b2);
@@ -152,4 +156,59 @@ Test(codec, layout_planes_hold_codes_at_the_documented_address) {
     layout_roundtrip(MVKE_STORAGE_PQ, 0);
     layout_roundtrip(MVKE_STORAGE_SQ8, 1);
     layout_roundtrip(MVKE_STORAGE_PQ, 1);
+}
+
+/* The bound bytes (codec.h): 0 for 0, the smallest byte whose value covers r, 255 beyond the
+ * scale; values increase with the byte and a step is at most 2^(1/16). */
+Test(codec, bound_bytes_cover_tightly) {
+    cr_assert_eq(mvke_bound_encode(0.0), 0);
+    cr_assert_eq(mvke_bound_value(0), 0.0f);
+    cr_assert(isinf(mvke_bound_value(MVKE_BOUND_INF)));
+    cr_assert_eq(mvke_bound_encode(1e30), MVKE_BOUND_INF);
+    cr_assert_eq(mvke_bound_encode(1e-30), 1);
+    for (int b = 2; b < 255; b++) {
+        cr_assert_gt(mvke_bound_value((uint8_t)b), mvke_bound_value((uint8_t)(b - 1)));
+        cr_assert_leq((double)mvke_bound_value((uint8_t)b), (double)mvke_bound_value((uint8_t)(b - 1)) * 1.0443, "b = %d", b);
+    }
+    ref_seed(8);
+    for (int i = 0; i < 100000; i++) {
+        const double r = exp((ref_uniform() - 0.5) * 20.0);
+        const uint8_t b = mvke_bound_encode(r);
+        cr_assert((double)mvke_bound_value(b) >= r, "r = %.17g: byte %u is below", r, b);
+        if (b > 1 && b < 255) cr_assert((double)mvke_bound_value((uint8_t)(b - 1)) < r, "r = %.17g: byte %u is not the smallest", r, b);
+    }
+}
+
+/* A row's bounds cover its codes' error, expert by expert, for both codecs. */
+Test(codec, bounds_cover_the_residuals) {
+    const int K = 3, d = 7, D = K * d;
+    for (int pq = 0; pq < 2; pq++) {
+        mvke_codec c;
+        cr_assert_eq(mvke_codec_init(&c, K, d, pq ? MVKE_STORAGE_PQ : MVKE_STORAGE_SQ8, 0), 0);
+        ref_seed(9);
+        if (pq) ref_fill_normal(c.cent, (int64_t)D * MVKE_PQ_CENTROIDS);
+        else sq8_params(&c);
+        c.trained = 1;
+        float sample[200 * 21];
+        ref_fill_normal(sample, 200 * D);
+        cr_assert_eq(mvke_codec_train_bounds(&c, 200, sample), 0);
+        for (int k = 0; k < K; k++) cr_assert(c.bunit[k] > 0.0f && c.amax[k] > 0.0f);
+        for (int i = 0; i < 2000; i++) {
+            float row[21], dec[21];
+            uint8_t codes[21], b[3];
+            ref_fill_normal(row, D);
+            if (i % 7 == 0) for (int j = 0; j < D; j++) row[j] *= 50.0f; /* beyond the trained range */
+            mvke_codec_encode(&c, row, codes);
+            mvke_codec_decode(&c, codes, dec);
+            mvke_codec_bounds(&c, row, b);
+            for (int k = 0; k < K; k++) {
+                double e2 = 0;
+                for (int j = 0; j < d; j++) e2 += ((double)row[k * d + j] - dec[k * d + j]) * ((double)row[k * d + j] - dec[k * d + j]);
+                cr_assert(sqrt(e2) <= (double)c.bunit[k] * (double)mvke_bound_value(b[k]) * (1 + 1e-6),
+                          "%s row %d expert %d: residual %g, bound %g", pq ? "pq" : "sq8", i, k, sqrt(e2),
+                          (double)c.bunit[k] * (double)mvke_bound_value(b[k]));
+            }
+        }
+        mvke_codec_release(&c);
+    }
 }

@@ -45,7 +45,7 @@ static void fixture_make(db_fixture *f, mvke_storage storage) {
     mvke_layout L;
     cr_assert_eq(mvke_layout_init(&L, K, d, storage), 0);
     ref_blocks_make(&L, 4, sizes, f->x, f->gram, f->ids, f->blocks);
-    f->db = (mvke_kdb){L, mvke_experts_all(K), 4, f->blocks, 0};
+    f->db = (mvke_kdb){.L = L, .experts = mvke_experts_all(K), .nblocks = 4, .blocks = f->blocks};
 }
 
 static void fixture_free(db_fixture *f) {

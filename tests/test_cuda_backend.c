@@ -84,7 +84,7 @@ static void db_make(db *b, const int64_t *sizes, int nblocks, int storage) {
     mvke_layout L;
     mvke_layout_init(&L, K, d, sts[storage]);
     ref_blocks_make(&L, nblocks, sizes, b->x, b->gram, b->ids, b->blocks);
-    b->kdb = (mvke_kdb){L, mvke_experts_all(K), nblocks, b->blocks, 0};
+    b->kdb = (mvke_kdb){.L = L, .experts = mvke_experts_all(K), .nblocks = nblocks, .blocks = b->blocks};
 }
 
 static void db_free(db *b) {

@@ -252,3 +252,132 @@ Test(verify, duplicate_ids_are_refused_at_build_naming_both_rows) {
     cr_assert(strstr(mvke_last_error(), "rows 0 and 2") && strstr(mvke_last_error(), "5"), "%s", mvke_last_error());
     mvke_index_free(u);
 }
+
+/* ---- codec files: codes, bounds and refine rows ------------------------------------------- */
+
+static char codec_good[300];
+
+/* The same users as an sq8 index keeping its rows (trained on them). */
+static void setup_codec(void) {
+    setup();
+    snprintf(codec_good, sizeof codec_good, "%s/codec.mvke", dir);
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    o.storage = MVKE_STORAGE_SQ8;
+    o.refine = 1;
+    mvke_index *u;
+    cr_assert_eq(mvke_index_new(&u, K, d, &o), MVKE_OK);
+    float x[N * K * d];
+    int64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        ids[i] = 7 * i + 1;
+        for (int j = 0; j < K * d; j++) x[i * K * d + j] = sinf((float)i + 0.3f * (float)j) + 0.1f * (float)j;
+    }
+    cr_assert_eq(mvke_index_train(u, N, x), MVKE_OK);
+    cr_assert_eq(mvke_index_add(u, N, ids, x), MVKE_OK);
+    mvke_tags *t;
+    cr_assert_eq(mvke_file_open(good, 0, NULL, &t), MVKE_OK);
+    cr_assert_eq(mvke_file_save(codec_good, u, t), MVKE_OK, "%s", mvke_last_error());
+    mvke_index_free(u);
+    mvke_tags_free(t);
+    cr_assert_eq(mvke_file_verify(codec_good), MVKE_OK, "%s", mvke_last_error());
+}
+
+TestSuite(verify_codec, .init = setup_codec);
+
+static mvke_layout LC;
+
+static void load_codec(void) {
+    bytes = craft_read(codec_good, &nbytes);
+    cr_assert_not_null(bytes);
+    mvke_layout_init(&LC, K, d, MVKE_STORAGE_SQ8);
+}
+
+static unsigned char *block0(void) {
+    uint64_t off, size;
+    cr_assert_eq(craft_section(bytes, MVKE_SEC_USER_BLOCKS, &off, &size), 0);
+    return bytes + off;
+}
+/* Code j of expert k of row r, its bound byte, and value j of its refine row. */
+static uint8_t *code(int r, int k, int j) { return block0() + (size_t)k * mvke_layout_plane_bytes(&LC, 16) + (size_t)j * 16 + r; }
+static uint8_t *bound(int r, int k) {
+    return block0() + (size_t)K * mvke_layout_plane_bytes(&LC, 16) + mvke_layout_gram_bytes(&LC, 16) + (size_t)k * 16 + r;
+}
+static float *refine_value(int r, int j) {
+    uint64_t off, size;
+    cr_assert_eq(craft_section(bytes, MVKE_SEC_REFINE_ROWS, &off, &size), 0);
+    return (float *)(bytes + off) + (size_t)r * K * d + j;
+}
+
+Test(verify_codec, a_code_other_than_its_row_encodes_to) {
+    load_codec();
+    *code(3, 1, 2) ^= 0x40;
+    expect_verify(MVKE_ERR_FORMAT, "encodes to");
+}
+
+Test(verify_codec, a_bound_below_the_codes_error) {
+    load_codec();
+    int lowered = 0;
+    for (int r = 0; r < N && !lowered; r++)
+        for (int k = 0; k < K && !lowered; k++)
+            if (*bound(r, k) > 0) {
+                (*bound(r, k))--;
+                lowered = 1;
+            }
+    cr_assert(lowered, "no nonzero bound to lower");
+    expect_verify(MVKE_ERR_FORMAT, "below the codes' error");
+}
+
+Test(verify_codec, a_refine_row_that_is_not_finite) {
+    load_codec();
+    *refine_value(4, 1) = NAN;
+    expect_verify(MVKE_ERR_FORMAT, "refine row");
+}
+
+Test(verify_codec, a_refine_row_other_than_its_gram) {
+    load_codec();
+    *refine_value(4, 1) *= 2.0f;
+    *refine_value(4, 4) += 1.0f;
+    expect_verify(MVKE_ERR_FORMAT, "user 29");
+}
+
+Test(verify_codec, a_bound_byte_in_a_lane_past_the_rows) {
+    load_codec();
+    *bound(N + 2, 0) = 3;
+    expect_verify(MVKE_ERR_FORMAT, "not zero");
+}
+
+/* A flipped bit in the refine rows, checksum not resealed: verify and a search that re-scores
+ * that user refuse it with the byte range; a search never answers from it. */
+Test(verify_codec, a_flipped_refine_bit_fails_its_checksum) {
+    load_codec();
+    *(uint32_t *)refine_value(0, 0) ^= 1u << 20;
+    cr_assert_eq(craft_write(bad, bytes, nbytes), 0);
+    free(bytes);
+    cr_assert_eq(mvke_file_verify(bad), MVKE_ERR_CHECKSUM, "%s", mvke_last_error());
+    mvke_index *u;
+    mvke_tags *t;
+    cr_assert_eq(mvke_file_open(bad, 0, &u, &t), MVKE_OK, "%s", mvke_last_error());
+    mvke_result *r = NULL;
+    /* every user is a candidate of a top-N that asks for them all */
+    const mvke_status st = mvke_audience_top(u, t, "b", 1, (int64_t[]){200}, N, NULL, &r);
+    cr_assert_eq(st, MVKE_ERR_CHECKSUM, "%s: %s", mvke_status_name(st), mvke_last_error());
+    cr_assert_null(r);
+    mvke_index_free(u);
+    mvke_tags_free(t);
+}
+
+Test(verify_codec, codec_parameters_that_are_not_finite_are_refused_at_open) {
+    load_codec();
+    uint64_t off, size;
+    cr_assert_eq(craft_section(bytes, MVKE_SEC_CODEC, &off, &size), 0);
+    float *vmin = (float *)(bytes + off + 64); /* after the 64-byte head: vmin, then scale */
+    vmin[1] = INFINITY;
+    craft_reseal(bytes, nbytes);
+    cr_assert_eq(craft_write(bad, bytes, nbytes), 0);
+    free(bytes);
+    mvke_index *u = NULL;
+    const mvke_status st = mvke_file_open(bad, 0, &u, NULL);
+    cr_assert_eq(st, MVKE_ERR_FORMAT, "%s: %s", mvke_status_name(st), mvke_last_error());
+    cr_assert_null(u);
+}

@@ -1,8 +1,10 @@
 /*
  * test_persist.c - MVKE FAISS indexes through index files (plugin/persist.cpp): a written index
- * reads back with the same ids, rows and searches; a task's tag index reads from a file's tag
- * table and answers as the core's user -> tags search; bad paths, other FAISS index types and
- * unknown tasks fail with a message, hand out nothing and leave the destination untouched.
+ * reads back with the same ids, rows and searches (a trained sq8 index with refine too: its codec
+ * is kept, and it answers as an f32 index of the same rows); a task's tag index reads from a
+ * file's tag table and answers as the core's user -> tags search; bad paths, other FAISS index
+ * types and unknown tasks fail with a message, hand out nothing and leave the destination
+ * untouched.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -78,6 +80,93 @@ Test(persist, user_index_round_trip) {
     OK(faiss_Index_add_with_ids(back, 1, x, (idx_t[]){7}));
     cr_assert_eq(faiss_Index_ntotal(back), N + 1);
     faiss_Index_free(u);
+    faiss_Index_free(back);
+    free(x);
+}
+
+/* Range searches of a and b with the same queries give identical lists; returns their total. */
+static size_t same_range_searches(FaissIndex *a, FaissIndex *b, const float *queries, float radius) {
+    FaissRangeSearchResult *ra = NULL, *rb = NULL;
+    OK(faiss_RangeSearchResult_new(&ra, NQ));
+    OK(faiss_RangeSearchResult_new(&rb, NQ));
+    OK(faiss_Index_range_search(a, NQ, queries, radius, ra));
+    OK(faiss_Index_range_search(b, NQ, queries, radius, rb));
+    size_t *la, *lb;
+    idx_t *ia, *ib;
+    float *da, *db;
+    faiss_RangeSearchResult_lims(ra, &la);
+    faiss_RangeSearchResult_lims(rb, &lb);
+    faiss_RangeSearchResult_labels(ra, &ia, &da);
+    faiss_RangeSearchResult_labels(rb, &ib, &db);
+    cr_assert_eq(memcmp(la, lb, (NQ + 1) * sizeof *la), 0);
+    const size_t total = la[NQ];
+    cr_assert_eq(memcmp(ia, ib, total * sizeof *ia), 0);
+    cr_assert_eq(memcmp(da, db, total * sizeof *da), 0);
+    faiss_RangeSearchResult_free(ra);
+    faiss_RangeSearchResult_free(rb);
+    return total;
+}
+
+/* The last search on this thread was a codec index's certified one: rows were re-scored (an
+ * f32 index re-scores none), and the answer is the exact one. */
+static void last_search_was_certified_refine(void) {
+    mvke_search_stats st;
+    cr_assert_eq(mvke_last_search_stats(&st), MVKE_OK);
+    cr_assert(st.certified);
+    cr_assert_gt(st.users_refined, 0);
+    cr_assert_eq(st.users_scanned, N);
+}
+
+/* A trained sq8 index with its float32 rows, built through FAISS, answers as a plain f32 index
+ * of the same rows; written and read back it keeps its codec (trained, rows, refine rows) and
+ * answers identically. Untrained, it cannot be written. */
+Test(persist, codec_index_round_trip) {
+    ref_seed(93);
+    float *x = malloc(sizeof(float) * N * D), z[NQ * D], q[d], w[K] = {0.2f, 0.5f, 0.3f};
+    idx_t ids[N];
+    ref_fill_normal(x, N * D);
+    for (int i = 0; i < N; i++) ids[i] = 50 + 7 * i;
+    for (int t = 0; t < NQ; t++) {
+        ref_fill_normal(q, d);
+        cr_assert_eq(mvke_pack_query(K, d, q, w, z + t * D), MVKE_OK);
+    }
+    FaissIndex *u = NULL, *f = NULL, *back = NULL;
+    OK(mvke_faiss_user_index_new_with(&u, K, d, "sq8,refine"));
+    char path[256];
+    path_in(path, sizeof path, "sq8.mvke");
+    cr_assert_neq(mvke_faiss_index_write(u, path), 0);
+    cr_assert(strstr(faiss_get_last_error(), "MVKE_ERR_UNTRAINED"), "%s", faiss_get_last_error());
+    cr_assert_neq(access(path, F_OK), 0);
+    OK(faiss_Index_train(u, N, x));
+    cr_assert(faiss_Index_is_trained(u));
+    OK(faiss_Index_add_with_ids(u, N, x, ids));
+    OK(mvke_faiss_user_index_new(&f, K, d));
+    OK(faiss_Index_add_with_ids(f, N, x, ids));
+    same_searches(f, u, z);
+    last_search_was_certified_refine();
+    cr_assert_gt(same_range_searches(f, u, z, 0.3f), 0);
+    last_search_was_certified_refine();
+
+    OK(mvke_faiss_index_write(u, path));
+    mvke_file_info info;
+    cr_assert_eq(mvke_file_inspect(path, &info), MVKE_OK);
+    cr_assert_eq(info.storage, MVKE_STORAGE_SQ8);
+    cr_assert_eq(info.nusers, N);
+    OK(mvke_faiss_index_read(path, &back));
+    cr_assert(faiss_Index_is_trained(back));
+    cr_assert_eq(faiss_Index_ntotal(back), N);
+    same_searches(u, back, z);
+    last_search_was_certified_refine();
+    same_searches(f, back, z);
+    cr_assert_gt(same_range_searches(f, back, z, 0.3f), 0);
+    last_search_was_certified_refine();
+    cr_assert_gt(same_range_searches(u, back, z, 0.0f), 0);
+    /* The codec came back trained: the read index takes more rows (and no second training). */
+    OK(faiss_Index_add_with_ids(back, 1, x, (idx_t[]){7}));
+    cr_assert_eq(faiss_Index_ntotal(back), N + 1);
+    cr_assert_neq(faiss_Index_train(back, N, x), 0);
+    faiss_Index_free(u);
+    faiss_Index_free(f);
     faiss_Index_free(back);
     free(x);
 }

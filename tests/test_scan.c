@@ -118,8 +118,9 @@ Test(scan, bf16_recall) {
         mvke_layout_put(&L32, b32, cap, i, x + i * D, g);
         mvke_layout_put(&L16, b16, cap, i, x + i * D, g);
     }
-    mvke_kblock blk32 = {N, cap, b32, ids}, blk16 = {N, cap, b16, ids};
-    mvke_kdb db32 = {L32, 0x1f, 1, &blk32, 0}, db16 = {L16, 0x1f, 1, &blk16, 0};
+    mvke_kblock blk32 = {.n = N, .cap = cap, .data = b32, .ids = ids}, blk16 = {.n = N, .cap = cap, .data = b16, .ids = ids};
+    mvke_kdb db32 = {.L = L32, .experts = 0x1f, .nblocks = 1, .blocks = &blk32},
+             db16 = {.L = L16, .experts = 0x1f, .nblocks = 1, .blocks = &blk16};
     float *q = malloc(sizeof(float) * NQ * dx), *gates = malloc(sizeof(float) * NQ * Kx);
     float *z = malloc(sizeof(float) * NQ * D), *zg = malloc(sizeof(float) * NQ * P);
     ref_fill_normal(q, NQ * dx);

@@ -73,7 +73,7 @@ Test(store, views_are_copied_before_change) {
     memcpy(before, view, sizeof view);
     s.blocks = mvke_calloc(1, sizeof *s.blocks);
     s.cap_blocks = s.nblocks = 1;
-    s.blocks[0] = (mvke_store_block){3, cap, ids, view, 0};
+    s.blocks[0] = (mvke_store_block){.n = 3, .cap = cap, .ids = ids, .data = view};
     s.count = 3;
     cr_assert_eq(mvke_idmap_reserve(&s.map, 3), 0);
     for (int i = 0; i < 3; i++) mvke_idmap_put(&s.map, ids[i], i);

@@ -30,9 +30,39 @@ static int parse_tags(const char *value, void *dst, char *msg, size_t cap) {
     return cli_opt_ids(value, dst, msg, cap);
 }
 
+/* --mode exact | approx[:R]: how a codec index answers (docs/codecs.md). */
+typedef struct search_mode {
+    int given, approx, R;
+} search_mode;
+
+static int parse_mode(const char *value, void *dst, char *msg, size_t cap) {
+    search_mode *m = dst;
+    m->given = 1;
+    if (!strcmp(value, "exact")) {
+        m->approx = 0;
+        return 0;
+    }
+    if (!strncmp(value, "approx", 6) && (value[6] == 0 || value[6] == ':')) {
+        m->approx = 1;
+        m->R = 0;
+        if (!value[6]) return 0;
+        char *end;
+        const long r = strtol(value + 7, &end, 10);
+        if (*end || end == value + 7 || r < 1 || r > 1000000) {
+            snprintf(msg, cap, "'%s': the refine factor R of approx:R must be a whole number from 1 to 1000000", value);
+            return -1;
+        }
+        m->R = (int)r;
+        return 0;
+    }
+    snprintf(msg, cap, "'%s': expected exact, approx or approx:R", value);
+    return -1;
+}
+
 int cli_cmd_audience(int argc, char **argv) {
     const char *index = NULL, *shards = NULL, *task = NULL, *allow_s = NULL, *tags_file = NULL;
-    int names = 0;
+    int names = 0, stats = 0;
+    search_mode mode = {0, 0, 0};
     cli_ids tag = {NULL, 0};
     long long top = 0;
     float min = 0;
@@ -65,6 +95,12 @@ int cli_cmd_audience(int argc, char **argv) {
          .optional = 1, .implied = 0},
         {.name = "--no-verify", .help = "skip the checksums of the user rows on first use (docs/reliability.md)",
          .kind = CLI_FLAG, .dst = &no_verify},
+        {.name = "--mode", .metavar = "exact|approx[:R]",
+         .help = "a codec index (sq8, pq): exact, the certified exact answer (the default when it keeps\n"
+         "its float32 rows); approx, the R*k best by the codes re-scored (R default 4), or the\n"
+         "codes' own scores without rows (docs/codecs.md)", .kind = CLI_CUSTOM, .dst = &mode, .parse = parse_mode},
+        {.name = "--stats", .help = "print to stderr the users scanned and re-scored, and whether the\n"
+         "answer is certified exact", .kind = CLI_FLAG, .dst = &stats},
     };
     const cli_spec spec = {"mvke audience", "Reverse targeting: for each tag, its best users.",
                            "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score[<TAB>tag_name], rank from 1,\n"
@@ -88,6 +124,13 @@ int cli_cmd_audience(int argc, char **argv) {
     if (allow_s && (rc = cli_arg_load_allow("audience", allow_s, &allow)) != CLI_EXIT_OK) goto out;
     if ((rc = cli_rank_open("audience", index, shards, 1, no_verify ? MVKE_FILE_OPEN_NO_VERIFY : MVKE_FILE_OPEN_DEFAULT, &ru)) != CLI_EXIT_OK) goto out;
     mvke_index_set_threads(ru.users, (int)threads);
+    if (mode.given) {
+        if ((st = mvke_index_set_search_mode(ru.users, mode.approx ? MVKE_SEARCH_APPROX : MVKE_SEARCH_EXACT)) != MVKE_OK ||
+            (mode.R && (st = mvke_index_set_refine(ru.users, mode.R)) != MVKE_OK)) {
+            rc = cli_fail("audience", st, "--mode");
+            goto out;
+        }
+    }
     if (gpu > -2 && (st = mvke_index_use_gpu(ru.users, (int)gpu)) != MVKE_OK) {
         rc = cli_fail("audience", st, "--gpu");
         goto out;
@@ -114,6 +157,16 @@ int cli_cmd_audience(int argc, char **argv) {
     if (st != MVKE_OK) {
         rc = cli_fail("audience", st, "search");
         goto out;
+    }
+    if (stats) {
+        mvke_search_stats ss;
+        mvke_last_search_stats(&ss);
+        char who[32] = "";
+        if (mvke_dist_size() > 1) snprintf(who, sizeof who, "rank %d: ", mvke_dist_rank());
+        fprintf(stderr, "%smvke audience: %lld tags, %lld users scanned each, %lld re-scored exactly (%.4f%% per tag), %s\n",
+                who, (long long)ntag, (long long)ss.users_scanned, (long long)ss.users_refined,
+                ntag && ss.users_scanned ? 100.0 * (double)ss.users_refined / (double)ntag / (double)ss.users_scanned : 0.0,
+                ss.certified ? "certified exact" : "not certified (approximate)");
     }
     if (mvke_dist_size() > 1) {
         if ((rc = cli_rank_merge("audience", res, by_top ? top : 0, &merged)) != CLI_EXIT_OK) goto out;

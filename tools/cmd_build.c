@@ -77,7 +77,8 @@ int cli_cmd_build(int argc, char **argv) {
                *vk_path = NULL;
     task_specs ts = {.n = 0};
     float temperature = 1.0f;
-    int fp16 = 0;
+    int fp16 = 0, refine = 0;
+    long long train_n = 65536;
     const char *storage_s = NULL;
     const cli_option options[] = {
         {.name = "-o", .metavar = "INDEX", .help = "the index file to write (replaced atomically)",
@@ -104,9 +105,16 @@ int cli_cmd_build(int argc, char **argv) {
         {.name = "--task", .metavar = "NAME=SPEC",
          .help = "a task and its experts: FIRST-LAST or i,j,k (repeatable)", .kind = CLI_CUSTOM, .dst = &ts,
          .required = 1, .repeat = 1, .parse = add_task_spec},
-        {.name = "--storage", .metavar = "f32|f16|bf16",
-         .help = "how user rows are stored (default f32; f16 and bf16 take half the bytes)", .kind = CLI_STRING,
-         .dst = &storage_s, .group = 9},
+        {.name = "--storage", .metavar = "f32|f16|bf16|sq8|pq[:M]",
+         .help = "how user rows are stored (default f32; f16 and bf16 take half the bytes; the codecs\n"
+         "sq8 (a byte per value) and pq (M sub-spaces per expert, default ceil(d/3)) are trained\n"
+         "on a sample of the users, docs/codecs.md)", .kind = CLI_STRING, .dst = &storage_s, .group = 9},
+        {.name = "--refine", .help = "codecs: keep the float32 rows too, so that searches are exact\n"
+         "(certified, docs/codecs.md); without it a codec index answers from its codes",
+         .kind = CLI_FLAG, .dst = &refine, .needs = "--storage"},
+        {.name = "--train-sample", .metavar = "N",
+         .help = "codecs: users (evenly spaced) the codec is trained on (default 65536, or all)",
+         .kind = CLI_INT, .dst = &train_n, .min = 1, .max = 1e9, .needs = "--storage"},
         {.name = "--fp16", .metavar = NULL, .help = "the same as --storage f16", .kind = CLI_FLAG,
          .dst = &fp16, .group = 9},
     };
@@ -210,16 +218,18 @@ int cli_cmd_build(int argc, char **argv) {
     mvke_index_options o;
     mvke_index_options_init(&o);
     o.storage = fp16 ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
-    if (storage_s && (st = mvke_storage_from_name(storage_s, &o.storage)) != MVKE_OK) {
+    if (storage_s && (st = mvke_index_options_set_storage(&o, storage_s)) != MVKE_OK) {
         rc = cli_fail("build", st, "--storage");
         goto out;
     }
-    if (o.storage != MVKE_STORAGE_F32 && o.storage != MVKE_STORAGE_F16 && o.storage != MVKE_STORAGE_BF16) {
-        /* Codecs need training and a file section for their parameters (docs/codecs.md). */
-        fprintf(stderr, "mvke build: --storage %s: the command line builds f32, f16 and bf16 indexes only\n", storage_s);
+    const int codec = o.storage == MVKE_STORAGE_SQ8 || o.storage == MVKE_STORAGE_PQ;
+    if ((refine || train_n != 65536) && !codec) {
+        fprintf(stderr, "mvke build: --%s is for the codecs (sq8, pq), not --storage %s\n", refine ? "refine" : "train-sample",
+                mvke_storage_name(o.storage));
         rc = CLI_EXIT_USAGE;
         goto out;
     }
+    o.refine = refine;
     if ((st = mvke_index_new(&users, K, d, &o)) != MVKE_OK) {
         rc = cli_fail("build", st, "creating the index");
         goto out;
@@ -229,6 +239,28 @@ int cli_cmd_build(int argc, char **argv) {
     uid = malloc((size_t)B * sizeof *uid);
     if (!x || !uid) {
         rc = cli_fail("build", MVKE_ERR_NOMEM, "reading the users");
+        goto out;
+    }
+    if (codec && n > 0) {
+        /* The training sample: evenly spaced users, read one row at a time. */
+        const int64_t ns = n < (int64_t)train_n ? n : (int64_t)train_n;
+        float *sample = malloc((size_t)ns * (size_t)K * (size_t)d * sizeof *sample);
+        if (!sample) {
+            rc = cli_fail("build", MVKE_ERR_NOMEM, "reading the training sample");
+            goto out;
+        }
+        for (int64_t i = 0; i < ns && st == MVKE_OK; i++)
+            st = mvke_npy_read_f32(fx, (int64_t)((double)i * (double)n / (double)ns), 1, sample + i * (int64_t)K * d);
+        if (st == MVKE_OK) st = mvke_index_train(users, ns, sample);
+        free(sample);
+        if (st != MVKE_OK) {
+            rc = cli_fail("build", st, "training the codec");
+            goto out;
+        }
+        fprintf(stderr, "mvke build: trained %s on %lld users\n", storage_s, (long long)ns);
+    } else if (codec) {
+        fprintf(stderr, "mvke build: --storage %s: %s has no users to train the codec on\n", storage_s, experts);
+        rc = CLI_EXIT_DATA;
         goto out;
     }
     for (int64_t first = 0; first < n; first += B) {
@@ -267,8 +299,8 @@ int cli_cmd_build(int argc, char **argv) {
         rc = cli_fail("build", st, "writing the index");
         goto out;
     }
-    fprintf(stderr, "mvke build: wrote %s: %lld users, %lld tags, K = %d, d = %d, %s rows\n", out, (long long)n,
-            (long long)T, K, d, mvke_storage_name(o.storage));
+    fprintf(stderr, "mvke build: wrote %s: %lld users, %lld tags, K = %d, d = %d, %s rows%s\n", out, (long long)n,
+            (long long)T, K, d, mvke_storage_name(o.storage), refine ? " with their float32 rows (exact searches)" : "");
 out:
     for (int t = 0; t < ntask_specs; t++) free(task_names[t]);
     mvke_npy_close(fx);

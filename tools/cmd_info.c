@@ -64,9 +64,30 @@ int cli_cmd_info(int argc, char **argv) {
         return rc == CLI_EXIT_OK ? cli_finish_stdout("info") : rc;
     }
     mvke_tags_count(tags, NULL, &ntags);
-    printf("file\t%s\nformat\t%u\nbytes\t%llu\nfingerprint\t%08x\nusers\t%lld\nK\t%d\nd\t%d\nstorage\t%s\ntasks\t%d\ntags\t%lld\n",
-           path, fi.version, (unsigned long long)fi.size, fi.fingerprint, (long long)fi.nusers, fi.K, fi.d,
-           fi.storage == MVKE_STORAGE_F16 ? "float16" : fi.storage == MVKE_STORAGE_BF16 ? "bfloat16" : "float32", ntasks, (long long)ntags);
+    mvke_index_footprint fp;
+    int refine = 0;
+    mvke_index_describe(users, &fp);
+    mvke_index_refine(users, &refine, NULL);
+    char storage[32];
+    if (fi.storage == MVKE_STORAGE_PQ) snprintf(storage, sizeof storage, "pq:%d", fp.pq_m);
+    else
+        snprintf(storage, sizeof storage, "%s",
+                 fi.storage == MVKE_STORAGE_F16    ? "float16"
+                 : fi.storage == MVKE_STORAGE_BF16 ? "bfloat16"
+                 : fi.storage == MVKE_STORAGE_SQ8  ? "sq8"
+                                                   : "float32");
+    printf("file\t%s\nformat\t%u\nbytes\t%llu\nfingerprint\t%08x\nusers\t%lld\nK\t%d\nd\t%d\nstorage\t%s\n", path,
+           fi.version, (unsigned long long)fi.size, fi.fingerprint, (long long)fi.nusers, fi.K, fi.d, storage);
+    if (fi.storage == MVKE_STORAGE_SQ8 || fi.storage == MVKE_STORAGE_PQ)
+        printf("refine\t%s\ntrain_sample\t%lld\n", refine ? "float32 rows kept (searches exact by default)" : "no (approximate searches)",
+               (long long)fp.train_rows);
+    /* Resident: what a search reads per user (rows or codes, Gram, bounds) and the ids with
+     * their lookup; refine rows are read only for a codec search's candidates. */
+    printf("bytes_per_user\tresident %lld (rows %lld, ids %lld)", (long long)(fp.row_bytes + fp.id_bytes),
+           (long long)fp.row_bytes, (long long)fp.id_bytes);
+    if (fp.refine_bytes) printf(", refine rows %lld", (long long)fp.refine_bytes);
+    if (fi.nusers > 0) printf(", file %.1f", (double)fi.size / (double)fi.nusers);
+    printf("\ntasks\t%d\ntags\t%lld\n", ntasks, (long long)ntags);
     for (int t = 0; t < ntasks; t++) {
         const char *name;
         const int *ex;

@@ -136,6 +136,18 @@ int cli_cmd_merge(int argc, char **argv) {
             rc = CLI_EXIT_DATA;
             goto out;
         }
+        mvke_index_footprint f0, fi;
+        mvke_index_describe(users[0], &f0);
+        mvke_index_describe(users[i], &fi);
+        if (fi.pq_m != f0.pq_m || fi.training != f0.training || fi.refine != f0.refine) {
+            fprintf(stderr,
+                    "mvke merge: %s and %s hold %s codes of different %s: a merged index encodes every row "
+                    "alike (build one index from both exports, or merge indexes built with one training)\n",
+                    in.path[0], in.path[i], mvke_storage_name(s),
+                    fi.refine != f0.refine ? "kinds (one keeps float32 rows, one does not)" : "trainings");
+            rc = CLI_EXIT_DATA;
+            goto out;
+        }
         if (tags_differ(tags[0], tags[i], K, dd, msg, sizeof msg)) {
             fprintf(stderr, "mvke merge: %s and %s have different tag tables: in %s, %s\n", in.path[0], in.path[i],
                     in.path[i], msg);

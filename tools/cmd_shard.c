@@ -25,9 +25,6 @@ static int write_shard(const mvke_index *file, const mvke_tags *tags, const char
     int64_t first, n;
     mvke_status st = mvke_index_part(file, grain, p, parts, &first, &n);
     if (st != MVKE_OK) return cli_fail("shard", st, "--parts");
-    mvke_index_options o;
-    mvke_index_options_init(&o);
-    o.storage = storage;
     mvke_index *shard = NULL;
     const int64_t B = 16384;
     int64_t *ids = malloc((size_t)B * sizeof *ids);
@@ -35,7 +32,7 @@ static int write_shard(const mvke_index *file, const mvke_tags *tags, const char
     char path[4200];
     cli_shard_path(prefix, p, path, sizeof path);
     if (!ids || !x) st = MVKE_ERR_NOMEM;
-    if (st == MVKE_OK) st = mvke_index_new(&shard, K, d, &o);
+    if (st == MVKE_OK) st = mvke_index_new_like(&shard, file); /* a codec keeps its training */
     for (int64_t at = first; st == MVKE_OK && at < first + n; at += B) {
         const int64_t m = first + n - at < B ? first + n - at : B;
         if ((st = mvke_index_read_rows(file, at, m, ids, x)) == MVKE_OK) st = mvke_index_add(shard, m, ids, x);

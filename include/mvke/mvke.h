@@ -192,9 +192,11 @@ typedef enum mvke_storage {
 /* Codecs (sq8, pq) need training: an index with one is untrained until mvke_index_train has
  * seen a sample, and until then add and search fail with MVKE_ERR_UNTRAINED. Their scores are
  * the cosine of the decoded rows in the numerator over the exact norms: the Gram triangle of
- * every row is computed from the float32 row given to add and stored as float32. An index
- * created with refine also keeps every float32 row and re-scores the best R*k candidates of a
- * search exactly (see mvke_index_set_refine). */
+ * every row is computed from the float32 row given to add and stored as float32, and every row
+ * keeps a bound of its codes' error per expert. An index created with refine also keeps every
+ * float32 row, and its searches are exact by default (MVKE_SEARCH_EXACT: certified, see
+ * mvke_index_set_search_mode), or re-score a fixed R*k candidates (MVKE_SEARCH_APPROX, see
+ * mvke_index_set_refine). */
 
 /* The storage's short name ("f32", "f16", "bf16", "sq8", "pq"): a constant string, "unknown"
  * for other values. */
@@ -228,6 +230,11 @@ MVKE_API mvke_status mvke_index_options_set_storage(mvke_index_options *opts, co
  * Errors: MVKE_ERR_INVALID, MVKE_ERR_DIM, MVKE_ERR_NOMEM. */
 MVKE_API mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_options *opts);
 
+/* A new empty index shaped as src: its K, d, storage, threads, and for a codec its pq_m,
+ * refine, search mode and trained parameters (rows added to it are encoded as src encodes them:
+ * shards, merges and copies of a codec index). Errors: MVKE_ERR_INVALID, MVKE_ERR_NOMEM. */
+MVKE_API mvke_status mvke_index_new_like(mvke_index **out, const mvke_index *src);
+
 MVKE_API void mvke_index_free(mvke_index *index);
 
 /* Trains the codec of the index on n sample rows x (n*K*d floats, shaped as for add; any
@@ -255,6 +262,58 @@ MVKE_API mvke_status mvke_index_set_refine(mvke_index *index, int R);
 
 /* Whether the index keeps float32 rows for refining, and its R; either output may be NULL. */
 MVKE_API mvke_status mvke_index_refine(const mvke_index *index, int *refine, int *R);
+
+/* How a codec index answers (DESIGN section 14, docs/codecs.md "Certified search"):
+ *  - MVKE_SEARCH_EXACT (the default of an index created with refine): every user's score from
+ *    the codes comes with a proven interval around its exact score; a top-k search re-scores
+ *    exactly the users whose upper bound reaches the k-th best lower bound, a threshold search
+ *    those whose upper bound reaches the threshold. The answer is the exact one: the users,
+ *    their order and scores (from the float32 rows) are those of the same search of the
+ *    float32 rows.
+ *  - MVKE_SEARCH_APPROX (the only mode without refine rows): the R*k best by the codes
+ *    re-scored (mvke_index_set_refine), or the codes' scores when there are no rows.
+ * Indexes of other storages answer exactly in either mode. */
+typedef enum mvke_search_mode {
+    MVKE_SEARCH_EXACT = 0,
+    MVKE_SEARCH_APPROX = 1
+} mvke_search_mode;
+
+/* Sets the search mode. Errors: MVKE_ERR_INVALID (NULL, an unknown mode, or EXACT for a codec
+ * index that keeps no float32 rows). */
+MVKE_API mvke_status mvke_index_set_search_mode(mvke_index *index, mvke_search_mode mode);
+MVKE_API mvke_status mvke_index_search_mode(const mvke_index *index, mvke_search_mode *mode);
+
+/* What a search did: users_scanned, the users each query read (the whole index); users_refined,
+ * the users re-scored from their float32 rows, summed over the queries; certified, 1 when every
+ * answer is provably the exact one (stored float32, float16 and bfloat16 rows always; a codec
+ * index in MVKE_SEARCH_EXACT mode, or when R*k covered every user). */
+typedef struct mvke_search_stats {
+    int64_t users_scanned;
+    int64_t users_refined;
+    int certified;
+} mvke_search_stats;
+
+/* The stats of the calling thread's last search of a user index (mvke_index_search,
+ * mvke_index_range_search and every audience and tagging call built on them), like
+ * mvke_last_error: thread-local, overwritten by the next search. All zero before the first.
+ * Errors: MVKE_ERR_INVALID (out NULL). */
+MVKE_API mvke_status mvke_last_search_stats(mvke_search_stats *out);
+
+/* What one user costs an index, in bytes, and how its codec was trained. */
+typedef struct mvke_index_footprint {
+    int64_t row_bytes;    /* what a search reads per user: values or codes, Gram triangle, bounds */
+    int64_t id_bytes;     /* the id beside the row and the file's (id, position) lookup pair: 24 */
+    int64_t refine_bytes; /* float32 rows a codec index keeps for exact re-scoring (read only for
+                             candidates); 0 without */
+    int pq_m;             /* pq: sub-spaces per expert; 0 otherwise */
+    int64_t train_rows;   /* a trained codec: rows of its training sample; 0 otherwise */
+    uint32_t training;    /* a trained codec: CRC-32C of its parameters (two indexes encode rows
+                             alike when they are equal and so are storage and pq_m); 0 otherwise */
+    int refine;           /* a codec index keeps float32 rows (as mvke_index_refine) */
+} mvke_index_footprint;
+
+/* Fills *out for the index. Errors: MVKE_ERR_INVALID (NULL). */
+MVKE_API mvke_status mvke_index_describe(const mvke_index *index, mvke_index_footprint *out);
 
 /* K, d and the storage of the index; any output pointer may be NULL. */
 MVKE_API mvke_status mvke_index_shape(const mvke_index *index, int *K, int *d, mvke_storage *storage);

@@ -116,6 +116,21 @@ void mvke_scan_offer(mvke_scan_sink *sk, int64_t q, uint32_t mask, const float *
     }
 }
 
+void mvke_scan_offer_cert(mvke_scan_sink *sk, int64_t q, uint32_t mask, const float *lo, const float *hi,
+                          const mvke_scan_view *v, int64_t p) {
+    const int64_t j = q - sk->q0;
+    const int64_t *ids = v->ids + p * MVKE_LANES;
+    const int64_t pos = v->pos0 + p * MVKE_LANES;
+    mvke_select *r = sk->sel ? &sk->sel[j] : NULL;
+    for (; mask; mask &= mask - 1) {
+        const int g = __builtin_ctz(mask);
+        if (sk->filter && !mvke_kfilter_pass(sk->filter, ids[g])) continue;
+        if (r && lo[g] >= r->thr) mvke_select_push(r, lo[g], pos + g);
+        if (mvke_hits_push(&sk->hits[j], hi[g], pos + g) != 0) sk->failed = 1;
+    }
+    if (r) sk->thr[j] = r->thr;
+}
+
 /* ---- what a search reads ----------------------------------------------------------------- */
 
 static void shape_make(mvke_scan_shape *sh, const mvke_layout *L, uint64_t experts, const mvke_kqueries *q) {
@@ -165,6 +180,9 @@ static void pack_release(mvke_scan_pack *pk) {
     mvke_free(pk->floor);
     mvke_free(pk->cst);
     mvke_free(pk->lut);
+    mvke_free(pk->zn);
+    mvke_free(pk->nslack);
+    mvke_free(pk->trz);
     memset(pk, 0, sizeof *pk);
 }
 
@@ -188,8 +206,48 @@ static void pq_tables(const mvke_scan_shape *sh, const float *x, float *lut) {
     }
 }
 
+/* x rounded up to float32. */
+static float up_f(double x) {
+    float f = (float)x;
+    if ((double)f < x) f = nextafterf(f, INFINITY);
+    return f;
+}
+
+/* What a certified search needs of each query (scan.h, MVKE_CERT_*). Norms are taken from the
+ * query's Gram diagonal (its plain triangle), in double, rounded up. */
+static int pack_cert(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_kqueries *q) {
+    const mvke_layout *L = &sh->L;
+    const mvke_codec *c = L->codec;
+    const size_t nqs = (size_t)(pk->ngroups ? pk->ngroups : 1) * (size_t)pk->nr;
+    pk->zn = mvke_calloc(nqs * (size_t)(sh->na ? sh->na : 1), sizeof *pk->zn);
+    pk->nslack = mvke_calloc(nqs, sizeof *pk->nslack);
+    pk->trz = mvke_calloc(nqs, sizeof *pk->trz);
+    if (!pk->zn || !pk->nslack || !pk->trz) return -1;
+    for (int j = 0; j < 16; j++) pk->steps[j] = mvke_bound_step(j);
+    /* The numerator's rounding: about one unit of the last place per term a kernel adds, once
+     * for the codes' kernel and once for the float32 kernel whose score the refine reproduces
+     * (its terms are bounded by the decoded row's, amax, plus the residual's: the latter is
+     * covered by scaling zn up by 1 + unit). */
+    const double unit = (double)(L->K * L->d + 8) * 0x1p-24;
+    for (int64_t i = 0; i < q->n; i++) {
+        const float *gx = q->gram + i * (int64_t)L->P;
+        double ns = 0.0, tr = 0.0;
+        for (int a = 0, e = 0; a < sh->na; a++) {
+            while (!sh->diag[e] || sh->ent[e] != (sh->act[a] * (2 * L->K - sh->act[a] + 1)) / 2) e++;
+            const double zz = gx[sh->ent[e]] > 0.0f ? (double)gx[sh->ent[e]] : 0.0;
+            const double zn = sqrt(zz) * (1.0 + 0x1p-40);
+            pk->zn[i * sh->na + a] = up_f(zn * (1.0 + unit) * (double)c->bunit[sh->act[a]]);
+            ns += zn * (double)c->amax[sh->act[a]];
+            tr += zz;
+        }
+        pk->nslack[i] = up_f(2.0 * unit * ns);
+        pk->trz[i] = up_f(tr);
+    }
+    return 0;
+}
+
 static int pack_make(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_kqueries *q, int nr, mode md,
-                     int bf16_dot) {
+                     int bf16_dot, int cert) {
     memset(pk, 0, sizeof *pk);
     const mvke_layout *L = &sh->L;
     const int K = L->K, d = L->d, P = L->P, na = sh->na, pa = sh->pa;
@@ -262,6 +320,10 @@ static int pack_make(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_k
         }
         pk->floor[i] = tr * MVKE_DEN2_REL_FLOOR;
     }
+    if (cert && pack_cert(pk, sh, q) != 0) {
+        pack_release(pk);
+        return -1;
+    }
     return 0;
 }
 
@@ -285,6 +347,9 @@ static void view_make(const mvke_kdb *db, const mvke_scan_shape *sh, const tile 
     v->n = b->n - t->p0 * MVKE_LANES;
     v->np = np;
     v->pos0 = mvke_scan_pos(t->block, t->p0 * MVKE_LANES);
+    const uint8_t *bp = mvke_layout_bounds(L, b->data, b->cap);
+    v->bounds = bp ? bp + (size_t)t->p0 * (size_t)L->K * MVKE_LANES : NULL;
+    v->K = L->K;
     if (!dec) return;
     const mvke_codec *c = L->codec;
     const int d = L->d, m = c->m;
@@ -310,9 +375,10 @@ static void view_make(const mvke_kdb *db, const mvke_scan_shape *sh, const tile 
 
 /* A sink for queries [q0, q0 + nq): selections of the k best (k > 0) or hit lists. */
 static int sink_alloc(mvke_scan_sink *sk, const mvke_kdb *db, int64_t q0, int64_t nq, int64_t k, float min_score,
-                      const mvke_kfilter *filter, int by_pos) {
+                      const mvke_kfilter *filter, int by_pos, int cert) {
     memset(sk, 0, sizeof *sk);
     sk->db = db;
+    sk->cert = cert;
     sk->q0 = q0;
     sk->nq = nq;
     sk->filter = filter;
@@ -336,9 +402,15 @@ static int sink_alloc(mvke_scan_sink *sk, const mvke_kdb *db, int64_t q0, int64_
         }
         for (int64_t j = 0; j < (int64_t)n; j++)
             mvke_select_init(&sk->sel[j], s + j * cap, id + j * cap, k, cap, mvke_scan_pos_id, db);
-    } else {
+    }
+    if (k == 0 || cert) {
         sk->hits = mvke_calloc(n, sizeof *sk->hits);
         if (!sk->hits) {
+            if (sk->sel) {
+                mvke_free(sk->sel[0].s);
+                mvke_free(sk->sel[0].key);
+                mvke_free(sk->sel);
+            }
             mvke_free(sk->thr);
             memset(sk, 0, sizeof *sk);
             return -1;
@@ -384,12 +456,36 @@ static int threads_for(int threads) {
 
 /* One scan: every query against every row, top-k (k > 0) into out_s/out_i or hit lists into
  * *lists; keys are ids, or positions when by_pos. */
+/* A certified top-k's threshold: the k-th best lower bound (-infinity with fewer than k). */
+static float tau_of(mvke_select *r) {
+    mvke_select_compact(r);
+    if (r->n < r->k) return -INFINITY;
+    float t = r->s[0];
+    for (int64_t e = 1; e < r->n; e++) t = r->s[e] < t ? r->s[e] : t;
+    return t;
+}
+
+/* Keeps the candidates whose upper bound reaches tau. */
+static void keep_from(mvke_hits *l, float tau) {
+    int64_t kept = 0;
+    for (int64_t e = 0; e < l->n; e++)
+        if (l->s[e] >= tau) {
+            l->s[kept] = l->s[e];
+            l->id[kept++] = l->id[e];
+        }
+    l->n = kept;
+}
+
+/* One scan: every query against every row, top-k (k > 0) into out_s/out_i or hit lists into
+ * *lists; keys are ids, or positions when by_pos. Certified (cert): *lists receives, per query,
+ * the candidates by position with their upper bounds (a top-k's: those reaching its k-th best
+ * lower bound; a threshold's: those reaching the threshold). */
 static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvke_kqueries *q, int64_t k,
-                        float min_score, const mvke_kfilter *filter, int by_pos, int threads, float *out_s,
+                        float min_score, const mvke_kfilter *filter, int by_pos, int cert, int threads, float *out_s,
                         int64_t *out_i, mvke_hits **lists) {
     const mvke_scan_kernels *kern = mvke_scan_kernels_of(mvke_cpu_variant_get());
     const mode md = mode_of(&db->L, q->n);
-    const mvke_scan_fn fn = kern->fn[md.kst];
+    const mvke_scan_fn fn = cert ? kern->cert[md.decode ? 0 : md.kst == MVKE_STORAGE_SQ8 ? 1 : 2] : kern->fn[md.kst];
     const int nthreads = threads_for(threads);
     const int nr_max = md.kst == MVKE_STORAGE_PQ && kern->nr_max > MVKE_SCAN_PQ_TABLE_MAX_Q ? MVKE_SCAN_PQ_TABLE_MAX_Q
                                                                                            : kern->nr_max;
@@ -415,8 +511,9 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
     const size_t dec_floats = md.decode ? (size_t)sh->na * (size_t)tp * (size_t)db->L.d * MVKE_LANES : 0;
     mvke_scan_pack pk;
     tile *tiles = mvke_malloc_array((size_t)(ntiles ? ntiles : 1), sizeof *tiles);
-    mvke_hits *out_lists = k > 0 ? NULL : mvke_calloc((size_t)(q->n ? q->n : 1), sizeof *out_lists);
-    if (!tiles || (k == 0 && !out_lists) || pack_make(&pk, sh, q, nr, md, kern->bf16_dot) != 0) {
+    const int want_lists = k == 0 || cert;
+    mvke_hits *out_lists = want_lists ? mvke_calloc((size_t)(q->n ? q->n : 1), sizeof *out_lists) : NULL;
+    if (!tiles || (want_lists && !out_lists) || pack_make(&pk, sh, q, nr, md, kern->bf16_dot, cert) != 0) {
         mvke_free(tiles);
         mvke_free(out_lists);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory starting a search of %lld queries", (long long)q->n);
@@ -441,7 +538,7 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
                 const int64_t g0 = qt * tg, g1 = g0 + tg < pk.ngroups ? g0 + tg : pk.ngroups;
                 const int64_t q0 = g0 * nr, nq = (g1 * nr < q->n ? g1 * nr : q->n) - q0;
                 mvke_scan_sink sk;
-                if (sink_alloc(&sk, db, q0, nq, k, min_score, filter, by_pos) != 0) {
+                if (sink_alloc(&sk, db, q0, nq, k, min_score, filter, by_pos, cert) != 0) {
                     failed = 1;
                     continue;
                 }
@@ -450,7 +547,7 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
                     view_make(db, sh, &tiles[i], dec, &v);
                     fn(sh, &pk, &v, g0, g1, &sk);
                 }
-                if (k > 0) {
+                if (k > 0 && !cert) {
                     for (int64_t j = 0; j < nq; j++) {
                         mvke_select_finish(&sk.sel[j]);
                         select_out(&sk.sel[j], db, by_pos, out_s + (q0 + j) * k, out_i + (q0 + j) * k);
@@ -458,7 +555,8 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
                 } else {
                     if (sk.failed) failed = 1;
                     for (int64_t j = 0; j < nq; j++) { /* hand the lists over */
-                        if (!by_pos) hits_ids(&sk.hits[j], db);
+                        if (cert && k > 0) keep_from(&sk.hits[j], tau_of(&sk.sel[j]));
+                        if (!by_pos && !cert) hits_ids(&sk.hits[j], db);
                         out_lists[q0 + j] = sk.hits[j];
                         memset(&sk.hits[j], 0, sizeof sk.hits[j]);
                     }
@@ -481,7 +579,7 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
             {
                 const int me = omp_get_thread_num();
                 float *dec = dec_floats ? mvke_malloc_array(dec_floats, sizeof *dec) : NULL;
-                if ((dec_floats && !dec) || sink_alloc(&sinks[me], db, q0, nq, k, min_score, filter, by_pos) != 0)
+                if ((dec_floats && !dec) || sink_alloc(&sinks[me], db, q0, nq, k, min_score, filter, by_pos, cert) != 0)
                     failed = 1;
 #pragma omp for schedule(dynamic, 4)
                 for (int64_t i = 0; i < ntiles; i++)
@@ -500,26 +598,31 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
             int64_t *mk = k > 0 ? mvke_malloc_array((size_t)nthreads * (size_t)k + 1, sizeof *mk) : NULL;
             if (k > 0 && (!ms || !mk)) failed = 1;
             for (int64_t j = 0; j < nq && !failed; j++) {
+                float tau = -INFINITY;
                 if (k > 0) {
                     mvke_select_init(&m, ms, mk, k, (int64_t)nthreads * k + 1, mvke_scan_pos_id, db);
                     for (int w = 0; w < nthreads; w++) {
                         const mvke_select *src = sinks[w].sel ? &sinks[w].sel[j] : NULL;
                         for (int64_t e = 0; src && e < src->n; e++) mvke_select_push(&m, src->s[e], src->key[e]);
                     }
-                    mvke_select_finish(&m);
-                    select_out(&m, db, by_pos, out_s + (q0 + j) * k, out_i + (q0 + j) * k);
-                } else {
-                    mvke_hits *dst = &out_lists[q0 + j];
-                    for (int w = 0; w < nthreads && !failed; w++) {
-                        const mvke_hits *src = sinks[w].hits ? &sinks[w].hits[j] : NULL;
-                        for (int64_t e = 0; src && e < src->n; e++)
-                            if (mvke_hits_push(dst, src->s[e], src->id[e]) != 0) {
-                                failed = 1;
-                                break;
-                            }
+                    if (cert) {
+                        tau = tau_of(&m);
+                    } else {
+                        mvke_select_finish(&m);
+                        select_out(&m, db, by_pos, out_s + (q0 + j) * k, out_i + (q0 + j) * k);
+                        continue;
                     }
-                    if (!by_pos) hits_ids(dst, db);
                 }
+                mvke_hits *dst = &out_lists[q0 + j];
+                for (int w = 0; w < nthreads && !failed; w++) {
+                    const mvke_hits *src = sinks[w].hits ? &sinks[w].hits[j] : NULL;
+                    for (int64_t e = 0; src && e < src->n; e++)
+                        if (src->s[e] >= tau && mvke_hits_push(dst, src->s[e], src->id[e]) != 0) {
+                            failed = 1;
+                            break;
+                        }
+                }
+                if (!by_pos && !cert) hits_ids(dst, db);
             }
             mvke_free(ms);
             mvke_free(mk);
@@ -542,8 +645,11 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
 
 /* ---- the search -------------------------------------------------------------------------- */
 
-static int refined(const mvke_kdb *db) {
-    return db->refine_R > 0 && db->L.refine && mvke_storage_is_codec(db->L.storage);
+/* How a codec database with refine rows is searched: 1 certified, 2 the R*k best re-scored,
+ * 0 by its codes (or it has no codec). */
+static int refine_mode(const mvke_kdb *db) {
+    if (!db->L.refine || !mvke_storage_is_codec(db->L.storage)) return 0;
+    return db->refine_R < 0 ? 1 : db->refine_R > 0 ? 2 : 0;
 }
 
 /* Rows in the database. */
@@ -559,32 +665,111 @@ mvke_status mvke_scan_search(const mvke_kdb *db, const mvke_kqueries *q, int64_t
     mvke_scan_shape *sh = mvke_malloc(sizeof *sh);
     if (!sh) return mvke_error(MVKE_ERR_NOMEM, "out of memory starting a search");
     shape_make(sh, &db->L, db->experts, q);
+    const int rm = refine_mode(db);
+    const int64_t n = rows_of(db);
+    int64_t refined = 0;
+    int certified = !mvke_storage_is_codec(db->L.storage); /* stored rows score exactly */
     mvke_status st;
-    if (!refined(db)) {
-        st = scan(db, sh, q, k, min_score, filter, 0, threads, out_s, out_i, lists);
+    if (rm == 0) {
+        st = scan(db, sh, q, k, min_score, filter, 0, 0, threads, out_s, out_i, lists);
+    } else if (rm == 1) {
+        /* Certified: the candidates by their intervals, re-scored exactly (DESIGN section 14). */
+        mvke_hits *cand = NULL;
+        st = scan(db, sh, q, k, min_score, filter, 1, 1, threads, NULL, NULL, &cand);
+        if (st == MVKE_OK) {
+            for (int64_t i = 0; i < q->n; i++) refined += cand[i].n;
+            if (k > 0) {
+                st = mvke_refine_topk(db, sh, q, cand, k, threads, out_s, out_i);
+                for (int64_t i = 0; i < q->n; i++) mvke_hits_release(&cand[i]);
+                mvke_free(cand);
+            } else {
+                st = mvke_refine_hits(db, sh, q, min_score, threads, cand);
+                if (st == MVKE_OK) *lists = cand;
+                else {
+                    for (int64_t i = 0; i < q->n; i++) mvke_hits_release(&cand[i]);
+                    mvke_free(cand);
+                }
+            }
+            certified = st == MVKE_OK;
+        }
     } else if (k == 0) {
         /* Every hit of the codes, by position, re-scored exactly. */
-        st = scan(db, sh, q, 0, min_score, filter, 1, threads, NULL, NULL, lists);
-        if (st == MVKE_OK) mvke_refine_hits(db, sh, q, min_score, threads, *lists);
+        st = scan(db, sh, q, 0, min_score, filter, 1, 0, threads, NULL, NULL, lists);
+        if (st == MVKE_OK) {
+            for (int64_t i = 0; i < q->n; i++) refined += (*lists)[i].n;
+            st = mvke_refine_hits(db, sh, q, min_score, threads, *lists);
+            if (st != MVKE_OK) {
+                for (int64_t i = 0; i < q->n; i++) mvke_hits_release(&(*lists)[i]);
+                mvke_free(*lists);
+                *lists = NULL;
+            }
+        }
     } else {
         /* The R*k best of the codes, by position, re-scored exactly. */
-        const int64_t n = rows_of(db);
         int64_t kk = k <= INT64_MAX / db->refine_R ? k * db->refine_R : INT64_MAX;
         if (kk > n) kk = n > k ? n : k;
         size_t cells;
         float *cs = NULL;
         int64_t *ci = NULL;
+        mvke_hits *cand = mvke_calloc((size_t)(q->n ? q->n : 1), sizeof *cand);
         if (mvke_mul_ok((size_t)q->n, (size_t)kk, &cells)) {
             cs = mvke_malloc_array(cells ? cells : 1, sizeof *cs);
             ci = mvke_malloc_array(cells ? cells : 1, sizeof *ci);
         }
-        st = cs && ci ? scan(db, sh, q, kk, 0.0f, filter, 1, threads, cs, ci, NULL)
-                      : mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld x %lld refine candidates",
-                                   (long long)q->n, (long long)kk);
-        if (st == MVKE_OK) mvke_refine_topk(db, sh, q, kk, ci, k, threads, out_s, out_i);
+        st = cs && ci && cand ? scan(db, sh, q, kk, 0.0f, filter, 1, 0, threads, cs, ci, NULL)
+                              : mvke_error(MVKE_ERR_NOMEM, "out of memory for %lld x %lld refine candidates",
+                                           (long long)q->n, (long long)kk);
+        if (st == MVKE_OK) {
+            for (int64_t i = 0; i < q->n; i++) { /* views of the rows of the candidate arrays */
+                cand[i].s = cs + i * kk;
+                cand[i].id = ci + i * kk;
+                while (cand[i].n < kk && ci[i * kk + cand[i].n] >= 0) cand[i].n++;
+                refined += cand[i].n;
+            }
+            st = mvke_refine_topk(db, sh, q, cand, k, threads, out_s, out_i);
+            /* Exact when R*k covered every eligible row. */
+            certified = st == MVKE_OK && kk >= n && !filter;
+        }
+        mvke_free(cand);
         mvke_free(cs);
         mvke_free(ci);
     }
+    if (db->stats) {
+        db->stats->scanned = n;
+        db->stats->refined = refined;
+        db->stats->certified = st == MVKE_OK && certified;
+    }
     mvke_free(sh);
+    return st;
+}
+
+mvke_status mvke_scan_intervals(const mvke_kdb *db, const mvke_kqueries *q, int threads, float *s, float *hi) {
+    mvke_scan_shape *sh = mvke_malloc(sizeof *sh);
+    int64_t *first = mvke_malloc_array((size_t)(db->nblocks ? db->nblocks : 1), sizeof *first);
+    if (!sh || !first) {
+        mvke_free(sh);
+        mvke_free(first);
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory starting a search");
+    }
+    shape_make(sh, &db->L, db->experts, q);
+    const int64_t n = rows_of(db);
+    for (int64_t b = 0, at = 0; b < db->nblocks; at += db->blocks[b++].n) first[b] = at;
+    mvke_status st = MVKE_OK;
+    for (int cert = 0; cert < (hi ? 2 : 1) && st == MVKE_OK; cert++) {
+        mvke_hits *lists = NULL;
+        st = scan(db, sh, q, 0, -INFINITY, NULL, 1, cert, threads, NULL, NULL, &lists);
+        if (st != MVKE_OK) break;
+        float *out = cert ? hi : s;
+        for (int64_t i = 0; i < q->n; i++) {
+            for (int64_t e = 0; e < lists[i].n; e++) {
+                const int64_t pos = lists[i].id[e];
+                out[i * n + first[mvke_scan_pos_block(pos)] + mvke_scan_pos_row(pos)] = lists[i].s[e];
+            }
+            mvke_hits_release(&lists[i]);
+        }
+        mvke_free(lists);
+    }
+    mvke_free(sh);
+    mvke_free(first);
     return st;
 }

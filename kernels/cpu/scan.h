@@ -87,7 +87,22 @@ typedef struct mvke_scan_pack {
     float *floor; /* per query: MVKE_DEN2_REL_FLOOR * its trace over the active experts */
     float *cst;   /* per query */
     float *lut;
+    /* Certified search (codecs; NULL otherwise), per query q and active expert a:
+     * zn[q * na + a] = ||z_a|| * bunit[act[a]], rounded up; nslack[q] the float32 rounding of
+     * its numerator (MVKE_CERT_NUM * sum_a ||z_a|| amax[act[a]]), trz[q] its active trace. */
+    float *zn, *nslack, *trz;
+    float steps[16]; /* mvke_bound_step(j): the SIMD kernels' table for decoding bound bytes */
 } mvke_scan_pack;
+
+/* The bound of a certified search (DESIGN section 14, docs/codecs.md "Certified search"): with
+ * s^ the codes' score of a pair, the exact score lies in [s^ - e, s^ + e],
+ *     e = ((sum_a zn_a B_a + nslack) / sqrt(den2) + MVKE_CERT_DEN * trx * trz / den2
+ *          + MVKE_CERT_EPS) * (1 + MVKE_CERT_EPS)
+ * (B_a the row's bound of expert a in units, trx and trz the active traces), and a pair the
+ * guard scores 0 has e = MVKE_CERT_WIDE (always a candidate). */
+#define MVKE_CERT_DEN(P) ((float)((P) + 8) * 0x1p-24f)
+#define MVKE_CERT_EPS 0x1p-21f
+#define MVKE_CERT_WIDE 4.0f
 
 /* What a kernel reads of one row tile: whole panels of one block, from the tile's first. */
 typedef struct mvke_scan_view {
@@ -97,6 +112,8 @@ typedef struct mvke_scan_view {
     int64_t n;                          /* rows from the tile's first to the block's end */
     int64_t np;                         /* panels of the tile */
     int64_t pos0;                       /* position of the first row (mvke_scan_pos) */
+    const uint8_t *bounds;              /* a codec's bound plane at the tile's first panel (or NULL) */
+    int K;                              /* experts per row (the bound plane's lines per panel) */
 } mvke_scan_view;
 
 /* Where one query tile's results go: queries [q0, q0 + nq) of the search. */
@@ -105,7 +122,8 @@ typedef struct mvke_scan_sink {
     int64_t q0, nq;
     float *thr;       /* per query: scores below it cannot enter (the k-th best, or the threshold) */
     mvke_select *sel; /* top-k, or NULL */
-    mvke_hits *hits;  /* threshold, or NULL */
+    mvke_hits *hits;  /* threshold (or, certified, every candidate with its upper bound), or NULL */
+    int cert;         /* certified: sel keeps the k best lower bounds, hits the candidates */
     const mvke_kfilter *filter;
     int by_pos;       /* hand out rows' positions instead of their ids (candidates to refine) */
     int failed;       /* a hit list could not grow */
@@ -118,6 +136,12 @@ typedef struct mvke_scan_sink {
  * out ids at the end. */
 void mvke_scan_offer(mvke_scan_sink *sk, int64_t q, uint32_t mask, const float *scores, const mvke_scan_view *v,
                      int64_t p);
+
+/* The certified end of the epilogue: lanes of `mask` whose upper bound hi[g] reaches thr; lo[g]
+ * is their lower bound. A top-k search keeps the k best lower bounds (its threshold) and every
+ * lane as a candidate with its upper bound; a threshold search keeps the lanes as candidates. */
+void mvke_scan_offer_cert(mvke_scan_sink *sk, int64_t q, uint32_t mask, const float *lo, const float *hi,
+                          const mvke_scan_view *v, int64_t p);
 
 /* A kernel: scores query groups [g0, g1) against the view's panels and offers the candidates. */
 typedef void (*mvke_scan_fn)(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_view *v,
@@ -136,6 +160,9 @@ typedef struct mvke_scan_kernels {
     int nr_max;    /* the widest group the kernels take (pq tables: at most MVKE_SCAN_PQ_TABLE_MAX_Q) */
     int bf16_dot;  /* the bf16 kernel reads pk->zb (hi/lo pairs) instead of pk->z */
     mvke_scan_fn fn[MVKE_SCAN_STORAGES];
+    /* Certified kernels (intervals offered to mvke_scan_offer_cert), by the codes they read:
+     * [0] float32 planes (pq tiles the driver decoded), [1] sq8, [2] pq tables. */
+    mvke_scan_fn cert[3];
 } mvke_scan_kernels;
 
 extern const mvke_scan_kernels mvke_scan_generic;
@@ -163,6 +190,7 @@ typedef struct mvke_scan_ctx {
     int d, dp, dz, m, P, na, pa;
     const int *ent;
     const uint8_t *diag;
+    const int *act;
     size_t line;
     int64_t ahead;
 } mvke_scan_ctx;
@@ -230,6 +258,7 @@ static inline void mvke_scan_ctx_init(mvke_scan_ctx *c, const mvke_scan_shape *s
     c->pa = sh->pa;
     c->ent = sh->ent;
     c->diag = sh->diag;
+    c->act = sh->act;
     c->line = kst == MVKE_STORAGE_F32   ? (size_t)L->d * MVKE_LANES * 4
               : kst == MVKE_STORAGE_F16 ? (size_t)L->d * MVKE_LANES * 2
               : kst == MVKE_STORAGE_BF16 ? (size_t)pk->dp * 2 * MVKE_LANES * 2
@@ -247,5 +276,12 @@ static inline void mvke_scan_ctx_init(mvke_scan_ctx *c, const mvke_scan_shape *s
 mvke_status mvke_scan_search(const mvke_kdb *db, const mvke_kqueries *q, int64_t k, float min_score,
                              const mvke_kfilter *filter, int threads, float *out_s, int64_t *out_i,
                              mvke_hits **lists);
+
+/* Every pair's score by the database's own kernel (the codes' for a codec) into s, and, for a
+ * codec database (certified kernels), the upper end of its certified interval into hi (NULL:
+ * not wanted); both nq x n, row j of the database in storage order at [i * n + j]. The lower end
+ * is -hi of the negated query (every kernel is exactly odd in the query). For tests of the
+ * bound (tests/test_certify.c). Errors: MVKE_ERR_NOMEM. */
+mvke_status mvke_scan_intervals(const mvke_kdb *db, const mvke_kqueries *q, int threads, float *s, float *hi);
 
 #endif

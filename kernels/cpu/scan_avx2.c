@@ -25,13 +25,31 @@
 #define INL static inline __attribute__((always_inline))
 #define HL 8 /* lanes of a half panel */
 
-enum { ST_F32, ST_F16, ST_BF16, ST_SQ8, ST_PQ };
+/* Kernel kinds; CERT marks the certified variants (intervals, codecs only). */
+enum { ST_F32, ST_F16, ST_BF16, ST_SQ8, ST_PQ, CERT = 16 };
+enum { ST_F32C = ST_F32 | CERT, ST_SQ8C = ST_SQ8 | CERT, ST_PQC = ST_PQ | CERT };
+
+/* Bound bytes of half a line (8 lanes) to their values in units (codec.h): step(b & 15) *
+ * 2^((b >> 4) - 8), the step from two 8-entry permutes, the power of two built in the exponent;
+ * 0 for 0, infinity for 255. */
+INL T2 __m256 bound8(const uint8_t *line, __m256 steps_lo, __m256 steps_hi) {
+    const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)line));
+    const __m256i j = _mm256_and_si256(b, _mm256_set1_epi32(15));
+    const __m256 t0 = _mm256_permutevar8x32_ps(steps_lo, j), t1 = _mm256_permutevar8x32_ps(steps_hi, j);
+    __m256 f = _mm256_blendv_ps(t0, t1, _mm256_castsi256_ps(_mm256_slli_epi32(j, 28)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_srli_epi32(b, 4), _mm256_set1_epi32(127 - 8)), 23);
+    f = _mm256_mul_ps(f, _mm256_castsi256_ps(e));
+    f = _mm256_and_ps(f, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(b, _mm256_setzero_si256()),
+                                                              _mm256_set1_epi32(-1))));
+    return _mm256_blendv_ps(f, _mm256_set1_ps(INFINITY), _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, _mm256_set1_epi32(255))));
+}
 
 
 /* H halves (H / 2 panels) from panel p, one query group (nr = NR). Half h is lanes
  * (h % 2) * 8.. of panel p + h / 2. */
-INL T2 void halves(const mvke_scan_ctx *c, const int ST, const int H, const int NR, int64_t p, const float *zg,
+INL T2 void halves(const mvke_scan_ctx *c, const int KIND, const int H, const int NR, int64_t p, const float *zg,
                    const float *gg, const float *floor, int64_t q0, int nv, mvke_scan_sink *sk) {
+    const int ST = KIND & ~CERT, CT = KIND & CERT;
     const mvke_scan_view *v = c->v;
     /* Fixed-size arrays (not [H][NR]: a variable-length array lives in memory); once the
      * loops are unrolled the compiler keeps the used elements in registers. */
@@ -152,16 +170,26 @@ INL T2 void halves(const mvke_scan_ctx *c, const int ST, const int H, const int 
      * accumulators are live would spill them all (every ymm register is caller-saved). */
     const __m256 one = _mm256_set1_ps(1.0f), mone = _mm256_set1_ps(-1.0f), zero = _mm256_setzero_ps();
     uint32_t hits[2][6];
-    float sc[2][6][MVKE_LANES];
+    float sc[2][6][MVKE_LANES], up[CT ? 2 : 1][CT ? 6 : 1][MVKE_LANES];
     uint32_t any = 0; /* bit pp * 6 + r: hits[pp][r] holds lanes */
 #pragma GCC unroll 2
     for (int pp = 0; pp < H / 2; pp++) {
         const uint32_t lanes = mvke_scan_lanes(v->n, p + pp);
+        __m256 B[CT ? MVKE_SCAN_MAX_K : 1][2];
+        if (CT) {
+            const __m256 s0 = _mm256_loadu_ps(c->pk->steps), s1 = _mm256_loadu_ps(c->pk->steps + 8);
+            for (int a = 0; a < c->na; a++) {
+                const uint8_t *line = v->bounds + ((size_t)(p + pp) * v->K + c->act[a]) * MVKE_LANES;
+                B[a][0] = bound8(line, s0, s1);
+                B[a][1] = bound8(line + HL, s0, s1);
+            }
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < NR; r++) {
             if (r >= nv) break;
-            const __m256 fl = _mm256_set1_ps(floor[r]), thr = _mm256_set1_ps(sk->thr[q0 + r - sk->q0]);
-            __m256 s[2];
+            const int64_t q = q0 + r;
+            const __m256 fl = _mm256_set1_ps(floor[r]), thr = _mm256_set1_ps(sk->thr[q - sk->q0]);
+            __m256 s[2], hs[2];
             uint32_t hit = 0;
 #pragma GCC unroll 2
             for (int hh = 0; hh < 2; hh++) {
@@ -173,8 +201,23 @@ INL T2 void halves(const mvke_scan_ctx *c, const int ST, const int H, const int 
                 const __m256 root = _mm256_blendv_ps(one, _mm256_sqrt_ps(_mm256_max_ps(d2, zero)), ok);
                 __m256 sv = _mm256_div_ps(_mm256_and_ps(num[h][r], ok), root);
                 sv = _mm256_min_ps(_mm256_max_ps(sv, mone), one);
-                s[hh] = sv;
-                hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(sv, thr, _CMP_GE_OQ)) << (hh * HL);
+                if (CT) {
+                    /* The interval of scan.h (MVKE_CERT_*). */
+                    const float *zn = c->pk->zn + q * c->na;
+                    __m256 es = _mm256_set1_ps(c->pk->nslack[q]);
+                    for (int a = 0; a < c->na; a++) es = _mm256_fmadd_ps(_mm256_set1_ps(zn[a]), B[a][hh], es);
+                    __m256 e = _mm256_div_ps(es, root);
+                    const __m256 dt = _mm256_mul_ps(_mm256_set1_ps(MVKE_CERT_DEN(c->P) * c->pk->trz[q]), tr[h]);
+                    e = _mm256_add_ps(e, _mm256_div_ps(dt, _mm256_blendv_ps(one, d2, ok)));
+                    e = _mm256_mul_ps(_mm256_add_ps(e, _mm256_set1_ps(MVKE_CERT_EPS)), _mm256_set1_ps(1.0f + MVKE_CERT_EPS));
+                    e = _mm256_blendv_ps(_mm256_set1_ps(MVKE_CERT_WIDE), e, ok);
+                    s[hh] = _mm256_sub_ps(sv, e);
+                    hs[hh] = _mm256_add_ps(sv, e);
+                    hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(hs[hh], thr, _CMP_GE_OQ)) << (hh * HL);
+                } else {
+                    s[hh] = sv;
+                    hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(sv, thr, _CMP_GE_OQ)) << (hh * HL);
+                }
             }
             hit &= lanes;
             if (hit) {
@@ -182,17 +225,23 @@ INL T2 void halves(const mvke_scan_ctx *c, const int ST, const int H, const int 
                 any |= 1u << (pp * 6 + r);
                 _mm256_storeu_ps(sc[pp][r], s[0]);
                 _mm256_storeu_ps(sc[pp][r] + HL, s[1]);
+                if (CT) {
+                    _mm256_storeu_ps(up[pp][r], hs[0]);
+                    _mm256_storeu_ps(up[pp][r] + HL, hs[1]);
+                }
             }
         }
     }
     for (; any; any &= any - 1) {
         const int b = __builtin_ctz(any), pp = b / 6, r = b % 6;
-        mvke_scan_offer(sk, q0 + r, hits[pp][r], sc[pp][r], v, p + pp);
+        if (CT) mvke_scan_offer_cert(sk, q0 + r, hits[pp][r], sc[pp][r], up[pp][r], v, p + pp);
+        else mvke_scan_offer(sk, q0 + r, hits[pp][r], sc[pp][r], v, p + pp);
     }
 }
 
-INL T2 void tile(const int ST, const int H, const int NR, const mvke_scan_shape *sh, const mvke_scan_pack *pk,
+INL T2 void tile(const int KIND, const int H, const int NR, const mvke_scan_shape *sh, const mvke_scan_pack *pk,
                  const mvke_scan_view *v, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
+    const int ST = KIND & ~CERT;
     mvke_scan_ctx c;
     mvke_scan_ctx_init(&c, sh, pk, v, ST == ST_F32 ? MVKE_STORAGE_F32 : ST == ST_F16 ? MVKE_STORAGE_F16
                                      : ST == ST_SQ8 ? MVKE_STORAGE_SQ8 : ST == ST_PQ ? MVKE_STORAGE_PQ : MVKE_STORAGE_BF16);
@@ -202,9 +251,9 @@ INL T2 void tile(const int ST, const int H, const int NR, const mvke_scan_shape 
         int64_t p = 0;
         for (; p + MP <= v->np; p += MP) {
             if (g == g0) mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
-            halves(&c, ST, H, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);
+            halves(&c, KIND, H, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);
         }
-        for (; p < v->np; p++) halves(&c, ST, 2, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);
+        for (; p < v->np; p++) halves(&c, KIND, 2, NR, p, gr.z, gr.gram, gr.floor, gr.q0, gr.nv, sk);
     }
 }
 
@@ -227,6 +276,13 @@ INSTS(ST_SQ8)
 INST(ST_PQ, 1) INST(ST_PQ, 2) INST(ST_PQ, 3) INST(ST_PQ, 4)
 MVKE_SCAN_ANY(ST_PQ_any, MVKE_SCAN_PQ_TABLE_MAX_Q, ST_PQ_1, ST_PQ_2, ST_PQ_3, ST_PQ_4)
 
-const mvke_scan_kernels mvke_scan_avx2 = {6, 0, {ST_F32_any, ST_F16_any, ST_BF16_any, ST_SQ8_any, ST_PQ_any}};
+/* Certified: decoded pq tiles (float32 planes), sq8, pq from tables. */
+INSTS(ST_F32C)
+INSTS(ST_SQ8C)
+INST(ST_PQC, 1) INST(ST_PQC, 2) INST(ST_PQC, 3) INST(ST_PQC, 4)
+MVKE_SCAN_ANY(ST_PQC_any, MVKE_SCAN_PQ_TABLE_MAX_Q, ST_PQC_1, ST_PQC_2, ST_PQC_3, ST_PQC_4)
+
+const mvke_scan_kernels mvke_scan_avx2 = {6, 0, {ST_F32_any, ST_F16_any, ST_BF16_any, ST_SQ8_any, ST_PQ_any},
+                                          {ST_F32C_any, ST_SQ8C_any, ST_PQC_any}};
 
 #endif

@@ -33,13 +33,26 @@
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma,f16c")))
 #define INL static inline __attribute__((always_inline))
 
-enum { ST_F32, ST_F16, ST_BF16_WIDEN, ST_BF16_DOT, ST_SQ8, ST_PQ };
+/* Kernel kinds; CERT marks the certified variants (intervals, codecs only). */
+enum { ST_F32, ST_F16, ST_BF16_WIDEN, ST_BF16_DOT, ST_SQ8, ST_PQ, CERT = 16 };
+enum { ST_F32C = ST_F32 | CERT, ST_SQ8C = ST_SQ8 | CERT, ST_PQC = ST_PQ | CERT };
+
+/* Bound bytes of one line (16 lanes) to their values in units (codec.h: 0 for 0, infinity for
+ * 255, else step(b & 15) * 2^((b >> 4) - 8), exact with vscalefps). */
+INL T512 __m512 bound16(const uint8_t *line, __m512 steps) {
+    const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)line));
+    __m512 f = _mm512_permutexvar_ps(_mm512_and_si512(b, _mm512_set1_epi32(15)), steps);
+    f = _mm512_scalef_ps(f, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(b, 4), _mm512_set1_epi32(8))));
+    f = _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(b, _mm512_setzero_si512()), f);
+    return _mm512_mask_mov_ps(f, _mm512_cmpeq_epi32_mask(b, _mm512_set1_epi32(255)), _mm512_set1_ps(INFINITY));
+}
 
 
 /* MP panels from p, one query group (nr = NR). */
-INL T512 void panels(const mvke_scan_ctx *c, const int ST, const int MP, const int NR, int64_t p, const float *zg,
+INL T512 void panels(const mvke_scan_ctx *c, const int KIND, const int MP, const int NR, int64_t p, const float *zg,
                      const uint32_t *zbg, const float *gg, const float *floor, int64_t q0, int nv,
                      mvke_scan_sink *sk) {
+    const int ST = KIND & ~CERT, CT = KIND & CERT;
     const mvke_scan_view *v = c->v;
     /* Fixed-size arrays (not [MP][NR]: that would be a variable-length array in memory); once
      * the loops are unrolled the compiler keeps the used elements in registers. */
@@ -178,21 +191,49 @@ INL T512 void panels(const mvke_scan_ctx *c, const int ST, const int MP, const i
      * accumulators are live would spill them all (every zmm register is caller-saved). */
     const __m512 one = _mm512_set1_ps(1.0f), mone = _mm512_set1_ps(-1.0f), zero = _mm512_setzero_ps();
     __mmask16 hits[4][12];
-    float sc[4][12][MVKE_LANES];
+    float sc[4][12][MVKE_LANES], up[CT ? 4 : 1][CT ? 12 : 1][MVKE_LANES];
     uint64_t any = 0; /* bit m * 12 + r: hits[m][r] holds lanes */
 #pragma GCC unroll 4
     for (int m = 0; m < MP; m++) {
         const __mmask16 lanes = (__mmask16)mvke_scan_lanes(v->n, p + m);
+        __m512 B[CT ? MVKE_SCAN_MAX_K : 1];
+        if (CT) {
+            const __m512 steps = _mm512_loadu_ps(c->pk->steps);
+            for (int a = 0; a < c->na; a++) B[a] = bound16(v->bounds + ((size_t)(p + m) * v->K + c->act[a]) * MVKE_LANES, steps);
+        }
 #pragma GCC unroll 16
         for (int r = 0; r < NR; r++) {
             if (r >= nv) break;
             const __m512 d2 = den[m][r];
-            const __mmask16 ok = _mm512_cmp_ps_mask(d2, _mm512_mul_ps(_mm512_set1_ps(floor[r]), tr[m]), _CMP_GT_OQ) &
-                                 _mm512_cmp_ps_mask(d2, zero, _CMP_GT_OQ);
-            __m512 s = _mm512_maskz_div_ps(ok, num[m][r], _mm512_maskz_sqrt_ps(ok, d2));
+            const __m512 fltr = _mm512_mul_ps(_mm512_set1_ps(floor[r]), tr[m]);
+            const __mmask16 ok = _mm512_cmp_ps_mask(d2, fltr, _CMP_GT_OQ) & _mm512_cmp_ps_mask(d2, zero, _CMP_GT_OQ);
+            const __m512 root = _mm512_maskz_sqrt_ps(ok, d2);
+            __m512 s = _mm512_maskz_div_ps(ok, num[m][r], root);
             s = _mm512_min_ps(_mm512_max_ps(s, mone), one);
-            const __mmask16 hit =
-                _mm512_cmp_ps_mask(s, _mm512_set1_ps(sk->thr[q0 + r - sk->q0]), _CMP_GE_OQ) & lanes;
+            const __m512 thr = _mm512_set1_ps(sk->thr[q0 + r - sk->q0]);
+            if (CT) {
+                /* The interval of scan.h (MVKE_CERT_*): e from the bounds, the numerator's and the
+                 * denominator's rounding; WIDE where the guard scores 0. */
+                const int64_t q = q0 + r;
+                const float *zn = c->pk->zn + q * c->na;
+                __m512 es = _mm512_set1_ps(c->pk->nslack[q]);
+                for (int a = 0; a < c->na; a++) es = _mm512_fmadd_ps(_mm512_set1_ps(zn[a]), B[a], es);
+                __m512 e = _mm512_div_ps(es, _mm512_mask_mov_ps(one, ok, root));
+                const __m512 dt = _mm512_mul_ps(_mm512_set1_ps(MVKE_CERT_DEN(c->P) * c->pk->trz[q]), tr[m]);
+                e = _mm512_add_ps(e, _mm512_div_ps(dt, _mm512_mask_mov_ps(one, ok, d2)));
+                e = _mm512_mul_ps(_mm512_add_ps(e, _mm512_set1_ps(MVKE_CERT_EPS)), _mm512_set1_ps(1.0f + MVKE_CERT_EPS));
+                e = _mm512_mask_mov_ps(_mm512_set1_ps(MVKE_CERT_WIDE), ok, e);
+                const __m512 lo = _mm512_sub_ps(s, e), hi = _mm512_add_ps(s, e);
+                const __mmask16 hit = _mm512_cmp_ps_mask(hi, thr, _CMP_GE_OQ) & lanes;
+                if (hit) {
+                    hits[m][r] = hit;
+                    any |= 1ull << (m * 12 + r);
+                    _mm512_storeu_ps(sc[m][r], lo);
+                    _mm512_storeu_ps(up[m][r], hi);
+                }
+                continue;
+            }
+            const __mmask16 hit = _mm512_cmp_ps_mask(s, thr, _CMP_GE_OQ) & lanes;
             if (hit) {
                 hits[m][r] = hit;
                 any |= 1ull << (m * 12 + r);
@@ -202,13 +243,15 @@ INL T512 void panels(const mvke_scan_ctx *c, const int ST, const int MP, const i
     }
     for (; any; any &= any - 1) {
         const int b = __builtin_ctzll(any), m = b / 12, r = b % 12;
-        mvke_scan_offer(sk, q0 + r, hits[m][r], sc[m][r], v, p + m);
+        if (CT) mvke_scan_offer_cert(sk, q0 + r, hits[m][r], sc[m][r], up[m][r], v, p + m);
+        else mvke_scan_offer(sk, q0 + r, hits[m][r], sc[m][r], v, p + m);
     }
 }
 
 /* Every group of [g0, g1) over the tile's panels, MP at a time and the rest one by one. */
-INL T512 void tile(const int ST, const int MP, const int NR, const mvke_scan_shape *sh, const mvke_scan_pack *pk,
+INL T512 void tile(const int KIND, const int MP, const int NR, const mvke_scan_shape *sh, const mvke_scan_pack *pk,
                    const mvke_scan_view *v, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
+    const int ST = KIND & ~CERT;
     mvke_scan_ctx c;
     mvke_scan_ctx_init(&c, sh, pk, v, ST == ST_F32 ? MVKE_STORAGE_F32 : ST == ST_F16 ? MVKE_STORAGE_F16
                                      : ST == ST_SQ8 ? MVKE_STORAGE_SQ8 : ST == ST_PQ ? MVKE_STORAGE_PQ : MVKE_STORAGE_BF16);
@@ -222,9 +265,9 @@ INL T512 void tile(const int ST, const int MP, const int NR, const mvke_scan_sha
         int64_t p = 0;
         for (; p + MP <= v->np; p += MP) {
             if (g == g0) mvke_scan_prefetch(sh, v, p, MP, c.line, c.ahead);
-            panels(&c, ST, MP, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
+            panels(&c, KIND, MP, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
         }
-        for (; p < v->np; p++) panels(&c, ST, 1, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
+        for (; p < v->np; p++) panels(&c, KIND, 1, NR, p, gr.z, gr.zb, gr.gram, gr.floor, gr.q0, gr.nv, sk);
     }
 }
 
@@ -250,7 +293,15 @@ INSTS(ST_SQ8)
 INST(ST_PQ, 1) INST(ST_PQ, 2) INST(ST_PQ, 3) INST(ST_PQ, 4)
 MVKE_SCAN_ANY(ST_PQ_any, MVKE_SCAN_PQ_TABLE_MAX_Q, ST_PQ_1, ST_PQ_2, ST_PQ_3, ST_PQ_4)
 
-const mvke_scan_kernels mvke_scan_avx512 = {12, 0, {ST_F32_any, ST_F16_any, ST_BF16_WIDEN_any, ST_SQ8_any, ST_PQ_any}};
-const mvke_scan_kernels mvke_scan_avx512_bf16dot = {12, 1, {ST_F32_any, ST_F16_any, ST_BF16_DOT_any, ST_SQ8_any, ST_PQ_any}};
+/* Certified: decoded pq tiles (float32 planes), sq8, pq from tables. */
+INSTS(ST_F32C)
+INSTS(ST_SQ8C)
+INST(ST_PQC, 1) INST(ST_PQC, 2) INST(ST_PQC, 3) INST(ST_PQC, 4)
+MVKE_SCAN_ANY(ST_PQC_any, MVKE_SCAN_PQ_TABLE_MAX_Q, ST_PQC_1, ST_PQC_2, ST_PQC_3, ST_PQC_4)
+
+const mvke_scan_kernels mvke_scan_avx512 = {12, 0, {ST_F32_any, ST_F16_any, ST_BF16_WIDEN_any, ST_SQ8_any, ST_PQ_any},
+                                            {ST_F32C_any, ST_SQ8C_any, ST_PQC_any}};
+const mvke_scan_kernels mvke_scan_avx512_bf16dot = {12, 1, {ST_F32_any, ST_F16_any, ST_BF16_DOT_any, ST_SQ8_any, ST_PQ_any},
+                                                    {ST_F32C_any, ST_SQ8C_any, ST_PQC_any}};
 
 #endif

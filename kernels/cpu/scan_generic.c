@@ -44,12 +44,27 @@ static inline void load_line(mvke_storage st, const void *plane, int d, int dp, 
     }
 }
 
-static void scan_view(mvke_storage st, const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_view *v,
-                      int64_t g0, int64_t g1, mvke_scan_sink *sk) {
+/* The certified interval of one lane (scan.h, MVKE_CERT_*): lo and hi around s. */
+static inline void interval(float num, float d2, float fltr, float trx, const float *B, int na, const float *zn,
+                            float nslack, float trz, int P, float *lo, float *hi) {
+    const float s = mvke_cosine(num, d2, fltr);
+    float e = MVKE_CERT_WIDE;
+    if (d2 > fltr && d2 > 0.0f) {
+        float es = nslack;
+        for (int a = 0; a < na; a++) es += zn[a] * B[a * MVKE_LANES];
+        e = (es / sqrtf(d2) + MVKE_CERT_DEN(P) * trx * trz / d2 + MVKE_CERT_EPS) * (1.0f + MVKE_CERT_EPS);
+    }
+    *lo = s - e;
+    *hi = s + e;
+}
+
+static void scan_view(mvke_storage st, int cert, const mvke_scan_shape *sh, const mvke_scan_pack *pk,
+                      const mvke_scan_view *v, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
     const mvke_layout *L = &sh->L;
     const int d = L->d, P = L->P, dz = pk->dz, dp = pk->dp, nr = pk->nr, na = sh->na, pa = sh->pa;
     const int m = L->m;
-    float num[NR][MVKE_LANES], den[NR][MVKE_LANES], tr[MVKE_LANES], x[MVKE_LANES], sc[MVKE_LANES];
+    float num[NR][MVKE_LANES], den[NR][MVKE_LANES], tr[MVKE_LANES], x[MVKE_LANES], sc[MVKE_LANES], hi[MVKE_LANES];
+    float B[MVKE_SCAN_MAX_K * MVKE_LANES];
     for (int64_t g = g0; g < g1; g++) {
         const float *zg = pk->z + (size_t)g * pk->zstride, *gg = pk->gram + (size_t)g * pk->gstride;
         const int nv = (int)(pk->nq - g * nr < nr ? pk->nq - g * nr : nr);
@@ -85,30 +100,46 @@ static void scan_view(mvke_storage st, const mvke_scan_shape *sh, const mvke_sca
                 for (int r = 0; r < nr; r++)
                     for (int l = 0; l < MVKE_LANES; l++) den[r][l] += gl[l] * gg[(size_t)e * nr + r];
             }
+            if (cert)
+                for (int a = 0; a < na; a++) {
+                    const uint8_t *bl = v->bounds + ((size_t)p * v->K + sh->act[a]) * MVKE_LANES;
+                    for (int l = 0; l < MVKE_LANES; l++) B[a * MVKE_LANES + l] = mvke_bound_value(bl[l]);
+                }
             for (int r = 0; r < nv; r++) {
                 const int64_t q = g * nr + r;
                 const float fl = pk->floor[q], thr = sk->thr[q - sk->q0];
                 uint32_t hit = 0;
                 for (int l = 0; l < MVKE_LANES; l++) {
-                    sc[l] = mvke_cosine(num[r][l], den[r][l], fl * tr[l]);
-                    hit |= (uint32_t)(sc[l] >= thr) << l;
+                    if (cert) {
+                        interval(num[r][l], den[r][l], fl * tr[l], tr[l], B + l, na, pk->zn + q * na, pk->nslack[q],
+                                 pk->trz[q], P, &sc[l], &hi[l]);
+                        hit |= (uint32_t)(hi[l] >= thr) << l;
+                    } else {
+                        sc[l] = mvke_cosine(num[r][l], den[r][l], fl * tr[l]);
+                        hit |= (uint32_t)(sc[l] >= thr) << l;
+                    }
                 }
                 hit &= lanes;
-                if (hit) mvke_scan_offer(sk, q, hit, sc, v, p);
+                if (hit && cert) mvke_scan_offer_cert(sk, q, hit, sc, hi, v, p);
+                else if (hit) mvke_scan_offer(sk, q, hit, sc, v, p);
             }
         }
     }
 }
 
-#define KERNEL(NAME, ST)                                                                                       \
+#define KERNEL(NAME, ST, CERT)                                                                                 \
     static void NAME(const mvke_scan_shape *sh, const mvke_scan_pack *pk, const mvke_scan_view *v, int64_t g0, \
                      int64_t g1, mvke_scan_sink *sk) {                                                         \
-        scan_view(ST, sh, pk, v, g0, g1, sk);                                                                  \
+        scan_view(ST, CERT, sh, pk, v, g0, g1, sk);                                                            \
     }
-KERNEL(scan_f32, MVKE_STORAGE_F32)
-KERNEL(scan_f16, MVKE_STORAGE_F16)
-KERNEL(scan_bf16, MVKE_STORAGE_BF16)
-KERNEL(scan_sq8, MVKE_STORAGE_SQ8)
-KERNEL(scan_pq, MVKE_STORAGE_PQ)
+KERNEL(scan_f32, MVKE_STORAGE_F32, 0)
+KERNEL(scan_f16, MVKE_STORAGE_F16, 0)
+KERNEL(scan_bf16, MVKE_STORAGE_BF16, 0)
+KERNEL(scan_sq8, MVKE_STORAGE_SQ8, 0)
+KERNEL(scan_pq, MVKE_STORAGE_PQ, 0)
+KERNEL(cert_f32, MVKE_STORAGE_F32, 1)
+KERNEL(cert_sq8, MVKE_STORAGE_SQ8, 1)
+KERNEL(cert_pq, MVKE_STORAGE_PQ, 1)
 
-const mvke_scan_kernels mvke_scan_generic = {NR, 0, {scan_f32, scan_f16, scan_bf16, scan_sq8, scan_pq}};
+const mvke_scan_kernels mvke_scan_generic = {NR, 0, {scan_f32, scan_f16, scan_bf16, scan_sq8, scan_pq},
+                                             {cert_f32, cert_sq8, cert_pq}};

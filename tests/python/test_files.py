@@ -45,6 +45,41 @@ def test_f16_and_no_tags(world, tmp_path):
     np.testing.assert_array_equal(back.reconstruct(int(world.ids[0])), ix.reconstruct(int(world.ids[0])))
 
 
+def test_codec_round_trip(world, index, tmp_path):
+    ix = mvke.Index(world.K, world.d, storage="sq8", refine=True)
+    path = tmp_path / "sq8.mvke"
+    with pytest.raises(mvke.Error) as e:  # a file holds a trained codec
+        mvke.save(path, ix)
+    assert e.value.status == mvke.ERR_UNTRAINED and not path.exists()
+    ix.train(world.x)
+    ix.add(world.x, world.ids)
+    ix.refine_factor = 3
+    mvke.save(path, ix)
+    back, _ = mvke.open(path)
+    assert (back.storage, back.refine, back.is_trained, back.ntotal) == ("sq8", True, True, world.n)
+    # The search mode and R are settings of the open index, not of the file: the defaults come back.
+    assert back.mode == "exact" and back.refine_factor == 4
+    z = mvke.pack_query(world.q["intention"][:5], world.w["intention"][:5])
+    answers = []
+    for a in (ix, back, index):  # saved, reopened, and the f32 index of the same rows
+        answers.append(a.search(z, 12) + a.range_search(z, 0.4))
+        assert mvke.last_search_stats()["certified"]
+    for got in answers[1:]:
+        for u, v in zip(got, answers[0]):
+            np.testing.assert_array_equal(u, v)
+    # The reopened index takes more rows, encoded with the saved codec.
+    back.add(world.x[:2], ids=[1, 2])
+    assert back.ntotal == world.n + 2
+    pq = mvke.Index(world.K, world.d, storage="pq:3")
+    pq.train(world.x)
+    pq.add(world.x, world.ids)
+    mvke.save(path, pq)
+    back, _ = mvke.open(path)
+    assert (back.storage, back.refine, back.is_trained, back.mode) == ("pq:3", False, True, "approx")
+    for u, v in zip(back.search(z, 7), pq.search(z, 7)):
+        np.testing.assert_array_equal(u, v)
+
+
 def test_broken_files(world, index, tags, tmp_path):
     path = tmp_path / "w.mvke"
     mvke.save(path, index, tags)

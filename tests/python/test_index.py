@@ -138,6 +138,157 @@ def test_float16_storage_scores_the_rounded_rows(world):
         check_topk(D[i], I[i], s[:, i], world.ids, 10, tol=1e-4)
 
 
+def sq8_refine(world):
+    """An sq8 index with its float32 rows, trained on every row, holding the world's users."""
+    ix = mvke.Index(world.K, world.d, storage="sq8", refine=True)
+    ix.train(world.x)
+    ix.add(world.x, world.ids)
+    return ix
+
+
+def assert_same_range(a, b):
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+
+
+def test_codec_must_be_trained_first(world):
+    ix = mvke.Index(world.K, world.d, storage="sq8", refine=True)
+    assert not ix.is_trained and ix.refine and ix.storage == "sq8" and ix.mode == "exact"
+    assert "storage='sq8'" in repr(ix) and "trained=False" in repr(ix)
+    with pytest.raises(mvke.Error) as e:
+        ix.add(world.x, world.ids)
+    assert e.value.status == mvke.ERR_UNTRAINED and "train" in e.value.message
+    with pytest.raises(mvke.Error) as e:
+        ix.search(queries(world)[2], 5)
+    assert e.value.status == mvke.ERR_UNTRAINED
+    assert ix.ntotal == 0 and not ix.is_trained
+    ix.train(world.x[:300].reshape(300, -1))  # (n, K*d) as add takes it
+    assert ix.is_trained and "trained=True" in repr(ix)
+    ix.add(world.x, world.ids)
+    assert ix.ntotal == world.n
+    with pytest.raises(mvke.Error) as e:  # a trained codec is never replaced under stored codes
+        ix.train(world.x)
+    assert e.value.status == mvke.ERR_INVALID
+    with pytest.raises(mvke.Error) as e:
+        mvke.Index(world.K, world.d, storage="sq8").train(np.zeros((0, world.K, world.d), np.float32))
+    assert e.value.status == mvke.ERR_INVALID
+    f = mvke.Index(world.K, world.d)  # no codec: trained from the start, train does nothing
+    assert f.is_trained and not f.refine
+    f.train(world.x[:5])
+    assert f.ntotal == 0 and "trained=True" in repr(f)
+
+
+def test_sq8_refine_answers_as_f32(world, index):
+    ix = sq8_refine(world)
+    q, w, z = queries(world)
+    for k in (1, 10, 50):
+        D, I = ix.search(z, k)
+        stats = mvke.last_search_stats()
+        D0, I0 = index.search(z, k)
+        np.testing.assert_array_equal(I, I0)
+        np.testing.assert_array_equal(D, D0)
+        assert stats["certified"] is True and stats["users_scanned"] == world.n
+        assert 0 < stats["users_refined"] < world.n * len(z)
+    for t in (0.0, 0.3, 0.6):
+        r = ix.range_search(z, t)
+        stats = mvke.last_search_stats()
+        assert_same_range(r, index.range_search(z, t))
+        assert stats["certified"] is True
+    allowed = world.ids[::4]
+    D, I = ix.search(z, 9, allow=allowed)
+    assert mvke.last_search_stats()["certified"]
+    D0, I0 = index.search(z, 9, allow=allowed)
+    f32 = mvke.last_search_stats()  # the f32 search's: certified, nothing refined
+    assert f32["certified"] is True and f32["users_refined"] == 0
+    np.testing.assert_array_equal(I, I0)
+    np.testing.assert_array_equal(D, D0)
+
+
+def test_approx_mode_and_refine_factor(world, index):
+    ix = sq8_refine(world)
+    q, w, z = queries(world)
+    assert ix.refine_factor == 4
+    ix.mode, ix.refine_factor = "approx", 2
+    assert ix.mode == "approx" and ix.refine_factor == 2
+    D, I = ix.search(z, 10)
+    stats = mvke.last_search_stats()
+    assert not stats["certified"] and stats["users_refined"] == 2 * 10 * len(z)
+    s = scores(world.x, q, w)
+    for i in range(len(z)):  # re-scored: exact scores of whichever users were found
+        by_id = dict(zip(world.ids.tolist(), s[:, i].tolist()))
+        np.testing.assert_allclose(D[i], [by_id[u] for u in I[i].tolist()], atol=TOL, rtol=0)
+    ix.refine_factor = 100  # R*k covers every user: certified again
+    D, I = ix.search(z, 10)
+    assert mvke.last_search_stats()["certified"]
+    D0, I0 = index.search(z, 10)
+    np.testing.assert_array_equal(I, I0)
+    np.testing.assert_array_equal(D, D0)
+    ix.mode = "exact"
+    assert ix.mode == "exact"
+    for bad in ("fast", ""):
+        with pytest.raises(mvke.Error) as e:
+            ix.mode = bad
+        assert e.value.status == mvke.ERR_INVALID and "exact" in e.value.message
+    with pytest.raises(TypeError):
+        ix.mode = 1
+    with pytest.raises(mvke.Error) as e:
+        ix.refine_factor = 0
+    assert e.value.status == mvke.ERR_INVALID and "R = 0" in e.value.message
+    assert ix.refine_factor == 100 and ix.mode == "exact"
+    with pytest.raises(AttributeError):
+        ix.refine = False
+    with pytest.raises(mvke.Error) as e:  # no float32 rows: no R, no exact mode
+        mvke.Index(world.K, world.d, storage="sq8").refine_factor = 2
+    assert e.value.status == mvke.ERR_INVALID
+    plain = mvke.Index(world.K, world.d, storage="sq8")
+    assert plain.mode == "approx"
+    with pytest.raises(mvke.Error) as e:
+        plain.mode = "exact"
+    assert e.value.status == mvke.ERR_INVALID and "refine" in e.value.message
+
+
+def test_pq(world, index):
+    ix = mvke.Index(world.K, world.d, storage="pq:4")
+    assert ix.storage == "pq:4" and not ix.refine and ix.mode == "approx"
+    assert mvke.Index(world.K, world.d, storage="pq").storage == "pq:4"  # ceil(d / 3)
+    assert mvke.Index(world.K, world.d, storage="pq:6").storage == "pq:6"
+    ix.train(world.x)
+    ix.add(world.x, world.ids)
+    q, w, z = queries(world)
+    D, I = ix.search(z, 10)
+    stats = mvke.last_search_stats()
+    assert not stats["certified"] and stats["users_refined"] == 0 and stats["users_scanned"] == world.n
+    assert np.all(I >= 0) and np.all(np.diff(D, axis=1) <= 0)
+    assert np.isin(I, world.ids).all()
+    assert mvke.Index(world.K, world.d, storage=ix.storage).storage == ix.storage
+    # With its float32 rows pq answers exactly too.
+    ex = mvke.Index(world.K, world.d, storage="pq:4", refine=True)
+    ex.train(world.x)
+    ex.add(world.x, world.ids)
+    assert "refine=True" in repr(ex)
+    D, I = ex.search(z, 10)
+    assert mvke.last_search_stats()["certified"]
+    D0, I0 = index.search(z, 10)
+    np.testing.assert_array_equal(I, I0)
+    np.testing.assert_array_equal(D, D0)
+
+
+def test_bad_storages_are_refused(world):
+    for name in ("pq:0", "xyz", "pq:", "pq:x", "sq8,refine"):
+        with pytest.raises(mvke.Error) as e:
+            mvke.Index(world.K, world.d, storage=name)
+        assert e.value.status == mvke.ERR_INVALID and name in e.value.message
+    with pytest.raises(mvke.Error) as e:
+        mvke.Index(world.K, world.d, storage="xyz")
+    assert "pq:M" in e.value.message and "sq8" in e.value.message  # the known names
+    with pytest.raises(mvke.Error) as e:
+        mvke.Index(world.K, world.d, storage="pq:13")  # M > d
+    assert e.value.status == mvke.ERR_INVALID
+    with pytest.raises(mvke.Error) as e:
+        mvke.Index(world.K, world.d, refine=True)  # refine needs a codec
+    assert e.value.status == mvke.ERR_INVALID and "codec" in e.value.message
+
+
 def test_upsert_and_remove(world):
     ix = world.index(mvke)
     rng = np.random.default_rng(8)

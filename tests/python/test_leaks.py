@@ -70,6 +70,18 @@ def calls(s):
         w[0, 0] = 1
         tg.add("b", [99], s["q"][:1], w, names=["x"])
 
+    def codec():  # a trained sq8 index with refine, its accessors and the stats of its search
+        c = mvke.Index(s["K"], s["d"], storage="sq8", refine=True)
+        c.train(s["new"])
+        c.add(s["new"], s["new_ids"])
+        c.mode, c.refine_factor = "approx", 2
+        c.search(s["z"], 3)
+        return mvke.last_search_stats(), c.is_trained, c.refine, c.mode, c.refine_factor, c.storage, repr(c)
+
+    def codec_fail():  # untrained: the add raises
+        c = mvke.Index(s["K"], s["d"], storage="pq:2")
+        c.add(s["new"])
+
     return [
         ("search", lambda: ix.search(s["z"], 100, allow=s["allow"]), [s["z"], s["allow"]]),
         ("search mask", lambda: ix.search(s["z"], 100, allow=s["mask"]), [s["z"], s["mask"]]),
@@ -88,12 +100,14 @@ def calls(s):
         ("tags", lambda: (tg.get("a", 3), tg.tasks, tg.count(), tg.experts("b")), []),
         ("tags error", raises(tags_add_fail), []),
         ("tag_all", lambda: list(mvke.tag_all(ix, tg, 5, block_users=128)), []),
+        ("codec", codec, [s["new"], s["new_ids"], s["z"]]),
+        ("codec error", raises(codec_fail), [s["new"]]),
     ]
 
 
 NAMES = ["search", "search mask", "range_search", "search error", "add/remove", "upsert/remove", "add error",
          "reconstruct/contains/ids", "pack_query", "audience", "audience_range", "audience error", "user_tags",
-         "user_tags task", "tags", "tags error", "tag_all"]
+         "user_tags task", "tags", "tags error", "tag_all", "codec", "codec error"]
 
 
 def test_every_call_is_checked(small):

@@ -1,6 +1,6 @@
 """Python threads: searches from 4 threads at once give the serial answers, also while another
 thread changes users outside their allow-lists, and every long call releases the GIL (another
-Python thread runs during it). The speed-up of 4 threads is measured by bench/python_threads.py,
+Python thread runs during it), and mvke.last_search_stats() is each thread's own. The speed-up of 4 threads is measured by bench/python_threads.py,
 not asserted here."""
 
 import threading
@@ -154,6 +154,10 @@ def test_long_calls_release_the_gil():
         x = rng.standard_normal((n, K, d)).astype(np.float32)
         return lambda: mvke.Index(K, d).add(x)
 
+    def train(n):
+        x = rng.standard_normal((n, K, d)).astype(np.float32)
+        return lambda: mvke.Index(K, d, storage="pq").train(x)
+
     def tag_all_block(n):
         # Blocks of up to every user; past that, more blocks one after another (each releases the
         # GIL while it is scored), so the call lasts long enough however fast the scan is.
@@ -165,7 +169,7 @@ def test_long_calls_release_the_gil():
         return call
 
     makers = [(search, 16, 4096), (range_search, 16, 4096), (audience, 16, 4096), (user_tags, 256, 30000),
-              (add, 20000, 160000), (tag_all_block, 256, 30000 * 64)]
+              (add, 20000, 160000), (train, 1000, 65536), (tag_all_block, 256, 30000 * 64)]
     for make, start, limit in makers:
         call = long_enough(make, start, limit)
         inside, took = progress_during(call)
@@ -187,3 +191,34 @@ def test_one_tag_all_generator_is_not_shared_by_two_threads():
         second = str(e)
     t.join()
     assert "already executing" in second
+
+
+def test_search_stats_belong_to_the_searching_thread():
+    rng = np.random.default_rng(12)
+    K, d, n = 3, 8, 2000
+    x = rng.standard_normal((n, K, d)).astype(np.float32)
+    sq8 = mvke.Index(K, d, storage="sq8", refine=True, threads=1)
+    sq8.train(x)
+    sq8.add(x)
+    sq8.mode, sq8.refine_factor = "approx", 1
+    f32 = mvke.Index(K, d, threads=1)
+    f32.add(x)
+    z = mvke.pack_query(rng.standard_normal((4, d)), rng.random((4, K)))
+
+    def approx():  # not certified, 4 x 10 users re-scored
+        out = []
+        for _ in range(200):
+            sq8.search(z, 10)
+            out.append(mvke.last_search_stats())
+        return out
+
+    def exact():  # f32: certified, nothing re-scored
+        out = []
+        for _ in range(200):
+            f32.search(z, 10)
+            out.append(mvke.last_search_stats())
+        return out
+
+    a, b = run_threads([approx, exact])
+    assert all(s == {"users_scanned": n, "users_refined": 40, "certified": False} for s in a)
+    assert all(s == {"users_scanned": n, "users_refined": 0, "certified": True} for s in b)

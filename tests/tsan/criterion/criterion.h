@@ -51,6 +51,7 @@ __attribute__((format(printf, 4, 5))) static inline void plain_fail(const char *
 #define cr_assert_neq(a, b, ...) cr_assert((a) != (b), __VA_ARGS__)
 #define cr_assert_geq(a, b, ...) cr_assert((a) >= (b), __VA_ARGS__)
 #define cr_assert_null(p, ...) cr_assert((p) == NULL, __VA_ARGS__)
+#define cr_assert_fail(...) plain_fail(__FILE__, __LINE__, "failed", " " __VA_ARGS__)
 
 __attribute__((weak)) int main(void) {
     int n = 0;
