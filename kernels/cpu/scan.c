@@ -223,7 +223,7 @@ static int pack_cert(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_k
     pk->nslack = mvke_calloc(nqs, sizeof *pk->nslack);
     pk->trz = mvke_calloc(nqs, sizeof *pk->trz);
     if (!pk->zn || !pk->nslack || !pk->trz) return -1;
-    for (int j = 0; j < 16; j++) pk->steps[j] = mvke_bound_step(j);
+    for (int j = 0; j < 16; j++) pk->steps[j] = ldexpf(mvke_bound_step(j), -8); /* exact */
     /* The numerator's rounding: about one unit of the last place per term a kernel adds, once
      * for the codes' kernel and once for the float32 kernel whose score the refine reproduces
      * (its terms are bounded by the decoded row's, amax, plus the residual's: the latter is

@@ -91,7 +91,7 @@ typedef struct mvke_scan_pack {
      * zn[q * na + a] = ||z_a|| * bunit[act[a]], rounded up; nslack[q] the float32 rounding of
      * its numerator (MVKE_CERT_NUM * sum_a ||z_a|| amax[act[a]]), trz[q] its active trace. */
     float *zn, *nslack, *trz;
-    float steps[16]; /* mvke_bound_step(j): the SIMD kernels' table for decoding bound bytes */
+    float steps[16]; /* mvke_bound_step(j) * 2^-8: the SIMD kernels' table for decoding bound bytes */
 } mvke_scan_pack;
 
 /* The bound of a certified search (DESIGN section 14, docs/codecs.md "Certified search"): with
@@ -101,7 +101,7 @@ typedef struct mvke_scan_pack {
  * (B_a the row's bound of expert a in units, trx and trz the active traces), and a pair the
  * guard scores 0 has e = MVKE_CERT_WIDE (always a candidate). */
 #define MVKE_CERT_DEN(P) ((float)((P) + 8) * 0x1p-24f)
-#define MVKE_CERT_EPS 0x1p-21f
+#define MVKE_CERT_EPS 0x1p-20f
 #define MVKE_CERT_WIDE 4.0f
 
 /* What a kernel reads of one row tile: whole panels of one block, from the tile's first. */

@@ -29,21 +29,19 @@
 enum { ST_F32, ST_F16, ST_BF16, ST_SQ8, ST_PQ, CERT = 16 };
 enum { ST_F32C = ST_F32 | CERT, ST_SQ8C = ST_SQ8 | CERT, ST_PQC = ST_PQ | CERT };
 
-/* Bound bytes of half a line (8 lanes) to their values in units (codec.h): step(b & 15) *
- * 2^((b >> 4) - 8), the step from two 8-entry permutes, the power of two built in the exponent;
- * 0 for 0, infinity for 255. */
-INL T2 __m256 bound8(const uint8_t *line, __m256 steps_lo, __m256 steps_hi) {
+/* Bound bytes of half a line (8 lanes) to upper bounds of their values in units (codec.h):
+ * step(b & 15) * 2^((b >> 4) - 8), the step (pk->steps, already times 2^-8) from two 8-entry
+ * permutes, the power of two built in the exponent. Byte 0 decodes to 2^-8 instead of 0 (a
+ * larger bound is still a bound); byte 255 (no bound) sets its lanes in *inf. */
+INL T2 __m256 bound8(const uint8_t *line, __m256 steps_lo, __m256 steps_hi, __m256 *inf) {
     const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)line));
     const __m256i j = _mm256_and_si256(b, _mm256_set1_epi32(15));
     const __m256 t0 = _mm256_permutevar8x32_ps(steps_lo, j), t1 = _mm256_permutevar8x32_ps(steps_hi, j);
-    __m256 f = _mm256_blendv_ps(t0, t1, _mm256_castsi256_ps(_mm256_slli_epi32(j, 28)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_srli_epi32(b, 4), _mm256_set1_epi32(127 - 8)), 23);
-    f = _mm256_mul_ps(f, _mm256_castsi256_ps(e));
-    f = _mm256_and_ps(f, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(b, _mm256_setzero_si256()),
-                                                              _mm256_set1_epi32(-1))));
-    return _mm256_blendv_ps(f, _mm256_set1_ps(INFINITY), _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, _mm256_set1_epi32(255))));
+    const __m256 f = _mm256_blendv_ps(t0, t1, _mm256_castsi256_ps(_mm256_slli_epi32(j, 28)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_srli_epi32(b, 4), _mm256_set1_epi32(127)), 23);
+    *inf = _mm256_or_ps(*inf, _mm256_castsi256_ps(_mm256_cmpeq_epi32(b, _mm256_set1_epi32(255))));
+    return _mm256_mul_ps(f, _mm256_castsi256_ps(e));
 }
-
 
 /* H halves (H / 2 panels) from panel p, one query group (nr = NR). Half h is lanes
  * (h % 2) * 8.. of panel p + h / 2. */
@@ -175,13 +173,13 @@ INL T2 void halves(const mvke_scan_ctx *c, const int KIND, const int H, const in
 #pragma GCC unroll 2
     for (int pp = 0; pp < H / 2; pp++) {
         const uint32_t lanes = mvke_scan_lanes(v->n, p + pp);
-        __m256 B[CT ? MVKE_SCAN_MAX_K : 1][2];
+        __m256 B[CT ? MVKE_SCAN_MAX_K : 1][2], inf[2] = {zero, zero};
         if (CT) {
             const __m256 s0 = _mm256_loadu_ps(c->pk->steps), s1 = _mm256_loadu_ps(c->pk->steps + 8);
             for (int a = 0; a < c->na; a++) {
                 const uint8_t *line = v->bounds + ((size_t)(p + pp) * v->K + c->act[a]) * MVKE_LANES;
-                B[a][0] = bound8(line, s0, s1);
-                B[a][1] = bound8(line + HL, s0, s1);
+                B[a][0] = bound8(line, s0, s1, &inf[0]);
+                B[a][1] = bound8(line + HL, s0, s1, &inf[1]);
             }
         }
 #pragma GCC unroll 8
@@ -199,22 +197,25 @@ INL T2 void halves(const mvke_scan_ctx *c, const int KIND, const int H, const in
                                                 _mm256_cmp_ps(d2, zero, _CMP_GT_OQ));
                 /* Lanes that fail the guard divide 0 by 1: no NaN, score 0. */
                 const __m256 root = _mm256_blendv_ps(one, _mm256_sqrt_ps(_mm256_max_ps(d2, zero)), ok);
-                __m256 sv = _mm256_div_ps(_mm256_and_ps(num[h][r], ok), root);
-                sv = _mm256_min_ps(_mm256_max_ps(sv, mone), one);
                 if (CT) {
-                    /* The interval of scan.h (MVKE_CERT_*). */
+                    /* The interval of scan.h (MVKE_CERT_*), one division for the score and e (as
+                     * scan_avx512.c); WIDE where the guard scores 0, infinite without a bound. */
                     const float *zn = c->pk->zn + q * c->na;
+                    const __m256 inv = _mm256_and_ps(_mm256_div_ps(one, root), ok);
+                    const __m256 sv = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(num[h][r], inv), mone), one);
                     __m256 es = _mm256_set1_ps(c->pk->nslack[q]);
                     for (int a = 0; a < c->na; a++) es = _mm256_fmadd_ps(_mm256_set1_ps(zn[a]), B[a][hh], es);
-                    __m256 e = _mm256_div_ps(es, root);
                     const __m256 dt = _mm256_mul_ps(_mm256_set1_ps(MVKE_CERT_DEN(c->P) * c->pk->trz[q]), tr[h]);
-                    e = _mm256_add_ps(e, _mm256_div_ps(dt, _mm256_blendv_ps(one, d2, ok)));
+                    __m256 e = _mm256_mul_ps(_mm256_fmadd_ps(dt, inv, es), inv);
                     e = _mm256_mul_ps(_mm256_add_ps(e, _mm256_set1_ps(MVKE_CERT_EPS)), _mm256_set1_ps(1.0f + MVKE_CERT_EPS));
                     e = _mm256_blendv_ps(_mm256_set1_ps(MVKE_CERT_WIDE), e, ok);
+                    e = _mm256_blendv_ps(e, _mm256_set1_ps(INFINITY), inf[hh]);
                     s[hh] = _mm256_sub_ps(sv, e);
                     hs[hh] = _mm256_add_ps(sv, e);
                     hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(hs[hh], thr, _CMP_GE_OQ)) << (hh * HL);
                 } else {
+                    __m256 sv = _mm256_div_ps(_mm256_and_ps(num[h][r], ok), root);
+                    sv = _mm256_min_ps(_mm256_max_ps(sv, mone), one);
                     s[hh] = sv;
                     hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(sv, thr, _CMP_GE_OQ)) << (hh * HL);
                 }

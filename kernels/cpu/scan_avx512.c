@@ -37,16 +37,17 @@
 enum { ST_F32, ST_F16, ST_BF16_WIDEN, ST_BF16_DOT, ST_SQ8, ST_PQ, CERT = 16 };
 enum { ST_F32C = ST_F32 | CERT, ST_SQ8C = ST_SQ8 | CERT, ST_PQC = ST_PQ | CERT };
 
-/* Bound bytes of one line (16 lanes) to their values in units (codec.h: 0 for 0, infinity for
- * 255, else step(b & 15) * 2^((b >> 4) - 8), exact with vscalefps). */
-INL T512 __m512 bound16(const uint8_t *line, __m512 steps) {
-    const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)line));
-    __m512 f = _mm512_permutexvar_ps(_mm512_and_si512(b, _mm512_set1_epi32(15)), steps);
-    f = _mm512_scalef_ps(f, _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_srli_epi32(b, 4), _mm512_set1_epi32(8))));
-    f = _mm512_maskz_mov_ps(_mm512_cmpneq_epi32_mask(b, _mm512_setzero_si512()), f);
-    return _mm512_mask_mov_ps(f, _mm512_cmpeq_epi32_mask(b, _mm512_set1_epi32(255)), _mm512_set1_ps(INFINITY));
+/* Bound bytes of one line (16 lanes) to upper bounds of their values in units (codec.h):
+ * step(b & 15) * 2^((b >> 4) - 8) from a 16-entry permute of the steps (pk->steps, already
+ * times 2^-8) and vscalefps. Byte 0 decodes to 2^-8 instead of 0 (a larger bound is still a
+ * bound, and it saves two masks a line); byte 255 (no bound) is set in *inf. */
+INL T512 __m512 bound16(const uint8_t *line, __m512 steps, __mmask16 *inf) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)line);
+    *inf |= _mm_cmpeq_epi8_mask(raw, _mm_set1_epi8((char)0xff));
+    const __m512i b = _mm512_cvtepu8_epi32(raw);
+    const __m512 f = _mm512_permutexvar_ps(_mm512_and_si512(b, _mm512_set1_epi32(15)), steps);
+    return _mm512_scalef_ps(f, _mm512_cvtepi32_ps(_mm512_srli_epi32(b, 4)));
 }
-
 
 /* MP panels from p, one query group (nr = NR). */
 INL T512 void panels(const mvke_scan_ctx *c, const int KIND, const int MP, const int NR, int64_t p, const float *zg,
@@ -197,9 +198,11 @@ INL T512 void panels(const mvke_scan_ctx *c, const int KIND, const int MP, const
     for (int m = 0; m < MP; m++) {
         const __mmask16 lanes = (__mmask16)mvke_scan_lanes(v->n, p + m);
         __m512 B[CT ? MVKE_SCAN_MAX_K : 1];
+        __mmask16 inf = 0;
         if (CT) {
             const __m512 steps = _mm512_loadu_ps(c->pk->steps);
-            for (int a = 0; a < c->na; a++) B[a] = bound16(v->bounds + ((size_t)(p + m) * v->K + c->act[a]) * MVKE_LANES, steps);
+            for (int a = 0; a < c->na; a++)
+                B[a] = bound16(v->bounds + ((size_t)(p + m) * v->K + c->act[a]) * MVKE_LANES, steps, &inf);
         }
 #pragma GCC unroll 16
         for (int r = 0; r < NR; r++) {
@@ -208,21 +211,23 @@ INL T512 void panels(const mvke_scan_ctx *c, const int KIND, const int MP, const
             const __m512 fltr = _mm512_mul_ps(_mm512_set1_ps(floor[r]), tr[m]);
             const __mmask16 ok = _mm512_cmp_ps_mask(d2, fltr, _CMP_GT_OQ) & _mm512_cmp_ps_mask(d2, zero, _CMP_GT_OQ);
             const __m512 root = _mm512_maskz_sqrt_ps(ok, d2);
-            __m512 s = _mm512_maskz_div_ps(ok, num[m][r], root);
-            s = _mm512_min_ps(_mm512_max_ps(s, mone), one);
             const __m512 thr = _mm512_set1_ps(sk->thr[q0 + r - sk->q0]);
             if (CT) {
                 /* The interval of scan.h (MVKE_CERT_*): e from the bounds, the numerator's and the
-                 * denominator's rounding; WIDE where the guard scores 0. */
+                 * denominator's rounding; WIDE where the guard scores 0, infinite without a bound.
+                 * One division (inv = 1/root) serves the score and both terms of e: the few more
+                 * roundings than s = num / root are within MVKE_CERT_EPS (docs/codecs.md). */
                 const int64_t q = q0 + r;
                 const float *zn = c->pk->zn + q * c->na;
+                const __m512 inv = _mm512_maskz_div_ps(ok, one, root);
+                const __m512 s = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(num[m][r], inv), mone), one);
+                const __m512 dt = _mm512_mul_ps(_mm512_set1_ps(MVKE_CERT_DEN(c->P) * c->pk->trz[q]), tr[m]);
                 __m512 es = _mm512_set1_ps(c->pk->nslack[q]);
                 for (int a = 0; a < c->na; a++) es = _mm512_fmadd_ps(_mm512_set1_ps(zn[a]), B[a], es);
-                __m512 e = _mm512_div_ps(es, _mm512_mask_mov_ps(one, ok, root));
-                const __m512 dt = _mm512_mul_ps(_mm512_set1_ps(MVKE_CERT_DEN(c->P) * c->pk->trz[q]), tr[m]);
-                e = _mm512_add_ps(e, _mm512_div_ps(dt, _mm512_mask_mov_ps(one, ok, d2)));
+                __m512 e = _mm512_mul_ps(_mm512_fmadd_ps(dt, inv, es), inv);
                 e = _mm512_mul_ps(_mm512_add_ps(e, _mm512_set1_ps(MVKE_CERT_EPS)), _mm512_set1_ps(1.0f + MVKE_CERT_EPS));
                 e = _mm512_mask_mov_ps(_mm512_set1_ps(MVKE_CERT_WIDE), ok, e);
+                e = _mm512_mask_mov_ps(e, inf, _mm512_set1_ps(INFINITY));
                 const __m512 lo = _mm512_sub_ps(s, e), hi = _mm512_add_ps(s, e);
                 const __mmask16 hit = _mm512_cmp_ps_mask(hi, thr, _CMP_GE_OQ) & lanes;
                 if (hit) {
@@ -233,6 +238,8 @@ INL T512 void panels(const mvke_scan_ctx *c, const int KIND, const int MP, const
                 }
                 continue;
             }
+            __m512 s = _mm512_maskz_div_ps(ok, num[m][r], root);
+            s = _mm512_min_ps(_mm512_max_ps(s, mone), one);
             const __mmask16 hit = _mm512_cmp_ps_mask(s, thr, _CMP_GE_OQ) & lanes;
             if (hit) {
                 hits[m][r] = hit;
