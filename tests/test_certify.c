@@ -17,6 +17,7 @@
 #include "kernels/cpu/scan.h"
 #include "kernels/gram.h"
 #include "reference.h"
+#include "support/oracle.h"
 #include "support/world.h"
 
 /* Users per world: 20000 (1.6 million pairs in all); a sanitizer pass, which repeats the suite
@@ -35,8 +36,27 @@ typedef struct world {
     int64_t n;
     float *x; /* n * K*d */
     int nq;
-    float *z; /* nq * K*d gated rows */
+    float *q, *wg; /* nq tags: embeddings (nq * d) and gates (nq * K) */
+    float *z;      /* their gated rows (nq * K*d, mvke_pack_query) */
 } world;
+
+/* Tag storage for nq tags; the gated rows once q and wg are filled (tags_pack). */
+static void tags_alloc(world *w, int nq) {
+    w->nq = nq;
+    w->q = malloc((size_t)nq * w->d * sizeof *w->q);
+    w->wg = calloc((size_t)nq * w->K, sizeof *w->wg);
+    w->z = malloc((size_t)nq * w->K * w->d * sizeof *w->z);
+}
+static void tags_pack(world *w) {
+    for (int i = 0; i < w->nq; i++)
+        cr_assert_eq(mvke_pack_query(w->K, w->d, w->q + (size_t)i * w->d, w->wg + (size_t)i * w->K,
+                                     w->z + (size_t)i * w->K * w->d), MVKE_OK);
+}
+static void tags_free(world *w) {
+    free(w->q);
+    free(w->wg);
+    free(w->z);
+}
 
 static mvke_index *make_index(const world *w, const char *storage, int refine) {
     mvke_index_options o;
@@ -79,27 +99,6 @@ static void intervals(mvke_index *ix, const world *w, int cert, float *s, float 
     free(neg);
 }
 
-/* The exact score of user u for query i in float64 (no guard: pairs the guard scores 0 have
- * the wide interval and are left out by the caller). */
-static double exact(const world *w, int64_t u, int i) {
-    const int K = w->K, d = w->d;
-    const float *x = w->x + (size_t)u * K * d, *z = w->z + (size_t)i * K * d;
-    double num = 0.0, den = 0.0;
-    for (int k = 0; k < K; k++) {
-        for (int j = 0; j < d; j++) num += (double)x[k * d + j] * z[k * d + j];
-        for (int l = 0; l < K; l++) {
-            double xx = 0.0, zz = 0.0;
-            for (int j = 0; j < d; j++) {
-                xx += (double)x[k * d + j] * x[l * d + j];
-                zz += (double)z[k * d + j] * z[l * d + j];
-            }
-            den += xx * zz;
-        }
-    }
-    const double v = den > 0.0 ? num / sqrt(den) : 0.0;
-    return v > 1.0 ? 1.0 : v < -1.0 ? -1.0 : v;
-}
-
 /* Checks every pair of a world for one codec on every variant; returns the pairs checked. */
 static int64_t check(const world *w, const char *storage) {
     mvke_index *cix = make_index(w, storage, 1), *fix = make_index(w, "f32", 0);
@@ -108,7 +107,8 @@ static int64_t check(const world *w, const char *storage) {
     float *f = malloc(np * sizeof *f);
     double *ex = malloc(np * sizeof *ex);
     for (int i = 0; i < w->nq; i++)
-        for (int64_t u = 0; u < w->n; u++) ex[(size_t)i * w->n + u] = exact(w, u, i);
+        for (int64_t u = 0; u < w->n; u++) ex[(size_t)i * w->n + u] =
+            oracle_score(w->K, w->d, w->x + (size_t)u * w->K * w->d, w->q + (size_t)i * w->d, w->wg + (size_t)i * w->K);
     int64_t pairs = 0, wide = 0, ran = 0;
     double widest = 0.0, mean = 0.0;
     for (size_t vi = 0; vi < sizeof variants / sizeof *variants; vi++) {
@@ -149,19 +149,15 @@ static int64_t check(const world *w, const char *storage) {
     return pairs / ran;
 }
 
-/* Gated rows of nq random tags on the experts of mask; gates from gate(). */
-static float *random_tags(int K, int d, int nq, uint64_t mask, double (*gate)(void)) {
-    float *z = calloc((size_t)nq * K * d, sizeof *z), *q = malloc((size_t)d * sizeof *q);
+/* nq random tags on the experts of mask, gates from gate(). */
+static void random_tags(world *w, int nq, uint64_t mask, double (*gate)(void)) {
+    tags_alloc(w, nq);
     for (int i = 0; i < nq; i++) {
-        ref_fill_normal(q, d);
-        for (int k = 0; k < K; k++)
-            if (mask >> k & 1) {
-                const float g = (float)gate();
-                for (int j = 0; j < d; j++) z[((size_t)i * K + k) * d + j] = g * q[j];
-            }
+        ref_fill_normal(w->q + (size_t)i * w->d, w->d);
+        for (int k = 0; k < w->K; k++)
+            if (mask >> k & 1) w->wg[(size_t)i * w->K + k] = (float)gate();
     }
-    free(q);
-    return z;
+    tags_pack(w);
 }
 
 static double gate_uniform(void) { return ref_uniform(); }
@@ -192,51 +188,53 @@ Test(certify, demo_world) {
     char msg[256];
     cr_assert_eq(synth_world_new(&sw, &o, msg, sizeof msg), MVKE_OK, "%s", msg);
     const int K = o.K, d = o.d, nq = 32;
-    world w = {"demo", K, d, NU, sw->x, nq, calloc((size_t)nq * K * d, sizeof(float))};
+    world w = {.name = "demo", .K = K, .d = d, .n = NU, .x = sw->x};
+    tags_alloc(&w, nq);
     for (int i = 0; i < nq; i++) { /* tags spread over the taxonomy, both tasks */
         const int t = i % 2;
         const int64_t tag = (int64_t)i * 53 % sw->ntags, row = t * sw->ntags + tag;
-        for (int k = 0; k < K; k++)
-            for (int j = 0; j < d; j++) w.z[((size_t)i * K + k) * d + j] = sw->w[row * K + k] * sw->q[row * d + j];
+        memcpy(w.q + (size_t)i * d, sw->q + row * d, (size_t)d * sizeof(float));
+        memcpy(w.wg + (size_t)i * K, sw->w + row * K, (size_t)K * sizeof(float));
     }
+    tags_pack(&w);
     run(&w, 1);
-    free(w.z);
+    tags_free(&w);
     synth_world_free(sw);
 }
 
 Test(certify, random_normal_users) {
     ref_seed(81);
-    world w = {"normal", 5, 30, NU, malloc((size_t)NU * 150 * sizeof(float)), 16, NULL};
+    world w = {.name = "normal", .K = 5, .d = 30, .n = NU, .x = malloc((size_t)NU * 150 * sizeof(float))};
     ref_fill_normal(w.x, (int64_t)NU * 150);
-    w.z = random_tags(5, 30, 16, 0x0e, gate_uniform);
+    random_tags(&w, 16, 0x0e, gate_uniform);
     run(&w, 1);
     free(w.x);
-    free(w.z);
+    tags_free(&w);
 }
 
 Test(certify, experts_of_very_different_norms) {
     ref_seed(82);
-    world w = {"norms", 4, 16, NU, malloc((size_t)NU * 64 * sizeof(float)), 16, NULL};
+    world w = {.name = "norms", .K = 4, .d = 16, .n = NU, .x = malloc((size_t)NU * 64 * sizeof(float))};
     ref_fill_normal(w.x, (int64_t)NU * 64);
     for (int64_t u = 0; u < NU; u++)
         for (int k = 0; k < 4; k++) {
             const float scale = (float)pow(10.0, 6.0 * ref_uniform() - 3.0);
             for (int j = 0; j < 16; j++) w.x[(u * 4 + k) * 16 + j] *= scale;
         }
-    w.z = random_tags(4, 16, 16, 0x0f, gate_uniform);
+    random_tags(&w, 16, 0x0f, gate_uniform);
     run(&w, 0);
     free(w.x);
-    free(w.z);
+    tags_free(&w);
 }
 
 Test(certify, gates_near_zero_and_one) {
     ref_seed(83);
-    world w = {"gates 0 and 1", 5, 30, NU, malloc((size_t)NU * 150 * sizeof(float)), 16, NULL};
+    world w = {.name = "gates 0 and 1", .K = 5, .d = 30, .n = NU, .x = malloc((size_t)NU * 150 * sizeof(float))};
     ref_fill_normal(w.x, (int64_t)NU * 150);
-    w.z = random_tags(5, 30, 16, 0x1f, gate_extreme);
+    random_tags(&w, 16, 0x1f, gate_extreme);
     run(&w, 1);
     free(w.x);
-    free(w.z);
+    tags_free(&w);
 }
 
 /* The certified searches (top-k for one and many tags, threshold) of sq8 and pq indexes keeping
@@ -244,9 +242,9 @@ Test(certify, gates_near_zero_and_one) {
  * float32 scores, on every variant; and say so in their stats. */
 Test(certify, certified_searches_are_the_float32_answer) {
     ref_seed(84);
-    world w = {"normal", 5, 30, NU, malloc((size_t)NU * 150 * sizeof(float)), 24, NULL};
+    world w = {.name = "normal", .K = 5, .d = 30, .n = NU, .x = malloc((size_t)NU * 150 * sizeof(float))};
     ref_fill_normal(w.x, (int64_t)NU * 150);
-    w.z = random_tags(5, 30, 24, 0x0e, gate_uniform);
+    random_tags(&w, 24, 0x0e, gate_uniform);
     mvke_index *f = make_index(&w, "f32", 0);
     const char *codecs[2] = {"sq8", "pq"};
     const int64_t k = 100;
@@ -287,5 +285,6 @@ Test(certify, certified_searches_are_the_float32_answer) {
         mvke_index_free(x);
     }
     mvke_index_free(f);
-    free(sa); free(sb); free(ia); free(ib); free(w.x); free(w.z);
+    free(sa); free(sb); free(ia); free(ib); free(w.x);
+    tags_free(&w);
 }
