@@ -176,6 +176,20 @@ Test(mpi, killed_rank_then_resume) {
     cr_assert_eq(sh("ls b.tsv.part-*.checkpoint 2>/dev/null | wc -l | grep -qx 0"), 0, "checkpoints left after the run");
     cr_assert_eq(sh("$M concat b.tsv --parts 3"), 0);
     cr_assert(same("b.tsv", "bref.tsv"), "the resumed parts differ from one process");
+    /* Rank 1 killed after the final barrier, before removing its checkpoint (at its end), while
+     * the others removed theirs: the run is finished, and --resume says so on every rank. */
+    cr_assert_eq(sh("u=$($M info bs.00001.mvke | awk '$1 == \"users\" {print $2}'); "
+                    "printf 'mvke tag-all checkpoint 1\\npartial yes (the output is incomplete: continue with --resume)\\n"
+                    "index_bytes %%s\\nindex_fingerprint %%s\\nusers %%s\\ntop 3\\ntask *\\nformat tsv\\nblock_users 64\\n"
+                    "part 1 of 3: positions 0-%%s\\nnext_user %%s\\noutput_bytes %%s\\n' "
+                    "$(stat -c %%s bs.00001.mvke) $($M info bs.00001.mvke | awk '$1 == \"fingerprint\" {print $2}') $u $u $u "
+                    "$(stat -c %%s b.tsv.part-00001) > b.tsv.part-00001.checkpoint && cp b.tsv.part-00001 p1.before"), 0);
+    rc = sh("$MPI -np 3 $M tag-all --shards bs --top 3 --block-users 64 -o b.tsv --resume 2> done.err");
+    if (rc != 0) sh("cat done.err b.tsv.part-00001.checkpoint >&2");
+    cr_assert_eq(rc, 0, "a resume of a finished run failed (exit %d; its messages above)", rc);
+    cr_assert_eq(sh("grep -c 'is finished, and so is every other part' done.err | grep -qx 3"), 0,
+                 "every rank says the run is finished: %s/done.err", dir);
+    cr_assert_eq(sh("test ! -e b.tsv.part-00001.checkpoint && cmp -s p1.before b.tsv.part-00001"), 0);
 }
 
 Test(mpi, one_shared_file_of_many_blocks) {

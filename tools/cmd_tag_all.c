@@ -75,7 +75,8 @@ int cli_cmd_tag_all(int argc, char **argv) {
         {.name = "--resume", .metavar = NULL,
          .help = "continue an interrupted run from its checkpoint (OUT.checkpoint, or\n"
          "OUT/checkpoint for npy); the output is identical to an uninterrupted run", .kind = CLI_FLAG, .dst = &resume},
-        {.name = "--force", .metavar = NULL, .help = "start over even when OUT.checkpoint says a run was interrupted",
+        {.name = "--force", .metavar = NULL, .help = "start over even when OUT.checkpoint says a run was interrupted,\n"
+         "and replace an OUT that is not a tag-all output",
          .kind = CLI_FLAG, .dst = &force},
         {.name = "--block-users", .metavar = "N",
          .help = "users per block (default 16384): memory is about N * K * d * 4 bytes", .kind = CLI_INT,
@@ -95,7 +96,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
                            "The top-M tags of every user, for every task (or --task only), streamed to OUT.",
                            "Progress goes to stderr: a bar with users/s and ETA on a terminal, a line every 5 s otherwise.\n"
                            "Under mpirun (or with --shards) rank r writes OUT.part-<r> (5 digits) of its users, each\n"
-                           "part checkpointed and resumed on its own; `mvke concat -o OUT OUT.part-*` joins them into\n"
+                           "part checkpointed and resumed on its own; `mvke concat OUT` joins them into\n"
                            "the single-process output (for tsv, cat in rank order does the same).\n",
                            options, CLI_NOPTIONS(options)};
     int prc;
@@ -175,9 +176,27 @@ int cli_cmd_tag_all(int argc, char **argv) {
     if (resume) {
         int found;
         if ((rc = cli_tag_checkpoint_read(&r, &found, &next, &bytes)) != CLI_EXIT_OK) goto out;
+        struct stat sb;
+        const int have_out = !found && stat(r.out, &sb) == 0;
+        /* The parts of a distributed run remove their checkpoints only once every part is
+         * finished (the barrier below), so a rank killed between that barrier and its own removal
+         * leaves its checkpoint at its end beside parts that have none: the run is finished.
+         * Every rank asks the others, so that all agree. */
+        int64_t finished = (found && next == r.hi) || have_out;
+        if (r.parts && mvke_dist_min_i64(&finished, 1) != 0) {
+            rc = CLI_EXIT_FAIL;
+            goto out;
+        }
+        if (r.parts && finished) {
+            if (found && unlink(r.ckpt) != 0 && errno != ENOENT) {
+                rc = cli_tag_io_fail("cannot remove", r.ckpt);
+                goto out;
+            }
+            fprintf(stderr, "mvke tag-all: --resume: %s is finished, and so is every other part; nothing to do\n", r.out);
+            goto out;
+        }
         if (!found) {
-            struct stat sb;
-            if (stat(r.out, &sb) == 0) {
+            if (have_out) {
                 fprintf(stderr, "mvke tag-all: --resume: %s exists but %s does not: the run finished or was not "
                         "started with this output; run without --resume to start over\n", r.out, r.ckpt);
                 rc = CLI_EXIT_USAGE;
