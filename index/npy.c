@@ -12,6 +12,7 @@
 #include "npy.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,13 +31,35 @@ struct mvke_npy {
     uint64_t row_elems;
 };
 
+static const struct {
+    const char *descr; /* without its byte-order character */
+    mvke_dtype dtype;
+    size_t size;
+} dtypes[] = {{"f4", MVKE_DTYPE_F32, 4}, {"f2", MVKE_DTYPE_F16, 2}, {"i8", MVKE_DTYPE_I64, 8},
+              {"f8", MVKE_DTYPE_F64, 8}, {"i4", MVKE_DTYPE_I32, 4}, {"u8", MVKE_DTYPE_U64, 8},
+              {"u4", MVKE_DTYPE_U32, 4}};
+#define NDTYPES (sizeof dtypes / sizeof dtypes[0])
+
+/* What each reader takes, for messages. */
+#define FLOAT_DTYPES "'<f4', '<f8' or '<f2'"
+#define ID_DTYPES "'<i8', '<i4', '<u8' or '<u4'"
+
 size_t mvke_dtype_size(mvke_dtype dtype) {
-    return dtype == MVKE_DTYPE_F16 ? 2 : dtype == MVKE_DTYPE_F32 ? 4 : 8;
+    for (size_t i = 0; i < NDTYPES; i++)
+        if (dtypes[i].dtype == dtype) return dtypes[i].size;
+    return 8;
 }
 
 static const char *dtype_descr(mvke_dtype dtype) {
-    return dtype == MVKE_DTYPE_F16 ? "<f2" : dtype == MVKE_DTYPE_F32 ? "<f4" : "<i8";
+    static const char *const names[] = {"<f4", "<f2", "<i8", "<f8", "<i4", "<u8", "<u4"};
+    return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "?";
 }
+
+int mvke_dtype_is_int(mvke_dtype dtype) {
+    return dtype == MVKE_DTYPE_I64 || dtype == MVKE_DTYPE_I32 || dtype == MVKE_DTYPE_U64 || dtype == MVKE_DTYPE_U32;
+}
+
+static int dtype_is_float(mvke_dtype dtype) { return !mvke_dtype_is_int(dtype); }
 
 /* ---- header parsing ------------------------------------------------------------------------ */
 
@@ -133,16 +156,16 @@ static mvke_status parse_descr(parser *p, mvke_npy_info *info) {
     if (st != MVKE_OK) return st;
     /* '=' is native order, which is little-endian on every host this library builds for. */
     const int le = d[0] == '<' || d[0] == '=';
-    if (le && !strcmp(d + 1, "f4")) info->dtype = MVKE_DTYPE_F32;
-    else if (le && !strcmp(d + 1, "f2")) info->dtype = MVKE_DTYPE_F16;
-    else if (le && !strcmp(d + 1, "i8")) info->dtype = MVKE_DTYPE_I64;
-    else if (d[0] == '>')
+    for (size_t i = 0; le && i < NDTYPES; i++)
+        if (!strcmp(d + 1, dtypes[i].descr)) {
+            info->dtype = dtypes[i].dtype;
+            return MVKE_OK;
+        }
+    if (d[0] == '>')
         return mvke_error(MVKE_ERR_FORMAT, "%s: dtype '%s' is big-endian; save it as little-endian ('<%s')",
                           p->name, d, d + 1);
-    else
-        return mvke_error(MVKE_ERR_FORMAT, "%s: dtype '%s' is not supported (expected '<f4', '<f2' or '<i8')",
-                          p->name, d);
-    return MVKE_OK;
+    return mvke_error(MVKE_ERR_FORMAT, "%s: dtype '%s' is not supported (values: " FLOAT_DTYPES "; ids: " ID_DTYPES ")",
+                      p->name, d);
 }
 
 mvke_status mvke_npy_parse(const unsigned char *buf, size_t n, const char *name, mvke_npy_info *info) {
@@ -301,18 +324,32 @@ mvke_status mvke_npy_read_f32(mvke_npy *f, int64_t first, int64_t n, float *out)
     if (!f) return mvke_error(MVKE_ERR_INVALID, "npy file is NULL");
     mvke_status st = check_range(f, first, n, out);
     if (st != MVKE_OK) return st;
-    if (f->info.dtype == MVKE_DTYPE_I64)
-        return mvke_error(MVKE_ERR_FORMAT, "%s: dtype is '<i8' but float32 or float16 values are expected", f->path);
+    if (!dtype_is_float(f->info.dtype))
+        return mvke_error(MVKE_ERR_FORMAT, "%s: dtype is '%s' but float values (" FLOAT_DTYPES ") are expected",
+                          f->path, dtype_descr(f->info.dtype));
     const size_t es = mvke_dtype_size(f->info.dtype);
     const uint64_t off = f->info.data_offset + (uint64_t)first * f->row_elems * es;
     const uint64_t total = (uint64_t)n * f->row_elems;
     if (f->info.dtype == MVKE_DTYPE_F32) return read_at(f->fd, f->path, out, total * es, off);
-    /* float16: read through a fixed buffer and widen. */
-    uint16_t buf[8192];
+    /* float16 and float64: read through a fixed buffer and convert. */
+    union {
+        uint16_t h[8192];
+        double d[8192];
+    } buf;
     for (uint64_t done = 0; done < total;) {
         size_t m = total - done < 8192 ? (size_t)(total - done) : 8192;
-        if ((st = read_at(f->fd, f->path, buf, m * 2, off + done * 2)) != MVKE_OK) return st;
-        mvke_half_to_float(buf, out + done, m);
+        if ((st = read_at(f->fd, f->path, &buf, m * es, off + done * es)) != MVKE_OK) return st;
+        if (f->info.dtype == MVKE_DTYPE_F16) mvke_half_to_float(buf.h, out + done, m);
+        else
+            for (size_t i = 0; i < m; i++) {
+                out[done + i] = (float)buf.d[i];
+                if (isinf(out[done + i]) && isfinite(buf.d[i])) {
+                    const uint64_t e = (uint64_t)first * f->row_elems + done + i;
+                    return mvke_error(MVKE_ERR_NONFINITE, "%s: row %llu, element %llu: %.10g is beyond float32's range",
+                                      f->path, (unsigned long long)(e / f->row_elems),
+                                      (unsigned long long)(e % f->row_elems), buf.d[i]);
+                }
+            }
         done += m;
     }
     return MVKE_OK;
@@ -323,11 +360,29 @@ mvke_status mvke_npy_read_i64(mvke_npy *f, int64_t first, int64_t n, int64_t *ou
     if (!f) return mvke_error(MVKE_ERR_INVALID, "npy file is NULL");
     mvke_status st = check_range(f, first, n, out);
     if (st != MVKE_OK) return st;
-    if (f->info.dtype != MVKE_DTYPE_I64)
-        return mvke_error(MVKE_ERR_FORMAT, "%s: dtype is '%s' but int64 ('<i8') ids are expected", f->path,
+    if (dtype_is_float(f->info.dtype))
+        return mvke_error(MVKE_ERR_FORMAT, "%s: dtype is '%s' but integer ids (" ID_DTYPES ") are expected", f->path,
                           dtype_descr(f->info.dtype));
-    const uint64_t off = f->info.data_offset + (uint64_t)first * f->row_elems * 8;
-    return read_at(f->fd, f->path, out, (uint64_t)n * f->row_elems * 8, off);
+    const size_t es = mvke_dtype_size(f->info.dtype);
+    const uint64_t off = f->info.data_offset + (uint64_t)first * f->row_elems * es;
+    const uint64_t total = (uint64_t)n * f->row_elems;
+    /* Read in place: 4-byte values fill the first half of out, then widen from the end down. */
+    if ((st = read_at(f->fd, f->path, out, total * es, off)) != MVKE_OK) return st;
+    if (f->info.dtype == MVKE_DTYPE_I32 || f->info.dtype == MVKE_DTYPE_U32)
+        for (uint64_t i = total; i-- > 0;) {
+            uint32_t v;
+            memcpy(&v, (const char *)out + 4 * i, 4);
+            out[i] = f->info.dtype == MVKE_DTYPE_I32 ? (int64_t)(int32_t)v : (int64_t)v;
+        }
+    else if (f->info.dtype == MVKE_DTYPE_U64)
+        for (uint64_t i = 0; i < total; i++)
+            if (out[i] < 0) {
+                const uint64_t e = (uint64_t)first * f->row_elems + i;
+                return mvke_error(MVKE_ERR_INVALID, "%s: row %llu, element %llu: %llu is beyond int64's range",
+                                  f->path, (unsigned long long)(e / f->row_elems),
+                                  (unsigned long long)(e % f->row_elems), (unsigned long long)out[i]);
+            }
+    return MVKE_OK;
 }
 
 void mvke_npy_close(mvke_npy *f) {

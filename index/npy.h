@@ -30,4 +30,7 @@ mvke_status mvke_npy_parse(const unsigned char *buf, size_t n, const char *name,
 /* Bytes of one element of dtype. */
 size_t mvke_dtype_size(mvke_dtype dtype);
 
+/* 1 for the integer dtypes (read as int64 ids), 0 for the float ones (read as float32). */
+int mvke_dtype_is_int(mvke_dtype dtype);
+
 #endif

@@ -98,8 +98,71 @@ Test(npy, numpy_edge_cases_and_refusals) {
     cr_assert(strstr(mvke_last_error(), "fortran_f32.npy"));
     cr_assert_eq(open_fixture("big_endian_f32.npy", &f), MVKE_ERR_FORMAT);
     cr_assert(strstr(mvke_last_error(), "big-endian"), "%s", mvke_last_error());
-    cr_assert_eq(open_fixture("f64.npy", &f), MVKE_ERR_FORMAT);
-    cr_assert(strstr(mvke_last_error(), "'<f8'"), "%s", mvke_last_error());
+    cr_assert_eq(open_fixture("c8.npy", &f), MVKE_ERR_FORMAT);
+    cr_assert(strstr(mvke_last_error(), "'<c8' is not supported (values: '<f4', '<f8' or '<f2'; ids: '<i8', '<i4', "
+                                        "'<u8' or '<u4')"), "%s", mvke_last_error());
+}
+
+/* numpy's defaults as they come: float64 values rounded to the nearest float32, int32 and unsigned
+ * ids widened; what does not fit is refused naming its row and element. */
+Test(npy, numpy_default_dtypes_are_converted) {
+    mvke_npy *f;
+    mvke_dtype dt;
+    int nd;
+    int64_t sh[MVKE_NPY_MAX_DIMS], ids[4];
+    float x[6];
+    cr_assert_eq(open_fixture("f64.npy", &f), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_npy_read_f32(f, 0, 3, x), MVKE_OK);
+    cr_assert(x[0] == 1 && x[1] == 1 && x[2] == 1);
+    mvke_npy_close(f);
+
+    cr_assert_eq(open_fixture("f64_values.npy", &f), MVKE_OK, "%s", mvke_last_error());
+    mvke_npy_shape(f, &dt, &nd, sh);
+    cr_assert(dt == MVKE_DTYPE_F64 && nd == 2 && sh[0] == 2 && sh[1] == 3);
+    cr_assert_eq(mvke_npy_read_f32(f, 0, 2, x), MVKE_OK, "%s", mvke_last_error());
+    const double want[6] = {0.1, 1.0 / 3, -2.5, 1e-40, 3.4028234663852886e38, -0.0};
+    for (int k = 0; k < 6; k++) cr_assert_eq(x[k], (float)want[k], "[%d] = %.9g", k, x[k]);
+    cr_assert(signbit(x[5]) && x[4] == 3.4028234663852886e38f);
+    cr_assert_eq(mvke_npy_read_i64(f, 0, 1, ids), MVKE_ERR_FORMAT);
+    cr_assert(strstr(mvke_last_error(), "dtype is '<f8' but integer ids ('<i8', '<i4', '<u8' or '<u4') are expected"),
+              "%s", mvke_last_error());
+    mvke_npy_close(f);
+
+    cr_assert_eq(open_fixture("f64_beyond.npy", &f), MVKE_OK);
+    cr_assert_eq(mvke_npy_read_f32(f, 0, 1, x), MVKE_OK); /* row 0 fits */
+    cr_assert_eq(mvke_npy_read_f32(f, 0, 2, x), MVKE_ERR_NONFINITE);
+    cr_assert(strstr(mvke_last_error(), "f64_beyond.npy: row 1, element 2: -1e+39 is beyond float32's range"), "%s",
+              mvke_last_error());
+    mvke_npy_close(f);
+
+    cr_assert_eq(open_fixture("i32.npy", &f), MVKE_OK);
+    mvke_npy_shape(f, &dt, &nd, sh);
+    cr_assert(dt == MVKE_DTYPE_I32 && nd == 1 && sh[0] == 4);
+    cr_assert_eq(mvke_npy_read_i64(f, 0, 4, ids), MVKE_OK);
+    cr_assert(ids[0] == -5 && ids[1] == 7 && ids[2] == 2147483647 && ids[3] == -2147483648LL);
+    cr_assert_eq(mvke_npy_read_i64(f, 1, 2, ids), MVKE_OK);
+    cr_assert(ids[0] == 7 && ids[1] == 2147483647);
+    cr_assert_eq(mvke_npy_read_f32(f, 0, 1, x), MVKE_ERR_FORMAT);
+    cr_assert(strstr(mvke_last_error(), "dtype is '<i4' but float values ('<f4', '<f8' or '<f2') are expected"), "%s",
+              mvke_last_error());
+    mvke_npy_close(f);
+
+    cr_assert_eq(open_fixture("u32.npy", &f), MVKE_OK);
+    cr_assert_eq(mvke_npy_read_i64(f, 0, 2, ids), MVKE_OK);
+    cr_assert(ids[0] == 0 && ids[1] == 4294967295LL);
+    mvke_npy_close(f);
+
+    cr_assert_eq(open_fixture("u64.npy", &f), MVKE_OK);
+    cr_assert_eq(mvke_npy_read_i64(f, 0, 2, ids), MVKE_OK);
+    cr_assert(ids[0] == 1 && ids[1] == INT64_MAX);
+    mvke_npy_close(f);
+
+    cr_assert_eq(open_fixture("u64_beyond.npy", &f), MVKE_OK);
+    cr_assert_eq(mvke_npy_read_i64(f, 0, 2, ids), MVKE_OK);
+    cr_assert_eq(mvke_npy_read_i64(f, 0, 3, ids), MVKE_ERR_INVALID);
+    cr_assert(strstr(mvke_last_error(), "u64_beyond.npy: row 2, element 0: 9223372036854775813 is beyond int64's range"),
+              "%s", mvke_last_error());
+    mvke_npy_close(f);
 }
 
 /* A v1.0 file with the given header text (padded as numpy does) followed by nbytes of data. */
@@ -147,7 +210,7 @@ Test(npy, header_rules) {
         "{'descr': '<f4', 'fortran_order': True, 'shape': (3,)}",                     /* fortran */
         "{'descr': '<f4', 'fortran_order': Falsey, 'shape': (3,)}",
         "{'descr': '|f4', 'fortran_order': False, 'shape': (3,)}",
-        "{'descr': '<u8', 'fortran_order': False, 'shape': (3,)}",
+        "{'descr': '<i2', 'fortran_order': False, 'shape': (3,)}",
         "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,)}",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (3,)} x",                  /* text after */
         "{'descr': '<f4', 'fortran_order': False, 'shape': (3,)",                     /* unclosed */

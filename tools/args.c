@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "id_text.h"
+#include "index/npy.h"
 
 int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
     int64_t cap = 1;
@@ -104,9 +105,10 @@ int cli_arg_read_ids(const char *cmd, const char *opt, const char *path, int64_t
         int64_t sh[MVKE_NPY_MAX_DIMS];
         mvke_dtype dt;
         mvke_npy_shape(f, &dt, &nd, sh);
-        if (nd != 1 || dt != MVKE_DTYPE_I64) {
+        if (nd != 1 || !mvke_dtype_is_int(dt)) {
             mvke_npy_close(f);
-            fprintf(stderr, "mvke %s: %s: %s: expected a 1-d int64 array of ids\n", cmd, opt, path);
+            fprintf(stderr, "mvke %s: %s: %s: expected a 1-d integer array of ids (int64, int32, uint64 or uint32)\n",
+                    cmd, opt, path);
             return CLI_EXIT_DATA;
         }
         n = sh[0];

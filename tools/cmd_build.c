@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "index/npy.h"
 #include "support/options.h"
 #include "outputs.h"
 
@@ -40,9 +41,10 @@ static int open_array(const char *opt, const char *path, int want_ndim, int want
     mvke_dtype dt;
     int nd;
     mvke_npy_shape(*f, &dt, &nd, shape);
-    if (nd != want_ndim || (want_int != (dt == MVKE_DTYPE_I64))) {
+    if (nd != want_ndim || want_int != mvke_dtype_is_int(dt)) {
         fprintf(stderr, "mvke build: %s: %s: expected a %d-d %s array, found %d-d %s\n", opt, path, want_ndim,
-                want_int ? "int64" : "float32/float16", nd, dt == MVKE_DTYPE_I64 ? "int64" : "float");
+                want_int ? "integer (int64, int32, uint64 or uint32)" : "float (float32, float64 or float16)", nd,
+                mvke_dtype_is_int(dt) ? "integer" : "float");
         mvke_npy_close(*f);
         *f = NULL;
         return CLI_EXIT_DATA;
@@ -77,7 +79,7 @@ int cli_cmd_build(int argc, char **argv) {
                *vk_path = NULL;
     task_specs ts = {.n = 0};
     float temperature = 1.0f;
-    int fp16 = 0, refine = 0;
+    int fp16 = 0, refine = 0, force = 0;
     long long train_n = 65536;
     const char *storage_s = NULL;
     const cli_option options[] = {
@@ -117,13 +119,17 @@ int cli_cmd_build(int argc, char **argv) {
          .kind = CLI_INT, .dst = &train_n, .min = 1, .max = 1e9, .needs = "--storage"},
         {.name = "--fp16", .metavar = NULL, .help = "the same as --storage f16", .kind = CLI_FLAG,
          .dst = &fp16, .group = 9},
+        {.name = "--force", .help = "replace OUT even when it exists and is not an index file",
+         .kind = CLI_FLAG, .dst = &force},
     };
     const cli_spec spec = {"mvke build", "Builds an index file from a trained model's outputs.",
                            "Exit status: 0 ok, 2 usage, 3 bad data, 4 I/O error.\n", options, CLI_NOPTIONS(options)};
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     const char *const inputs[] = {experts, ids_path, tags_path, q_path, w_path, vk_path};
-    if ((rc = cli_output_check("build", out, inputs, 6)) != 0) return rc;
+    if ((rc = cli_output_check("build", out, inputs, 6)) != 0 ||
+        (rc = cli_output_kind_check("build", out, CLI_KIND_INDEX, force)) != 0)
+        return rc;
     const int ntask_specs = ts.n;
     const char *const *task_specs = ts.spec;
     char *task_names[MAX_TASKS] = {0};

@@ -18,6 +18,8 @@
 
 #include "cli.h"
 #include "index/durable.h"
+#include "index/npy.h"
+#include "outputs.h"
 #include "support/options.h"
 
 static int io_fail(const char *what, const char *path) {
@@ -108,7 +110,7 @@ static int concat_array(const char *out, const char *name, int n, char **parts) 
         if (i == 0) {
             dt0 = dt, nd0 = nd;
             memcpy(shape0, shape, sizeof shape);
-            row_bytes = dt == MVKE_DTYPE_F32 ? 4 : dt == MVKE_DTYPE_F16 ? 2 : 8;
+            row_bytes = (int64_t)mvke_dtype_size(dt);
             for (int k = 1; k < nd; k++) row_bytes *= shape[k];
         } else if (dt != dt0 || nd != nd0 || (nd > 1 && memcmp(shape + 1, shape0 + 1, (size_t)(nd - 1) * sizeof *shape))) {
             fprintf(stderr, "mvke concat: %s differs from %s/%s in dtype or row shape\n", path, parts[0], name);
@@ -181,11 +183,14 @@ static int concat_dirs(const char *out, int n, char **parts) {
 int cli_cmd_concat(int argc, char **argv) {
     const char *out = NULL;
     long long want = 0;
+    int force = 0;
     const cli_option options[] = {
         {.metavar = "OUT", .help = "the -o of the tag-all run: its parts are OUT.part-00000, ...", .kind = CLI_POSITIONAL,
          .dst = &out, .required = 1},
         {.name = "--parts", .metavar = "R", .help = "check that there are exactly R parts (default: every part\n"
          "from 00000 on, up to the first one missing)", .kind = CLI_INT, .dst = &want, .min = 1, .max = 99999},
+        {.name = "--force", .help = "replace OUT even when it exists and is not a tag-all output",
+         .kind = CLI_FLAG, .dst = &force},
     };
     const cli_spec spec = {"mvke concat",
                            "Joins the parts of a distributed `mvke tag-all -o OUT` (OUT.part-00000 ...), in rank order,\n"
@@ -240,6 +245,8 @@ int cli_cmd_concat(int argc, char **argv) {
         }
         parts = g;
     }
+    if (rc == CLI_EXIT_OK && !dirs && (rc = cli_output_check("concat", out, (const char *const *)parts, n)) == 0)
+        rc = cli_output_kind_check("concat", out, CLI_KIND_TAG_ALL, force);
     if (rc == CLI_EXIT_OK) rc = dirs ? concat_dirs(out, n, parts) : concat_files(out, n, parts);
     for (int i = 0; parts && i < n; i++) free(parts[i]);
     free(parts);

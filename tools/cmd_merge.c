@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "outputs.h"
 #include "support/options.h"
 #include "sigbus.h"
 
@@ -90,11 +91,14 @@ static int tags_differ(const mvke_tags *a, const mvke_tags *b, int K, int d, cha
 int cli_cmd_merge(int argc, char **argv) {
     const char *out_path = NULL;
     inputs in = {{0}, 0};
+    int force = 0;
     const cli_option options[] = {
         {.name = "-o", .metavar = "OUT", .help = "the merged index file (written through a temporary file and renamed)",
          .kind = CLI_STRING, .dst = &out_path, .required = 1},
         {.metavar = "INDEX", .help = "the index files to merge, two or more", .kind = CLI_POSITIONAL, .dst = &in,
          .required = 1, .repeat = 1, .parse = add_input},
+        {.name = "--force", .help = "replace OUT even when it exists and is not an index file",
+         .kind = CLI_FLAG, .dst = &force},
     };
     const cli_spec spec = {"mvke merge",
                            "Merges index files of the same K, d, storage and tag table into OUT: the users of the\n"
@@ -105,9 +109,9 @@ int cli_cmd_merge(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     if (in.n < 2) return cli_usage_error(&spec, "give two or more index files to merge");
-    /* OUT is written by rename only, so an input named as OUT is replaced whole, never cut; the
-     * check that refuses an output that is an input belongs to the output code of tools/ and is
-     * to be called here once it exists. */
+    if ((rc = cli_output_check("merge", out_path, in.path, in.n)) != 0 ||
+        (rc = cli_output_kind_check("merge", out_path, CLI_KIND_INDEX, force)) != 0)
+        return rc;
     mvke_index *users[MAX_INPUTS] = {0};
     mvke_tags *tags[MAX_INPUTS] = {0};
     float *x = NULL;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "outputs.h"
 #include "support/options.h"
 #include "ranks.h"
 #include "sigbus.h"
@@ -50,6 +51,7 @@ static int write_shard(const mvke_index *file, const mvke_tags *tags, const char
 int cli_cmd_shard(int argc, char **argv) {
     const char *index = NULL, *prefix = NULL;
     long long parts = 0, grain = 0;
+    int force = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file to split", .kind = CLI_POSITIONAL, .dst = &index, .required = 1},
         {.name = "--parts", .metavar = "R", .help = "number of shards: the ranks of the job", .kind = CLI_INT,
@@ -59,6 +61,8 @@ int cli_cmd_shard(int argc, char **argv) {
         {.name = "--grain", .metavar = "N", .help = "users are dealt out in runs of N (default 65536, a storage\n"
          "block); tag-all over the shards equals one process when its\n"
          "--block-users divides N", .kind = CLI_INT, .dst = &grain, .min = 1, .max = 1e15},
+        {.name = "--force", .help = "replace shard files even when one exists and is not an index file",
+         .kind = CLI_FLAG, .dst = &force},
     };
     const cli_spec spec = {"mvke shard",
                            "Splits INDEX into R shard files, one per rank of an mpirun job without storage shared by\n"
@@ -69,6 +73,14 @@ int cli_cmd_shard(int argc, char **argv) {
                            CLI_NOPTIONS(options)};
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
+    for (int p = 0; p < parts; p++) { /* every shard checked before any is written */
+        char path[4096];
+        cli_shard_path(prefix, p, path, sizeof path);
+        const char *const inputs[] = {index};
+        if ((rc = cli_output_check("shard", path, inputs, 1)) != 0 ||
+            (rc = cli_output_kind_check("shard", path, CLI_KIND_INDEX, force)) != 0)
+            return rc;
+    }
     mvke_index *file = NULL;
     mvke_tags *tags = NULL;
     cli_sigbus_index(index);

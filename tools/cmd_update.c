@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "index/npy.h"
 #include "support/options.h"
 #include "sigbus.h"
 
@@ -72,8 +73,8 @@ static int apply_rows(const char *cmd, mvke_index *users, const char *index, con
     int nd;
     int64_t sx[MVKE_NPY_MAX_DIMS], sid[MVKE_NPY_MAX_DIMS];
     mvke_npy_shape(fx, &dt, &nd, sx);
-    if (nd != 3 || dt == MVKE_DTYPE_I64 || sx[1] != K || sx[2] != d) {
-        fprintf(stderr, "mvke %s: %s: %s: expected a float32/float16 array of shape (n, %d, %d) as %s holds%s\n",
+    if (nd != 3 || mvke_dtype_is_int(dt) || sx[1] != K || sx[2] != d) {
+        fprintf(stderr, "mvke %s: %s: %s: expected a float (float32, float64 or float16) array of shape (n, %d, %d) as %s holds%s\n",
                 cmd, xopt, experts, K, d, index, nd == 3 ? "" : " (not 3-d)");
         if (nd == 3) fprintf(stderr, "mvke %s: %s: %s has shape (%lld, %lld, %lld)\n", cmd, xopt, experts,
                              (long long)sx[0], (long long)sx[1], (long long)sx[2]);
@@ -87,8 +88,8 @@ static int apply_rows(const char *cmd, mvke_index *users, const char *index, con
             goto out;
         }
         mvke_npy_shape(fid, &dt, &nd, sid);
-        if (nd != 1 || dt != MVKE_DTYPE_I64 || sid[0] != n) {
-            fprintf(stderr, "mvke %s: %s: %s: expected a 1-d int64 array of %lld ids (the users of %s)\n", cmd, iopt,
+        if (nd != 1 || !mvke_dtype_is_int(dt) || sid[0] != n) {
+            fprintf(stderr, "mvke %s: %s: %s: expected a 1-d integer array of %lld ids (the users of %s)\n", cmd, iopt,
                     ids_path, (long long)n, experts);
             rc = CLI_EXIT_DATA;
             goto out;

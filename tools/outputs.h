@@ -14,6 +14,16 @@ int cli_output_check(const char *cmd, const char *path, const char *const *input
 /* The same for a directory output (tag-all --format npy): absent or a directory, not an input. */
 int cli_output_dir_check(const char *cmd, const char *path, const char *const *inputs, int ninputs);
 
+/* What a writer's output holds, for the check below. */
+typedef enum { CLI_KIND_INDEX, CLI_KIND_TAG_ALL } cli_output_kind;
+
+/* An existing, non-empty regular file at path is replaced only when it is of the writer's own
+ * kind (an index file: the format's magic; a tag-all output: its header line) or with --force
+ * (force nonzero), so that a mistyped -o cannot eat a taxonomy, an export or another program's
+ * file. Returns 0, or prints "mvke CMD: PATH exists and is not ...; nothing was written: ..."
+ * naming both ways out and returns the usage exit status (2). */
+int cli_output_kind_check(const char *cmd, const char *path, cli_output_kind kind, int force);
+
 /* 1 when path names standard output for a streamed output: "-", "/dev/stdout" or "/dev/fd/1". */
 int cli_output_is_stdout(const char *path);
 

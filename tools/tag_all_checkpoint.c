@@ -49,6 +49,37 @@ int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes)
     return CLI_EXIT_OK;
 }
 
+/* What on the command line a checkpoint's key records. */
+static const char *checkpoint_option(const char *key) {
+    static const char *const map[][2] = {
+        {"index_bytes", "index (its size in bytes)"}, {"index_fingerprint", "index (its fingerprint)"},
+        {"users", "index (its number of users)"}, {"top", "--top"}, {"task", "--task"},
+        {"format", "--format or --names"}, {"block_users", "--block-users"}, {"part", "number of ranks"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(key, map[i][0])) return map[i][1];
+    return "run";
+}
+
+/* The first line where the checkpoint (a) and this run's (b) differ: its key and both values
+ * (key "part" and no values when only the position lies outside this rank's part). */
+static void checkpoint_difference(const char *a, const char *b, char key[64], char was[160], char now[160]) {
+    snprintf(key, 64, "part");
+    was[0] = now[0] = 0;
+    while (*a && *b) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        if (la != lb || memcmp(a, b, la)) {
+            const char *va = memchr(a, ' ', la), *vb = memchr(b, ' ', lb);
+            size_t k = vb ? (size_t)(vb - b) : lb;
+            snprintf(key, 64, "%.*s", (int)(k < 63 ? k : 63), b);
+            if (va) snprintf(was, 160, "%.*s", (int)(a + la - va - 1 < 150 ? a + la - va - 1 : 150), va + 1);
+            if (vb) snprintf(now, 160, "%.*s", (int)(b + lb - vb - 1 < 150 ? b + lb - vb - 1 : 150), vb + 1);
+            return;
+        }
+        a += la + (a[la] != 0);
+        b += lb + (b[lb] != 0);
+    }
+}
+
 int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uint64_t *bytes) {
     *found = 0;
     FILE *f = fopen(r->ckpt, "r");
@@ -67,8 +98,16 @@ int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uin
     char want[1024];
     ckpt_text(r, nu, ob, want, sizeof want);
     if (strcmp(text, want) != 0 || nu < r->lo || nu > r->hi) {
-        fprintf(stderr, "mvke tag-all: %s was written by a run with another index, --top, --task, --format, --names, "
-                "--block-users or number of ranks; run without --resume to start over\n", r->ckpt);
+        char key[64], was[160], now[160];
+        checkpoint_difference(text, want, key, was, now);
+        if (was[0])
+            fprintf(stderr, "mvke tag-all: %s was written by a run with another %s (that run: %s; this run: %s).\n", r->ckpt,
+                    checkpoint_option(key), was, now);
+        else
+            fprintf(stderr, "mvke tag-all: %s was written by a run with another number of ranks (its next user, position "
+                    "%lld, is outside this rank's part %lld-%lld).\n", r->ckpt, nu, (long long)r->lo, (long long)r->hi);
+        fprintf(stderr, "  To continue that run, give its options again with --resume; to start over with this run's\n"
+                "  options, give --force instead of --resume (the partial %s is then replaced).\n", r->out);
         return CLI_EXIT_DATA;
     }
     *found = 1;

@@ -61,7 +61,8 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
         if (r->fds[i] < 0) return cli_tag_io_fail("cannot open", path);
         struct stat sb;
         if (resume && (fstat(r->fds[i], &sb) != 0 || (uint64_t)sb.st_size != total)) {
-            fprintf(stderr, "mvke tag-all: %s does not have the size of this run's output; run without --resume\n", path);
+            fprintf(stderr, "mvke tag-all: %s does not have the size of this run's output; give --force instead of "
+                    "--resume to start over\n", path);
             return CLI_EXIT_DATA;
         }
         if (!resume && (mvke_write_all(r->fds[i], head, hl, 0, NULL) != 0 || ftruncate(r->fds[i], (off_t)total) != 0))
@@ -96,7 +97,8 @@ int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
     if (resume) {
         struct stat sb;
         if (fstat(r->fd, &sb) != 0 || (uint64_t)sb.st_size < *bytes) {
-            fprintf(stderr, "mvke tag-all: %s is shorter than its checkpoint says (%llu bytes); run without --resume\n",
+            fprintf(stderr, "mvke tag-all: %s is shorter than its checkpoint says (%llu bytes); give --force instead of "
+                    "--resume to start over\n",
                     r->out, (unsigned long long)*bytes);
             return CLI_EXIT_DATA;
         }

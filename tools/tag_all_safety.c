@@ -50,6 +50,10 @@ int cli_tag_check_outputs(cli_tag_run *r, int resume, int force) {
     int rc = r->npy ? cli_output_dir_check("tag-all", r->out, inputs, 1) : cli_output_check("tag-all", r->out, inputs, 1);
     if (rc || (rc = cli_output_check("tag-all", r->ckpt, inputs, 1)) || (rc = cli_output_check("tag-all", tmp, inputs, 1)))
         return rc;
+    /* A part after the first has no header line: its name (OUT.part-NNNNN) is the program's own. */
+    if (!r->npy && !resume && !(r->parts && r->rank != 0) &&
+        (rc = cli_output_kind_check("tag-all", r->out, CLI_KIND_TAG_ALL, force)) != 0)
+        return rc;
     struct stat sb;
     if (!resume && !force && lstat(r->ckpt, &sb) == 0) {
         fprintf(stderr, "mvke tag-all: %s exists: a run into %s was interrupted; add --resume to continue it or "

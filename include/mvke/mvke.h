@@ -567,14 +567,22 @@ MVKE_API mvke_status mvke_index_view(const mvke_index *parent, int64_t first, in
  *
  * The reader is strict: magic, version, a header of at most 10000 bytes holding exactly the keys
  * 'descr', 'fortran_order' and 'shape' (any order, trailing comma and padding accepted), dtype
- * '<f4', '<f2' or '<i8' ('=' accepted on this little-endian host), fortran_order False, and a
- * file size of exactly header + data. Messages name the file and the byte offset.
+ * '<f4', '<f8', '<f2' (values) or '<i8', '<i4', '<u8', '<u4' (ids) ('=' accepted on this
+ * little-endian host), fortran_order False, and a file size of exactly header + data. Messages
+ * name the file and the byte offset. numpy's defaults (float64 values, int64 or int32 ids) are
+ * read as they are: float64 is rounded to the nearest float32 (a finite value beyond float32's
+ * range is an error naming its row and element), ids are widened to int64 (a uint64 id beyond
+ * int64's range is an error naming its row).
  * ------------------------------------------------------------------------------------------- */
 
 typedef enum mvke_dtype {
     MVKE_DTYPE_F32 = 0, /* '<f4' */
     MVKE_DTYPE_F16 = 1, /* '<f2' (widened to float32 when read) */
-    MVKE_DTYPE_I64 = 2  /* '<i8' */
+    MVKE_DTYPE_I64 = 2, /* '<i8' */
+    MVKE_DTYPE_F64 = 3, /* '<f8' (rounded to float32 when read) */
+    MVKE_DTYPE_I32 = 4, /* '<i4' (widened to int64 when read) */
+    MVKE_DTYPE_U64 = 5, /* '<u8' (ids up to 2^63 - 1) */
+    MVKE_DTYPE_U32 = 6  /* '<u4' */
 } mvke_dtype;
 
 #define MVKE_NPY_MAX_DIMS 8
@@ -591,11 +599,12 @@ MVKE_API mvke_status mvke_npy_open(mvke_npy **out, const char *path);
  * hold MVKE_NPY_MAX_DIMS); any output may be NULL. */
 MVKE_API mvke_status mvke_npy_shape(const mvke_npy *f, mvke_dtype *dtype, int *ndim, int64_t *shape);
 
-/* Reads rows first .. first+n-1 along the first axis (a 0-d array has one row) into out: for
- * float arrays (float16 widened) as floats, for int64 arrays as int64, row-major.
- * Errors: MVKE_ERR_INVALID (range or NULL), MVKE_ERR_FORMAT (the array has the other kind of
- * dtype; the message names the file and both dtypes), MVKE_ERR_IO, MVKE_ERR_TRUNCATED (the
- * file shrank since it was opened). */
+/* Reads rows first .. first+n-1 along the first axis (a 0-d array has one row) into out,
+ * row-major: float arrays as float32 (float16 widened, float64 rounded to nearest), integer arrays
+ * as int64. Errors: MVKE_ERR_INVALID (range or NULL; a uint64 value above INT64_MAX, naming its
+ * row), MVKE_ERR_NONFINITE (a finite float64 beyond float32's range, naming its row and element),
+ * MVKE_ERR_FORMAT (the array has the other kind of dtype; the message names the file, its dtype
+ * and those expected), MVKE_ERR_IO, MVKE_ERR_TRUNCATED (the file shrank since it was opened). */
 MVKE_API mvke_status mvke_npy_read_f32(mvke_npy *f, int64_t first, int64_t n, float *out);
 MVKE_API mvke_status mvke_npy_read_i64(mvke_npy *f, int64_t first, int64_t n, int64_t *out);
 
