@@ -167,7 +167,7 @@ int cli_cmd_tags(int argc, char **argv) {
          .required = 1, .group = 1},
         {.name = "--user", .metavar = "ID[,ID...]", .help = "user ids", .kind = CLI_CUSTOM, .dst = &user,
          .required = 1, .group = 2, .parse = cli_opt_ids},
-        {.name = "--users-file", .metavar = "F", .help = "user ids from a .npy of int64 or a text file, one id a line",
+        {.name = "--users-file", .metavar = "F", .help = "user ids from a .npy of integers or a text file, one id a line",
          .kind = CLI_STRING, .dst = &users_file, .required = 1, .group = 2},
         {.name = "--task", .metavar = "NAME", .help = "only this task (default: every task)", .kind = CLI_STRING,
          .dst = &task},

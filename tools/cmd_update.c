@@ -164,11 +164,11 @@ static int add_rows(const char *cmd, int upsert, int argc, char **argv) {
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file, rewritten in place (atomically)", .kind = CLI_POSITIONAL,
          .dst = &index, .required = 1},
-        {.name = "--experts", .metavar = "X.npy", .help = "user experts, shape (n, K, d) of the index, float32 or float16",
+        {.name = "--experts", .metavar = "X.npy", .help = "user experts, shape (n, K, d) of the index, float32, float64 or float16",
          .kind = CLI_STRING, .dst = &experts, .required = 1},
         {.name = "--ids", .metavar = "IDS.npy",
-         .help = upsert ? "user ids, shape (n,), int64, distinct; present ids are replaced"
-                        : "user ids, shape (n,), int64, distinct and not in the index\n(default: count .. count+n-1)",
+         .help = upsert ? "user ids, shape (n,), integers, distinct; present ids are replaced"
+                        : "user ids, shape (n,), integers, distinct and not in the index\n(default: count .. count+n-1)",
          .kind = CLI_STRING, .dst = &ids_path, .required = upsert},
     };
     const cli_spec add_spec = {"mvke add", "Adds users to an index file: rows are appended, the tags and storage kept.",
@@ -228,7 +228,7 @@ int cli_cmd_remove(int argc, char **argv) {
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file, rewritten in place (atomically)", .kind = CLI_POSITIONAL,
          .dst = &index, .required = 1},
-        {.name = "--ids", .metavar = "IDS.npy", .help = "the ids to remove, shape (n,), int64", .kind = CLI_STRING,
+        {.name = "--ids", .metavar = "IDS.npy", .help = "the ids to remove, shape (n,), integers", .kind = CLI_STRING,
          .dst = &ids_npy, .required = 1, .group = 1},
         {.name = "--ids-file", .metavar = "F", .help = "the ids to remove, a text file of one id a line ('#' comments)",
          .kind = CLI_STRING, .dst = &ids_file, .required = 1, .group = 1},
@@ -262,7 +262,7 @@ int cli_cmd_update(int argc, char **argv) {
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file, rewritten in place (atomically), once", .kind = CLI_POSITIONAL,
          .dst = &index, .required = 1},
-        {.name = "--remove", .metavar = "IDS.npy", .help = "first: remove these ids (int64, shape (n,))", .kind = CLI_STRING,
+        {.name = "--remove", .metavar = "IDS.npy", .help = "first: remove these ids (integers, shape (n,))", .kind = CLI_STRING,
          .dst = &rm_npy, .group = 1},
         {.name = "--remove-file", .metavar = "F", .help = "first: remove the ids of this text file, one a line",
          .kind = CLI_STRING, .dst = &rm_file, .group = 1},
