@@ -57,8 +57,9 @@ def main():
     if not os.path.exists(os.path.join(world, "users.npy")):
         exe = find_mvke_program()
         print(f"generating a world of {args.users} users in {world} with {exe} gen")
-        subprocess.run([exe, "gen", "--out", world, "--users", str(args.users)], check=True,
-                       stdout=subprocess.DEVNULL)
+        r = subprocess.run([exe, "gen", "--out", world, "--users", str(args.users)], stdout=subprocess.DEVNULL)
+        if r.returncode != 0:  # mvke printed why (a folder it cannot create, a full disk)
+            sys.exit(f"quickstart: `{exe} gen --out {world}` failed (exit {r.returncode}); see its message above")
 
     # 1. The model export, read with numpy.
     users = np.load(os.path.join(world, "users.npy"))        # (n, K, d) float32

@@ -85,7 +85,12 @@ const mvke_task *mvke_tags_find_task(const mvke_tags *t, const char *name) {
     if (name)
         for (int i = 0; i < t->ntasks; i++)
             if (strcmp(t->tasks[i].name, name) == 0) return &t->tasks[i];
-    mvke_error(MVKE_ERR_UNKNOWN_TASK, "unknown task \"%s\"", name ? name : "(null)");
+    char known[512] = "";
+    size_t at = 0;
+    for (int i = 0; i < t->ntasks && at < sizeof known; i++)
+        at += (size_t)snprintf(known + at, sizeof known - at, "%s%s", i ? ", " : "", t->tasks[i].name);
+    mvke_error(MVKE_ERR_UNKNOWN_TASK, "unknown task \"%s\" (%s%s)", name ? name : "(null)",
+               t->ntasks ? "known: " : "no task is declared", known);
     return NULL;
 }
 

@@ -123,10 +123,20 @@ PyArrayObject *mvke_py_ids(PyObject *obj, const char *what, int64_t want_n) {
             Py_DECREF(a);
             return NULL;
         }
+        const int wide_unsigned = kind == 'u' && PyArray_ITEMSIZE(a) == 8;
         PyArrayObject *c = (PyArrayObject *)PyArray_FromArray(a, PyArray_DescrFromType(NPY_INT64),
                                                               NPY_ARRAY_IN_ARRAY | NPY_ARRAY_FORCECAST);
         Py_DECREF(a);
         if (!c) return NULL;
+        /* uint64 ids above INT64_MAX wrap to negative int64 in the cast: name them as they were. */
+        const int64_t *v = MVKE_PY_I64(c);
+        for (npy_intp i = 0; wide_unsigned && i < PyArray_SIZE(c); i++)
+            if (v[i] < 0) {
+                mvke_py_failf(MVKE_ERR_INVALID, "%s: row %lld: id %llu is beyond int64's range (ids are < 2^63)", what,
+                              (long long)i, (unsigned long long)v[i]);
+                Py_DECREF(c);
+                return NULL;
+            }
         if (PyArray_NDIM(c) == 0) { /* one id */
             npy_intp one = 1;
             PyArray_Dims dims = {&one, 1};

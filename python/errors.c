@@ -67,6 +67,9 @@ PyObject *mvke_py_fail(mvke_status status) {
     char msg[1024];
     const char *m = mvke_last_error();
     snprintf(msg, sizeof msg, "%s", m && *m ? m : mvke_status_name(status));
+    /* The library names its C function; from Python the call is a method. */
+    char *c = strstr(msg, "call mvke_index_train with a sample first");
+    if (c) snprintf(c, sizeof msg - (size_t)(c - msg), "call index.train(sample) first (sample: (n, K, d) float32)");
     return raise_error(status, msg);
 }
 

@@ -90,8 +90,26 @@ static int add_statuses(PyObject *module) {
     return 0;
 }
 
+/* numpy's C API, or an ImportError that says which interpreter the module was built for: the
+ * usual cause is another python3 first on PATH (pyenv, conda) whose numpy is missing or other. */
+static int load_numpy(void) {
+    if (_import_array() >= 0) return 0;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *exe = PySys_GetObject("executable"); /* borrowed */
+    PyErr_Format(PyExc_ImportError,
+                 "mvke was built for %s (Python %s) and cannot load numpy's C API in this interpreter, %S "
+                 "(%S); run it with %s, or build the module for this interpreter (docs/python.md)",
+                 MVKE_PY_BUILT_FOR, MVKE_PY_BUILT_VERSION, exe ? exe : Py_None, value ? value : Py_None,
+                 MVKE_PY_BUILT_FOR);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return -1;
+}
+
 PyMODINIT_FUNC PyInit_mvke(void) {
-    import_array();
+    if (load_numpy() < 0) return NULL;
     if (PyType_Ready(&mvke_py_index_type) < 0 || PyType_Ready(&mvke_py_tags_type) < 0 ||
         PyType_Ready(&mvke_py_tag_all_type) < 0)
         return NULL;

@@ -16,6 +16,10 @@ check() {
     "$work/venv/bin/python3" -m pip install --no-build-isolation "$src" >"$work/pip.log" 2>&1 ||
         { tail -n 40 "$work/pip.log" >&2; return 1; }
     cd "$work" || return 1
+    # The wheel installs the module and `mvke`, nothing else of the build (docs/python.md).
+    local extra
+    extra=$(ls "$work/venv/bin" | grep -E '^mvke' | grep -vx mvke)
+    [ -z "$extra" ] || { echo "ci-wheel: the wheel installed more than the module and mvke: $extra" >&2; return 1; }
     # The module and the program come from the environment, not from a build folder.
     env -u MVKE_EXE -u PYTHONPATH "$work/venv/bin/python3" -c '
 import mvke, sys

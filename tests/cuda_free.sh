@@ -77,9 +77,9 @@ export MVKE_CUDA_MODULE=/nonexistent/dir/libmvke-cuda.so
 run "$exe" tags "$work/ix.mvke" --user 3 --top 2
 [ $? -eq 0 ] && grep -q interest "$work/out" || bad "tags failed with the module hidden: $(cat "$work/err")"
 run "$exe" audience "$work/ix.mvke" --task interest --tag "$tag" --top 3 --gpu 0
-expect_refusal $? "audience --gpu 0, module hidden" "not found" "$MVKE_CUDA_MODULE"
+expect_refusal $? "audience --gpu 0, module hidden" "not found" "$MVKE_CUDA_MODULE" "nothing was searched"
 run "$exe" tags "$work/ix.mvke" --user 3 --top 2 --gpu
-expect_refusal $? "tags --gpu, module hidden" "not found" "$MVKE_CUDA_MODULE"
+expect_refusal $? "tags --gpu, module hidden" "not found" "$MVKE_CUDA_MODULE" "nothing was searched"
 run "$exe" tag-all "$work/ix.mvke" --top 2 -o "$work/all.tsv" --gpu -1
 expect_refusal $? "tag-all --gpu -1, module hidden" "not found" "$MVKE_CUDA_MODULE"
 [ -e "$work/all.tsv" ] && bad "tag-all --gpu wrote an output before refusing"

@@ -211,6 +211,11 @@ Test(cli_update, add_upsert_remove_merge_equal_a_fresh_build, .timeout = 300) {
     fclose(f);
     cr_assert_eq(tool("remove", P("u.mvke"), "--ids-file", P("gone.txt"), NULL), 0, "%s", err_text);
     cr_assert_str_eq(out_text, "removed\t300\nusers\t600\n");
+    /* an id that is gone now: named by its row among the file's ids, counted from 0 (the comment
+     * line is not a row), with one way of counting in the message */
+    cr_assert_eq(tool("remove", P("u.mvke"), "--ids-file", P("gone.txt"), NULL), 3);
+    cr_assert(strstr(err_text, "gone.txt (rows count its ids from 0, not its lines): MVKE_ERR_UNKNOWN_ID: row 0: id"),
+              "%s", err_text);
     /* the three in one rewrite: from every user, remove B's, upsert 500..699 (100 back), add 700..899 */
     save_users("c.npy", X + 700 * K * d, IDS + 700, 200);
     copy_file(P("all.mvke"), P("u3.mvke"));

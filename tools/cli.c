@@ -36,6 +36,19 @@ int cli_fail(const char *cmd, mvke_status st, const char *what) {
     return cli_exit_code(st);
 }
 
+int cli_fail_gpu(const char *cmd, mvke_status st) {
+    /* The library's message ends "...; searches stay on the CPU backend", true of the API; the
+     * command stops instead, and says so. */
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mvke_last_error());
+    char *tail = strstr(msg, "; searches stay on the CPU backend");
+    if (!tail) tail = strstr(msg, "; the tags stay on the CPU");
+    if (tail) *tail = 0;
+    fprintf(stderr, "mvke %s: --gpu: %s%s%s; nothing was searched (without --gpu the search runs on the CPU)\n", cmd,
+            mvke_status_name(st), *msg ? ": " : "", msg);
+    return cli_exit_code(st);
+}
+
 void cli_print_entries(FILE *f, long long key, const char *task, const int64_t *ids, const float *scores, int64_t n,
                        const mvke_tags *names, int ids_are_tags) {
     for (int64_t r = 0; r < n; r++) {

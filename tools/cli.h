@@ -32,6 +32,9 @@ extern const cli_command cli_commands[];
  * matches status. */
 int cli_fail(const char *cmd, mvke_status status, const char *what);
 
+/* The same for a refused --gpu: the library's reason, and that the command did nothing. */
+int cli_fail_gpu(const char *cmd, mvke_status status);
+
 /* The exit code that matches a library status. */
 int cli_exit_code(mvke_status status);
 

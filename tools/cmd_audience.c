@@ -132,7 +132,7 @@ int cli_cmd_audience(int argc, char **argv) {
         }
     }
     if (gpu > -2 && (st = mvke_index_use_gpu(ru.users, (int)gpu)) != MVKE_OK) {
-        rc = cli_fail("audience", st, "--gpu");
+        rc = cli_fail_gpu("audience", st);
         goto out;
     }
     if (ntag < 0) { /* --tag all */

@@ -132,7 +132,7 @@ int cli_cmd_tag_all(int argc, char **argv) {
     }
     mvke_tags_set_threads(r.tags, (int)threads);
     if (gpu > -2 && (st = mvke_tags_use_gpu(r.tags, (int)gpu)) != MVKE_OK) {
-        rc = cli_fail("tag-all", st, "--gpu");
+        rc = cli_fail_gpu("tag-all", st);
         goto out;
     }
     mvke_index_count(r.users, &r.n);

@@ -202,7 +202,7 @@ int cli_cmd_tags(int argc, char **argv) {
     mvke_index_set_threads(ru.users, (int)threads);
     mvke_tags_set_threads(ru.tags, (int)threads);
     if (gpu > -2 && (st = mvke_tags_use_gpu(ru.tags, (int)gpu)) != MVKE_OK) {
-        rc = cli_fail("tags", st, "--gpu");
+        rc = cli_fail_gpu("tags", st);
         goto out;
     }
     const int64_t *uids = user.ids;

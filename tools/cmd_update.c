@@ -214,8 +214,8 @@ static int apply_remove(const char *cmd, mvke_index *users, const char *opt, con
         int nr = 0;
         char msg[2048];
         mvke_last_error_rows(r, &nr);
-        /* rows of a text file are not its lines (comments, blanks): name the id's entry */
-        if (nr >= 1) snprintf(msg, sizeof msg, "%s %s, id number %lld", opt, path, (long long)r[0] + 1);
+        /* rows of a text file are not its lines (comments, blanks): say how they count */
+        if (nr >= 1) snprintf(msg, sizeof msg, "%s %s (rows count its ids from 0, not its lines)", opt, path);
         else snprintf(msg, sizeof msg, "%s %s", opt, path);
         return cli_fail(cmd, st, msg);
     }

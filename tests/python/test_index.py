@@ -157,7 +157,7 @@ def test_codec_must_be_trained_first(world):
     assert "storage='sq8'" in repr(ix) and "trained=False" in repr(ix)
     with pytest.raises(mvke.Error) as e:
         ix.add(world.x, world.ids)
-    assert e.value.status == mvke.ERR_UNTRAINED and "train" in e.value.message
+    assert e.value.status == mvke.ERR_UNTRAINED and "call index.train(sample) first" in e.value.message
     with pytest.raises(mvke.Error) as e:
         ix.search(queries(world)[2], 5)
     assert e.value.status == mvke.ERR_UNTRAINED
@@ -287,6 +287,26 @@ def test_bad_storages_are_refused(world):
     with pytest.raises(mvke.Error) as e:
         mvke.Index(world.K, world.d, refine=True)  # refine needs a codec
     assert e.value.status == mvke.ERR_INVALID and "codec" in e.value.message
+
+
+def test_uint64_ids_beyond_int64_are_named_not_wrapped(world):
+    ix = mvke.Index(world.K, world.d)
+    with pytest.raises(mvke.Error) as e:
+        ix.add(world.x[:2], np.array([4, 2**63 + 5], dtype=np.uint64))
+    assert e.value.status == mvke.ERR_INVALID, e.value.message
+    assert "row 1: id 9223372036854775813 is beyond int64's range" in e.value.message
+    assert ix.ntotal == 0
+    ix.add(world.x[:2], np.array([4, 2**63 - 1], dtype=np.uint64))
+    assert ix.ntotal == 2
+
+
+def test_import_without_numpy_names_the_interpreter_it_was_built_for():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", "import sys; sys.modules['numpy'] = None; import mvke"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "ImportError: mvke was built for " in r.stderr and "cannot load numpy's C API" in r.stderr, r.stderr
 
 
 def test_upsert_and_remove(world):

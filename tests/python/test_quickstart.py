@@ -58,3 +58,13 @@ def test_quickstart_generates_the_world_it_needs(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "generating a world of 2000 users" in r.stdout and "same audience: yes" in r.stdout
     assert (world / "users.npy").exists() and (world / "quickstart.mvke").exists()
+
+
+def test_a_folder_gen_cannot_create_is_a_message_not_a_traceback(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    r = subprocess.run([sys.executable, QUICKSTART, str(blocker / "world"), "--users", "100"], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, MVKE_EXE=mvke_exe()))
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr, r.stderr
+    assert "quickstart: `" in r.stderr and "gen --out" in r.stderr and "failed (exit 4)" in r.stderr, r.stderr
