@@ -122,6 +122,21 @@ Test(demo, small_run_shows_everything_and_writes_the_report, .timeout = 300) {
     for (int i = 0; i < 4; i++) cr_assert_not_null(strstr(page, pngs[i]), "the page links %s", pngs[i]);
     cr_assert_not_null(strstr(page, "Console output"));
     free(page);
+    /* Every reference line is labelled, every series has a colour of the colour-blind-safe
+     * palette (none left to gnuplot's defaults, whose yellow is hard to see on white), and the
+     * legends sit below the plots, off the data. */
+    snprintf(path, sizeof path, "%s/plots.gp", rep);
+    char *gp = slurp(path);
+    int arrows = 0, labels = 0;
+    for (const char *p = gp; (p = strstr(p, "set arrow")); p++) arrows++;
+    for (const char *p = gp; (p = strstr(p, "set label 'threshold")); p++) labels++;
+    cr_assert(arrows == 2 && labels == 2, "%d reference lines, %d labelled", arrows, labels);
+    for (const char *p = gp; (p = strstr(p, " with lines")); p++)
+        cr_assert(!strncmp(strchr(p, 'l'), "lines linewidth 2 linecolor rgb '#", 34), "%.60s", p);
+    int below = 0;
+    for (const char *p = gp; (p = strstr(p, "set key outside below")); p++) below++;
+    cr_assert_eq(below, 2, "the legends of scores.png and audience.png sit below the plot");
+    free(gp);
 
     snprintf(path, sizeof path, "%s/index.mvke", rep);
     cr_assert_eq(mvke_file_verify(path), MVKE_OK, "%s", mvke_last_error());

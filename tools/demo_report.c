@@ -25,6 +25,9 @@
 
 int cli_demo_report_page_write(const cli_demo_report *r, const char *dir, int pictures, char *msg, size_t cap);
 
+/* Okabe and Ito's colour-blind-safe palette, without its yellow (too pale on white). */
+static const char *const okabe_ito[7] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"};
+
 static FILE *open_in(const char *dir, const char *name, char *msg, size_t cap) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -216,11 +219,11 @@ static int write_script(const cli_demo_report *r, const char *dir, char *msg, si
     snprintf(title, sizeof title, "users whose planted %s preferences include %s", w->opt.tasks[tg->task].name,
              w->tag_name[w->tag_topic[tg->index]]);
     fprintf(f, "\nset xlabel 'score s(u,t)'\nset ylabel '%% of the group per bin of %.2f'\n"
-               "set style fill transparent solid 0.45 noborder\nset key top left reverse Left\n"
+               "set style fill transparent solid 0.45 noborder\nset key outside below\n"
                "set arrow from %g, graph 0 to %g, graph 1 nohead dashtype 2 linewidth 2 linecolor rgb '#444444'\n"
-               "set label 'threshold %.2f' at %g, graph 0.6 offset 0.5,0\n"
+               "set label 'threshold %.2f' at %g, graph 0.95 offset 0.5,0\n"
                "plot 'scores.dat' using 1:5 with boxes linecolor rgb '#888888' title 'all other users', \\\n"
-               "     '' using 1:4 with boxes linecolor rgb '#e6550d' title ",
+               "     '' using 1:4 with boxes linecolor rgb '#D55E00' title ",
             (HIST_HI - HIST_LO) / HIST_BINS, r->threshold, r->threshold, r->threshold, r->threshold);
     gp_string(f, title);
     fprintf(f, "\nreset\n\n");
@@ -231,14 +234,15 @@ static int write_script(const cli_demo_report *r, const char *dir, char *msg, si
                "set output 'audience.png'\n"
                "set title 'Audience size: users with score >= threshold, for the named tags'\n"
                "set xlabel 'score threshold'\nset ylabel 'users (log scale)'\nset logscale y\n"
-               "set grid\nset key bottom left font ',9'\n"
-               "set arrow from %g, graph 0 to %g, graph 1 nohead dashtype 2 linecolor rgb '#444444'\n"
+               "set grid\nset key outside below font ',9'\n"
+               "set arrow from %g, graph 0 to %g, graph 1 nohead dashtype 2 linewidth 2 linecolor rgb '#444444'\n"
+               "set label 'threshold %.2f' at %g, graph 0.95 offset 0.5,0\n"
                "plot ",
-            r->threshold, r->threshold);
+            r->threshold, r->threshold, r->threshold, r->threshold);
     for (int i = 0; i < r->ntags; i++) {
         snprintf(title, sizeof title, "%s: %s", w->opt.tasks[r->tags[i].task].name, w->tag_name[r->tags[i].index]);
-        fprintf(f, "%s'audience.dat' using 1:($%d > 0 ? $%d : 1/0) with lines linewidth 2 %s title ",
-                i ? ", \\\n     " : "", i + 2, i + 2, r->tags[i].task ? "dashtype 2" : "");
+        fprintf(f, "%s'audience.dat' using 1:($%d > 0 ? $%d : 1/0) with lines linewidth 2 linecolor rgb '%s' %s title ",
+                i ? ", \\\n     " : "", i + 2, i + 2, okabe_ito[i % 7], r->tags[i].task ? "dashtype 2" : "");
         gp_string(f, title);
     }
     fprintf(f, "\nreset\n\n");
@@ -251,7 +255,7 @@ static int write_script(const cli_demo_report *r, const char *dir, char *msg, si
                "set ylabel 'share of top tags in a preferred topic'\nset yrange [0:1.05]\n"
                "set style data histograms\nset style histogram clustered gap 1\n"
                "set style fill solid 0.8 border -1\nset key top right\nset grid ytics\n"
-               "plot 'precision.dat' using 2:xtic(1) linecolor rgb '#3182bd' title 'mvke top tags', \\\n"
+               "plot 'precision.dat' using 2:xtic(1) linecolor rgb '#0072B2' title 'mvke top tags', \\\n"
                "     '' using 3 linecolor rgb '#bbbbbb' title 'tags drawn at random'\n",
             r->top_m, r->top_m);
     return close_in(f, dir, "plots.gp", msg, cap);
