@@ -491,3 +491,66 @@ Test(cli_update, build_errors_name_the_right_file) {
     cr_assert(strstr(err_text, "xnan.npy row 3"), "%s", err_text);
     cr_assert_neq(access(P("bad.mvke"), F_OK), 0);
 }
+
+/* Starts `mvke ARGS...` in the background, its output thrown away; returns its pid. */
+static pid_t tool_bg(const char *const *args) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int e = open("/dev/null", O_WRONLY);
+        dup2(e, 1);
+        dup2(e, 2);
+        execv(getenv("MVKE_EXE"), (char *const *)args);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Writers of one index exclude each other: four adds and two removes at once all exit 0 and
+ * every change is in the file (without the lock each published its own change over the others'). */
+Test(cli_update, concurrent_writers_lose_no_update, .timeout = 300) {
+    setup_data();
+    save_users("base.npy", X, IDS, 400);
+    build("conc.mvke", "base.npy");
+    char names[4][32], idn[4][40], rm[2][32];
+    for (int j = 0; j < 4; j++) { /* adds: users 400 + 50 j .. */
+        snprintf(names[j], sizeof names[j], "add%d.npy", j);
+        snprintf(idn[j], sizeof idn[j], "ids_add%d.npy", j);
+        save_users(names[j], X + (int64_t)(400 + 50 * j) * K * d, IDS + 400 + 50 * j, 50);
+    }
+    for (int j = 0; j < 2; j++) { /* removes: users 100 j .. 100 j + 29 */
+        snprintf(rm[j], sizeof rm[j], "rm%d.txt", j);
+        FILE *f = fopen(P(rm[j]), "w");
+        for (int i = 0; i < 30; i++) fprintf(f, "%lld\n", (long long)IDS[100 * j + i]);
+        fclose(f);
+    }
+    char ix[600], paths[6][2][600];
+    snprintf(ix, sizeof ix, "%s", P("conc.mvke"));
+    pid_t pids[6];
+    for (int j = 0; j < 6; j++) {
+        if (j < 4) {
+            snprintf(paths[j][0], sizeof paths[j][0], "%s", P(names[j]));
+            snprintf(paths[j][1], sizeof paths[j][1], "%s", P(idn[j]));
+            const char *a[] = {"mvke", "add", ix, "--experts", paths[j][0], "--ids", paths[j][1], NULL};
+            pids[j] = tool_bg(a);
+        } else {
+            snprintf(paths[j][0], sizeof paths[j][0], "%s", P(rm[j - 4]));
+            const char *a[] = {"mvke", "remove", ix, "--ids-file", paths[j][0], NULL};
+            pids[j] = tool_bg(a);
+        }
+    }
+    for (int j = 0; j < 6; j++) {
+        int status;
+        cr_assert_eq(waitpid(pids[j], &status, 0), pids[j]);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %d failed (status %d)", j, status);
+    }
+    cr_assert_eq(tool("info", ix, NULL), 0, "%s", err_text);
+    cr_assert(strstr(out_text, "\nusers\t540\n"), "400 + 4 x 50 - 2 x 30 users expected:\n%s", out_text);
+    /* every added user is there, every removed one is gone */
+    cr_assert_eq(tool("tags", ix, "--user", "0", "--top", "1", NULL), 3); /* not an id here: sanity of the next */
+    char user[32];
+    snprintf(user, sizeof user, "%lld", (long long)IDS[400 + 50 * 3 + 49]);
+    cr_assert_eq(tool("tags", ix, "--user", user, "--top", "1", NULL), 0, "%s", err_text);
+    snprintf(user, sizeof user, "%lld", (long long)IDS[100 + 29]);
+    cr_assert_eq(tool("tags", ix, "--user", user, "--top", "1", NULL), 3, "removed user %s still answers", user);
+    cr_assert_eq(tool("verify", ix, NULL), 0, "%s", err_text);
+}

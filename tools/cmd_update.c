@@ -17,6 +17,7 @@
 #include "index/npy.h"
 #include "support/options.h"
 #include "sigbus.h"
+#include "writer_lock.h"
 
 /* Users read per block: memory beyond the index is one block of rows. */
 #define BLOCK_USERS 65536
@@ -26,10 +27,12 @@ static int cmp_i64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Opens INDEX for a change. Writing back goes through a rename, so INDEX (an input too) is never
- * written in place; the checks of an output path against the inputs belong to the output code of
- * tools/ and are to be called here once they exist. */
+/* Opens INDEX for a change, holding its writer lock (writer_lock.h) until the process ends, so
+ * that no other writer reads it between this read and the rename of the new file. Writing back
+ * goes through a rename, so INDEX (an input too) is never written in place. */
 static int open_index(const char *cmd, const char *path, mvke_index **users, mvke_tags **tags) {
+    int lock, rc = cli_writer_lock(cmd, path, &lock);
+    if (rc != CLI_EXIT_OK) return rc;
     cli_sigbus_index(path);
     mvke_status st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, users, tags);
     return st == MVKE_OK ? CLI_EXIT_OK : cli_fail(cmd, st, path);
