@@ -31,13 +31,14 @@ struct mvke_npy {
     uint64_t row_elems;
 };
 
+/* Every dtype the reader takes, as numpy writes it on this little-endian host. */
 static const struct {
-    const char *descr; /* without its byte-order character */
+    const char *descr;
     mvke_dtype dtype;
     size_t size;
-} dtypes[] = {{"f4", MVKE_DTYPE_F32, 4}, {"f2", MVKE_DTYPE_F16, 2}, {"i8", MVKE_DTYPE_I64, 8},
-              {"f8", MVKE_DTYPE_F64, 8}, {"i4", MVKE_DTYPE_I32, 4}, {"u8", MVKE_DTYPE_U64, 8},
-              {"u4", MVKE_DTYPE_U32, 4}};
+} dtypes[] = {{"<f4", MVKE_DTYPE_F32, 4}, {"<f2", MVKE_DTYPE_F16, 2}, {"<i8", MVKE_DTYPE_I64, 8},
+              {"<f8", MVKE_DTYPE_F64, 8}, {"<i4", MVKE_DTYPE_I32, 4}, {"<u8", MVKE_DTYPE_U64, 8},
+              {"<u4", MVKE_DTYPE_U32, 4}};
 #define NDTYPES (sizeof dtypes / sizeof dtypes[0])
 
 /* What each reader takes, for messages. */
@@ -51,8 +52,9 @@ size_t mvke_dtype_size(mvke_dtype dtype) {
 }
 
 static const char *dtype_descr(mvke_dtype dtype) {
-    static const char *const names[] = {"<f4", "<f2", "<i8", "<f8", "<i4", "<u8", "<u4"};
-    return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "?";
+    for (size_t i = 0; i < NDTYPES; i++)
+        if (dtypes[i].dtype == dtype) return dtypes[i].descr;
+    return "?";
 }
 
 int mvke_dtype_is_int(mvke_dtype dtype) {
@@ -157,7 +159,7 @@ static mvke_status parse_descr(parser *p, mvke_npy_info *info) {
     /* '=' is native order, which is little-endian on every host this library builds for. */
     const int le = d[0] == '<' || d[0] == '=';
     for (size_t i = 0; le && i < NDTYPES; i++)
-        if (!strcmp(d + 1, dtypes[i].descr)) {
+        if (!strcmp(d + 1, dtypes[i].descr + 1)) {
             info->dtype = dtypes[i].dtype;
             return MVKE_OK;
         }

@@ -32,6 +32,10 @@ extern const cli_command cli_commands[];
  * matches status. */
 int cli_fail(const char *cmd, mvke_status status, const char *what);
 
+/* The header line of user -> tags output (`tags`, `tag-all` tsv), without `\ttag_name` and the
+ * newline; also how an existing file is known as a tag-all output (outputs.h). */
+#define CLI_TAGS_HEADER "user_id\ttask\trank\ttag_id\tscore"
+
 /* The same for a refused --gpu: the library's reason, and that the command did nothing. */
 int cli_fail_gpu(const char *cmd, mvke_status status);
 

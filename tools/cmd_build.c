@@ -127,9 +127,7 @@ int cli_cmd_build(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     const char *const inputs[] = {experts, ids_path, tags_path, q_path, w_path, vk_path};
-    if ((rc = cli_output_check("build", out, inputs, 6)) != 0 ||
-        (rc = cli_output_kind_check("build", out, CLI_KIND_INDEX, force)) != 0)
-        return rc;
+    if ((rc = cli_output_replace_check("build", out, inputs, 6, CLI_KIND_INDEX, force)) != 0) return rc;
     const int ntask_specs = ts.n;
     const char *const *task_specs = ts.spec;
     char *task_names[MAX_TASKS] = {0};

@@ -245,8 +245,8 @@ int cli_cmd_concat(int argc, char **argv) {
         }
         parts = g;
     }
-    if (rc == CLI_EXIT_OK && !dirs && (rc = cli_output_check("concat", out, (const char *const *)parts, n)) == 0)
-        rc = cli_output_kind_check("concat", out, CLI_KIND_TAG_ALL, force);
+    if (rc == CLI_EXIT_OK && !dirs)
+        rc = cli_output_replace_check("concat", out, (const char *const *)parts, n, CLI_KIND_TAG_ALL, force);
     if (rc == CLI_EXIT_OK) rc = dirs ? concat_dirs(out, n, parts) : concat_files(out, n, parts);
     for (int i = 0; parts && i < n; i++) free(parts[i]);
     free(parts);

@@ -109,9 +109,7 @@ int cli_cmd_merge(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     if (in.n < 2) return cli_usage_error(&spec, "give two or more index files to merge");
-    if ((rc = cli_output_check("merge", out_path, in.path, in.n)) != 0 ||
-        (rc = cli_output_kind_check("merge", out_path, CLI_KIND_INDEX, force)) != 0)
-        return rc;
+    if ((rc = cli_output_replace_check("merge", out_path, in.path, in.n, CLI_KIND_INDEX, force)) != 0) return rc;
     mvke_index *users[MAX_INPUTS] = {0};
     mvke_tags *tags[MAX_INPUTS] = {0};
     float *x = NULL;

@@ -74,12 +74,10 @@ int cli_cmd_shard(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     for (int p = 0; p < parts; p++) { /* every shard checked before any is written */
-        char path[4096];
+        char path[4200];
         cli_shard_path(prefix, p, path, sizeof path);
         const char *const inputs[] = {index};
-        if ((rc = cli_output_check("shard", path, inputs, 1)) != 0 ||
-            (rc = cli_output_kind_check("shard", path, CLI_KIND_INDEX, force)) != 0)
-            return rc;
+        if ((rc = cli_output_replace_check("shard", path, inputs, 1, CLI_KIND_INDEX, force)) != 0) return rc;
     }
     mvke_index *file = NULL;
     mvke_tags *tags = NULL;

@@ -125,7 +125,7 @@ static int tags_ranks(const cli_rank_users *ru, const char *task, int ntasks, in
                 next_text[r] = all + off + (size_t)count[r] * 8;
                 off += (size_t)rank_lens[r];
             }
-            printf("user_id\ttask\trank\ttag_id\tscore%s\n", names ? "\ttag_name" : "");
+            printf(CLI_TAGS_HEADER "%s\n", names ? "\ttag_name" : "");
             for (int64_t u = 0; u < nu; u++) {
                 const int r = (int)holder[u];
                 int64_t len;
@@ -234,7 +234,7 @@ int cli_cmd_tags(int argc, char **argv) {
             rc = cli_fail("tags", st, "search");
             goto out;
         }
-        printf("user_id\ttask\trank\ttag_id\tscore%s\n", names ? "\ttag_name" : "");
+        printf(CLI_TAGS_HEADER "%s\n", names ? "\ttag_name" : "");
         for (int64_t u = 0; u < nu; u++) print_user(stdout, res, ru.tags, task, ntasks, u, uids[u], names);
     }
     rc = cli_finish_stdout("tags");

@@ -54,9 +54,8 @@ int cli_output_dir_check(const char *cmd, const char *path, const char *const *i
 int cli_output_kind_check(const char *cmd, const char *path, cli_output_kind kind, int force) {
     struct stat sb;
     if (force || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) return 0;
-    static const char tsv_head[] = "user_id\ttask\trank\ttag_id\tscore";
-    const char *want = kind == CLI_KIND_INDEX ? MVKE_FILE_MAGIC : tsv_head;
-    size_t wn = kind == CLI_KIND_INDEX ? 8 : sizeof tsv_head - 1;
+    const char *want = kind == CLI_KIND_INDEX ? MVKE_FILE_MAGIC : CLI_TAGS_HEADER;
+    size_t wn = kind == CLI_KIND_INDEX ? 8 : sizeof CLI_TAGS_HEADER - 1;
     unsigned char head[64] = {0};
     FILE *f = fopen(path, "rb");
     size_t n = f ? fread(head, 1, sizeof head, f) : 0;
@@ -65,6 +64,12 @@ int cli_output_kind_check(const char *cmd, const char *path, cli_output_kind kin
     fprintf(stderr, "mvke %s: %s exists and is not %s; nothing was written: choose another output, or add --force "
             "to replace it\n", cmd, path, kind == CLI_KIND_INDEX ? "an index file" : "a tag-all output");
     return CLI_EXIT_USAGE;
+}
+
+int cli_output_replace_check(const char *cmd, const char *path, const char *const *inputs, int ninputs,
+                              cli_output_kind kind, int force) {
+    int rc = cli_output_check(cmd, path, inputs, ninputs);
+    return rc ? rc : cli_output_kind_check(cmd, path, kind, force);
 }
 
 int cli_output_is_stdout(const char *path) {

@@ -24,6 +24,11 @@ typedef enum { CLI_KIND_INDEX, CLI_KIND_TAG_ALL } cli_output_kind;
  * naming both ways out and returns the usage exit status (2). */
 int cli_output_kind_check(const char *cmd, const char *path, cli_output_kind kind, int force);
 
+/* The two checks above together, for the -o of a writer: cli_output_check, then
+ * cli_output_kind_check. */
+int cli_output_replace_check(const char *cmd, const char *path, const char *const *inputs, int ninputs,
+                             cli_output_kind kind, int force);
+
 /* 1 when path names standard output for a streamed output: "-", "/dev/stdout" or "/dev/fd/1". */
 int cli_output_is_stdout(const char *path);
 

@@ -85,7 +85,7 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
 
 int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
     if (r->npy) return npy_open_outputs(r, resume);
-    const char *head = r->names ? "user_id\ttask\trank\ttag_id\tscore\ttag_name\n" : "user_id\ttask\trank\ttag_id\tscore\n";
+    const char *head = r->names ? CLI_TAGS_HEADER "\ttag_name\n" : CLI_TAGS_HEADER "\n";
     if (r->stream) {
         r->fd = 1;
         if (mvke_write_all(1, head, strlen(head), -1, NULL) != 0) return cli_tag_io_fail("write error on", r->out);
