@@ -47,6 +47,7 @@ typedef struct layout {
     mvke_file_entry sec[MVKE_SEC_KINDS + 1]; /* by kind; size 0 and offset 0 when absent */
     int have[MVKE_SEC_KINDS + 1];
     uint32_t tag_storage, has_vk, ntasks;
+    uint32_t score; /* mvke_score of users and tags (0 in version 1 files) */
     float temperature;
     uint64_t ntags;
     uint64_t full_block; /* version 2: bytes of a full user block */
@@ -132,6 +133,7 @@ static mvke_status expected_sizes(layout *L, uint64_t *want) {
     } else {
         mvke_layout lay;
         (void)mvke_layout_init(&lay, (int)K, (int)d, (mvke_storage)L->h.storage); /* storage checked */
+        mvke_layout_set_score(&lay, (mvke_score)L->score);
         if (mvke_storage_is_codec((mvke_storage)L->h.storage)) {
             /* Only the number of codes per expert shapes the blocks. */
             mvke_codec shape = {.m = (int)L->codec_m};
@@ -268,7 +270,11 @@ static mvke_status parse_layout(layout *L) {
     L->has_vk = mvke_get_u32(op + 8);
     L->ntasks = mvke_get_u32(op + 12);
     L->ntags = mvke_get_u64(op + 16);
-    if (L->tag_storage > 1 || L->has_vk > 1 || !all_zero(op + 24, MVKE_FILE_OPTIONS_SIZE - 24) ||
+    L->score = mvke_get_u32(op + 24);
+    if (L->score > MVKE_SCORE_DOT || (L->score && h->version == MVKE_FILE_VERSION_1))
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: unknown score %u (this library knows 0 cosine, 1 dot)", path,
+                          (unsigned long long)(o->offset + 24), L->score);
+    if (L->tag_storage > 1 || L->has_vk > 1 || !all_zero(op + 28, MVKE_FILE_OPTIONS_SIZE - 28) ||
         !(L->temperature > 0.0f && L->temperature < 1e30f))
         return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: invalid options (tag storage %u, vk flag %u, temperature %g)",
                           path, (unsigned long long)o->offset, L->tag_storage, L->has_vk, (double)L->temperature);
@@ -348,6 +354,7 @@ static mvke_status load_tags(const layout *L, mvke_tags **out) {
     mvke_index_options o;
     mvke_index_options_init(&o);
     o.storage = (mvke_storage)L->tag_storage;
+    o.score = (mvke_score)L->score;
     mvke_tags *t = NULL;
     mvke_status st = mvke_tags_new(&t, K, d, &o);
     if (st != MVKE_OK) return st;
@@ -591,6 +598,7 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
         o.storage = (mvke_storage)L.h.storage;
         if (o.storage == MVKE_STORAGE_PQ) o.pq_m = (int)L.codec_m;
         o.refine = (int)L.refine;
+        o.score = (mvke_score)L.score;
         st = mvke_index_new(&ix, (int)L.h.K, (int)L.h.d, &o);
     }
     if (st == MVKE_OK && mvke_storage_is_codec((mvke_storage)L.h.storage)) st = load_codec(&L, ix);
@@ -617,7 +625,7 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
 static mvke_status verify_codec_row(const char *path, const mvke_store *s, const mvke_store_block *bk, int64_t b,
                                     int64_t r, int64_t p, float *row, float *ref, float *g) {
     const mvke_layout *L = &s->L;
-    const int K = s->K, m = L->m, P = s->P;
+    const int K = s->K, m = L->m;
     uint8_t codes[MVKE_MAX_K * 256], want[MVKE_MAX_K * 256], bounds[MVKE_MAX_K];
     const uint8_t *bp = mvke_layout_bounds(L, bk->data, bk->cap);
     for (int k = 0; k < K; k++) {
@@ -633,7 +641,7 @@ static mvke_status verify_codec_row(const char *path, const mvke_store *s, const
         for (int k = 0; k < K; k++)
             if (bounds[k]) return mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): bound %d is not zero",
                                              path, (long long)b, (long long)r, (long long)bk->n, k);
-        for (int e = 0; e < P; e++)
+        for (int e = 0; e < L->G; e++)
             if (g[e] != 0.0f || signbit(g[e]))
                 return mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): Gram entry %d is not zero",
                                   path, (long long)b, (long long)r, (long long)bk->n, e);
@@ -653,7 +661,7 @@ static mvke_status verify_codec_row(const char *path, const mvke_store *s, const
         snprintf(msg, sizeof msg, "%s", mvke_last_error());
         return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): refine row: %s", path, (long long)bk->ids[r], (long long)p, msg);
     }
-    for (int e = 0; e < P; e++) {
+    for (int e = 0; e < L->G; e++) {
         const float tol = 1e-4f * (fabsf(ref[e]) + 1e-30f) + 1e-6f * fabsf(ref[0]);
         if (!(fabsf(g[e] - ref[e]) <= tol))
             return mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): Gram entry %d is %g but the refine row gives %g",
@@ -704,7 +712,7 @@ static mvke_status verify_contents(const char *path, const mvke_index *ix) {
                     if (row[j] != 0.0f || signbit(row[j]))
                         st = mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): value %d is not zero",
                                         path, (long long)b, (long long)r, (long long)bk->n, j);
-                for (int e = 0; e < P && st == MVKE_OK; e++)
+                for (int e = 0; e < s->L.G && st == MVKE_OK; e++)
                     if (g[e] != 0.0f || signbit(g[e]))
                         st = mvke_error(MVKE_ERR_FORMAT, "%s: block %lld, lane %lld (past its %lld rows): Gram entry %d is not zero",
                                         path, (long long)b, (long long)r, (long long)bk->n, e);
@@ -716,7 +724,7 @@ static mvke_status verify_contents(const char *path, const mvke_index *ix) {
                 st = mvke_error(MVKE_ERR_FORMAT, "%s: user %lld (position %lld): %s", path, (long long)bk->ids[r], (long long)p, msg);
                 break;
             }
-            for (int e = 0; e < P && st == MVKE_OK; e++) {
+            for (int e = 0; e < s->L.G && st == MVKE_OK; e++) {
                 /* The writer stores exactly what add computed; allow rounding of another program's
                  * summation order, relative to the entry's Cauchy-Schwarz bound. */
                 const float tol = 1e-4f * (fabsf(ref[e]) + 1e-30f) + 1e-6f * fabsf(ref[0]);

@@ -222,6 +222,7 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
         mvke_put_u32(rec + 8, tags && tags->vk ? 1 : 0);
         mvke_put_u32(rec + 12, tags ? (uint32_t)tags->ntasks : 0);
         mvke_put_u64(rec + 16, nt);
+        mvke_put_u32(rec + 24, (uint32_t)s->L.score);
         w_bytes(w, rec, MVKE_FILE_OPTIONS_SIZE);
         break;
     }
@@ -394,6 +395,9 @@ mvke_status mvke_file_save(const char *path, const mvke_index *users, const mvke
     if (tags && (tags->K != users->store.K || tags->d != users->store.d))
         return mvke_error(MVKE_ERR_INVALID, "the index (K = %d, d = %d) and the tag table (K = %d, d = %d) differ",
                           users->store.K, users->store.d, tags->K, tags->d);
+    if (tags && tags->opts.score != users->store.L.score)
+        return mvke_error(MVKE_ERR_INVALID, "the index scores by %s and the tag table by %s: a file keeps one score",
+                          mvke_score_name(users->store.L.score), mvke_score_name(tags->opts.score));
     const char *why;
     if (mvke_outpath_check(path, &why) != 0)
         return mvke_error(MVKE_ERR_INVALID, "%s %s: only a regular file is replaced", path, why);

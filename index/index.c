@@ -48,6 +48,8 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
     if (mvke_layout_init(&probe, K, d, o.storage) != 0)
         return mvke_error(MVKE_ERR_INVALID, "unknown storage %d", (int)o.storage);
     if (o.threads < 0) return mvke_error(MVKE_ERR_INVALID, "threads = %d is negative", o.threads);
+    if (o.score != MVKE_SCORE_COSINE && o.score != MVKE_SCORE_DOT)
+        return mvke_error(MVKE_ERR_INVALID, "unknown score %d (known: cosine, dot)", (int)o.score);
     mvke_index *ix = mvke_calloc(1, sizeof *ix);
     if (!ix) return mvke_error(MVKE_ERR_NOMEM, "out of memory creating an index");
     if (mvke_rwlock_init(&ix->lock) != 0) {
@@ -55,6 +57,7 @@ mvke_status mvke_index_new(mvke_index **out, int K, int d, const mvke_index_opti
         return mvke_error(MVKE_ERR_NOMEM, "cannot create the index lock");
     }
     (void)mvke_store_init(&ix->store, K, d, o.storage); /* cannot fail: the storage was checked */
+    mvke_layout_set_score(&ix->store.L, o.score);
     mvke_status st = mvke_store_init_codec(&ix->store, o.pq_m, o.refine);
     if (st != MVKE_OK) {
         mvke_store_release(&ix->store);
@@ -75,6 +78,7 @@ mvke_status mvke_index_new_like_unlocked(mvke_index **out, const mvke_index *src
     mvke_index_options o;
     mvke_index_options_init(&o);
     o.storage = s->storage;
+    o.score = s->L.score;
     o.threads = src->threads;
     if (mvke_storage_is_codec(s->storage)) {
         o.pq_m = s->storage == MVKE_STORAGE_PQ ? s->codec.m : 0;
@@ -111,6 +115,12 @@ mvke_status mvke_index_shape(const mvke_index *ix, int *K, int *d, mvke_storage 
     if (K) *K = ix->store.K;
     if (d) *d = ix->store.d;
     if (storage) *storage = ix->store.storage;
+    return MVKE_OK;
+}
+
+mvke_status mvke_index_score(const mvke_index *ix, mvke_score *score) {
+    if (!ix || !score) return mvke_error(MVKE_ERR_INVALID, "index or score is NULL");
+    *score = ix->store.L.score;
     return MVKE_OK;
 }
 
@@ -410,6 +420,9 @@ mvke_status mvke_index_use_gpu(mvke_index *ix, int device) {
     if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
     if (device < -1)
         return mvke_error(MVKE_ERR_INVALID, "device = %d: use 0, 1, ... or -1 for every device", device);
+    if (ix->store.L.score == MVKE_SCORE_DOT)
+        return mvke_error(MVKE_ERR_UNSUPPORTED, "the CUDA backend serves the cosine score only; this index scores by dot "
+                          "(search it on the CPU)");
     mvke_cuda_config cfg = {device, &ix->version, 0, 0};
     const mvke_backend *b = NULL;
     mvke_status st = mvke_backend_cuda_new(&cfg, &b);

@@ -335,6 +335,7 @@ mvke_status mvke_store_lookup(const mvke_store *s, int64_t id, int64_t *pos) {
  * finite, diagonal >= 0 (a file written by another program could hold anything). */
 static mvke_status check_gram(const mvke_store *s, int64_t b, int64_t r0, int64_t n) {
     const mvke_store_block *bk = &s->blocks[b];
+    if (!s->L.G) return MVKE_OK; /* the dot score keeps no Gram plane */
     const float *g = mvke_layout_gram(&s->L, bk->data, bk->cap);
     for (int64_t r = r0; r < r0 + n; r++) {
         const float *row = g + (r / MVKE_LANES) * s->P * MVKE_LANES + r % MVKE_LANES;
@@ -367,11 +368,11 @@ mvke_status mvke_store_check_row(const mvke_store *s, int64_t p) {
     if (!s->units || bk->owned || __atomic_load_n(&s->checked[b], __ATOMIC_ACQUIRE)) return MVKE_OK;
     /* The row's panel in every expert plane and in the Gram plane, and its id. */
     const size_t panel = (size_t)(r / MVKE_LANES);
-    const size_t pv = (size_t)s->L.panel_values * (size_t)s->L.esize, pg = (size_t)s->P * MVKE_LANES * sizeof(float);
+    const size_t pv = (size_t)s->L.panel_values * (size_t)s->L.esize, pg = (size_t)s->L.G * MVKE_LANES * sizeof(float);
     mvke_status st = MVKE_OK;
     for (int k = 0; k < s->K && st == MVKE_OK; k++)
         st = mvke_units_check(s->units, (const unsigned char *)mvke_layout_plane(&s->L, bk->data, bk->cap, k) + panel * pv, pv);
-    if (st == MVKE_OK)
+    if (st == MVKE_OK && pg)
         st = mvke_units_check(s->units, (const unsigned char *)mvke_layout_gram(&s->L, bk->data, bk->cap) + panel * pg, pg);
     if (st == MVKE_OK) st = mvke_units_check(s->units, bk->ids + r, sizeof *bk->ids);
     if (st == MVKE_OK && bk->refine)

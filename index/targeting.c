@@ -15,6 +15,9 @@ static mvke_status check_shapes(const mvke_index *users, const mvke_tags *tags) 
     if (users->store.K != tags->K || users->store.d != tags->d)
         return mvke_error(MVKE_ERR_DIM, "the index has K = %d, d = %d but the tag table K = %d, d = %d",
                           users->store.K, users->store.d, tags->K, tags->d);
+    if (users->store.L.score != tags->opts.score)
+        return mvke_error(MVKE_ERR_INVALID, "the index scores by %s but the tag table by %s: build both with one score",
+                          mvke_score_name(users->store.L.score), mvke_score_name(tags->opts.score));
     return MVKE_OK;
 }
 

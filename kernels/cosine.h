@@ -38,4 +38,12 @@ static inline float mvke_cosine_d(double num, double den2, double floor_tr) {
     return (float)(v > 1.0 ? 1.0 : v < -1.0 ? -1.0 : v);
 }
 
+/* The score of a pair under either score (mvke_score): the dot score is the numerator itself. */
+static inline MVKE_HOST_DEVICE float mvke_score_of(int dot, float num, float den2, float floor_tr) {
+    return dot ? num : mvke_cosine(num, den2, floor_tr);
+}
+static inline float mvke_score_of_d(int dot, double num, double den2, double floor_tr) {
+    return dot ? (float)num : mvke_cosine_d(num, den2, floor_tr);
+}
+
 #endif

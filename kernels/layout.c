@@ -17,6 +17,7 @@ int mvke_layout_init(mvke_layout *L, int K, int d, mvke_storage storage) {
     L->K = K;
     L->d = d;
     L->P = mvke_gram_size(K);
+    L->G = L->P;
     L->storage = storage;
     switch (storage) {
     case MVKE_STORAGE_F32:
@@ -48,6 +49,11 @@ void mvke_layout_set_codec(mvke_layout *L, const mvke_codec *codec, int refine) 
     L->refine = refine != 0;
 }
 
+void mvke_layout_set_score(mvke_layout *L, mvke_score score) {
+    L->score = score;
+    L->G = score == MVKE_SCORE_DOT ? 0 : L->P;
+}
+
 static size_t bound_bytes(const mvke_layout *L, int64_t cap) {
     return L->esize == 1 ? align_up((size_t)cap * (size_t)L->K) : 0;
 }
@@ -74,7 +80,7 @@ size_t mvke_layout_plane_bytes(const mvke_layout *L, int64_t cap) {
 }
 
 size_t mvke_layout_gram_bytes(const mvke_layout *L, int64_t cap) {
-    return align_up((size_t)(cap / MVKE_LANES) * (size_t)L->P * MVKE_LANES * sizeof(float));
+    return align_up((size_t)(cap / MVKE_LANES) * (size_t)L->G * MVKE_LANES * sizeof(float));
 }
 
 size_t mvke_layout_block_bytes(const mvke_layout *L, int64_t cap) {
@@ -93,7 +99,7 @@ static size_t value_at(const mvke_layout *L, int64_t r, int j) {
 }
 
 static size_t gram_at(const mvke_layout *L, int64_t r, int e) {
-    return ((size_t)(r / MVKE_LANES) * (size_t)L->P + (size_t)e) * MVKE_LANES + (size_t)(r % MVKE_LANES);
+    return ((size_t)(r / MVKE_LANES) * (size_t)L->G + (size_t)e) * MVKE_LANES + (size_t)(r % MVKE_LANES);
 }
 
 static unsigned char *plane_rw(const mvke_layout *L, void *block, int64_t cap, int k) {
@@ -132,7 +138,7 @@ void mvke_layout_put(const mvke_layout *L, void *block, int64_t cap, int64_t r, 
         }
     }
     float *gp = (float *)mvke_layout_gram(L, block, cap);
-    for (int e = 0; e < L->P; e++) gp[gram_at(L, r, e)] = gram[e];
+    for (int e = 0; e < L->G; e++) gp[gram_at(L, r, e)] = gram[e];
 }
 
 void mvke_layout_get(const mvke_layout *L, const void *block, int64_t cap, int64_t r, float *row,
@@ -165,7 +171,7 @@ void mvke_layout_get(const mvke_layout *L, const void *block, int64_t cap, int64
         }
     }
     const float *gp = mvke_layout_gram(L, block, cap);
-    for (int e = 0; gram && e < L->P; e++) gram[e] = gp[gram_at(L, r, e)];
+    for (int e = 0; gram && e < L->P; e++) gram[e] = e < L->G ? gp[gram_at(L, r, e)] : 0.0f;
 }
 
 void mvke_layout_copy(const mvke_layout *L, void *dst, int64_t cdst, int64_t rd, const void *src,
@@ -178,7 +184,7 @@ void mvke_layout_copy(const mvke_layout *L, void *dst, int64_t cdst, int64_t rd,
     }
     float *dg = (float *)mvke_layout_gram(L, dst, cdst);
     const float *sg = mvke_layout_gram(L, src, cs);
-    for (int e = 0; e < L->P; e++) dg[gram_at(L, rd, e)] = sg[gram_at(L, rs, e)];
+    for (int e = 0; e < L->G; e++) dg[gram_at(L, rd, e)] = sg[gram_at(L, rs, e)];
     if (L->esize == 1)
         for (int k = 0; k < L->K; k++)
             bounds_rw(L, dst, cdst)[bound_of(L, rd, k)] = mvke_layout_bounds(L, src, cs)[bound_of(L, rs, k)];
@@ -191,7 +197,7 @@ void mvke_layout_clear(const mvke_layout *L, void *block, int64_t cap, int64_t r
         for (int j = 0; j < plane_codes(L); j++) memset(pl + value_at(L, r, j) * es, 0, es);
     }
     float *gp = (float *)mvke_layout_gram(L, block, cap);
-    for (int e = 0; e < L->P; e++) gp[gram_at(L, r, e)] = 0.0f;
+    for (int e = 0; e < L->G; e++) gp[gram_at(L, r, e)] = 0.0f;
     if (L->esize == 1)
         for (int k = 0; k < L->K; k++) bounds_rw(L, block, cap)[bound_of(L, r, k)] = 0;
 }
@@ -204,7 +210,7 @@ void mvke_layout_copy_rows(const mvke_layout *L, void *dst, int64_t cdst, const 
     for (int k = 0; k < L->K; k++)
         memcpy(plane_rw(L, dst, cdst, k), mvke_layout_plane(L, src, cs, k), (size_t)panels * pv);
     memcpy((void *)mvke_layout_gram(L, dst, cdst), mvke_layout_gram(L, src, cs),
-           (size_t)panels * (size_t)L->P * MVKE_LANES * sizeof(float));
+           (size_t)panels * (size_t)L->G * MVKE_LANES * sizeof(float));
     if (L->esize == 1)
         memcpy(bounds_rw(L, dst, cdst), mvke_layout_bounds(L, src, cs), (size_t)panels * (size_t)L->K * MVKE_LANES);
 }

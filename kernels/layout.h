@@ -21,7 +21,8 @@
  *  - The Gram plane holds, per panel, the P = K(K+1)/2 entries of the rows' Gram triangles (see
  *    gram.h, off-diagonals doubled) as P x LANES float32: entry e of row r is element
  *        (p * P + e) * LANES + g
- *    so a task reads only the lines of the entries (k, l) with k, l in its subset.
+ *    so a task reads only the lines of the entries (k, l) with k, l in its subset. A layout for
+ *    the dot score (mvke_layout_set_score) has no Gram plane: its score has no denominator.
  *  - The bound plane, only in a codec layout, holds per panel K lines of 16 bytes: the bound
  *    byte of expert k of row r (codec.h) at byte (p * K + k) * LANES + g.
  * The float32 rows a codec index keeps for refine are not part of a block: each block carries
@@ -46,6 +47,8 @@ struct mvke_codec;
 
 typedef struct mvke_layout {
     int K, d, P;
+    int G;             /* Gram entries stored per row: P (cosine), 0 (dot: no Gram plane) */
+    mvke_score score;  /* what a search computes (mvke.h); MVKE_SCORE_COSINE unless set */
     mvke_storage storage;
     int esize;         /* bytes of one stored value: 4 (f32), 2 (f16, bf16) or 1 (sq8, pq codes) */
     int panel_values;  /* stored values of one expert in one panel: d * LANES, 2 * dp * LANES
@@ -65,6 +68,10 @@ int mvke_layout_init(mvke_layout *L, int K, int d, mvke_storage storage);
  * marks blocks that carry their rows for re-scoring. The codec must outlive every use of L, and
  * be trained before a put. */
 void mvke_layout_set_codec(mvke_layout *L, const struct mvke_codec *codec, int refine);
+
+/* Sets the score searches of these blocks compute; the dot score stores no Gram plane (set it
+ * before any block is laid out). */
+void mvke_layout_set_score(mvke_layout *L, mvke_score score);
 
 /* The bound plane of a codec block (NULL for other storages). */
 const uint8_t *mvke_layout_bounds(const mvke_layout *L, const void *block, int64_t cap);

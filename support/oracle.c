@@ -80,6 +80,40 @@ int64_t oracle_rank(int K, int d, int64_t n, const float *xnum, const float *xde
     return m;
 }
 
+double oracle_score_dot(int K, int d, const float *x, const float *q, const float *w) {
+    double dot = 0;
+    for (int j = 0; j < d; j++) {
+        double e = 0;
+        for (int k = 0; k < K; k++) e += (double)w[k] * x[k * d + j];
+        dot += e * q[j];
+    }
+    return dot;
+}
+
+int64_t oracle_rank_dot(int K, int d, int64_t n, const float *xnum, const int64_t *ids, const uint8_t *allowed,
+                        const float *q, const float *w, oracle_hit *hits) {
+    const int64_t D = (int64_t)K * d;
+    double q2 = 0;
+    for (int j = 0; j < d; j++) q2 += (double)q[j] * q[j];
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (allowed && !allowed[i]) continue;
+        const float *x = xnum + i * D;
+        double parts = 0;
+        for (int k = 0; k < K; k++) {
+            double n2 = 0;
+            for (int j = 0; j < d; j++) n2 += (double)x[k * d + j] * x[k * d + j];
+            parts += fabs(w[k]) * sqrt(n2);
+        }
+        hits[m].id = ids ? ids[i] : i;
+        hits[m].score = oracle_score_dot(K, d, x, q, w);
+        hits[m].slack = 2.0 * (double)(D + 8) * FLT_EPSILON * parts * sqrt(q2);
+        m++;
+    }
+    qsort(hits, (size_t)m, sizeof *hits, cmp_hit);
+    return m;
+}
+
 static double oracle_of(const oracle_hit *ref, int64_t nref, int64_t id, int *found, double *slack) {
     for (int64_t i = 0; i < nref; i++)
         if (ref[i].id == id) {

@@ -39,6 +39,14 @@ double oracle_slack(int K, int d, const float *x, const float *q, const float *w
 int64_t oracle_rank(int K, int d, int64_t n, const float *xnum, const float *xden, const int64_t *ids,
                     const uint8_t *allowed, const float *q, const float *w, oracle_hit *hits);
 
+/* The dot score s(u,t) = <E, q> = sum_k w[k] <e[k], q>, in double. */
+double oracle_score_dot(int K, int d, const float *x, const float *q, const float *w);
+
+/* oracle_rank for the dot score: scores oracle_score_dot(xnum), slack the float32 rounding a
+ * kernel's sums may reach, 2 (K d + 8) FLT_EPSILON sum_k |w[k]| |e[k]| |q| (absolute). */
+int64_t oracle_rank_dot(int K, int d, int64_t n, const float *xnum, const int64_t *ids, const uint8_t *allowed,
+                        const float *q, const float *w, oracle_hit *hits);
+
 /* Checks a top-k list against the oracle ranking `ref` (nref entries): the list has
  * min(k, nref) entries, every score is within tol of the oracle's score of its id and of the
  * oracle's score at the same rank, scores never increase, ids agree with the oracle except where

@@ -27,6 +27,15 @@ double ref_score_split(int K, int d, const float *xnum, const float *xden, const
     return oracle_score_split(K, d, xnum, xden, q, w);
 }
 
+double ref_score_dot(int K, int d, const float *x, const float *q, const float *w) {
+    return oracle_score_dot(K, d, x, q, w);
+}
+
+int64_t ref_rank_dot(int K, int d, int64_t n, const float *x, const int64_t *ids, const uint8_t *allowed,
+                     const float *q, const float *w, oracle_hit *hits) {
+    return oracle_rank_dot(K, d, n, x, ids, allowed, q, w, hits);
+}
+
 double ref_slack(int K, int d, const float *x, const float *q, const float *w) { return oracle_slack(K, d, x, q, w); }
 
 int64_t ref_rank(int K, int d, int64_t n, const float *x, const int64_t *ids, const uint8_t *allowed,

@@ -24,6 +24,11 @@ double ref_score(int K, int d, const float *x, const float *q, const float *w);
  * |E_den| from xden (the exact row whose Gram triangle is stored); 0 when a norm is 0. */
 double ref_score_split(int K, int d, const float *xnum, const float *xden, const float *q, const float *w);
 
+/* The dot score <E, q> in double, and ref_rank for it (support/oracle.h). */
+double ref_score_dot(int K, int d, const float *x, const float *q, const float *w);
+int64_t ref_rank_dot(int K, int d, int64_t n, const float *x, const int64_t *ids, const uint8_t *allowed,
+                     const float *q, const float *w, oracle_hit *hits);
+
 /* One expected list entry (support/oracle.h). */
 typedef oracle_hit ref_hit;
 

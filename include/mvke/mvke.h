@@ -208,12 +208,44 @@ MVKE_API const char *mvke_storage_name(mvke_storage storage);
  * Errors: MVKE_ERR_INVALID (NULL, or an unknown name: the message lists the known ones). */
 MVKE_API mvke_status mvke_storage_from_name(const char *name, mvke_storage *storage);
 
+/* What a search computes for a user row x and a tag's gated row z (DESIGN section 2):
+ *  - MVKE_SCORE_COSINE (default): s = <x, z> / |E(u,t)| |q| = cos(E(u,t), q), in [-1, 1], the
+ *    paper's score (eq. 2). Every row keeps its block Gram triangle for the denominator.
+ *  - MVKE_SCORE_DOT: s = <x, z> = sum_k w_k <e_k, q>, the inner product of the gated user vector
+ *    with the tag embedding, unbounded: the score the authors' released training code ranks by
+ *    (sigmoid of the dot product). Rows keep no Gram triangle (K(K+1)/2 floats less per row).
+ * The score is chosen when an index or tag table is made and kept in its file; a search between
+ * users and tags needs both of the same score. */
+typedef enum mvke_score {
+    MVKE_SCORE_COSINE = 0,
+    MVKE_SCORE_DOT = 1
+} mvke_score;
+
+/* The score's name ("cosine", "dot"): a constant string, "unknown" for other values. */
+MVKE_API const char *mvke_score_name(mvke_score score);
+
+/* Parses "cosine" or "dot" into *score. Errors: MVKE_ERR_INVALID (NULL, or another name: the
+ * message lists the known ones). */
+MVKE_API mvke_status mvke_score_from_name(const char *name, mvke_score *score);
+
+/* Probabilities from scores: p[i] = sigmoid(s[i]) = 1 / (1 + exp(-s[i])), computed in double and
+ * rounded once (p may be s). A cosine's probability lies in [0.269, 0.731]. Errors:
+ * MVKE_ERR_INVALID (NULL with n > 0, n < 0). */
+MVKE_API mvke_status mvke_score_to_prob(int64_t n, const float *s, float *p);
+
+/* The score threshold of a probability threshold: the smallest float32 score s with
+ * sigmoid(s) >= p as mvke_score_to_prob computes it, so that a search with min_score = s returns
+ * exactly the pairs whose printed probability is >= p. p in (0, 1); p <= sigmoid of the
+ * smallest float gives -FLT_MAX. Errors: MVKE_ERR_INVALID (NULL, p not in (0, 1)). */
+MVKE_API mvke_status mvke_score_from_prob(double p, float *min_score);
+
 typedef struct mvke_index_options {
     mvke_storage storage; /* default MVKE_STORAGE_F32 */
     int threads;          /* threads a search may use; 0 (default) = OpenMP's default */
     int pq_m;             /* pq: sub-spaces per expert, 1..d; 0 (default) = ceil(d / 3) */
     int refine;           /* codecs: 1 keeps the float32 rows too and searches re-score exactly;
                              default 0 */
+    mvke_score score;     /* default MVKE_SCORE_COSINE */
 } mvke_index_options;
 
 /* Fills opts with the defaults. */
@@ -314,6 +346,9 @@ typedef struct mvke_index_footprint {
 
 /* Fills *out for the index. Errors: MVKE_ERR_INVALID (NULL). */
 MVKE_API mvke_status mvke_index_describe(const mvke_index *index, mvke_index_footprint *out);
+
+/* The score the index's searches compute. Errors: MVKE_ERR_INVALID (NULL). */
+MVKE_API mvke_status mvke_index_score(const mvke_index *index, mvke_score *score);
 
 /* K, d and the storage of the index; any output pointer may be NULL. */
 MVKE_API mvke_status mvke_index_shape(const mvke_index *index, int *K, int *d, mvke_storage *storage);

@@ -25,7 +25,7 @@ static void prefetch_row(const mvke_kdb *db, const mvke_scan_shape *sh, int64_t 
         const char *e = x + (size_t)sh->act[a] * d * sizeof(float);
         for (size_t o = 0; o < (size_t)d * sizeof(float) + 63; o += 64) __builtin_prefetch(e + o, 0, 0);
     }
-    __builtin_prefetch(mvke_layout_gram(L, b->data, b->cap) + (size_t)(r / MVKE_LANES) * L->P * MVKE_LANES, 0, 0);
+    if (L->G) __builtin_prefetch(mvke_layout_gram(L, b->data, b->cap) + (size_t)(r / MVKE_LANES) * L->G * MVKE_LANES, 0, 0);
 }
 
 /* The score of the row at x (its Gram entries at g, LANES apart) for query i, by the f32
@@ -49,7 +49,7 @@ static void prefetch_row(const mvke_kdb *db, const mvke_scan_shape *sh, int64_t 
         }                                                                                                 \
         den2 = MADD(ge, qe, den2);                                                                        \
     }                                                                                                     \
-    return mvke_cosine(num, den2, qtr * MVKE_DEN2_REL_FLOOR * tr);
+    return mvke_score_of(sh->L.score == MVKE_SCORE_DOT, num, den2, qtr * MVKE_DEN2_REL_FLOOR * tr);
 
 static inline float madd_plain(float a, float b, float c) { return c + a * b; }
 
@@ -76,7 +76,7 @@ float mvke_refine_score(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
     const int K = L->K, d = L->d;
     const float *x = b->refine + r * (int64_t)K * d;
     const float *z = q->x + i * (int64_t)K * d, *qg = q->gram + i * (int64_t)L->P;
-    const float *g = mvke_layout_gram(L, b->data, b->cap) + ((size_t)(r / MVKE_LANES) * L->P) * MVKE_LANES +
+    const float *g = mvke_layout_gram(L, b->data, b->cap) + ((size_t)(r / MVKE_LANES) * L->G) * MVKE_LANES +
                      (size_t)(r % MVKE_LANES);
     return mvke_cpu_variant_get() == MVKE_CPU_GENERIC ? score_plain(sh, d, x, z, g, qg)
                                                       : score_fused(sh, d, x, z, g, qg);

@@ -156,7 +156,7 @@ static void shape_make(mvke_scan_shape *sh, const mvke_layout *L, uint64_t exper
     int pos = 0;
     for (int k = 0; k < K; k++)
         for (int l = k; l < K; l++, pos++)
-            if (((active >> k) & 1) && ((active >> l) & 1)) {
+            if (L->score != MVKE_SCORE_DOT && ((active >> k) & 1) && ((active >> l) & 1)) {
                 sh->diag[sh->pa] = k == l;
                 sh->ent[sh->pa++] = pos;
             }
@@ -232,9 +232,10 @@ static int pack_cert(mvke_scan_pack *pk, const mvke_scan_shape *sh, const mvke_k
     for (int64_t i = 0; i < q->n; i++) {
         const float *gx = q->gram + i * (int64_t)L->P;
         double ns = 0.0, tr = 0.0;
-        for (int a = 0, e = 0; a < sh->na; a++) {
-            while (!sh->diag[e] || sh->ent[e] != (sh->act[a] * (2 * L->K - sh->act[a] + 1)) / 2) e++;
-            const double zz = gx[sh->ent[e]] > 0.0f ? (double)gx[sh->ent[e]] : 0.0;
+        for (int a = 0; a < sh->na; a++) {
+            /* The diagonal entry (k, k) of the query's plain triangle (every score computes it). */
+            const float gkk = gx[(sh->act[a] * (2 * L->K - sh->act[a] + 1)) / 2];
+            const double zz = gkk > 0.0f ? (double)gkk : 0.0;
             const double zn = sqrt(zz) * (1.0 + 0x1p-40);
             pk->zn[i * sh->na + a] = up_f(zn * (1.0 + unit) * (double)c->bunit[sh->act[a]]);
             ns += zn * (double)c->amax[sh->act[a]];
@@ -342,7 +343,7 @@ static void view_make(const mvke_kdb *db, const mvke_scan_shape *sh, const tile 
     const size_t line = (size_t)L->panel_values * (size_t)L->esize;
     for (int a = 0; a < sh->na; a++)
         v->planes[a] = (const char *)mvke_layout_plane(L, b->data, b->cap, sh->act[a]) + (size_t)t->p0 * line;
-    v->gram = mvke_layout_gram(L, b->data, b->cap) + (size_t)t->p0 * L->P * MVKE_LANES;
+    v->gram = mvke_layout_gram(L, b->data, b->cap) + (size_t)t->p0 * L->G * MVKE_LANES;
     v->ids = b->ids + t->p0 * MVKE_LANES;
     v->n = b->n - t->p0 * MVKE_LANES;
     v->np = np;

@@ -30,6 +30,7 @@
 #ifndef MVKE_KERNELS_CPU_SCAN_H
 #define MVKE_KERNELS_CPU_SCAN_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "../backend.h"
@@ -103,6 +104,9 @@ typedef struct mvke_scan_pack {
 #define MVKE_CERT_DEN(P) ((float)((P) + 8) * 0x1p-24f)
 #define MVKE_CERT_EPS 0x1p-20f
 #define MVKE_CERT_WIDE 4.0f
+/* The dot score has no denominator: e = (sum_a zn_a B_a + nslack + |s^| EPS + EPS) (1 + EPS),
+ * the |s^| term covering the rounding of the score itself (it is not bounded by 1). */
+#define MVKE_CERT_DOT_E(es, s) (((es) + fabsf(s) * MVKE_CERT_EPS + MVKE_CERT_EPS) * (1.0f + MVKE_CERT_EPS))
 
 /* What a kernel reads of one row tile: whole panels of one block, from the tile's first. */
 typedef struct mvke_scan_view {
@@ -188,6 +192,7 @@ typedef struct mvke_scan_ctx {
     const mvke_scan_view *v;
     const mvke_scan_pack *pk;
     int d, dp, dz, m, P, na, pa;
+    int dot; /* the dot score: no denominator, no clamp (mvke_score) */
     const int *ent;
     const uint8_t *diag;
     const int *act;
@@ -256,6 +261,7 @@ static inline void mvke_scan_ctx_init(mvke_scan_ctx *c, const mvke_scan_shape *s
     c->P = L->P;
     c->na = sh->na;
     c->pa = sh->pa;
+    c->dot = L->score == MVKE_SCORE_DOT;
     c->ent = sh->ent;
     c->diag = sh->diag;
     c->act = sh->act;

@@ -192,6 +192,27 @@ INL T2 void halves(const mvke_scan_ctx *c, const int KIND, const int H, const in
 #pragma GCC unroll 2
             for (int hh = 0; hh < 2; hh++) {
                 const int h = 2 * pp + hh;
+                if (c->dot) {
+                    /* The dot score is the numerator: no guard, no root, no clamp. */
+                    const __m256 sv = num[h][r];
+                    if (CT) {
+                        const float *zn = c->pk->zn + q * c->na;
+                        __m256 es = _mm256_set1_ps(c->pk->nslack[q]);
+                        for (int a = 0; a < c->na; a++) es = _mm256_fmadd_ps(_mm256_set1_ps(zn[a]), B[a][hh], es);
+                        const __m256 eps = _mm256_set1_ps(MVKE_CERT_EPS);
+                        const __m256 asv = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), sv);
+                        __m256 e = _mm256_add_ps(_mm256_fmadd_ps(asv, eps, es), eps);
+                        e = _mm256_mul_ps(e, _mm256_set1_ps(1.0f + MVKE_CERT_EPS));
+                        e = _mm256_blendv_ps(e, _mm256_set1_ps(INFINITY), inf[hh]);
+                        s[hh] = _mm256_sub_ps(sv, e);
+                        hs[hh] = _mm256_add_ps(sv, e);
+                        hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(hs[hh], thr, _CMP_GE_OQ)) << (hh * HL);
+                    } else {
+                        s[hh] = sv;
+                        hit |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(sv, thr, _CMP_GE_OQ)) << (hh * HL);
+                    }
+                    continue;
+                }
                 const __m256 d2 = den[h][r];
                 const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(d2, _mm256_mul_ps(fl, tr[h]), _CMP_GT_OQ),
                                                 _mm256_cmp_ps(d2, zero, _CMP_GT_OQ));

@@ -207,6 +207,32 @@ INL T512 void panels(const mvke_scan_ctx *c, const int KIND, const int MP, const
 #pragma GCC unroll 16
         for (int r = 0; r < NR; r++) {
             if (r >= nv) break;
+            if (c->dot) {
+                /* The dot score is the numerator: no guard, no root, no clamp; the interval as
+                 * scan.h's MVKE_CERT_DOT_E. */
+                const int64_t q = q0 + r;
+                const __m512 sv = num[m][r], thr = _mm512_set1_ps(sk->thr[q - sk->q0]);
+                __m512 lo = sv, hi = sv;
+                if (CT) {
+                    const float *zn = c->pk->zn + q * c->na;
+                    __m512 es = _mm512_set1_ps(c->pk->nslack[q]);
+                    for (int a = 0; a < c->na; a++) es = _mm512_fmadd_ps(_mm512_set1_ps(zn[a]), B[a], es);
+                    const __m512 eps = _mm512_set1_ps(MVKE_CERT_EPS);
+                    __m512 e = _mm512_add_ps(_mm512_fmadd_ps(_mm512_abs_ps(sv), eps, es), eps);
+                    e = _mm512_mul_ps(e, _mm512_set1_ps(1.0f + MVKE_CERT_EPS));
+                    e = _mm512_mask_mov_ps(e, inf, _mm512_set1_ps(INFINITY));
+                    lo = _mm512_sub_ps(sv, e);
+                    hi = _mm512_add_ps(sv, e);
+                }
+                const __mmask16 hit = _mm512_cmp_ps_mask(hi, thr, _CMP_GE_OQ) & lanes;
+                if (hit) {
+                    hits[m][r] = hit;
+                    any |= 1ull << (m * 12 + r);
+                    _mm512_storeu_ps(sc[m][r], lo);
+                    if (CT) _mm512_storeu_ps(up[m][r], hi);
+                }
+                continue;
+            }
             const __m512 d2 = den[m][r];
             const __m512 fltr = _mm512_mul_ps(_mm512_set1_ps(floor[r]), tr[m]);
             const __mmask16 ok = _mm512_cmp_ps_mask(d2, fltr, _CMP_GT_OQ) & _mm512_cmp_ps_mask(d2, zero, _CMP_GT_OQ);

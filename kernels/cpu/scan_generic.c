@@ -45,11 +45,15 @@ static inline void load_line(mvke_storage st, const void *plane, int d, int dp, 
 }
 
 /* The certified interval of one lane (scan.h, MVKE_CERT_*): lo and hi around s. */
-static inline void interval(float num, float d2, float fltr, float trx, const float *B, int na, const float *zn,
-                            float nslack, float trz, int P, float *lo, float *hi) {
-    const float s = mvke_cosine(num, d2, fltr);
+static inline void interval(int dot, float num, float d2, float fltr, float trx, const float *B, int na,
+                            const float *zn, float nslack, float trz, int P, float *lo, float *hi) {
+    const float s = mvke_score_of(dot, num, d2, fltr);
     float e = MVKE_CERT_WIDE;
-    if (d2 > fltr && d2 > 0.0f) {
+    if (dot) {
+        float es = nslack;
+        for (int a = 0; a < na; a++) es += zn[a] * B[a * MVKE_LANES];
+        e = MVKE_CERT_DOT_E(es, s);
+    } else if (d2 > fltr && d2 > 0.0f) {
         float es = nslack;
         for (int a = 0; a < na; a++) es += zn[a] * B[a * MVKE_LANES];
         e = (es / sqrtf(d2) + MVKE_CERT_DEN(P) * trx * trz / d2 + MVKE_CERT_EPS) * (1.0f + MVKE_CERT_EPS);
@@ -62,7 +66,7 @@ static void scan_view(mvke_storage st, int cert, const mvke_scan_shape *sh, cons
                       const mvke_scan_view *v, int64_t g0, int64_t g1, mvke_scan_sink *sk) {
     const mvke_layout *L = &sh->L;
     const int d = L->d, P = L->P, dz = pk->dz, dp = pk->dp, nr = pk->nr, na = sh->na, pa = sh->pa;
-    const int m = L->m;
+    const int m = L->m, dot = L->score == MVKE_SCORE_DOT;
     float num[NR][MVKE_LANES], den[NR][MVKE_LANES], tr[MVKE_LANES], x[MVKE_LANES], sc[MVKE_LANES], hi[MVKE_LANES];
     float B[MVKE_SCAN_MAX_K * MVKE_LANES];
     for (int64_t g = g0; g < g1; g++) {
@@ -111,11 +115,11 @@ static void scan_view(mvke_storage st, int cert, const mvke_scan_shape *sh, cons
                 uint32_t hit = 0;
                 for (int l = 0; l < MVKE_LANES; l++) {
                     if (cert) {
-                        interval(num[r][l], den[r][l], fl * tr[l], tr[l], B + l, na, pk->zn + q * na, pk->nslack[q],
+                        interval(dot, num[r][l], den[r][l], fl * tr[l], tr[l], B + l, na, pk->zn + q * na, pk->nslack[q],
                                  pk->trz[q], P, &sc[l], &hi[l]);
                         hit |= (uint32_t)(hi[l] >= thr) << l;
                     } else {
-                        sc[l] = mvke_cosine(num[r][l], den[r][l], fl * tr[l]);
+                        sc[l] = mvke_score_of(dot, num[r][l], den[r][l], fl * tr[l]);
                         hit |= (uint32_t)(sc[l] >= thr) << l;
                     }
                 }

@@ -17,7 +17,7 @@
 /* What a search reads: the active experts and Gram entries. */
 typedef struct mvke_scan_shape {
     mvke_layout L;
-    int na, pa;                     /* active experts, active Gram entries */
+    int na, pa;                     /* active experts, active Gram entries (none for the dot score) */
     int act[MVKE_SCAN_MAX_K];       /* active experts, ascending */
     int ent[MVKE_SCAN_MAX_P];       /* triangle positions of the active entries, ascending */
     uint8_t diag[MVKE_SCAN_MAX_P];  /* whether active entry e is on the diagonal */
