@@ -873,3 +873,107 @@ Test(cli, a_sparse_file_of_2e8_users_opens_in_info_with_little_memory) {
     cr_assert(strstr(err_text, "checksum"), "%s", err_text);
     unlink(sparse);
 }
+
+/* The dot score from the command line: `build --score dot` answers audiences as the library's
+ * dot index does, `info` says so, --prob prints sigmoid(score) (header "prob") in audience,
+ * tags and tag-all (tsv and npy), --min-prob selects exactly the users of --min-score at the
+ * library's threshold of P, and merge refuses indexes of two scores. */
+Test(cli, dot_score_and_probabilities) {
+    setup_data();
+    const char *ix = P("dot.mvke");
+    int rc = tool("build", "-o", ix, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--score", "dot",
+                  NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    cr_assert(strstr(err_text, "dot score"), "%s", err_text);
+    cr_assert_eq(tool("info", ix, NULL), 0);
+    cr_assert(strstr(out_text, "score\tdot"), "%s", out_text);
+    /* The library's dot index of the same rows. */
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    o.score = MVKE_SCORE_DOT;
+    mvke_index *u;
+    mvke_tags *t;
+    cr_assert_eq(mvke_index_new(&u, K, d, &o), MVKE_OK);
+    cr_assert_eq(mvke_index_add(u, N, IDS, X), MVKE_OK);
+    cr_assert_eq(mvke_tags_new(&t, K, d, &o), MVKE_OK);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(mvke_tags_add_task(t, TASKS[k], EXP[k], NEXP[k]), MVKE_OK);
+        int64_t tid[NT];
+        for (int i = 0; i < NT; i++) tid[i] = 100 + i;
+        cr_assert_eq(mvke_tags_add(t, TASKS[k], NT, tid, NULL, NULL, Q + k * NT * d, W + k * NT * K), MVKE_OK);
+    }
+    static char want[1 << 16], wantp[1 << 16];
+    expected_audience(u, t, "interest", want, sizeof want);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100,101,102", "--top", "10", NULL), 0, "%s", err_text);
+    cr_assert_str_eq(out_text, want);
+    /* --prob: the same users, sigmoid of each score. */
+    int64_t tid[3] = {100, 101, 102};
+    mvke_result *r;
+    cr_assert_eq(mvke_audience_top(u, t, "interest", 3, tid, 10, NULL, &r), MVKE_OK);
+    size_t len = (size_t)snprintf(wantp, sizeof wantp, "tag_id\ttask\trank\tuser_id\tprob\n");
+    float thr_score = INFINITY;
+    for (int i = 0; i < 3; i++) {
+        const int64_t *ids;
+        const float *sc;
+        int64_t n;
+        mvke_result_get(r, i, &ids, &sc, &n);
+        for (int k = 0; k < n; k++) {
+            float p;
+            mvke_score_to_prob(1, &sc[k], &p);
+            len += (size_t)snprintf(wantp + len, sizeof wantp - len, "%lld\tinterest\t%d\t%lld\t%.6f\n", (long long)tid[i],
+                                    k + 1, (long long)ids[k], (double)p);
+            if (i == 0 && k == 4) thr_score = sc[k];
+        }
+    }
+    mvke_result_free(r);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100,101,102", "--top", "10", "--prob", NULL), 0);
+    cr_assert_str_eq(out_text, wantp);
+    /* --min-prob P: exactly the users of --min-score at the threshold of P (P from tag 100's
+     * fifth score, so that a few users pass). */
+    float p5;
+    mvke_score_to_prob(1, &thr_score, &p5);
+    char ps[32], ss[32];
+    snprintf(ps, sizeof ps, "%.9g", (double)p5);
+    float s_at;
+    cr_assert_eq(mvke_score_from_prob(atof(ps), &s_at), MVKE_OK);
+    snprintf(ss, sizeof ss, "%.9g", (double)s_at);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--min-score", ss, NULL), 0, "%s", err_text);
+    static char by_score[sizeof out_text];
+    memcpy(by_score, out_text, sizeof out_text);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--min-prob", ps, NULL), 0, "%s", err_text);
+    cr_assert_str_eq(out_text, by_score);
+    int lines = 0;
+    for (const char *c = out_text; *c; c++) lines += *c == '\n';
+    cr_assert(lines >= 6 && lines < N, "--min-prob %s selected %d lines", ps, lines - 1);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--min-prob", "1", NULL), 2);
+    cr_assert(strstr(err_text, "strictly between 0 and 1"), "%s", err_text);
+    /* tags and tag-all. */
+    char u0[32];
+    snprintf(u0, sizeof u0, "%lld", (long long)IDS[0]);
+    cr_assert_eq(tool("tags", ix, "--user", u0, "--top", "2", "--prob", NULL), 0, "%s", err_text);
+    cr_assert(!strncmp(out_text, "user_id\ttask\trank\ttag_id\tprob\n", 30), "%s", out_text);
+    cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", P("dot.tsv"), "--prob", NULL), 0, "%s", err_text);
+    size_t nb;
+    unsigned char *b = read_bytes(P("dot.tsv"), &nb);
+    cr_assert(nb > 40 && !memcmp(b, "user_id\ttask\trank\ttag_id\tprob\n", 30));
+    free(b);
+    /* A run with --prob is resumed only with --prob; the output is replaced as a tag-all output. */
+    cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", P("dot.tsv"), NULL), 0, "%s", err_text);
+    cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", P("dotnpy"), "--format", "npy", "--prob", NULL), 0, "%s", err_text);
+    cr_assert_eq(access(P("dotnpy/interest.probs.npy"), F_OK), 0);
+    cr_assert_neq(access(P("dotnpy/interest.scores.npy"), F_OK), 0);
+    /* merge refuses two scores; build refuses an unknown score. */
+    rc = tool("build", "-o", P("cos.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
+              "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    cr_assert_eq(tool("merge", "-o", P("mixed.mvke"), ix, P("cos.mvke"), NULL), 3);
+    cr_assert(strstr(err_text, "keeps one score"), "%s", err_text);
+    cr_assert_neq(access(P("mixed.mvke"), F_OK), 0);
+    rc = tool("build", "-o", P("no.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
+              "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--score", "ip", NULL);
+    cr_assert_eq(rc, 2);
+    cr_assert(strstr(err_text, "cosine, dot"), "%s", err_text);
+    mvke_index_free(u);
+    mvke_tags_free(t);
+}

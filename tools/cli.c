@@ -49,10 +49,18 @@ int cli_fail_gpu(const char *cmd, mvke_status st) {
     return cli_exit_code(st);
 }
 
+static int print_prob;
+
+void cli_print_set_prob(int on) { print_prob = on != 0; }
+int cli_print_prob(void) { return print_prob; }
+const char *cli_value_column(void) { return print_prob ? "prob" : "score"; }
+
 void cli_print_entries(FILE *f, long long key, const char *task, const int64_t *ids, const float *scores, int64_t n,
                        const mvke_tags *names, int ids_are_tags) {
     for (int64_t r = 0; r < n; r++) {
-        fprintf(f, "%lld\t%s\t%lld\t%lld\t%.6f", key, task, (long long)r + 1, (long long)ids[r], (double)scores[r]);
+        float v = scores[r];
+        if (print_prob) mvke_score_to_prob(1, &v, &v);
+        fprintf(f, "%lld\t%s\t%lld\t%lld\t%.6f", key, task, (long long)r + 1, (long long)ids[r], (double)v);
         if (names) {
             const char *name = "";
             mvke_tags_get(names, task, ids_are_tags ? ids[r] : (int64_t)key, &name, NULL, NULL, NULL);

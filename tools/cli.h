@@ -33,8 +33,17 @@ extern const cli_command cli_commands[];
 int cli_fail(const char *cmd, mvke_status status, const char *what);
 
 /* The header line of user -> tags output (`tags`, `tag-all` tsv), without `\ttag_name` and the
- * newline; also how an existing file is known as a tag-all output (outputs.h). */
-#define CLI_TAGS_HEADER "user_id\ttask\trank\ttag_id\tscore"
+ * newline: its last column is "score", or "prob" with --prob. An existing file starting with
+ * CLI_TAGS_HEADER_KEYS is known as a tag-all output (outputs.h). */
+#define CLI_TAGS_HEADER_KEYS "user_id\ttask\trank\ttag_id\t"
+#define CLI_TAGS_HEADER CLI_TAGS_HEADER_KEYS "score"
+
+/* --prob: the printing functions below write probabilities sigmoid(score) instead of scores
+ * (one setting per process: a command sets it once after parsing), and the value column is named
+ * "prob" instead of "score". */
+void cli_print_set_prob(int on);
+int cli_print_prob(void);
+const char *cli_value_column(void);
 
 /* The same for a refused --gpu: the library's reason, and that the command did nothing. */
 int cli_fail_gpu(const char *cmd, mvke_status status);

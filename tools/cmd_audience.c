@@ -59,9 +59,22 @@ static int parse_mode(const char *value, void *dst, char *msg, size_t cap) {
     return -1;
 }
 
+/* --min-prob P: a probability strictly between 0 and 1. */
+static int parse_prob(const char *value, void *dst, char *msg, size_t cap) {
+    char *end;
+    const double p = strtod(value, &end);
+    if (!*value || *end || !(p > 0.0 && p < 1.0)) {
+        snprintf(msg, cap, "'%s': a probability strictly between 0 and 1", value);
+        return -1;
+    }
+    *(double *)dst = p;
+    return 0;
+}
+
 int cli_cmd_audience(int argc, char **argv) {
     const char *index = NULL, *shards = NULL, *task = NULL, *allow_s = NULL, *tags_file = NULL;
-    int names = 0, stats = 0;
+    int names = 0, stats = 0, prob = 0;
+    double min_prob = 0;
     search_mode mode = {0, 0, 0};
     cli_ids tag = {NULL, 0};
     long long top = 0;
@@ -83,12 +96,17 @@ int cli_cmd_audience(int argc, char **argv) {
          .kind = CLI_STRING, .dst = &tags_file, .required = 1, .group = 3},
         {.name = "--top", .metavar = "N", .help = "the N best users of each tag", .kind = CLI_INT, .dst = &top,
          .min = 1, .max = 1e18, .group = 1, .required = 1},
-        {.name = "--min-score", .metavar = "S", .help = "every user with score >= S (cosine, in [-1, 1])",
+        {.name = "--min-score", .metavar = "S", .help = "every user with score >= S (cosine: in [-1, 1])",
          .kind = CLI_FLOAT, .dst = &min, .min = -INFINITY, .max = INFINITY, .group = 1, .required = 1},
+        {.name = "--min-prob", .metavar = "P", .help = "every user with probability sigmoid(score) >= P, 0 < P < 1\n"
+         "(the same users as --min-score at the exact score threshold of P)", .kind = CLI_CUSTOM, .dst = &min_prob,
+         .group = 1, .required = 1, .parse = parse_prob},
         {.name = "--allow", .metavar = "IDS",
          .help = "only these users: a .npy of integer ids or a text file, one id a line", .kind = CLI_STRING,
          .dst = &allow_s},
         {.name = "--names", .help = "add a column with the tag's name", .kind = CLI_FLAG, .dst = &names},
+        {.name = "--prob", .help = "print probabilities sigmoid(score) instead of scores (docs/scores.md)",
+         .kind = CLI_FLAG, .dst = &prob},
         {.name = "--threads", .metavar = "N", .help = "threads of the search (default 0: OpenMP's default, OMP_NUM_THREADS)",
          .kind = CLI_INT, .dst = &threads, .min = 0, .max = 1 << 16},
         {.name = "--gpu", .metavar = "N", .help = "search the users on GPU N (default 0; -1: every GPU)", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
@@ -104,13 +122,15 @@ int cli_cmd_audience(int argc, char **argv) {
     };
     const cli_spec spec = {"mvke audience", "Reverse targeting: for each tag, its best users.",
                            "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score[<TAB>tag_name], rank from 1,\n"
-                           "score with 6 decimals. --top larger than the number of users gives every user.\n",
+                           "score (or prob) with 6 decimals. --top larger than the number of users gives every user.\n",
                            options, CLI_NOPTIONS(options)};
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) {
         free(tag.ids);
         return rc;
     }
+    cli_print_set_prob(prob);
+    if (min_prob > 0.0) mvke_score_from_prob(min_prob, &min); /* cannot fail: checked by parse_prob */
     const int by_top = top > 0;
     int64_t ntag = tag.n;
     mvke_allow *allow = NULL;
@@ -172,7 +192,7 @@ int cli_cmd_audience(int argc, char **argv) {
         if ((rc = cli_rank_merge("audience", res, by_top ? top : 0, &merged)) != CLI_EXIT_OK) goto out;
         if (mvke_dist_rank() != 0) goto out;
     }
-    printf("tag_id\ttask\trank\tuser_id\tscore%s\n", names ? "\ttag_name" : "");
+    printf("tag_id\ttask\trank\tuser_id\t%s%s\n", cli_value_column(), names ? "\ttag_name" : "");
     for (int64_t i = 0; i < ntag; i++) {
         if (!merged.off) {
             cli_print_list(res, i, (long long)tag_ids[i], task, names ? ru.tags : NULL, 0);

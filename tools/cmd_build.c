@@ -81,7 +81,7 @@ int cli_cmd_build(int argc, char **argv) {
     float temperature = 1.0f;
     int fp16 = 0, refine = 0, force = 0;
     long long train_n = 65536;
-    const char *storage_s = NULL;
+    const char *storage_s = NULL, *score_s = NULL;
     const cli_option options[] = {
         {.name = "-o", .metavar = "INDEX", .help = "the index file to write (replaced atomically)",
          .kind = CLI_STRING, .dst = &out, .required = 1},
@@ -111,6 +111,9 @@ int cli_cmd_build(int argc, char **argv) {
          .help = "how user rows are stored (default f32; f16 and bf16 take half the bytes; the codecs\n"
          "sq8 (a byte per value) and pq (M sub-spaces per expert, default ceil(d/3)) are trained\n"
          "on a sample of the users, docs/codecs.md)", .kind = CLI_STRING, .dst = &storage_s, .group = 9},
+        {.name = "--score", .metavar = "cosine|dot",
+         .help = "what searches compute (default cosine, the paper's cos(E, q); dot is <E, q>, the\n"
+         "score the released training code ranks by: docs/scores.md)", .kind = CLI_STRING, .dst = &score_s},
         {.name = "--refine", .help = "codecs: keep the float32 rows too, so that searches are exact\n"
          "(certified, docs/codecs.md); without it a codec index answers from its codes",
          .kind = CLI_FLAG, .dst = &refine, .needs = "--storage"},
@@ -127,6 +130,10 @@ int cli_cmd_build(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     const char *const inputs[] = {experts, ids_path, tags_path, q_path, w_path, vk_path};
+    mvke_index_options o;
+    mvke_index_options_init(&o);
+    if (score_s && mvke_score_from_name(score_s, &o.score) != MVKE_OK)
+        return cli_usage_error(&spec, "--score %s: %s", score_s, mvke_last_error());
     if ((rc = cli_output_replace_check("build", out, inputs, 6, CLI_KIND_INDEX, force)) != 0) return rc;
     const int ntask_specs = ts.n;
     const char *const *task_specs = ts.spec;
@@ -199,7 +206,10 @@ int cli_cmd_build(int argc, char **argv) {
         rc = cli_fail("build", st, "reading the tag arrays");
         goto out;
     }
-    if ((st = mvke_tags_new(&tags, K, d, NULL)) != MVKE_OK) {
+    mvke_index_options tag_opts;
+    mvke_index_options_init(&tag_opts);
+    tag_opts.score = o.score;
+    if ((st = mvke_tags_new(&tags, K, d, &tag_opts)) != MVKE_OK) {
         rc = cli_fail("build", st, "creating the tag table");
         goto out;
     }
@@ -219,8 +229,6 @@ int cli_cmd_build(int argc, char **argv) {
         goto out;
     }
 
-    mvke_index_options o;
-    mvke_index_options_init(&o);
     o.storage = fp16 ? MVKE_STORAGE_F16 : MVKE_STORAGE_F32;
     if (storage_s && (st = mvke_index_options_set_storage(&o, storage_s)) != MVKE_OK) {
         rc = cli_fail("build", st, "--storage");
@@ -303,8 +311,9 @@ int cli_cmd_build(int argc, char **argv) {
         rc = cli_fail("build", st, "writing the index");
         goto out;
     }
-    fprintf(stderr, "mvke build: wrote %s: %lld users, %lld tags, K = %d, d = %d, %s rows%s\n", out, (long long)n,
-            (long long)T, K, d, mvke_storage_name(o.storage), refine ? " with their float32 rows (exact searches)" : "");
+    fprintf(stderr, "mvke build: wrote %s: %lld users, %lld tags, K = %d, d = %d, %s rows%s, %s score\n", out,
+            (long long)n, (long long)T, K, d, mvke_storage_name(o.storage),
+            refine ? " with their float32 rows (exact searches)" : "", mvke_score_name(o.score));
 out:
     for (int t = 0; t < ntask_specs; t++) free(task_names[t]);
     mvke_npy_close(fx);

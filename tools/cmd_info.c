@@ -81,6 +81,9 @@ int cli_cmd_info(int argc, char **argv) {
     if (fi.storage == MVKE_STORAGE_SQ8 || fi.storage == MVKE_STORAGE_PQ)
         printf("refine\t%s\ntrain_sample\t%lld\n", refine ? "float32 rows kept (searches exact by default)" : "no (approximate searches)",
                (long long)fp.train_rows);
+    mvke_score score;
+    mvke_index_score(users, &score);
+    printf("score\t%s\n", score == MVKE_SCORE_DOT ? "dot (<E, q>; no Gram triangles stored)" : "cosine (cos(E, q))");
     /* Resident: what a search reads per user (rows or codes, Gram, bounds) and the ids with
      * their lookup; refine rows are read only for a codec search's candidates. */
     printf("bytes_per_user\tresident %lld (rows %lld, ids %lld)", (long long)(fp.row_bytes + fp.id_bytes),

@@ -101,7 +101,7 @@ int cli_cmd_merge(int argc, char **argv) {
          .kind = CLI_FLAG, .dst = &force},
     };
     const cli_spec spec = {"mvke merge",
-                           "Merges index files of the same K, d, storage and tag table into OUT: the users of the\n"
+                           "Merges index files of the same K, d, storage, score and tag table into OUT: the users of the\n"
                            "first, then those of the next, in their storage order. A user id in two inputs is an\n"
                            "error naming it.\n",
                            "Output (stdout): users<TAB>TOTAL and one input<TAB>FILE<TAB>USERS line per input.\n", options,
@@ -135,6 +135,15 @@ int cli_cmd_merge(int argc, char **argv) {
         if (K != K0 || dd != d0 || s != s0) {
             fprintf(stderr, "mvke merge: %s has K = %d, d = %d, %s rows but %s has K = %d, d = %d, %s rows\n", in.path[i],
                     K, dd, mvke_storage_name(s), in.path[0], K0, d0, mvke_storage_name(s0));
+            rc = CLI_EXIT_DATA;
+            goto out;
+        }
+        mvke_score c0, ci;
+        mvke_index_score(users[0], &c0);
+        mvke_index_score(users[i], &ci);
+        if (c0 != ci) {
+            fprintf(stderr, "mvke merge: %s scores by %s but %s by %s: a merged index keeps one score\n", in.path[i],
+                    mvke_score_name(ci), in.path[0], mvke_score_name(c0));
             rc = CLI_EXIT_DATA;
             goto out;
         }

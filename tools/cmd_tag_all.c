@@ -72,6 +72,8 @@ int cli_cmd_tag_all(int argc, char **argv) {
         {.name = "--format", .metavar = "tsv|npy", .help = "output format (default tsv)", .kind = CLI_CUSTOM,
          .dst = &r.npy, .parse = parse_format},
         {.name = "--names", .help = "tsv: add a column with the tag's name", .kind = CLI_FLAG, .dst = &r.names},
+        {.name = "--prob", .help = "probabilities sigmoid(score) instead of scores: a prob column (tsv),\n"
+         "TASK.probs.npy instead of TASK.scores.npy (npy); docs/scores.md", .kind = CLI_FLAG, .dst = &r.prob},
         {.name = "--resume", .metavar = NULL,
          .help = "continue an interrupted run from its checkpoint (OUT.checkpoint, or\n"
          "OUT/checkpoint for npy); the output is identical to an uninterrupted run", .kind = CLI_FLAG, .dst = &resume},

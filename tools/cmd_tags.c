@@ -125,7 +125,7 @@ static int tags_ranks(const cli_rank_users *ru, const char *task, int ntasks, in
                 next_text[r] = all + off + (size_t)count[r] * 8;
                 off += (size_t)rank_lens[r];
             }
-            printf(CLI_TAGS_HEADER "%s\n", names ? "\ttag_name" : "");
+            printf(CLI_TAGS_HEADER_KEYS "%s%s\n", cli_value_column(), names ? "\ttag_name" : "");
             for (int64_t u = 0; u < nu; u++) {
                 const int r = (int)holder[u];
                 int64_t len;
@@ -153,7 +153,7 @@ out:
 
 int cli_cmd_tags(int argc, char **argv) {
     const char *index = NULL, *shards = NULL, *task = NULL, *users_file = NULL;
-    int names = 0;
+    int names = 0, prob = 0;
     cli_ids user = {NULL, 0};
     long long top = 0;
     long long gpu = -2; /* --gpu not given */
@@ -174,6 +174,8 @@ int cli_cmd_tags(int argc, char **argv) {
         {.name = "--top", .metavar = "M", .help = "tags per user and task", .kind = CLI_INT, .dst = &top,
          .min = 1, .max = 1e18, .required = 1},
         {.name = "--names", .help = "add a column with the tag's name", .kind = CLI_FLAG, .dst = &names},
+        {.name = "--prob", .help = "print probabilities sigmoid(score) instead of scores (docs/scores.md)",
+         .kind = CLI_FLAG, .dst = &prob},
         {.name = "--threads", .metavar = "N", .help = "threads of the search (default 0: OpenMP's default, OMP_NUM_THREADS)",
          .kind = CLI_INT, .dst = &threads, .min = 0, .max = 1 << 16},
         {.name = "--gpu", .metavar = "N", .help = "score on GPU N (default 0; -1: every GPU): the tag rows move there", .kind = CLI_INT, .dst = &gpu, .min = -1, .max = 1 << 20,
@@ -183,7 +185,7 @@ int cli_cmd_tags(int argc, char **argv) {
     };
     const cli_spec spec = {"mvke tags", "Per-user top tags: the M best tags of each task (or of --task only) for each user.",
                            "Output (stdout): user_id<TAB>task<TAB>rank<TAB>tag_id<TAB>score[<TAB>tag_name], rank from 1,\n"
-                           "score with 6 decimals; tasks in declaration order. --top larger than the number of tags\n"
+                           "score (or prob) with 6 decimals; tasks in declaration order. --top larger than the number of tags\n"
                            "gives every tag.\n",
                            options, CLI_NOPTIONS(options)};
     int rc;
@@ -191,6 +193,7 @@ int cli_cmd_tags(int argc, char **argv) {
         free(user.ids);
         return rc;
     }
+    cli_print_set_prob(prob);
     int64_t nu = user.n;
     cli_rank_users ru = {0};
     mvke_result *res = NULL;
@@ -234,7 +237,7 @@ int cli_cmd_tags(int argc, char **argv) {
             rc = cli_fail("tags", st, "search");
             goto out;
         }
-        printf(CLI_TAGS_HEADER "%s\n", names ? "\ttag_name" : "");
+        printf(CLI_TAGS_HEADER_KEYS "%s%s\n", cli_value_column(), names ? "\ttag_name" : "");
         for (int64_t u = 0; u < nu; u++) print_user(stdout, res, ru.tags, task, ntasks, u, uids[u], names);
     }
     rc = cli_finish_stdout("tags");

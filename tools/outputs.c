@@ -54,8 +54,8 @@ int cli_output_dir_check(const char *cmd, const char *path, const char *const *i
 int cli_output_kind_check(const char *cmd, const char *path, cli_output_kind kind, int force) {
     struct stat sb;
     if (force || stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) return 0;
-    const char *want = kind == CLI_KIND_INDEX ? MVKE_FILE_MAGIC : CLI_TAGS_HEADER;
-    size_t wn = kind == CLI_KIND_INDEX ? 8 : sizeof CLI_TAGS_HEADER - 1;
+    const char *want = kind == CLI_KIND_INDEX ? MVKE_FILE_MAGIC : CLI_TAGS_HEADER_KEYS;
+    size_t wn = kind == CLI_KIND_INDEX ? 8 : sizeof CLI_TAGS_HEADER_KEYS - 1;
     unsigned char head[64] = {0};
     FILE *f = fopen(path, "rb");
     size_t n = f ? fread(head, 1, sizeof head, f) : 0;

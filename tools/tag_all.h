@@ -18,6 +18,7 @@ typedef struct cli_tag_run {
     int rank, nranks;
     int npy;
     int names; /* tsv: a tag_name column */
+    int prob;  /* probabilities sigmoid(score) instead of scores (tsv "prob" column, npy TASK.probs.npy) */
     int stream; /* -o - or /dev/stdout: tsv to fd 1, no checkpoint */
     long long top, block;
     mvke_file_info fi;

@@ -28,9 +28,9 @@ static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *b
                  (long long)r->hi);
     return snprintf(buf, cap,
                     "mvke tag-all checkpoint 1\npartial yes (the output is incomplete: continue with --resume)\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
-                    "task %s\nformat %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
+                    "task %s\nformat %s\nvalues %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
-                    r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->block, part, (long long)next, (unsigned long long)bytes);
+                    r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->prob ? "prob" : "score", r->block, part, (long long)next, (unsigned long long)bytes);
 }
 
 int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes) {
@@ -54,7 +54,7 @@ static const char *checkpoint_option(const char *key) {
     static const char *const map[][2] = {
         {"index_bytes", "index (its size in bytes)"}, {"index_fingerprint", "index (its fingerprint)"},
         {"users", "index (its number of users)"}, {"top", "--top"}, {"task", "--task"},
-        {"format", "--format or --names"}, {"block_users", "--block-users"}, {"part", "number of ranks"}};
+        {"format", "--format or --names"}, {"values", "--prob"}, {"block_users", "--block-users"}, {"part", "number of ranks"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(key, map[i][0])) return map[i][1];
     return "run";

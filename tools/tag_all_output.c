@@ -1,8 +1,8 @@
 /*
  * tag_all_output.c - the output writers of `mvke tag-all`:
- *   - tsv: OUT is a text file with a header line, then user_id task rank tag_id score.
+ *   - tsv: OUT is a text file with a header line, then user_id task rank tag_id score (or prob).
  *   - npy: OUT is a directory holding user_ids.npy (n,) and per task TASK.tag_ids.npy and
- *     TASK.scores.npy (n, M), padded with -1 / -inf where a task has fewer than M tags. The
+ *     TASK.scores.npy (or TASK.probs.npy) (n, M), padded with -1 / -inf where a task has fewer than M tags. The
  *     files are created at full size up front; block b writes its rows in place.
  * Each block's output depends only on the index and the block, which is what makes a resumed run
  * byte-identical to an uninterrupted one.
@@ -49,7 +49,8 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
             snprintf(path, sizeof path, "%s/user_ids.npy", r->out);
             nd = 1;
         } else {
-            task_file(r->out, r->task_names[(i - 1) / 2], (i - 1) % 2 ? "scores" : "tag_ids", path, sizeof path);
+            task_file(r->out, r->task_names[(i - 1) / 2], (i - 1) % 2 ? (r->prob ? "probs" : "scores") : "tag_ids", path,
+                      sizeof path);
             if ((i - 1) % 2) dt = MVKE_DTYPE_F32;
         }
         char head[512];
@@ -85,7 +86,8 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
 
 int cli_tag_open_outputs(cli_tag_run *r, int resume, uint64_t *bytes) {
     if (r->npy) return npy_open_outputs(r, resume);
-    const char *head = r->names ? CLI_TAGS_HEADER "\ttag_name\n" : CLI_TAGS_HEADER "\n";
+    const char *head = r->prob ? (r->names ? CLI_TAGS_HEADER_KEYS "prob\ttag_name\n" : CLI_TAGS_HEADER_KEYS "prob\n")
+                               : (r->names ? CLI_TAGS_HEADER "\ttag_name\n" : CLI_TAGS_HEADER "\n");
     if (r->stream) {
         r->fd = 1;
         if (mvke_write_all(1, head, strlen(head), -1, NULL) != 0) return cli_tag_io_fail("write error on", r->out);
@@ -132,9 +134,11 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
                         *cap = nc;
                     }
                     const char *name = NULL;
+                    float v = sc[k];
+                    if (r->prob) mvke_score_to_prob(1, &v, &v);
                     if (r->names) mvke_tags_get(r->tags, r->task_names[t], tid[k], &name, NULL, NULL, NULL);
                     len += (size_t)snprintf(*buf + len, *cap - len, "%lld\t%s\t%lld\t%lld\t%.6f%s%s\n", (long long)ids[u],
-                                            r->task_names[t], (long long)k + 1, (long long)tid[k], (double)sc[k],
+                                            r->task_names[t], (long long)k + 1, (long long)tid[k], (double)v,
                                             r->names ? "\t" : "", name ? name : "");
                 }
             }
@@ -163,6 +167,7 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
             for (size_t k = 0; k < M; k++) {
                 ti[(size_t)u * M + k] = (int64_t)k < n ? tid[k] : -1;
                 ts[(size_t)u * M + k] = (int64_t)k < n ? sc[k] : -INFINITY;
+                if (r->prob && (int64_t)k < n) mvke_score_to_prob(1, &ts[(size_t)u * M + k], &ts[(size_t)u * M + k]);
             }
         }
         const uint64_t row0 = (uint64_t)first * M;
