@@ -178,6 +178,12 @@ mvke_status mvke_tags_use_gpu(mvke_tags *t, int device) {
     return st;
 }
 
+mvke_status mvke_tags_score(const mvke_tags *t, mvke_score *score) {
+    if (!t || !score) return mvke_error(MVKE_ERR_INVALID, "tag table or score is NULL");
+    *score = t->opts.score;
+    return MVKE_OK;
+}
+
 mvke_status mvke_tags_set_threads(mvke_tags *t, int threads) {
     mvke_error_clear();
     if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");

@@ -42,10 +42,10 @@ static void index_dealloc(mvke_py_index *self) {
 }
 
 static int index_init(mvke_py_index *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"K", "d", "storage", "threads", "refine", NULL};
+    static char *kwlist[] = {"K", "d", "storage", "threads", "refine", "score", NULL};
     int K, d, threads = 0, refine = 0;
-    const char *storage = "f32";
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|sip:Index", kwlist, &K, &d, &storage, &threads, &refine))
+    const char *storage = "f32", *score = "cosine";
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|sips:Index", kwlist, &K, &d, &storage, &threads, &refine, &score))
         return -1;
     if (self->index) {
         /* Replacing the handle could free it under a search running without the GIL. */
@@ -56,6 +56,7 @@ static int index_init(mvke_py_index *self, PyObject *args, PyObject *kw) {
     mvke_index_options_init(&opts);
     /* The library parses the name, "pq:M" included, and its message lists the known ones. */
     mvke_status st = mvke_index_options_set_storage(&opts, storage);
+    if (st == MVKE_OK) st = mvke_score_from_name(score, &opts.score);
     if (st == MVKE_OK && threads < 0) {
         mvke_py_failf(MVKE_ERR_INVALID, "threads = %d: must be >= 0 (0 = OpenMP's default)", threads);
         return -1;
@@ -277,7 +278,7 @@ static PyObject *index_ids(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
 }
 
 PyDoc_STRVAR(search_doc,
-    "search($self, z, k, allow=None)\n--\n\n"
+    "search($self, z, k, allow=None, prob=False)\n--\n\n"
     "Top-k users for each of nq gated tag rows, as FAISS's Index.search: returns (D, I).\n"
     "\n"
     "z: (nq, K*d) gated rows (mvke.pack_query(q, w)), or (nq, K, d); float32 used in place when\n"
@@ -286,17 +287,20 @@ PyDoc_STRVAR(search_doc,
     "allow: None (every user), an int64 array of user ids (any order), or a bool mask over ids\n"
     "   (mask[i] allows user i).\n"
     "\n"
-    "D: (nq, k) float32, the exact gated cosines, descending (equal scores: smaller id first).\n"
+    "D: (nq, k) float32, the exact scores (the index's score: gated cosines, or dot products),\n"
+    "   descending (equal scores: smaller id first); with prob=True their probabilities\n"
+    "   sigmoid(score).\n"
     "I: (nq, k) int64, the user ids.\n"
     "Rows with fewer than k eligible users are padded with D = -inf and I = -1.\n"
     "NaN/Inf in z raises mvke.Error (ERR_NONFINITE, the query named). The GIL is released while\n"
     "searching: several Python threads may search one index at once.");
 
 static PyObject *index_search(mvke_py_index *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"z", "k", "allow", NULL};
+    static char *kwlist[] = {"z", "k", "allow", "prob", NULL};
     PyObject *zo, *allow_o = Py_None;
     long long k;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OL|O:search", kwlist, &zo, &k, &allow_o)) return NULL;
+    int prob = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OL|Op:search", kwlist, &zo, &k, &allow_o, &prob)) return NULL;
     if (!ready(self)) return NULL;
     int K, d;
     shape(self, &K, &d);
@@ -329,28 +333,31 @@ static PyObject *index_search(mvke_py_index *self, PyObject *args, PyObject *kw)
         Py_DECREF(I);
         return NULL;
     }
-    return Py_BuildValue("(NN)", D, I);
+    PyObject *ret = Py_BuildValue("(NN)", D, I);
+    return prob ? mvke_py_as_prob(ret) : ret;
 }
 
 PyDoc_STRVAR(range_search_doc,
-    "range_search($self, z, min_score, allow=None)\n--\n\n"
-    "Every user with score >= min_score, per gated tag row, in FAISS's range_search layout:\n"
-    "returns (lims, D, I).\n"
+    "range_search($self, z, min_score=None, allow=None, prob=False, min_prob=None)\n--\n\n"
+    "Every user with score >= min_score (or probability sigmoid(score) >= min_prob: give one),\n"
+    "per gated tag row, in FAISS's range_search layout: returns (lims, D, I).\n"
     "\n"
     "z: (nq, K*d) or (nq, K, d) floats; min_score: a float (NaN raises ERR_NONFINITE);\n"
-    "allow: as in search().\n"
+    "min_prob: in (0, 1), the same users as min_score at its exact threshold;\n"
+    "allow: as in search(); prob=True: D holds probabilities.\n"
     "\n"
     "lims: (nq+1,) int64; the results of query i are D[lims[i]:lims[i+1]] (float32 scores,\n"
     "descending, equal scores by smaller id) and I[lims[i]:lims[i+1]] (int64 user ids).\n"
     "The GIL is released while searching.");
 
 static PyObject *index_range_search(mvke_py_index *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"z", "min_score", "allow", NULL};
-    PyObject *zo, *allow_o = Py_None;
+    static char *kwlist[] = {"z", "min_score", "allow", "prob", "min_prob", NULL};
+    PyObject *zo, *allow_o = Py_None, *min_o = Py_None, *minp_o = Py_None;
+    int prob = 0;
     float min_score;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "Of|O:range_search", kwlist, &zo, &min_score, &allow_o))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOpO:range_search", kwlist, &zo, &min_o, &allow_o, &prob, &minp_o))
         return NULL;
-    if (!ready(self)) return NULL;
+    if (!ready(self) || mvke_py_threshold(min_o, minp_o, &min_score) < 0) return NULL;
     int K, d;
     shape(self, &K, &d);
     int64_t nq;
@@ -372,7 +379,7 @@ static PyObject *index_range_search(mvke_py_index *self, PyObject *args, PyObjec
     if (st != MVKE_OK) return mvke_py_fail(st);
     PyObject *ret = mvke_py_lims(res);
     mvke_result_free(res);
-    return ret;
+    return prob ? mvke_py_as_prob(ret) : ret;
 }
 
 PyDoc_STRVAR(use_gpu_doc,
@@ -595,7 +602,17 @@ static int set_threads(mvke_py_index *self, PyObject *value, void *Py_UNUSED(c))
     return 0;
 }
 
+static PyObject *get_score(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    mvke_score s;
+    mvke_index_score(self->index, &s);
+    return PyUnicode_FromString(mvke_score_name(s));
+}
+
 static PyGetSetDef index_getset[] = {
+    {"score", (getter)get_score, NULL,
+     "What searches compute, as Index() takes it: 'cosine' (the paper's cos(E, q), in [-1, 1]) or\n"
+     "'dot' (<E, q>, the score the released training code ranks by; docs/scores.md).", NULL},
     {"ntotal", (getter)get_ntotal, NULL, "The number of users (as FAISS's ntotal; also len(index)).", NULL},
     {"K", (getter)get_K, NULL, "Experts per user.", NULL},
     {"d", (getter)get_d, NULL, "Dimension of an expert vector (rows have K*d floats).", NULL},
@@ -642,10 +659,12 @@ static PySequenceMethods index_as_sequence = {
 };
 
 PyDoc_STRVAR(index_doc,
-    "Index(K, d, storage='f32', threads=0, refine=False)\n--\n\n"
+    "Index(K, d, storage='f32', threads=0, refine=False, score='cosine')\n--\n\n"
     "An index of users, each K expert vectors of dimension d (a row of K*d floats) with an int64\n"
     "id, searched with gated tag rows z = w (x) q (mvke.pack_query). The score of a user for a tag\n"
-    "is the exact cosine of sum_k w[k] e[k] and q, computed without materialising that sum.\n"
+    "is the exact cosine of sum_k w[k] e[k] and q (score='cosine', the paper's), or their inner\n"
+    "product (score='dot', what the released training code ranks by), computed without\n"
+    "materialising that sum. Searches take prob=True for probabilities sigmoid(score).\n"
     "\n"
     "storage: one of mvke.storages ('f32'; 'f16', 'bf16' = half the memory, scores exact for the\n"
     "   rounded rows; the codecs 'sq8' = one byte per value, 'pq' or 'pq:M' = M bytes per expert),\n"

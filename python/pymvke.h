@@ -95,6 +95,16 @@ PyObject *mvke_py_padded(const mvke_result *res, int64_t first, int64_t stride, 
 /* (lims, D, I) in FAISS's range_search layout from every list of a result. */
 PyObject *mvke_py_lims(const mvke_result *res);
 
+/* prob=True: a search's output, (D, I), (lims, D, I) or {task: (D, I)}, with every score of D
+ * replaced by its probability sigmoid(score) (mvke_score_to_prob), in place; padding (I = -1)
+ * stays -inf. Returns ret (or NULL when ret is NULL). */
+PyObject *mvke_py_as_prob(PyObject *ret);
+
+/* The score threshold of a range search from min_score or min_prob (each a Python float or NULL /
+ * None; exactly one given; min_prob as mvke_score_from_prob). Returns 0, or -1 with an error
+ * set. */
+int mvke_py_threshold(PyObject *min_score, PyObject *min_prob, float *out);
+
 /* New (rows, cols) arrays of float32 and int64; NULL on failure (with *D, *I unset). */
 int mvke_py_new_pair(int64_t rows, int64_t cols, PyArrayObject **D, PyArrayObject **I);
 

@@ -83,3 +83,47 @@ PyObject *mvke_py_lims(const mvke_result *res) {
     }
     return Py_BuildValue("(NNN)", lims, D, I);
 }
+
+/* D's scores to probabilities where I (NULL: everywhere) holds an id. */
+static void to_prob(PyArrayObject *D, PyArrayObject *I) {
+    float *d = MVKE_PY_F32(D);
+    const int64_t *ix = I ? MVKE_PY_I64(I) : NULL;
+    const npy_intp n = PyArray_SIZE(D);
+    for (npy_intp i = 0; i < n; i++)
+        if (!ix || ix[i] >= 0) mvke_score_to_prob(1, &d[i], &d[i]);
+}
+
+PyObject *mvke_py_as_prob(PyObject *ret) {
+    if (!ret) return NULL;
+    if (PyDict_Check(ret)) {
+        PyObject *key, *val;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(ret, &pos, &key, &val)) mvke_py_as_prob(val);
+        return ret;
+    }
+    const Py_ssize_t n = PyTuple_Size(ret);
+    if (n == 2) to_prob((PyArrayObject *)PyTuple_GET_ITEM(ret, 0), (PyArrayObject *)PyTuple_GET_ITEM(ret, 1));
+    else if (n == 3) to_prob((PyArrayObject *)PyTuple_GET_ITEM(ret, 1), NULL);
+    return ret;
+}
+
+int mvke_py_threshold(PyObject *min_score, PyObject *min_prob, float *out) {
+    if (min_score == Py_None) min_score = NULL;
+    if (min_prob == Py_None) min_prob = NULL;
+    if (!min_score == !min_prob) {
+        mvke_py_failf(MVKE_ERR_INVALID, "give one threshold: min_score (a score) or min_prob (a probability in (0, 1))");
+        return -1;
+    }
+    const double v = PyFloat_AsDouble(min_score ? min_score : min_prob);
+    if (v == -1.0 && PyErr_Occurred()) return -1;
+    if (min_score) {
+        *out = (float)v;
+        return 0;
+    }
+    mvke_status st = mvke_score_from_prob(v, out);
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        return -1;
+    }
+    return 0;
+}

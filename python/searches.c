@@ -91,11 +91,12 @@ static int audience_parse(PyObject *io, PyObject *to, PyObject *ido, PyObject *a
 }
 
 PyObject *mvke_py_audience(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"index", "tags", "task", "tag_ids", "k", "allow", NULL};
+    static char *kwlist[] = {"index", "tags", "task", "tag_ids", "k", "allow", "prob", NULL};
     PyObject *io, *to, *ido, *allow_o = Py_None;
     const char *task;
     long long k;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOsOL|O:audience", kwlist, &io, &to, &task, &ido, &k, &allow_o))
+    int prob = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOsOL|Op:audience", kwlist, &io, &to, &task, &ido, &k, &allow_o, &prob))
         return NULL;
     audience_args a;
     if (audience_parse(io, to, ido, allow_o, &a) < 0) return NULL;
@@ -110,25 +111,29 @@ PyObject *mvke_py_audience(PyObject *Py_UNUSED(self), PyObject *args, PyObject *
     PyObject *ret = st == MVKE_OK ? mvke_py_padded(res, 0, 1, ntag, (int64_t)k) : mvke_py_fail(st);
     mvke_result_free(res);
     Py_DECREF(a.tag_ids);
-    return ret;
+    return prob ? mvke_py_as_prob(ret) : ret;
 }
 
 const char mvke_py_audience_range_doc[] =
-    "audience_range(index, tags, task, tag_ids, min_score, allow=None)\n--\n\n"
-    "Reverse targeting by threshold: every user of index with score >= min_score, per tag.\n"
+    "audience_range(index, tags, task, tag_ids, min_score=None, allow=None, prob=False, min_prob=None)\n--\n\n"
+    "Reverse targeting by threshold: every user of index with score >= min_score (or with\n"
+    "probability sigmoid(score) >= min_prob, in (0, 1): give one), per tag. prob=True: D holds\n"
+    "probabilities.\n"
     "\n"
     "Returns (lims, D, I) in FAISS's range_search layout: the users of tag_ids[i] are\n"
     "I[lims[i]:lims[i+1]] with scores D[lims[i]:lims[i+1]], descending.\n"
     "Raises mvke.Error as audience(), and ERR_NONFINITE for a NaN min_score.";
 
 PyObject *mvke_py_audience_range(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"index", "tags", "task", "tag_ids", "min_score", "allow", NULL};
-    PyObject *io, *to, *ido, *allow_o = Py_None;
+    static char *kwlist[] = {"index", "tags", "task", "tag_ids", "min_score", "allow", "prob", "min_prob", NULL};
+    PyObject *io, *to, *ido, *allow_o = Py_None, *min_o = Py_None, *minp_o = Py_None;
     const char *task;
     float min_score;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOsOf|O:audience_range", kwlist, &io, &to, &task, &ido, &min_score,
-                                     &allow_o))
+    int prob = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOsO|OOpO:audience_range", kwlist, &io, &to, &task, &ido, &min_o,
+                                     &allow_o, &prob, &minp_o))
         return NULL;
+    if (mvke_py_threshold(min_o, minp_o, &min_score) < 0) return NULL;
     audience_args a;
     if (audience_parse(io, to, ido, allow_o, &a) < 0) return NULL;
     const int64_t ntag = (int64_t)PyArray_DIM(a.tag_ids, 0);
@@ -142,16 +147,17 @@ PyObject *mvke_py_audience_range(PyObject *Py_UNUSED(self), PyObject *args, PyOb
     PyObject *ret = st == MVKE_OK ? mvke_py_lims(res) : mvke_py_fail(st);
     mvke_result_free(res);
     Py_DECREF(a.tag_ids);
-    return ret;
+    return prob ? mvke_py_as_prob(ret) : ret;
 }
 
 const char mvke_py_user_tags_doc[] =
-    "user_tags(index, tags, user_ids, m, task=None)\n--\n\n"
+    "user_tags(index, tags, user_ids, m, task=None, prob=False)\n--\n\n"
     "Per-user top tags: the top-m tags for each of nu users of index (given by id).\n"
     "\n"
     "With task: returns (D, I), D (nu, m) float32 scores, descending, I (nu, m) int64 tag ids,\n"
     "padded with -inf / -1 where task has fewer than m tags.\n"
     "With task=None: a dict {task: (D, I)} over every task, in declaration order.\n"
+    "prob=True: D holds probabilities sigmoid(score).\n"
     "Raises mvke.Error (ERR_UNKNOWN_ID naming the user, ERR_UNKNOWN_TASK, ERR_BAD_K, ERR_DIM).\n"
     "The GIL is released while searching.";
 
@@ -173,11 +179,12 @@ PyObject *mvke_py_per_task(const mvke_result *res, PyObject *names, int64_t nu, 
 }
 
 PyObject *mvke_py_user_tags(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"index", "tags", "user_ids", "m", "task", NULL};
+    static char *kwlist[] = {"index", "tags", "user_ids", "m", "task", "prob", NULL};
     PyObject *io, *to, *uo;
     const char *task = NULL;
     long long m;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOL|z:user_tags", kwlist, &io, &to, &uo, &m, &task)) return NULL;
+    int prob = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOL|zp:user_tags", kwlist, &io, &to, &uo, &m, &task, &prob)) return NULL;
     mvke_index *users = mvke_py_index_of(io, "index");
     mvke_tags *tags = users ? mvke_py_tags_of(to, "tags", NULL, NULL) : NULL;
     if (!tags) return NULL;
@@ -199,7 +206,7 @@ PyObject *mvke_py_user_tags(PyObject *Py_UNUSED(self), PyObject *args, PyObject 
     mvke_result_free(res);
     Py_XDECREF(names);
     Py_DECREF(ids);
-    return ret;
+    return prob ? mvke_py_as_prob(ret) : ret;
 }
 
 const char mvke_py_last_search_stats_doc[] =

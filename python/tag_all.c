@@ -17,13 +17,14 @@ typedef struct tag_all_iter {
     char *task;      /* NULL: every task */
     PyObject *names; /* the task names the dicts are keyed by */
     int64_t m, block, next, n;
+    int prob; /* probabilities instead of scores */
     int K, d;
     float *x;  /* one block of rows */
     int busy;  /* a block is being scored (without the GIL): a second next() must not share x */
 } tag_all_iter;
 
 const char mvke_py_tag_all_doc[] =
-    "tag_all(index, tags, m, block_users=16384, task=None)\n--\n\n"
+    "tag_all(index, tags, m, block_users=16384, task=None, prob=False)\n--\n\n"
     "Batch tagging: the top-m tags of every user of index, as a generator of blocks.\n"
     "\n"
     "    for user_ids, per_task in mvke.tag_all(index, tags, 10):\n"
@@ -32,6 +33,7 @@ const char mvke_py_tag_all_doc[] =
     "Each item is (user_ids, per_task): user_ids an int64 array of up to block_users ids (users in\n"
     "storage order, each once), per_task a dict {task: (D, I)} over every task (or only task),\n"
     "D (n, m) float32 scores, descending, I (n, m) int64 tag ids, padded with -inf / -1.\n"
+    "prob=True: D holds probabilities sigmoid(score).\n"
     "Memory is one block whatever the number of users. Changing the index while iterating raises\n"
     "mvke.Error at the next block. The GIL is released while a block is scored.";
 
@@ -62,11 +64,12 @@ static void iter_dealloc(tag_all_iter *it) {
 }
 
 PyObject *mvke_py_tag_all(PyObject *Py_UNUSED(self), PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"index", "tags", "m", "block_users", "task", NULL};
+    static char *kwlist[] = {"index", "tags", "m", "block_users", "task", "prob", NULL};
     PyObject *io, *to;
     long long m, block = 16384;
     const char *task = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOL|Lz:tag_all", kwlist, &io, &to, &m, &block, &task)) return NULL;
+    int prob = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOL|Lzp:tag_all", kwlist, &io, &to, &m, &block, &task, &prob)) return NULL;
     int K, d, tK, td;
     mvke_index *users = mvke_py_index_of(io, "index");
     mvke_tags *tags = users ? mvke_py_tags_of(to, "tags", &tK, &td) : NULL;
@@ -99,6 +102,7 @@ PyObject *mvke_py_tag_all(PyObject *Py_UNUSED(self), PyObject *args, PyObject *k
     it->names = names;
     it->m = m;
     it->block = block;
+    it->prob = prob;
     it->next = 0;
     it->n = 0;
     it->K = K;
@@ -162,6 +166,7 @@ static PyObject *iter_block(tag_all_iter *it) {
     }
     /* Always a dict, keyed by task: with one task the result's lists are already user-major. */
     PyObject *per = mvke_py_per_task(res, it->names, b, it->m, 1);
+    if (it->prob) mvke_py_as_prob(per);
     mvke_result_free(res);
     if (!per) {
         Py_DECREF(ids);

@@ -57,10 +57,10 @@ static void tags_dealloc(mvke_py_tags *self) {
 }
 
 static int tags_init(mvke_py_tags *self, PyObject *args, PyObject *kw) {
-    static char *kwlist[] = {"K", "d", "storage", "threads", NULL};
+    static char *kwlist[] = {"K", "d", "storage", "threads", "score", NULL};
     int K, d, threads = 0;
-    const char *storage = "f32";
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|si:Tags", kwlist, &K, &d, &storage, &threads)) return -1;
+    const char *storage = "f32", *score = "cosine";
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "ii|sis:Tags", kwlist, &K, &d, &storage, &threads, &score)) return -1;
     if (self->tags) {
         mvke_py_failf(MVKE_ERR_INVALID, "an mvke.Tags is initialised once");
         return -1;
@@ -73,6 +73,7 @@ static int tags_init(mvke_py_tags *self, PyObject *args, PyObject *kw) {
     mvke_index_options_init(&opts);
     opts.threads = threads;
     mvke_status st = mvke_storage_from_name(storage, &opts.storage);
+    if (st == MVKE_OK) st = mvke_score_from_name(score, &opts.score);
     if (st == MVKE_OK) st = mvke_tags_new(&self->tags, K, d, &opts);
     if (st != MVKE_OK) {
         mvke_py_fail(st);
@@ -354,7 +355,16 @@ static PyObject *get_d(mvke_py_tags *self, void *Py_UNUSED(c)) {
     return ready(self) ? PyLong_FromLong(self->d) : NULL;
 }
 
+static PyObject *get_score(mvke_py_tags *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    mvke_score s;
+    mvke_tags_score(self->tags, &s);
+    return PyUnicode_FromString(mvke_score_name(s));
+}
+
 static PyGetSetDef tags_getset[] = {
+    {"score", (getter)get_score, NULL, "'cosine' or 'dot', as Tags() takes it: an index and a table searched\n"
+     "together have the same score.", NULL},
     {"tasks", (getter)get_tasks, NULL, "The names of the tasks, in declaration order (a list of str).", NULL},
     {"K", (getter)get_K, NULL, "Experts per user.", NULL},
     {"d", (getter)get_d, NULL, "Dimension of a tag embedding and of an expert vector.", NULL},
@@ -385,7 +395,7 @@ static PySequenceMethods tags_as_sequence = {
 };
 
 PyDoc_STRVAR(tags_doc,
-    "Tags(K, d, storage='f32', threads=0)\n--\n\n"
+    "Tags(K, d, storage='f32', threads=0, score='cosine')\n--\n\n"
     "A tag table for users of K experts of dimension d: tasks, each using a subset of the experts,\n"
     "and per task its tags, each an embedding q (d floats) with gates w (K floats, zero outside the\n"
     "task's experts) - given, or computed from virtual kernels (set_vk). len(tags) counts every tag\n"

@@ -426,6 +426,10 @@ MVKE_API mvke_status mvke_tags_add_task(mvke_tags *tags, const char *name, const
  * every task, and for tasks declared later. Errors: MVKE_ERR_INVALID (NULL, threads < 0). */
 MVKE_API mvke_status mvke_tags_set_threads(mvke_tags *tags, int threads);
 
+/* The score the table's searches compute (its options' score, mvke_index_options). Errors:
+ * MVKE_ERR_INVALID (NULL). */
+MVKE_API mvke_status mvke_tags_score(const mvke_tags *tags, mvke_score *score);
+
 /* The number of tasks, and the name and subset of task i (pointers owned by the table). */
 MVKE_API mvke_status mvke_tags_ntasks(const mvke_tags *tags, int *ntasks);
 MVKE_API mvke_status mvke_tags_task(const mvke_tags *tags, int i, const char **name, const int **experts,
