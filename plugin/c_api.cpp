@@ -44,6 +44,15 @@ extern "C" int mvke_faiss_tag_index_new(FaissIndex **out, int K, int d) {
     MVKE_FAISS_CATCH
 }
 
+extern "C" int mvke_faiss_tag_index_new_with(FaissIndex **out, int K, int d, const char *options) {
+    try {
+        mvke::require(out != nullptr, "mvke_faiss_tag_index_new_with: out is NULL");
+        *out = nullptr;
+        *out = reinterpret_cast<FaissIndex *>(static_cast<faiss::Index *>(new mvke::IndexMVKETags(K, d, options)));
+    }
+    MVKE_FAISS_CATCH
+}
+
 extern "C" int mvke_faiss_is_mvke(const FaissIndex *index) {
     return index && dynamic_cast<const mvke::IndexMVKE *>(as_index(index)) != nullptr;
 }

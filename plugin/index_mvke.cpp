@@ -38,16 +38,23 @@ static mvke_index *new_core(int K, int d) {
     return ix;
 }
 
-/* The same with a storage string ("pq:8", "sq8,refine"). */
+/* The same with an options string: a storage, then any of ",refine", ",dot", ",cosine"
+ * ("pq:8", "sq8,refine", "f16,dot"). */
 static mvke_index *new_core_with(int K, int d, const char *storage) {
     require(storage != nullptr, "mvke: the storage is NULL");
-    std::string name(storage);
+    std::string all(storage), name = all.substr(0, all.find(','));
     mvke_index_options o;
     mvke_index_options_init(&o);
-    const std::string suffix = ",refine";
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-        o.refine = 1;
-        name.resize(name.size() - suffix.size());
+    for (size_t at = all.find(','); at != std::string::npos;) {
+        const size_t end = all.find(',', at + 1);
+        const std::string flag = all.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+        if (flag == "refine") o.refine = 1;
+        else if (flag == "dot") o.score = MVKE_SCORE_DOT;
+        else if (flag == "cosine") o.score = MVKE_SCORE_COSINE;
+        else
+            throw faiss::FaissException("mvke: options \"" + all + "\": unknown option \"" + flag +
+                                        "\" after the storage (known: refine, dot, cosine)");
+        at = end;
     }
     check(mvke_index_options_set_storage(&o, name.c_str()), "the storage");
     mvke_index *ix = nullptr;

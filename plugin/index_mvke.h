@@ -71,6 +71,7 @@ struct IndexMVKE : faiss::Index {
  * rows x[u]. The core index is symmetric in its two rows, so this is the same code. */
 struct IndexMVKETags : IndexMVKE {
     IndexMVKETags(int K, int d) : IndexMVKE(K, d) {}
+    IndexMVKETags(int K, int d, const char *options) : IndexMVKE(K, d, options) {}
     /* As IndexMVKE::adopt. */
     static IndexMVKETags *adopt(mvke_index *ix);
 

@@ -546,3 +546,75 @@ Test(index_mvke, tag_index_returns_top_tags_of_a_user) {
     free(w);
     free(z);
 }
+
+/* A dot index ("f32,dot") is FAISS's inner product with FAISS's own meaning: its search and
+ * range search agree with IndexFlatIP over the same rows (labels equal but for near-ties,
+ * distances within float32 rounding of a sum of K*d products), user index and tag index alike;
+ * an unknown option after the storage is refused with the known ones. */
+Test(index_mvke, dot_index_answers_as_faiss_index_flat_ip) {
+    ref_seed(77);
+    enum { NU = 700, NQ = 9, KK = 12 };
+    float *x = malloc(sizeof(float) * NU * D), q[NQ * DE], w[NQ * K], z[NQ * D];
+    ref_fill_normal(x, (int64_t)NU * D);
+    make_tags(NQ, q, w, z);
+    for (int t = 0; t < NQ; t++) /* tags on experts 1-3, as a task */
+        for (int j = 0; j < DE; j++) z[t * D + j] = z[t * D + 4 * DE + j] = 0.0f;
+    FaissIndex *dot = NULL, *tagix = NULL;
+    FaissIndexFlatIP *flat = NULL, *flatz = NULL;
+    OK(mvke_faiss_user_index_new_with(&dot, K, DE, "f32,dot"));
+    OK(faiss_IndexFlatIP_new_with(&flat, D));
+    OK(faiss_Index_add(dot, NU, x));
+    OK(faiss_Index_add(flat, NU, x));
+    float dm[NQ * KK], df[NQ * KK];
+    int64_t lm[NQ * KK], lf[NQ * KK];
+    OK(faiss_Index_search(dot, NQ, z, KK, dm, lm));
+    OK(faiss_Index_search(flat, NQ, z, KK, df, lf));
+    int above1 = 0;
+    for (int i = 0; i < NQ * KK; i++) {
+        const float tol = 1e-5f * (1.0f + fabsf(df[i]));
+        cr_assert(fabsf(dm[i] - df[i]) <= tol, "slot %d: %g, IndexFlatIP %g", i, (double)dm[i], (double)df[i]);
+        if (lm[i] != lf[i]) /* only a near-tie may swap */
+            cr_assert(fabsf(dm[i] - dm[i % KK ? i - 1 : i + 1]) <= 2 * tol, "slot %d: label %lld, IndexFlatIP %lld", i,
+                      (long long)lm[i], (long long)lf[i]);
+        above1 |= dm[i] > 1.0f;
+    }
+    cr_assert(above1, "dot scores beyond 1 (no cosine)");
+    /* Range search: the same users above a radius, but for those within rounding of it. */
+    FaissRangeSearchResult *rm = NULL, *rf = NULL;
+    OK(faiss_RangeSearchResult_new(&rm, NQ));
+    OK(faiss_RangeSearchResult_new(&rf, NQ));
+    const float radius = dm[KK - 1];
+    OK(faiss_Index_range_search(dot, NQ, z, radius, rm));
+    OK(faiss_Index_range_search(flat, NQ, z, radius, rf));
+    size_t *limm, *limf;
+    faiss_RangeSearchResult_lims(rm, &limm);
+    faiss_RangeSearchResult_lims(rf, &limf);
+    cr_assert(limm[NQ] > 0);
+    const size_t diff = limm[NQ] > limf[NQ] ? limm[NQ] - limf[NQ] : limf[NQ] - limm[NQ];
+    cr_assert(diff <= 2, "range search: %zu results, IndexFlatIP %zu", limm[NQ], limf[NQ]);
+    faiss_RangeSearchResult_free(rm);
+    faiss_RangeSearchResult_free(rf);
+    /* User -> tags: a dot tag index of the gated rows, searched with user rows. */
+    OK(mvke_faiss_tag_index_new_with(&tagix, K, DE, "f32,dot"));
+    OK(faiss_IndexFlatIP_new_with(&flatz, D));
+    OK(faiss_Index_add(tagix, NQ, z));
+    OK(faiss_Index_add(flatz, NQ, z));
+    float tm[5 * 4], tf[5 * 4];
+    int64_t km[5 * 4], kf[5 * 4];
+    OK(faiss_Index_search(tagix, 5, x, 4, tm, km));
+    OK(faiss_Index_search(flatz, 5, x, 4, tf, kf));
+    for (int i = 0; i < 20; i++)
+        cr_assert(fabsf(tm[i] - tf[i]) <= 1e-5f * (1.0f + fabsf(tf[i])), "user %d: tag score %g, IndexFlatIP %g", i / 4,
+                  (double)tm[i], (double)tf[i]);
+    FaissIndex *bad = NULL;
+    FAILS(mvke_faiss_user_index_new_with(&bad, K, DE, "f32,ip"));
+    cr_assert(strstr(faiss_get_last_error(), "refine, dot, cosine"), "%s", faiss_get_last_error());
+    cr_assert_null(bad);
+    OK(mvke_faiss_user_index_new_with(&bad, K, DE, "sq8,refine,dot"));
+    faiss_Index_free(bad);
+    faiss_Index_free(dot);
+    faiss_Index_free(tagix);
+    faiss_Index_free(flat);
+    faiss_Index_free(flatz);
+    free(x);
+}

@@ -6,7 +6,9 @@
  * (add, add_with_ids, search, range_search, remove_ids, reset, reconstruct, reconstruct_n,
  * assign, ntotal, d, ...), they can be shards of faiss_IndexShards, and they are freed with
  * faiss_Index_free. The scores ("distances" in FAISS's words) are the gated cosines of mvke.h,
- * in [-1, 1].
+ * in [-1, 1], or for an index made with the dot score (",dot" below) the inner products
+ * <x, z> = sum_k w_k <e_k, q>: then the index answers exactly as FAISS's IndexFlatIP over the
+ * same rows (inner product with FAISS's own meaning), faster for a task on a subset of experts.
  *
  * Two kinds of index, one row layout (K*d floats per row):
  *  - the user index stores user rows x[u] (the K expert vectors back to back) and is searched
@@ -50,7 +52,8 @@ int mvke_faiss_user_index_new(FaissIndex **out, int K, int d);
 
 /* A new empty user index whose rows are kept in the given storage: "f32", "f16", "bf16",
  * "sq8", "pq" or "pq:M" (mvke_index_options_set_storage), optionally followed by ",refine"
- * (a codec that also keeps its float32 rows and returns exact scores, mvke_index_set_refine).
+ * (a codec that also keeps its float32 rows and returns exact scores, mvke_index_set_refine)
+ * and by ",dot" (the dot score, mvke_score; ",cosine" is the default), e.g. "f32,dot".
  * An index with a codec (sq8, pq) starts untrained: faiss_Index_is_trained says 0 until
  * faiss_Index_train has seen a sample (mvke_index_train), and add and search fail before.
  * Errors as mvke_faiss_user_index_new, and an unknown storage. */
@@ -60,6 +63,10 @@ int mvke_faiss_user_index_new_with(FaissIndex **out, int K, int d, const char *s
  * task's tags (add them with faiss_Index_add_with_ids, ids = tag ids) and is searched with user
  * rows x[u]. Same conventions and errors as mvke_faiss_user_index_new. */
 int mvke_faiss_tag_index_new(FaissIndex **out, int K, int d);
+
+/* The same with the options string of mvke_faiss_user_index_new_with ("f32,dot": a tag index of
+ * the dot score, to search with the user rows of a dot user index). */
+int mvke_faiss_tag_index_new_with(FaissIndex **out, int K, int d, const char *options);
 
 /* Whether index is one of the two MVKE index types (1) or another FAISS index (0). */
 int mvke_faiss_is_mvke(const FaissIndex *index);
