@@ -963,6 +963,12 @@ Test(cli, dot_score_and_probabilities) {
     cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", P("dotnpy"), "--format", "npy", "--prob", NULL), 0, "%s", err_text);
     cr_assert_eq(access(P("dotnpy/interest.probs.npy"), F_OK), 0);
     cr_assert_neq(access(P("dotnpy/interest.scores.npy"), F_OK), 0);
+    /* A checkpoint of the format before --prob is refused with what to do. */
+    write_bytes(P("old.tsv"), "user_id\ttask\trank\ttag_id\tscore\n", 31);
+    const char *ck = "mvke tag-all checkpoint 1\npartial yes\nnext_user 0\noutput_bytes 31\n";
+    write_bytes(P("old.tsv.checkpoint"), ck, strlen(ck));
+    cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", P("old.tsv"), "--resume", NULL), 3, "%s", err_text);
+    cr_assert(strstr(err_text, "another version of this program (mvke tag-all checkpoint 1); give --force"), "%s", err_text);
     /* merge refuses two scores; build refuses an unknown score. */
     rc = tool("build", "-o", P("cos.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
               "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL);

@@ -179,8 +179,8 @@ Test(mpi, killed_rank_then_resume) {
     /* Rank 1 killed after the final barrier, before removing its checkpoint (at its end), while
      * the others removed theirs: the run is finished, and --resume says so on every rank. */
     cr_assert_eq(sh("u=$($M info bs.00001.mvke | awk '$1 == \"users\" {print $2}'); "
-                    "printf 'mvke tag-all checkpoint 1\\npartial yes (the output is incomplete: continue with --resume)\\n"
-                    "index_bytes %%s\\nindex_fingerprint %%s\\nusers %%s\\ntop 3\\ntask *\\nformat tsv\\nblock_users 64\\n"
+                    "printf 'mvke tag-all checkpoint 2\\npartial yes (the output is incomplete: continue with --resume)\\n"
+                    "index_bytes %%s\\nindex_fingerprint %%s\\nusers %%s\\ntop 3\\ntask *\\nformat tsv\\nvalues score\\nblock_users 64\\n"
                     "part 1 of 3: positions 0-%%s\\nnext_user %%s\\noutput_bytes %%s\\n' "
                     "$(stat -c %%s bs.00001.mvke) $($M info bs.00001.mvke | awk '$1 == \"fingerprint\" {print $2}') $u $u $u "
                     "$(stat -c %%s b.tsv.part-00001) > b.tsv.part-00001.checkpoint && cp b.tsv.part-00001 p1.before"), 0);
@@ -227,4 +227,31 @@ Test(mpi, rank_out_of_memory_ends_the_job) {
     cr_assert_lt(time(NULL) - t0, 20, "a job with a rank out of memory took %lld s to fail", (long long)(time(NULL) - t0));
     cr_assert_eq(sh("grep -q 'rank 1: mvke tag-all: allocating a block: MVKE_ERR_NOMEM' oom.err"), 0,
                  "the message does not name the rank and the failure");
+}
+
+/* A dot-score index, shared or sharded, over 3 ranks: audiences (top-N, --min-prob with
+ * --prob), users' tags and tag-all with --prob equal one process byte for byte. */
+Test(mpi, dot_index_answers_as_one_process) {
+    cr_assert_eq(sh("$M build -o dot.mvke --experts w/users.npy --ids w/user_ids.npy --tags w/tags.tsv "
+                    "--tag-emb w/tag_emb.npy --gates w/gates.npy --task interest=0-2 --task intention=1-4 --score dot "
+                    "2>/dev/null && $M shard dot.mvke --parts 3 --grain 1024 -o ds >/dev/null"), 0);
+    static const char *cmds[] = {
+        "$RUN $M audience $SRC --task interest --tag 1,2,5,30 --top 40 > $OUT",
+        "$RUN $M audience $SRC --task intention --tag 1,2,5 --min-prob 0.7 --prob > $OUT",
+        "$RUN $M tags $SRC --user 5,2999,1000,17 --top 3 --prob > $OUT",
+        "$RUN $M tag-all $SRC --top 4 --block-users 256 --prob -o $OUT 2>/dev/null",
+    };
+    const char *srcs[2] = {"dot.mvke", "--shards ds"};
+    for (int c = 0; c < 4; c++) {
+        cr_assert_eq(sh("RUN= SRC=dot.mvke OUT=dref.%d; %s", c, cmds[c]), 0, "one process: %s", cmds[c]);
+        cr_assert_eq(sh("test $(wc -l < dref.%d) -gt 3", c), 0, "%s: too few lines to compare", cmds[c]);
+        for (int s = 0; s < 2; s++) {
+            cr_assert_eq(sh("RUN=\"$MPI -np 3\" SRC='%s' OUT=dout.%d.%d; %s%s", srcs[s], c, s, cmds[c],
+                            c == 3 ? " && $M concat $OUT" : ""), 0, "3 ranks (%s): %s", srcs[s], cmds[c]);
+            char a[32], b[32];
+            snprintf(a, sizeof a, "dref.%d", c);
+            snprintf(b, sizeof b, "dout.%d.%d", c, s);
+            cr_assert(same(a, b), "3 ranks (%s) differ from one process: %s", srcs[s], cmds[c]);
+        }
+    }
 }

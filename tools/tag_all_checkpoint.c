@@ -20,6 +20,9 @@ int cli_tag_io_fail(const char *what, const char *path) {
     return CLI_EXIT_IO;
 }
 
+/* The first line; 2 since the values line (--prob). */
+#define CKPT_MAGIC "mvke tag-all checkpoint 2"
+
 /* The checkpoint's text for a position and output length. */
 static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *buf, size_t cap) {
     char part[128] = "";
@@ -27,7 +30,7 @@ static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *b
         snprintf(part, sizeof part, "part %d of %d: positions %lld-%lld\n", r->rank, r->nranks, (long long)r->lo,
                  (long long)r->hi);
     return snprintf(buf, cap,
-                    "mvke tag-all checkpoint 1\npartial yes (the output is incomplete: continue with --resume)\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
+                    CKPT_MAGIC "\npartial yes (the output is incomplete: continue with --resume)\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
                     "task %s\nformat %s\nvalues %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
                     r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->prob ? "prob" : "score", r->block, part, (long long)next, (unsigned long long)bytes);
@@ -93,6 +96,11 @@ int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uin
     unsigned long long ob;
     if (!p || sscanf(p, "next_user %lld\noutput_bytes %llu\n", &nu, &ob) != 2) {
         fprintf(stderr, "mvke tag-all: %s: not a checkpoint of this program\n", r->ckpt);
+        return CLI_EXIT_DATA;
+    }
+    if (strncmp(text, CKPT_MAGIC "\n", sizeof CKPT_MAGIC)) {
+        fprintf(stderr, "mvke tag-all: %s was written by another version of this program (%.*s); give --force instead "
+                "of --resume to start over\n", r->ckpt, (int)strcspn(text, "\n"), text);
         return CLI_EXIT_DATA;
     }
     char want[1024];
