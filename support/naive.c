@@ -65,7 +65,8 @@ static void materialise_and_score(bench_naive *nv, const float *q, const float *
             dot += e[j] * q[j];
             en += e[j] * e[j];
         }
-        score[u] = en > 0 && qn > 0 ? (float)(dot / (sqrt(en) * qn)) : 0.0f;
+        if (nv->kind == MVKE_SCORE_DOT) score[u] = dot;
+        else score[u] = en > 0 && qn > 0 ? (float)(dot / (sqrt(en) * qn)) : 0.0f;
     }
     nv->materialise_s += t1 - t0;
     nv->scan_s += bench_now() - t1;

@@ -3,7 +3,7 @@
  * (the demo's "against the naive method", the benchmark's "naive" rows): what a user would write
  * without this library. For each tag it materialises the tag-specific user vector
  * E(u) = sum_k w[k] e_k(u) for every user into a buffer, then scans the buffer computing
- * cos(E(u), q) and keeps the best through the library's own selection (kernels/cpu/topk.h), so
+ * cos(E(u), q) (or <E(u), q> for the dot score) and keeps the best through the library's own selection (kernels/cpu/topk.h), so
  * that its answers can be compared with mvke_index_search entry by entry.
  *
  * Numerics are those of plain float32 code: E and the dot products accumulate in float; the
@@ -24,6 +24,7 @@ typedef struct bench_naive {
     const float *x;       /* n rows of K*d floats (the caller's, not copied) */
     const int64_t *ids;   /* n ids (the caller's), or NULL for 0 .. n-1 */
     int threads;          /* 0: OpenMP's default */
+    mvke_score kind;      /* the scan's score: cosine (after init), or dot <E(u), q> */
     float *E;             /* n x d: the materialised vectors */
     float *score;         /* n: the scan's scores */
     double materialise_s; /* seconds of the last call's two steps, summed over its tags */

@@ -80,6 +80,13 @@ void synth_world_options_init(synth_world_options *o) {
     o->prefs_min = 2;
     o->prefs_max = 4;
     o->funnel = 0.4f;
+    o->tag_norm = 0.0f;
+    o->user_scale = 1.0f;
+}
+
+void synth_world_options_for_score(synth_world_options *o, mvke_score score) {
+    o->tag_norm = score == MVKE_SCORE_DOT ? 1.0f : 0.0f;
+    o->user_scale = score == MVKE_SCORE_DOT ? 3.0f : 1.0f;
 }
 
 int synth_world_options_check(const synth_world_options *o, char *msg, size_t cap) {
@@ -112,7 +119,8 @@ int synth_world_options_check(const synth_world_options *o, char *msg, size_t ca
     }
     if (!(o->temperature > 0) || !isfinite(o->temperature)) BAD("temperature must be > 0");
     if (!(o->vk_norm >= 0) || !(o->facet_weight >= 0) || !(o->tag_spread >= 0) || !(o->task_spread >= 0) ||
-        !(o->user_noise >= 0) || !isfinite(o->vk_norm + o->facet_weight + o->tag_spread + o->task_spread + o->user_noise))
+        !(o->user_noise >= 0) || !(o->tag_norm >= 0) || !(o->user_scale > 0) ||
+        !isfinite(o->vk_norm + o->facet_weight + o->tag_spread + o->task_spread + o->user_noise + o->tag_norm + o->user_scale))
         BAD("vk norm, facet weight, spreads and noise must be finite and >= 0");
     if (o->prefs_min < 1 || o->prefs_max < o->prefs_min || o->prefs_max > SYNTH_WORLD_MAX_PREFS)
         BAD("preferences per user must satisfy 1 <= min <= max <= %d", SYNTH_WORLD_MAX_PREFS);
@@ -251,6 +259,10 @@ static mvke_status build_tags(synth_world *w, float *h) {
             const float *hi = h + (size_t)i * d, *gf = g + (size_t)w->tag_facet[i] * d;
             random_direction(&rq, d, o->task_spread, step);
             for (int j = 0; j < d; j++) q[j] = hi[j] + o->facet_weight * gf[j] + step[j];
+            if (o->tag_norm > 0.0f) {
+                normalize(d, q);
+                for (int j = 0; j < d; j++) q[j] *= o->tag_norm;
+            }
             st = mvke_gates_from_vk(K, d, q, w->vk, o->tasks[t].experts, o->tasks[t].nexperts, o->temperature,
                                     w->w + ((size_t)t * w->ntags + i) * K);
             if (st != MVKE_OK) break;
@@ -385,6 +397,8 @@ static void make_user(const synth_world *w, const expert_use *u_of, int64_t u, f
             float s = strength[a] * (float)cnt / (float)u_of->users_of[k];
             for (int j = 0; j < d; j++) e[j] += s * dir[a][j];
         }
+        if (o->user_scale != 1.0f)
+            for (int j = 0; j < d; j++) e[j] *= o->user_scale;
     }
 }
 

@@ -51,7 +51,17 @@ typedef struct synth_world_options {
     int prefs_min, prefs_max; /* level-1 topics a user prefers in the first task (2, 4) */
     float funnel;          /* chance that a preference carries over to the next task (0.4);
                               at least one always does */
+    float tag_norm;        /* > 0: every tag embedding q is scaled to this length before its gates
+                              are taken (0: as made, longer for deeper tags) */
+    float user_scale;      /* every user row is multiplied by it (1) */
 } synth_world_options;
+
+/* The world planted for a score (mvke_score): the defaults for the cosine; for the dot score,
+ * tags of one length (1), so that no tag wins by its norm, and users scaled by 3, so that the
+ * dot products of planted preferences are confident logits (mostly 3-6, sigmoid 0.95-0.998;
+ * the demo's default threshold for dot is 3)
+ * and the others stay near 0 (docs/demo.md). */
+void synth_world_options_for_score(synth_world_options *o, mvke_score score);
 
 /* A generated world. Tags are numbered i = 0 .. ntags-1 in level order (all level-1 tags, then
  * level 2, ...); every task has every tag, and row task*ntags + i of q and w is tag i of that

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,60 @@ Test(demo, small_run_shows_everything_and_writes_the_report, .timeout = 300) {
     snprintf(path, sizeof path, "%s/world/users.npy", rep);
     struct stat sb;
     cr_assert_eq(stat(path, &sb), 0, "the world's files are written");
+    free(so);
+    free(se);
+    remove_tree(dir);
+}
+
+/* The demo of the dot score: a world planted for it (unit tags, scaled users), the index and
+ * the naive method in dot products, precision well above random, the threshold a score of 3,
+ * and the pictures' axis the scores' own range; the index file keeps the score. */
+Test(demo, dot_score_run, .timeout = 300) {
+    char dir[] = "/tmp/mvke-demo-XXXXXX", rep[600], out[600], err[600], path[700];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(rep, sizeof rep, "%s/report", dir);
+    snprintf(out, sizeof out, "%s/stdout", dir);
+    snprintf(err, sizeof err, "%s/stderr", dir);
+    const char *args[] = {"demo", "--users", "3000", "--score", "dot", "--out", rep, NULL};
+    int rc = run_mvke(out, err, args);
+    char *so = slurp(out), *se = slurp(err);
+    cr_assert_eq(rc, 0, "exit %d; stderr:\n%s", rc, se);
+    cr_assert_not_null(strstr(so, "users with score >= 3.00"), "%s", so);
+    cr_assert_not_null(strstr(so, "then a dot-product scan"), "%s", so);
+    const char *tasks[] = {"\ninterest ", "\nintention "};
+    for (int t = 0; t < 2; t++) {
+        const char *line = strstr(strstr(so, "== Precision at 10"), tasks[t]);
+        cr_assert_not_null(line);
+        char name[32];
+        double p, b;
+        cr_assert_eq(sscanf(line, "%31s %lf %lf", name, &p, &b), 3, "%.80s", line);
+        cr_assert(p > 0.6 && p > 3 * b, "%s: precision %f against random %f", name, p, b);
+    }
+    long long same, total;
+    const char *agree = strstr(so, "Same answers: ");
+    cr_assert_not_null(agree);
+    cr_assert_eq(sscanf(agree, "Same answers: %lld of %lld", &same, &total), 2);
+    cr_assert(total > 0 && same == total, "the naive dot scan agrees: %lld of %lld", same, total);
+    /* The histogram's bins span the dot scores (first and last bin centres). */
+    snprintf(path, sizeof path, "%s/scores.dat", rep);
+    char *dat = slurp(path);
+    double lo = NAN, hi = NAN, c;
+    for (char *l = strtok(dat, "\n"); l; l = strtok(NULL, "\n"))
+        if (l[0] != '#' && sscanf(l, "%lf", &c) == 1) {
+            if (isnan(lo)) lo = c;
+            hi = c;
+        }
+    cr_assert(lo < 0 && hi > 4 && hi < 20, "score bins from %g to %g", lo, hi);
+    free(dat);
+    snprintf(path, sizeof path, "%s/index.mvke", rep);
+    mvke_index *ix;
+    mvke_tags *tg;
+    cr_assert_eq(mvke_file_open(path, 0, &ix, &tg), MVKE_OK, "%s", mvke_last_error());
+    mvke_score sc;
+    mvke_index_score(ix, &sc);
+    cr_assert_eq(sc, MVKE_SCORE_DOT);
+    mvke_index_free(ix);
+    mvke_tags_free(tg);
     free(so);
     free(se);
     remove_tree(dir);

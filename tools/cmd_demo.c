@@ -7,6 +7,7 @@
  * It writes the world's files, an index file (reopened and checked), and a report folder with
  * pictures (report.h). Progress and notes go to stderr.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,20 @@ static int write_report(cli_demo *dm) {
     memset(&r, 0, sizeof r);
     r.world = w;
     r.threshold = dm->threshold;
+    r.dot = dm->score == MVKE_SCORE_DOT;
+    r.lo = -0.6;
+    r.hi = 1.0;
+    if (r.dot) { /* the scores' own range over the named tags, a little wider */
+        float lo = INFINITY, hi = -INFINITY;
+        for (int t = 0; t < w->opt.ntasks; t++)
+            for (int s = 0; s < NAMED_PER_TASK; s++)
+                for (int64_t u = 0; dm->scores[t][s] && u < w->opt.nusers; u++) {
+                    lo = dm->scores[t][s][u] < lo ? dm->scores[t][s][u] : lo;
+                    hi = dm->scores[t][s][u] > hi ? dm->scores[t][s][u] : hi;
+                }
+        r.lo = floor(lo * 4.0) / 4.0;
+        r.hi = ceil(hi * 4.0) / 4.0;
+    }
     r.top_m = (int)dm->top_m;
     for (int t = 0; t < w->opt.ntasks && r.ntags < CLI_DEMO_REPORT_MAX_TAGS; t++)
         for (int s = 0; s < NAMED_PER_TASK && r.ntags < CLI_DEMO_REPORT_MAX_TAGS; s++) {
@@ -76,6 +91,7 @@ static int run(cli_demo *dm, const cli_spec *spec) {
     o.seed = (uint64_t)dm->seed;
     o.K = (int)dm->K;
     o.d = (int)dm->d;
+    synth_world_options_for_score(&o, dm->score);
     /* The tasks keep their shape for any K: interest on the first 3/5 of the experts (0-2 of 5),
      * intention on the last 4/5 (1-4 of 5). */
     o.tasks[0].nexperts = (3 * o.K + 4) / 5;
@@ -110,6 +126,7 @@ static int run(cli_demo *dm, const cli_spec *spec) {
     mvke_index_options io;
     mvke_index_options_init(&io);
     io.threads = (int)dm->threads;
+    io.score = dm->score;
     if ((st = synth_world_users(w, &io, &dm->users)) != MVKE_OK) return cli_fail("demo", st, "adding the users");
     if ((st = synth_world_tags(w, &io, &dm->tags)) != MVKE_OK) return cli_fail("demo", st, "adding the tags");
     double t_build = bench_now() - t0;
@@ -146,9 +163,10 @@ int cli_cmd_demo(int argc, char **argv) {
     dm.top_m = 10;
     dm.K = 5;
     dm.d = 30;
-    dm.threshold = 0.5f;
     dm.out = "mvke-demo-report";
     int no_files = 0;
+    const char *score_s = NULL;
+    dm.threshold = NAN;
     const cli_option options[] = {
         {.name = "--users", .metavar = "N", .help = "number of users (default 200000)", .kind = CLI_INT,
          .dst = &dm.nusers, .min = 1, .max = 1e18},
@@ -162,8 +180,10 @@ int cli_cmd_demo(int argc, char **argv) {
          .dst = &dm.d, .min = 1, .max = MVKE_MAX_D},
         {.name = "--top", .metavar = "M", .help = "tags per user and task in the batch tagging (default 10)",
          .kind = CLI_INT, .dst = &dm.top_m, .min = 1, .max = 1e18},
-        {.name = "--threshold", .metavar = "S", .help = "audience score threshold (default 0.5)",
-         .kind = CLI_FLOAT, .dst = &dm.threshold, .min = -1, .max = 1},
+        {.name = "--threshold", .metavar = "S", .help = "audience score threshold (default 0.5 for the cosine, 3 for dot)",
+         .kind = CLI_FLOAT, .dst = &dm.threshold, .min = -INFINITY, .max = INFINITY},
+        {.name = "--score", .metavar = "cosine|dot", .help = "the score of the index (default cosine; docs/scores.md)",
+         .kind = CLI_STRING, .dst = &score_s},
         {.name = "--threads", .metavar = "T", .help = "search threads (default 0: all cores)", .kind = CLI_INT,
          .dst = &dm.threads, .min = 0, .max = 1e18},
         {.name = "--no-files", .metavar = NULL,
@@ -181,6 +201,11 @@ int cli_cmd_demo(int argc, char **argv) {
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
     dm.files = !no_files;
+    if (score_s && mvke_score_from_name(score_s, &dm.score) != MVKE_OK)
+        return cli_usage_error(&spec, "--score %s: %s", score_s, mvke_last_error());
+    if (isnan(dm.threshold)) dm.threshold = dm.score == MVKE_SCORE_DOT ? 3.0f : 0.5f;
+    else if (dm.score == MVKE_SCORE_COSINE && !(dm.threshold >= -1.0f && dm.threshold <= 1.0f))
+        return cli_usage_error(&spec, "--threshold %g: a cosine threshold lies in [-1, 1]", (double)dm.threshold);
     double t0 = bench_now();
     dm.console = open_memstream(&dm.console_buf, &dm.console_len);
     rc = run(&dm, &spec);

@@ -41,6 +41,7 @@ int cli_cmd_gen(int argc, char **argv) {
     const char *out = "mvke-world";
     long long nusers = o.nusers, seed = (long long)o.seed, K = o.K, d = o.d;
     gen_tasks tasks = {&o, 0};
+    const char *score_s = NULL;
     char msg[512];
     const cli_option options[] = {
         {.name = "--out", .metavar = "DIR", .help = "output folder, created if missing (default ./mvke-world)",
@@ -66,6 +67,10 @@ int cli_cmd_gen(int argc, char **argv) {
         {.name = "--funnel", .metavar = "P",
          .help = "chance that a preference carries on to the next task (default 0.4)", .kind = CLI_FLOAT,
          .dst = &o.funnel, .min = -INFINITY, .max = INFINITY},
+        {.name = "--score", .metavar = "cosine|dot",
+         .help = "the score the world is planted for (default cosine; dot: tag embeddings of length 1\n"
+         "and users scaled so that planted pairs have confident dot products, docs/demo.md)",
+         .kind = CLI_STRING, .dst = &score_s},
     };
     const cli_spec spec = {"mvke gen",
                            "Writes a synthetic MVKE world with planted structure (docs/demo.md) as a model export:\n"
@@ -76,6 +81,10 @@ int cli_cmd_gen(int argc, char **argv) {
                            NULL, options, CLI_NOPTIONS(options)};
     int rc;
     if (!cli_parse(&spec, argc, argv, &rc)) return rc;
+    mvke_score score = MVKE_SCORE_COSINE;
+    if (score_s && mvke_score_from_name(score_s, &score) != MVKE_OK)
+        return cli_usage_error(&spec, "--score %s: %s", score_s, mvke_last_error());
+    synth_world_options_for_score(&o, score);
     o.nusers = nusers;
     o.seed = (uint64_t)seed;
     o.K = (int)K;
@@ -114,7 +123,7 @@ int cli_cmd_gen(int argc, char **argv) {
         printf(" --task %s=", o.tasks[t].name);
         for (int i = 0; i < o.tasks[t].nexperts; i++) printf("%s%d", i ? "," : "", o.tasks[t].experts[i]);
     }
-    printf("\n");
+    printf("%s\n", score == MVKE_SCORE_DOT ? " --score dot" : "");
     synth_world_free(w);
     return CLI_EXIT_OK;
 }

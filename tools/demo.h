@@ -25,6 +25,7 @@
 typedef struct cli_demo {
     long long nusers, seed, top_m, threads, K, d;
     float threshold;
+    mvke_score score; /* --score */
     const char *out;
     int files;
     synth_world *w;

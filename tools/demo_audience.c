@@ -2,6 +2,7 @@
  * demo_audience.c - section 1 of `mvke demo`: the audience of a few named tags per task (top
  * users and the users above the threshold), and every user's score for the report's pictures.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -25,7 +26,7 @@ int cli_demo_audiences(cli_demo *dm) {
                                      &above);
         /* every user's score, for the report's pictures */
         if (st == MVKE_OK)
-            st = mvke_audience_range(dm->users, dm->tags, cli_demo_task(dm, t), NAMED_PER_TASK, ids, -1.0f, NULL, &all);
+            st = mvke_audience_range(dm->users, dm->tags, cli_demo_task(dm, t), NAMED_PER_TASK, ids, -INFINITY, NULL, &all);
         if (st != MVKE_OK) {
             mvke_result_free(top);
             mvke_result_free(above);

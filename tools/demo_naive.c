@@ -17,6 +17,7 @@ int cli_demo_naive(cli_demo *dm) {
     const int64_t n = w->opt.nusers, k = n < NAIVE_K ? n : NAIVE_K;
     bench_naive nv;
     mvke_status nst = bench_naive_init(&nv, K, d, n, w->x, w->user_id, (int)dm->threads);
+    nv.kind = dm->score;
     float *lib_s = malloc(sizeof(float) * T * NAMED_PER_TASK * k), *nv_s = malloc(sizeof(float) * k);
     int64_t *lib_id = malloc(sizeof(int64_t) * T * NAMED_PER_TASK * k), *nv_id = malloc(sizeof(int64_t) * k);
     int rc = CLI_EXIT_FAIL;
@@ -76,8 +77,8 @@ int cli_demo_naive(cli_demo *dm) {
     double t_naive = bench_now() - t0;
     cli_demo_say(dm, "\n== Against the naive method ==\n"
             "Naive (the baseline, support/naive.c): for each tag, materialise sum_k w[k] e[u][k] for every "
-            "user, then a cosine scan and a top-%lld heap.\n",
-        (long long)k);
+            "user, then a %s scan and a top-%lld heap.\n",
+        dm->score == MVKE_SCORE_DOT ? "dot-product" : "cosine", (long long)k);
     cli_demo_say(dm, "Audience top-%lld of %d tags over %lld users:  naive %.3f s,  mvke %.3f s:  mvke is %.1fx faster\n",
         (long long)k, T * NAMED_PER_TASK, (long long)n, t_naive, t_lib, t_lib > 0 ? t_naive / t_lib : 0.0);
     cli_demo_say(dm, "Same answers: %lld of %lld top users agree, largest score difference at equal rank %.1e\n",

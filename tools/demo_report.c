@@ -16,11 +16,12 @@
 #include "support/gnuplot.h"
 
 /* Score bins of the histogram and the threshold grid of the audience curve. */
-#define HIST_LO (-0.6)
-#define HIST_HI 1.0
+#define HIST_LO (r->lo)
+#define HIST_HI (r->hi)
 #define HIST_BINS 80
-#define CURVE_LO (-0.2)
-#define CURVE_HI 1.0
+/* The audience curve starts where the histogram's top five eighths do. */
+#define CURVE_LO (r->lo + 0.375 * (r->hi - r->lo))
+#define CURVE_HI (r->hi)
 #define CURVE_STEPS 120
 
 int cli_demo_report_page_write(const cli_demo_report *r, const char *dir, int pictures, char *msg, size_t cap);

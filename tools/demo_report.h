@@ -25,6 +25,9 @@ typedef struct cli_demo_report_tag {
 typedef struct cli_demo_report {
     const synth_world *world;
     float threshold;        /* the audience threshold the demo used */
+    double lo, hi;          /* the score axis of the pictures: [-0.6, 1] for cosines, the scores' own
+                               range for dot products */
+    int dot;                /* the scores are dot products (mvke_score) */
     int top_m;              /* M of the precision at M */
     int ntags;              /* named tags; tags[0] gets the score histogram */
     cli_demo_report_tag tags[CLI_DEMO_REPORT_MAX_TAGS];

@@ -66,8 +66,11 @@ int cli_demo_report_page_write(const cli_demo_report *r, const char *dir, int pi
     fprintf(f, "; gates computed from virtual kernels. The structure planted in it: each user prefers a few "
                "level-1 topics, each expert carries one facet, a tag's gate favours the expert of its facet, "
                "and each task's preferences are a sparser subset of the previous task's. The score of user u "
-               "for tag t is the cosine of sum<sub>k</sub> w[t][k] e[u][k] and q[t], computed without "
-               "materialising that sum (see README.md).</p>\n");
+               "for tag t is the %s of sum<sub>k</sub> w[t][k] e[u][k] and q[t], computed without "
+               "materialising that sum (see README.md)%s.</p>\n",
+            r->dot ? "inner product" : "cosine",
+            r->dot ? "; for the dot score every tag embedding has length 1 and the users are scaled so that a planted "
+                     "preference scores a confident logit (docs/demo.md)" : "");
 
     fprintf(f, "<h2>Precision at %d</h2>\n<table>\n<tr><th>task</th><th>mvke top-%d tags</th>"
                "<th>tags drawn at random</th><th>ratio</th></tr>\n",
