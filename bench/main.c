@@ -163,7 +163,9 @@ static int parse_args(int argc, char **argv, bench_config *c, int *exit_code) {
         "64 and 256 tags; a threshold audience; batch tagging: top-10 tags of each task over 1,786 tags\n"
         "per task for a block of users) beside FAISS IndexFlatIP on the same rows, the naive method\n"
         "(materialise sum_k w_k e_k for every user, then a cosine scan) and this machine's read\n"
-        "bandwidth and sgemm throughput measured in the same run. Prints a markdown table and writes\n"
+        "bandwidth and sgemm throughput measured in the same run. With f32, the same audiences of a\n"
+        "dot-score index (mvke-dot rows: <E, q>, the very numbers IndexFlatIP computes, an exact\n"
+        "peer). Prints a markdown table and writes\n"
         "DIR/results.json, DIR/results.md and SVG plots (gnuplot).\n\n",
         "Numbers like 1e6 or 1000000 are accepted for sizes and counts.\n", options, CLI_NOPTIONS(options)};
     if (!cli_parse(&spec, argc, argv, exit_code)) return 0;
@@ -222,11 +224,12 @@ static void machine_name(char *buf, size_t cap) {
 }
 
 /* Fills a new index of the given storage with rows [0, n): generated, or copied from src. */
-static int fill_index(const bench_world *w, const mvke_index *src, int64_t n, mvke_storage storage,
+static int fill_index(const bench_world *w, const mvke_index *src, int64_t n, mvke_storage storage, mvke_score score,
                       bench_faiss *faiss, float *chunk, mvke_index **out) {
     mvke_index_options o;
     mvke_index_options_init(&o);
     o.storage = storage;
+    o.score = score;
     mvke_index *ix = NULL;
     mvke_status st = mvke_index_new(&ix, w->K, w->d, &o);
     for (int64_t first = 0; first < n && st == MVKE_OK; first += CHUNK_ROWS) {
@@ -258,7 +261,7 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
     bench_faiss *faiss = NULL;
     if (bench_faiss_new(&faiss, w->row)) return 1;
     mvke_index *ix32 = NULL, *ix16 = NULL;
-    int rc = fill_index(w, NULL, n, MVKE_STORAGE_F32, faiss, chunk, &ix32);
+    int rc = fill_index(w, NULL, n, MVKE_STORAGE_F32, MVKE_SCORE_COSINE, faiss, chunk, &ix32);
     if (rc) {
         bench_faiss_free(faiss);
         return rc;
@@ -285,8 +288,19 @@ static int run_size(const bench_config *cfg, const bench_world *w, int64_t n, fl
     if (!rc) rc = bench_run_naive(cfg, w, rows, n, min_score, rep);
     free(own);
     bench_faiss_free(faiss);
+    /* The dot score (float32): the same computation as FAISS's IndexFlatIP over the same rows, an
+     * exact peer; its threshold keeps as many users as the cosine's. */
+    if (!rc && want32) {
+        mvke_index *dot = NULL;
+        float dot_min = 0;
+        int64_t dot_expect = 0;
+        rc = fill_index(w, ix32, n, MVKE_STORAGE_F32, MVKE_SCORE_DOT, NULL, chunk, &dot);
+        if (!rc) rc = bench_threshold_for(dot, w, cfg->threshold_frac, &dot_min, &dot_expect);
+        if (!rc) rc = bench_run_mvke(cfg, w, dot, 0, dot_min, rep);
+        mvke_index_free(dot);
+    }
     if (!rc && want16) {
-        rc = fill_index(w, ix32, n, MVKE_STORAGE_F16, NULL, chunk, &ix16);
+        rc = fill_index(w, ix32, n, MVKE_STORAGE_F16, MVKE_SCORE_COSINE, NULL, chunk, &ix16);
         mvke_index_free(ix32);
         ix32 = NULL;
         if (!rc) rc = bench_run_mvke(cfg, w, ix16, 1, min_score, rep);

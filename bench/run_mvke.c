@@ -53,6 +53,9 @@ int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *us
                    float min_score, bench_results *rep) {
     int64_t n = 0;
     mvke_index_count(users, &n);
+    mvke_score score;
+    mvke_index_score(users, &score);
+    const int dot = score == MVKE_SCORE_DOT; /* no Gram triangles: fewer bytes and flops per user */
     bench_call c = {.index = users, .z = w->z[0], .k = BENCH_TOPK, .threshold = min_score};
     c.scores = malloc((size_t)BENCH_MAX_BATCH * BENCH_TOPK * sizeof *c.scores);
     c.ids = malloc((size_t)BENCH_MAX_BATCH * BENCH_TOPK * sizeof *c.ids);
@@ -69,15 +72,15 @@ int bench_run_mvke(const bench_config *cfg, const bench_world *w, mvke_index *us
             if (b < BENCH_NBATCH && !cfg->batch_on[b]) continue;
             bench_row r = {.batch = b < BENCH_NBATCH ? bench_batches[b] : 1, .users = n,
                            .threads = cfg->threads[t], .storage = storage};
-            strcpy(r.method, "mvke");
+            strcpy(r.method, dot ? "mvke-dot" : "mvke");
             strcpy(r.mode, b < BENCH_NBATCH ? "top100" : "threshold");
             c.nq = r.batch;
             rc = bench_time(b < BENCH_NBATCH ? do_topk : do_range, &c, cfg, &r.median_s, &r.reps);
-            r.bytes = (double)n * bench_row_bytes(cfg, storage);
-            r.flops = 2.0 * r.batch * (double)n * (w->row + w->P);
+            r.bytes = (double)n * (bench_row_bytes(cfg, storage) - (dot ? 4.0 * w->P : 0.0));
+            r.flops = 2.0 * r.batch * (double)n * (w->row + (dot ? 0 : w->P));
             r.hits = c.hits;
             if (!rc) bench_results_add(rep, &r);
-            fprintf(stderr, "  mvke %-9s batch %3d, %lld users, %d thr, %s: %.4f s\n", r.mode, r.batch,
+            fprintf(stderr, "  %s %-9s batch %3d, %lld users, %d thr, %s: %.4f s\n", r.method, r.mode, r.batch,
                     (long long)n, r.threads, storage ? "f16" : "f32", r.median_s);
         }
     }

@@ -155,6 +155,9 @@ mvke_status mvke_tags_use_gpu(mvke_tags *t, int device) {
     if (!t) return mvke_error(MVKE_ERR_INVALID, "tag table is NULL");
     if (device < -1)
         return mvke_error(MVKE_ERR_INVALID, "device = %d: use 0, 1, ... or -1 for every device", device);
+    if (t->opts.score == MVKE_SCORE_DOT)
+        return mvke_error(MVKE_ERR_UNSUPPORTED, "the CUDA backend serves the cosine score only; this tag table scores "
+                          "by dot (search it on the CPU)");
     int n = 0;
     mvke_status st = mvke_gpu_count(&n);
     if (st != MVKE_OK) return st;

@@ -230,6 +230,14 @@ Test(score, dot_scores_are_not_clamped_and_need_no_gram_plane) {
     /* No device serves the dot score: refused whatever the machine has. */
     cr_assert_eq(mvke_index_use_gpu(ix, 0), MVKE_ERR_UNSUPPORTED);
     cr_assert(strstr(mvke_last_error(), "cosine score only"), "%s", mvke_last_error());
+    mvke_index_options to;
+    mvke_index_options_init(&to);
+    to.score = MVKE_SCORE_DOT;
+    mvke_tags *tg;
+    cr_assert_eq(mvke_tags_new(&tg, 4, 8, &to), MVKE_OK);
+    cr_assert_eq(mvke_tags_use_gpu(tg, 0), MVKE_ERR_UNSUPPORTED);
+    cr_assert(strstr(mvke_last_error(), "cosine score only"), "%s", mvke_last_error());
+    mvke_tags_free(tg);
     mvke_index_free(cx);
     mvke_index_free(ix);
     world_free(&wd);

@@ -524,7 +524,8 @@ MVKE_API mvke_status mvke_gpu_count(int *n);
  * Errors: MVKE_ERR_INVALID (index NULL, device < -1), MVKE_ERR_UNSUPPORTED (no CUDA module,
  * no usable device, or device out of range: the message says which, and the index keeps
  * searching on the CPU), MVKE_ERR_BACKEND (CUDA or cuBLAS failed to start), MVKE_ERR_NOMEM.
- * On error the index is unchanged. */
+ * On error the index is unchanged. An index of the dot score (mvke_score) fails with
+ * MVKE_ERR_UNSUPPORTED: the module serves the cosine only. */
 MVKE_API mvke_status mvke_index_use_gpu(mvke_index *index, int device);
 
 /* Moves the searches of index back to the CPU and frees its device memory. */
@@ -544,7 +545,8 @@ MVKE_API mvke_status mvke_index_backend(const mvke_index *index, const char **na
  * the user index and follow mvke_index_use_gpu, not this.
  * Errors: MVKE_ERR_INVALID (tags NULL, device < -1), MVKE_ERR_UNSUPPORTED (no CUDA module, no
  * driver, no usable device, or device out of range: the message says which), MVKE_ERR_BACKEND,
- * MVKE_ERR_NOMEM. All or nothing: on error every task keeps searching on the CPU. */
+ * MVKE_ERR_NOMEM (and MVKE_ERR_UNSUPPORTED for a table of the dot score). All or nothing: on
+ * error every task keeps searching on the CPU. */
 MVKE_API mvke_status mvke_tags_use_gpu(mvke_tags *tags, int device);
 
 /* Moves the searches of a tag table back to the CPU and frees its device memory. */
