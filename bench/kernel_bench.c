@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
                 const int codec = st == MVKE_STORAGE_SQ8 || st == MVKE_STORAGE_PQ;
                 for (int refine = 0; refine <= codec && (refine == 0 || nq == 1); refine++) {
                     const kh_case c = {"bench", K, d, {third, 0, r.users - 2 * third}, 0, nq, 0x7, 100, 0, 0,
-                                       refine ? 4 : 0, threads};
+                                       refine ? 4 : 0, threads, 0};
                     kh_world w;
                     if (kh_world_make(&w, st, &c, 42, 0) != 0) {
                         fprintf(stderr, "mvke-kernel-bench: out of memory for %lld users\n", r.users);
@@ -145,7 +145,7 @@ int main(int argc, char **argv) {
                 }
             }
             /* Batch tagging: a tag index of the task in this storage, users as queries. */
-            const kh_case c = {"tagging", K, d, {r.tags, 0, 0}, 0x7, (int)r.tag_users, 0, 10, 0, 0, 0, threads};
+            const kh_case c = {"tagging", K, d, {r.tags, 0, 0}, 0x7, (int)r.tag_users, 0, 10, 0, 0, 0, threads, 0};
             kh_world w;
             if (kh_world_make(&w, st, &c, 43, 0) != 0) {
                 fprintf(stderr, "mvke-kernel-bench: out of memory for %lld users\n", r.tag_users);

@@ -42,53 +42,73 @@ static void build_cases(void) {
                 const char *fs = f ? ", every third row allowed" : "";
                 char fmt[96];
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d one tag of a task, top-10%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 1, task, 10, 0, f, 0, 2}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 1, task, 10, 0, f, 0, 2, 0}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d one tag of a task, threshold 0.2%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 1, task, 0, 0.2f, f, 0, 2}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 1, task, 0, 0.2f, f, 0, 2, 0}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d 3 tags on every expert, k = 1%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 3, all, 1, 0, f, 0, 1}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 3, all, 1, 0, f, 0, 1, 0}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d 17 tags, k = 200 > n, a group tail%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 17, task, 200, 0, f, 0, 2}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 17, task, 200, 0, f, 0, 2, 0}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d 17 tags, threshold 0.2%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 17, task, 0, 0.2f, f, 0, 2}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 17, task, 0, 0.2f, f, 0, 2, 0}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d a task's tag index, 30 user rows, top-5%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, task, 30, all, 5, 0, f, 0, 2}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, task, 30, all, 5, 0, f, 0, 2, 0}, fmt, K, d);
                 /* Certified (codecs with their rows; the other storages search as above). */
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d certified, one tag of a task, top-10%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 1, task, 10, 0, f, -1, 2}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 1, task, 10, 0, f, -1, 2, 0}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d certified, 17 tags, top-20%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 17, all, 20, 0, f, -1, 2}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 17, all, 20, 0, f, -1, 2, 0}, fmt, K, d);
                 snprintf(fmt, sizeof fmt, "K=%%d d=%%d certified, 3 tags, threshold 0.2%s", fs);
-                add((kh_case){0, K, d, {37, 0, n3}, 0, 3, task, 0, 0.2f, f, -1, 1}, fmt, K, d);
+                add((kh_case){0, K, d, {37, 0, n3}, 0, 3, task, 0, 0.2f, f, -1, 1, 0}, fmt, K, d);
             }
         }
-    add((kh_case){0, 3, 5, {0, 0, 0}, 0, 4, 0, 3, 0, 0, 0, 2}, "empty database, 4 tags, top-%d%.0d", 3, 0);
-    add((kh_case){0, 3, 5, {0, 0, 0}, 0, 0, 0, 3, 0, 0, 0, 2}, "empty database, empty batch%.0d%.0d", 0, 0);
-    add((kh_case){0, 5, 30, {300, 0, 17}, 0, 0, 0, 3, 0, 0, 0, 2}, "an empty batch%.0d%.0d", 0, 0);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 1, 0x7, 1, 0, 0, 0, 2}, "4008 rows, one tag, k = %d%.0d", 1, 0);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x7, 25, 0, 0, 0, 2},
+    add((kh_case){0, 3, 5, {0, 0, 0}, 0, 4, 0, 3, 0, 0, 0, 2, 0}, "empty database, 4 tags, top-%d%.0d", 3, 0);
+    add((kh_case){0, 3, 5, {0, 0, 0}, 0, 0, 0, 3, 0, 0, 0, 2, 0}, "empty database, empty batch%.0d%.0d", 0, 0);
+    add((kh_case){0, 5, 30, {300, 0, 17}, 0, 0, 0, 3, 0, 0, 0, 2, 0}, "an empty batch%.0d%.0d", 0, 0);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 1, 0x7, 1, 0, 0, 0, 2, 0}, "4008 rows, one tag, k = %d%.0d", 1, 0);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x7, 25, 0, 0, 0, 2, 0},
         "4008 rows, %d tags (query tiles and group tails), top-%d", 300, 25);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x7, 25, 0, 0, 0, 1}, "the same on %d thread%.0d", 1, 0);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 2, 0x1e, 0, 0.3f, 0, 0, 2}, "4008 rows, %d tags, threshold 0.3%.0d", 2,
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x7, 25, 0, 0, 0, 1, 0}, "the same on %d thread%.0d", 1, 0);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 2, 0x1e, 0, 0.3f, 0, 0, 2, 0}, "4008 rows, %d tags, threshold 0.3%.0d", 2,
         0);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 5, 0x7, 20, 0, KH_FILTER_SORTED, 0, 2},
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 5, 0x7, 20, 0, KH_FILTER_SORTED, 0, 2, 0},
         "a sorted allow-list, %d tags, top-%d", 5, 20);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 5, 0x7, 20, 0, KH_FILTER_CALLBACK, 0, 2},
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 5, 0x7, 20, 0, KH_FILTER_CALLBACK, 0, 2, 0},
         "an allow-list by callback, %d tags, top-%d", 5, 20);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 3, 0x7, 0, 0.25f, KH_FILTER_CALLBACK, 0, 2},
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 3, 0x7, 0, 0.25f, KH_FILTER_CALLBACK, 0, 2, 0},
         "an allow-list by callback, %d tags, threshold 0.25%.0d", 3, 0);
     /* Refine (codecs keep their rows; other storages ignore it). */
-    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 1, 0x7, 10, 0, 0, 100, 2}, "refine R = %d covering every row, top-%d",
+    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 1, 0x7, 10, 0, 0, 100, 2, 0}, "refine R = %d covering every row, top-%d",
         100, 10);
-    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 6, 0x1e, 10, 0, 0, 100, 2}, "refine covering every row, %d tags, top-%d",
+    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 6, 0x1e, 10, 0, 0, 100, 2, 0}, "refine covering every row, %d tags, top-%d",
         6, 10);
-    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 3, 0x7, 10, 0, KH_FILTER_BITS, 4, 2}, "refine R = %d, %d tags, allowed rows",
+    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 3, 0x7, 10, 0, KH_FILTER_BITS, 4, 2, 0}, "refine R = %d, %d tags, allowed rows",
         4, 3);
-    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 2, 0x7, 0, 0.2f, 0, 4, 2}, "refine a threshold, %d tags%.0d", 2, 0);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 1, 0x7, 100, 0, 0, -1, 2}, "certified, one tag, top-%d%.0d", 100, 0);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x1e, 25, 0, 0, -1, 2}, "certified, %d tags, top-%d", 300, 25);
-    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 4, 0x7, 0, 0.3f, KH_FILTER_CALLBACK, -1, 2},
+    add((kh_case){0, 5, 30, {300, 7, 400}, 0, 2, 0x7, 0, 0.2f, 0, 4, 2, 0}, "refine a threshold, %d tags%.0d", 2, 0);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 1, 0x7, 100, 0, 0, -1, 2, 0}, "certified, one tag, top-%d%.0d", 100, 0);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x1e, 25, 0, 0, -1, 2, 0}, "certified, %d tags, top-%d", 300, 25);
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 4, 0x7, 0, 0.3f, KH_FILTER_CALLBACK, -1, 2, 0},
         "certified, %d tags, threshold 0.3, allow-list by callback%.0d", 4, 0);
+    /* The dot score: the same kernels without the denominator (scores are unbounded, so the
+     * thresholds sit inside the scores' spread). */
+    static const int dK[] = {2, 5, 8}, dd[] = {7, 30};
+    for (int ki = 0; ki < 3; ki++)
+        for (int di = 0; di < 2; di++) {
+            const int K = dK[ki], d = dd[di];
+            const uint64_t all = (1ull << K) - 1, task = 0x6ull & all;
+            add((kh_case){0, K, d, {37, 0, 90}, 0, 1, task, 10, 0, 0, 0, 2, 1}, "dot, K=%d d=%d one tag of a task, top-10",
+                K, d);
+            add((kh_case){0, K, d, {37, 0, 90}, 0, 17, task, 0, 1.5f, KH_FILTER_BITS, 0, 2, 1},
+                "dot, K=%d d=%d 17 tags, threshold 1.5, every third row allowed", K, d);
+            add((kh_case){0, K, d, {37, 0, 90}, task, 30, all, 5, 0, 0, 0, 2, 1},
+                "dot, K=%d d=%d a task's tag index, 30 user rows, top-5", K, d);
+            add((kh_case){0, K, d, {37, 0, 90}, 0, 17, all, 20, 0, 0, -1, 2, 1}, "dot, K=%d d=%d certified, 17 tags, top-20",
+                K, d);
+            add((kh_case){0, K, d, {37, 0, 90}, 0, 3, task, 0, 1.0f, 0, -1, 1, 1},
+                "dot, K=%d d=%d certified, 3 tags, threshold 1", K, d);
+        }
+    add((kh_case){0, 5, 30, {1000, 5, 3003}, 0, 300, 0x1e, 25, 0, 0, -1, 2, 1}, "dot, certified, %d tags, top-%d", 300,
+        25);
 }
 
 size_t kh_cases(const kh_case **out) {
@@ -180,6 +200,7 @@ int kh_world_make(kh_world *w, mvke_storage storage, const kh_case *c, uint64_t 
     }
     mvke_layout L;
     if (mvke_layout_init(&L, K, d, storage) != 0) goto fail;
+    mvke_layout_set_score(&L, c->dot ? MVKE_SCORE_DOT : MVKE_SCORE_COSINE);
     if (mvke_storage_is_codec(storage)) {
         if (mvke_codec_init(&w->codec, K, d, storage, 0) != 0) goto fail;
         if (codec_train(&w->codec, w->n, w->x, &r) != 0) goto fail;
@@ -328,8 +349,10 @@ int kh_check(const kh_world *w, const kh_case *c, char *msg, size_t cap) {
     const int step = w->nq > 24 ? (w->nq + 23) / 24 : 1;
     for (int t = 0; t < w->nq; t++) {
         if (t % step != 0 && t != w->nq - 1) continue;
-        const int64_t nref = oracle_rank(K, d, w->n, xnum, xden, w->ids, allowed, w->q + (size_t)t * d,
-                                         w->w + (size_t)t * K, ref);
+        const int64_t nref = c->dot ? oracle_rank_dot(K, d, w->n, xnum, w->ids, allowed, w->q + (size_t)t * d,
+                                                      w->w + (size_t)t * K, ref)
+                                    : oracle_rank(K, d, w->n, xnum, xden, w->ids, allowed, w->q + (size_t)t * d,
+                                                  w->w + (size_t)t * K, ref);
         char why[256] = "";
         int bad;
         if (k) {

@@ -36,6 +36,7 @@ typedef struct kh_case {
     int filter;        /* KH_FILTER_*: every third row eligible */
     int refine_R;      /* codecs: 0 the codes' scores; > 0 the R*k best re-scored exactly; -1 certified */
     int threads;
+    int dot;           /* the dot score (mvke_score): no Gram plane, the oracle's <E, q> */
 } kh_case;
 
 /* The named edge cases, in order (the same for every storage). */

@@ -3,6 +3,7 @@
  * kernel harness (support/kernel_harness.h): every storage (f32, f16, bf16, sq8, pq) x every
  * instruction-set variant this CPU allows (MVKE_CPU caps them) x the harness's named cases
  * (K in 1..8, d in {1, 7, 30, 64}, task subsets and tag-index databases, zero rows and gates,
+ * the dot score,
  * k = 1, k > n, group and panel tails, thresholds, bitmap, sorted and callback allow-lists,
  * empty databases and batches, refine), against the float64 oracle. A variant the CPU lacks is
  * reported on stderr as skipped and never counted. Also: results do not depend on threads or
@@ -67,7 +68,7 @@ Test(scan, independent_of_batch_and_threads) {
     static const mvke_storage storages[] = {MVKE_STORAGE_F32, MVKE_STORAGE_F16, MVKE_STORAGE_BF16, MVKE_STORAGE_SQ8,
                                             MVKE_STORAGE_PQ};
     enum { NQ = 300, KK = 25 };
-    const kh_case c = {"batch", 5, 30, {1000, 5, 3003}, 0, NQ, 0x7, KK, 0, 0, 0, 2};
+    const kh_case c = {"batch", 5, 30, {1000, 5, 3003}, 0, NQ, 0x7, KK, 0, 0, 0, 2, 0};
     for (size_t vi = 0; vi < sizeof variants / sizeof *variants; vi++) {
         if (mvke_cpu_variant_force(variants[vi]) != 0) continue;
         for (size_t si = 0; si < sizeof storages / sizeof *storages; si++) {
