@@ -5,6 +5,7 @@
 #include "reference.h"
 
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "support/rng.h"
 
@@ -46,6 +47,23 @@ int64_t ref_rank(int K, int d, int64_t n, const float *x, const int64_t *ids, co
 int64_t ref_rank_split(int K, int d, int64_t n, const float *xnum, const float *xden, const int64_t *ids,
                        const float *q, const float *w, ref_hit *hits) {
     return oracle_rank(K, d, n, xnum, xden, ids, NULL, q, w, hits);
+}
+
+void ref_check_same_results(const mvke_result *a, const mvke_result *b, const char *what) {
+    int64_t na = 0, nb = 0;
+    mvke_result_nqueries(a, &na);
+    mvke_result_nqueries(b, &nb);
+    cr_assert_eq(na, nb, "%s: %lld lists, not %lld", what, (long long)nb, (long long)na);
+    for (int64_t i = 0; i < na; i++) {
+        const int64_t *ja, *jb;
+        const float *ta, *tb;
+        int64_t ca, cb;
+        mvke_result_get(a, i, &ja, &ta, &ca);
+        mvke_result_get(b, i, &jb, &tb, &cb);
+        cr_assert_eq(ca, cb, "%s, list %lld: %lld entries, not %lld", what, (long long)i, (long long)cb, (long long)ca);
+        cr_assert_eq(memcmp(ja, jb, (size_t)ca * sizeof *ja), 0, "%s, list %lld: other ids", what, (long long)i);
+        cr_assert_eq(memcmp(ta, tb, (size_t)ca * sizeof *ta), 0, "%s, list %lld: other scores", what, (long long)i);
+    }
 }
 
 void ref_check_topk(const int64_t *ids, const float *scores, int64_t n, int64_t k,

@@ -56,4 +56,7 @@ void ref_check_topk(const int64_t *ids, const float *scores, int64_t n, int64_t 
 void ref_check_range(const int64_t *ids, const float *scores, int64_t n, float min,
                      const ref_hit *ref, int64_t nref, double tol);
 
+/* Checks that two results hold the same lists, ids and scores bit for bit (what names the pair). */
+void ref_check_same_results(const mvke_result *a, const mvke_result *b, const char *what);
+
 #endif

@@ -268,16 +268,7 @@ Test(certify, certified_searches_are_the_float32_answer) {
             mvke_result *ra, *rb;
             cr_assert_eq(mvke_index_range_search(f, w.nq, w.z, 0.25f, NULL, &ra), MVKE_OK);
             cr_assert_eq(mvke_index_range_search(x, w.nq, w.z, 0.25f, NULL, &rb), MVKE_OK);
-            for (int i = 0; i < w.nq; i++) {
-                const int64_t *ja, *jb;
-                const float *ta, *tb;
-                int64_t na, nb;
-                mvke_result_get(ra, i, &ja, &ta, &na);
-                mvke_result_get(rb, i, &jb, &tb, &nb);
-                cr_assert_eq(na, nb, "%s: threshold: %lld users, not %lld", codecs[c], (long long)nb, (long long)na);
-                cr_assert_eq(memcmp(ja, jb, (size_t)na * sizeof *ja), 0);
-                cr_assert_eq(memcmp(ta, tb, (size_t)na * sizeof *ta), 0);
-            }
+            ref_check_same_results(ra, rb, codecs[c]);
             mvke_result_free(ra);
             mvke_result_free(rb);
         }

@@ -79,6 +79,25 @@ static void remove_tree(const char *dir) {
     rmdir(dir);
 }
 
+/* The demo's precision at 10 of each task, clearly above its random baseline, and the naive
+ * method finding the same audiences. */
+static void check_precision_and_naive(const char *so) {
+    const char *tasks[] = {"\ninterest ", "\nintention "};
+    for (int t = 0; t < 2; t++) {
+        const char *line = strstr(strstr(so, "== Precision at 10"), tasks[t]);
+        cr_assert_not_null(line);
+        char name[32];
+        double p, b;
+        cr_assert_eq(sscanf(line, "%31s %lf %lf", name, &p, &b), 3, "%.80s", line);
+        cr_assert(p > 0.6 && p > 3 * b, "%s: precision %f against random %f", name, p, b);
+    }
+    long long same, total;
+    const char *agree = strstr(so, "Same answers: ");
+    cr_assert_not_null(agree);
+    cr_assert_eq(sscanf(agree, "Same answers: %lld of %lld", &same, &total), 2);
+    cr_assert(total > 0 && same == total, "the naive method agrees on %lld of %lld", same, total);
+}
+
 Test(demo, small_run_shows_everything_and_writes_the_report, .timeout = 300) {
     char dir[] = "/tmp/mvke-demo-XXXXXX", rep[600], out[600], err[600], path[700];
     cr_assert_not_null(mkdtemp(dir));
@@ -99,22 +118,7 @@ Test(demo, small_run_shows_everything_and_writes_the_report, .timeout = 300) {
     cr_assert_not_null(strstr(se, "demo: done"), "%s", se);
     cr_assert_not_null(strstr(so, "the same audiences"), "the reopened index file answers the same");
 
-    /* precision at 10 of each task, clearly above its random baseline */
-    const char *tasks[] = {"\ninterest ", "\nintention "};
-    for (int t = 0; t < 2; t++) {
-        const char *line = strstr(strstr(so, "== Precision at 10"), tasks[t]);
-        cr_assert_not_null(line);
-        char name[32];
-        double p, b;
-        cr_assert_eq(sscanf(line, "%31s %lf %lf", name, &p, &b), 3, "%.80s", line);
-        cr_assert(p > 0.6 && p > 3 * b, "%s: precision %f against random %f", name, p, b);
-    }
-    /* the naive method finds the same audiences */
-    long long same, total;
-    const char *agree = strstr(so, "Same answers: ");
-    cr_assert_not_null(agree);
-    cr_assert_eq(sscanf(agree, "Same answers: %lld of %lld", &same, &total), 2);
-    cr_assert(total > 0 && same == total, "%lld of %lld", same, total);
+    check_precision_and_naive(so);
 
     const char *pngs[] = {"gates.png", "scores.png", "audience.png", "precision.png"};
     for (int i = 0; i < 4; i++) assert_png(rep, pngs[i]);
@@ -168,20 +172,7 @@ Test(demo, dot_score_run, .timeout = 300) {
     cr_assert_eq(rc, 0, "exit %d; stderr:\n%s", rc, se);
     cr_assert_not_null(strstr(so, "users with score >= 3.00"), "%s", so);
     cr_assert_not_null(strstr(so, "then a dot-product scan"), "%s", so);
-    const char *tasks[] = {"\ninterest ", "\nintention "};
-    for (int t = 0; t < 2; t++) {
-        const char *line = strstr(strstr(so, "== Precision at 10"), tasks[t]);
-        cr_assert_not_null(line);
-        char name[32];
-        double p, b;
-        cr_assert_eq(sscanf(line, "%31s %lf %lf", name, &p, &b), 3, "%.80s", line);
-        cr_assert(p > 0.6 && p > 3 * b, "%s: precision %f against random %f", name, p, b);
-    }
-    long long same, total;
-    const char *agree = strstr(so, "Same answers: ");
-    cr_assert_not_null(agree);
-    cr_assert_eq(sscanf(agree, "Same answers: %lld of %lld", &same, &total), 2);
-    cr_assert(total > 0 && same == total, "the naive dot scan agrees: %lld of %lld", same, total);
+    check_precision_and_naive(so);
     /* The histogram's bins span the dot scores (first and last bin centres). */
     snprintf(path, sizeof path, "%s/scores.dat", rep);
     char *dat = slurp(path);
