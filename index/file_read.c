@@ -29,6 +29,7 @@
 #include "../kernels/runtime.h"
 #include "crc32c.h"
 #include "file_format.h"
+#include "input.h"
 #include "idlookup.h"
 #include "index_impl.h"
 #include "units.h"
@@ -80,12 +81,12 @@ static void file_map_release(void *p) {
 
 static mvke_status map_file(const char *path, mapping **out) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return mvke_error(MVKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char why[160];
+    int fd = mvke_input_open(path, 0, why, sizeof why);
+    if (fd < 0) return mvke_error(MVKE_ERR_IO, "%s: %s", path, why);
     struct stat sb;
     mvke_status st = MVKE_OK;
     if (fstat(fd, &sb) != 0) st = mvke_error(MVKE_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(sb.st_mode)) st = mvke_error(MVKE_ERR_IO, "%s: not a regular file", path);
     else if ((uint64_t)sb.st_size < MVKE_FILE_HEADER_SIZE)
         st = mvke_error(MVKE_ERR_TRUNCATED, "%s: file ends at byte %lld, inside the %u-byte header", path, (long long)sb.st_size,
                         MVKE_FILE_HEADER_SIZE);
@@ -529,7 +530,22 @@ static mvke_status map_users(const layout *L, unsigned flags, mapping **m, mvke_
     u->base = L->base;
     u->shift = L->shift;
     u->nunits = L->nunits;
-    u->crcs = L->base + L->sec[MVKE_SEC_CHECKSUMS].offset + MVKE_FILE_CHECKSUMS_HEAD;
+    /* The checksum section is copied (and its checksum checked on the copy): later first-use
+     * checks compare the units with the file as it was opened, not as it may be rewritten. */
+    const mvke_file_entry *ce = &L->sec[MVKE_SEC_CHECKSUMS];
+    if (!(u->table = mvke_malloc((size_t)ce->size))) {
+        mvke_units_release(u);
+        mvke_free(f);
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory opening %s", L->path);
+    }
+    memcpy(u->table, L->base + ce->offset, (size_t)ce->size);
+    if (mvke_crc32c(0, u->table, (size_t)ce->size) != ce->crc) {
+        mvke_units_release(u);
+        mvke_free(f);
+        return mvke_error(MVKE_ERR_CHECKSUM, "%s: the checksum section changed while the file was opened (replaced in "
+                          "place?)", L->path);
+    }
+    u->crcs = u->table + MVKE_FILE_CHECKSUMS_HEAD;
     static const uint32_t bulk[] = {MVKE_SEC_USER_IDS, MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP, MVKE_SEC_REFINE_ROWS};
     uint64_t first = 0;
     u->nsec = 0;
@@ -571,7 +587,7 @@ static mvke_status copy_users(const layout *L, mvke_index *ix) {
     if (st != MVKE_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", mvke_last_error());
-        mvke_error(st, "%s: user ids: %s", L->path, msg);
+        mvke_error(st, "%s: users: %s", L->path, msg);
     }
     return st;
 }

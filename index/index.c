@@ -118,6 +118,14 @@ mvke_status mvke_index_shape(const mvke_index *ix, int *K, int *d, mvke_storage 
     return MVKE_OK;
 }
 
+mvke_status mvke_index_generation(const mvke_index *ix, uint64_t *generation) {
+    if (!ix || !generation) return mvke_error(MVKE_ERR_INVALID, "index or generation is NULL");
+    mvke_index_rdlock(ix);
+    *generation = ix->version;
+    mvke_index_unlock(ix);
+    return MVKE_OK;
+}
+
 mvke_status mvke_index_score(const mvke_index *ix, mvke_score *score) {
     if (!ix || !score) return mvke_error(MVKE_ERR_INVALID, "index or score is NULL");
     *score = ix->store.L.score;

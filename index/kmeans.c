@@ -1,13 +1,18 @@
 /*
- * kmeans.c - Lloyd's k-means with BLAS distances (kmeans.h).
+ * kmeans.c - Lloyd's k-means (kmeans.h).
+ *
+ * The distances are plain loops, not BLAS: the points are short (a pq sub-space holds a few
+ * dimensions), where a matrix product gains little, and without BLAS the library and the `mvke`
+ * tool do not load OpenBLAS, whose start-up spins for ever when its thread buffers cannot be
+ * reserved (a process under `ulimit -v`).
  */
 #include "kmeans.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/cpu/cpu_features.h"
 #include "../kernels/runtime.h"
 
 #define CHUNK 4096
@@ -43,27 +48,69 @@ static int64_t distinct_points(int64_t n, int dim, const float *x, int64_t *orde
     return u;
 }
 
-/* Nearest centroid of points [p0, p0+np) into assign, and the squared distance into dist. */
-static void assign_chunk(int64_t p0, int64_t np, int dim, const float *x, int k, const float *cent,
-                         const float *cnorm, float *dots, int *assign, float *dist) {
+/* Nearest centroid of points [p0, p0+np) into assign, and the squared distance into dist. The
+ * chunk is transposed (dimension-major, in xt) so that every loop runs over the points, which
+ * the compiler vectorises: for each centroid, its inner products with all the chunk's points,
+ * then a branch-free running minimum. acc, best and arg hold CHUNK floats / ints each. One body,
+ * compiled for each instruction set, chosen by the one reader of the CPU (capped by MVKE_CPU). */
+static inline __attribute__((always_inline)) void assign_body(int64_t p0, int64_t np, int dim, const float *x, int k,
+                                                              const float *cent, const float *cnorm, float *xt,
+                                                              float *acc, float *best, int *arg, int *assign,
+                                                              float *dist) {
     const float *xp = x + p0 * dim;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)np, k, dim, 1.0f, xp, dim, cent, dim, 0.0f, dots, k);
+    for (int64_t i = 0; i < np; i++)
+        for (int j = 0; j < dim; j++) xt[(size_t)j * CHUNK + i] = xp[i * dim + j];
     for (int64_t i = 0; i < np; i++) {
-        const float *row = dots + i * k;
-        float best = FLT_MAX;
-        int arg = 0;
-        for (int c = 0; c < k; c++) {
-            const float v = cnorm[c] - 2.0f * row[c];
-            if (v < best) {
-                best = v;
-                arg = c;
-            }
+        best[i] = FLT_MAX;
+        arg[i] = 0;
+    }
+    for (int c = 0; c < k; c++) {
+        const float *cc = cent + (size_t)c * dim;
+        for (int64_t i = 0; i < np; i++) acc[i] = 0.0f;
+        for (int j = 0; j < dim; j++) {
+            const float w = cc[j], *xr = xt + (size_t)j * CHUNK;
+            for (int64_t i = 0; i < np; i++) acc[i] += xr[i] * w;
         }
+        const float cn = cnorm[c];
+        for (int64_t i = 0; i < np; i++) {
+            const float v = cn - 2.0f * acc[i];
+            const int better = v < best[i];
+            best[i] = better ? v : best[i];
+            arg[i] = better ? c : arg[i];
+        }
+    }
+    for (int64_t i = 0; i < np; i++) {
         float xn = 0.0f;
         for (int j = 0; j < dim; j++) xn += xp[i * dim + j] * xp[i * dim + j];
-        assign[p0 + i] = arg;
-        dist[p0 + i] = best + xn;
+        assign[p0 + i] = arg[i];
+        dist[p0 + i] = best[i] + xn;
     }
+}
+
+#define ASSIGN_ARGS                                                                                             \
+    int64_t p0, int64_t np, int dim, const float *x, int k, const float *cent, const float *cnorm, float *xt, \
+        float *acc, float *best, int *arg, int *assign, float *dist
+#define ASSIGN_CALL assign_body(p0, np, dim, x, k, cent, cnorm, xt, acc, best, arg, assign, dist)
+
+static void assign_generic(ASSIGN_ARGS) { ASSIGN_CALL; }
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static void assign_avx2(ASSIGN_ARGS) { ASSIGN_CALL; }
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) static void assign_avx512(ASSIGN_ARGS) { ASSIGN_CALL; }
+#endif
+
+static void assign_chunk(ASSIGN_ARGS) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    const unsigned f = mvke_cpu_features();
+    if (f & MVKE_CPU_HAS_AVX512) {
+        assign_avx512(p0, np, dim, x, k, cent, cnorm, xt, acc, best, arg, assign, dist);
+        return;
+    }
+    if (f & MVKE_CPU_HAS_AVX2) {
+        assign_avx2(p0, np, dim, x, k, cent, cnorm, xt, acc, best, arg, assign, dist);
+        return;
+    }
+#endif
+    assign_generic(p0, np, dim, x, k, cent, cnorm, xt, acc, best, arg, assign, dist);
 }
 
 mvke_status mvke_kmeans(int64_t n, int dim, const float *x, int k, int iters, uint64_t seed, float *cent) {
@@ -74,12 +121,14 @@ mvke_status mvke_kmeans(int64_t n, int dim, const float *x, int k, int iters, ui
     int64_t *uniq = mvke_malloc_array((size_t)n, sizeof *uniq);
     int *assign = mvke_malloc_array((size_t)n, sizeof *assign);
     float *dist = mvke_malloc_array((size_t)n, sizeof *dist);
-    float *dots = mvke_malloc_array((size_t)CHUNK * (size_t)k, sizeof *dots);
+    float *xt = mvke_malloc_array((size_t)CHUNK * (size_t)dim, sizeof *xt);
+    float *acc = mvke_malloc_array((size_t)CHUNK * 2, sizeof *acc); /* inner products, then the best */
+    int *arg = mvke_malloc_array((size_t)CHUNK, sizeof *arg);
     float *cnorm = mvke_malloc_array((size_t)k, sizeof *cnorm);
     double *sum = mvke_malloc_array((size_t)k * (size_t)dim, sizeof *sum);
     int64_t *count = mvke_malloc_array((size_t)k, sizeof *count);
     mvke_status st = MVKE_OK;
-    if (!order || !uniq || !assign || !dist || !dots || !cnorm || !sum || !count) {
+    if (!order || !uniq || !assign || !dist || !xt || !acc || !arg || !cnorm || !sum || !count) {
         st = mvke_error(MVKE_ERR_NOMEM, "out of memory for k-means of %lld points", (long long)n);
         goto done;
     }
@@ -105,7 +154,8 @@ mvke_status mvke_kmeans(int64_t n, int dim, const float *x, int k, int iters, ui
             cnorm[c] = s;
         }
         for (int64_t p0 = 0; p0 < n; p0 += CHUNK)
-            assign_chunk(p0, n - p0 < CHUNK ? n - p0 : CHUNK, dim, x, k, cent, cnorm, dots, assign, dist);
+            assign_chunk(p0, n - p0 < CHUNK ? n - p0 : CHUNK, dim, x, k, cent, cnorm, xt, acc, acc + CHUNK, arg, assign,
+                         dist);
         memset(sum, 0, (size_t)k * (size_t)dim * sizeof *sum);
         memset(count, 0, (size_t)k * sizeof *count);
         for (int64_t i = 0; i < n; i++) {
@@ -130,7 +180,9 @@ done:
     mvke_free(uniq);
     mvke_free(assign);
     mvke_free(dist);
-    mvke_free(dots);
+    mvke_free(xt);
+    mvke_free(acc);
+    mvke_free(arg);
     mvke_free(cnorm);
     mvke_free(sum);
     mvke_free(count);

@@ -22,6 +22,7 @@
 #include "../kernels/half.h"
 #include "../kernels/runtime.h"
 #include "durable.h"
+#include "input.h"
 
 struct mvke_npy {
     int fd;
@@ -257,16 +258,13 @@ mvke_status mvke_npy_open(mvke_npy **out, const char *path) {
     mvke_error_clear();
     if (!out || !path) return mvke_error(MVKE_ERR_INVALID, "mvke_npy_open: NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return mvke_error(MVKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char why[160];
+    int fd = mvke_input_open(path, 0, why, sizeof why);
+    if (fd < 0) return mvke_error(MVKE_ERR_IO, "%s: %s", path, why);
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         close(fd);
         return mvke_error(MVKE_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return mvke_error(MVKE_ERR_IO, "%s: not a regular file", path);
     }
     const uint64_t size = (uint64_t)sb.st_size;
     unsigned char head[12 + MVKE_NPY_MAX_HEADER];

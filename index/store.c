@@ -4,6 +4,7 @@
 #include "store.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 
@@ -289,8 +290,8 @@ mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const 
     if (n < 0) return mvke_error(MVKE_ERR_INVALID, "n = %lld is negative", (long long)n);
     if (n == 0) return MVKE_OK;
     mvke_status st = mvke_store_reserve(s, n);
-    float *row = mvke_malloc_array((size_t)s->D, sizeof *row);
-    if (st == MVKE_OK && !row) st = mvke_error(MVKE_ERR_NOMEM, "out of memory loading %lld rows", (long long)n);
+    float *row = mvke_malloc_array((size_t)s->D, sizeof *row), *g = mvke_malloc_array((size_t)s->P, sizeof *g);
+    if (st == MVKE_OK && (!row || !g)) st = mvke_error(MVKE_ERR_NOMEM, "out of memory loading %lld rows", (long long)n);
     const size_t D = (size_t)s->D, P = (size_t)s->P;
     for (int64_t p = 0; p < n && st == MVKE_OK; p++) {
         int64_t prev;
@@ -304,10 +305,26 @@ mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const 
                 mvke_half_to_float((const uint16_t *)rows + (size_t)p * D, row, D);
             else
                 memcpy(row, (const float *)rows + (size_t)p * D, D * sizeof *row);
-            mvke_store_append(s, ids[p], row, gram + (size_t)p * P);
+            /* The rows as add takes them, and the stored triangle the one they give (as verify
+             * checks a version 2 file): a file holds what add could have stored, or is refused. */
+            char msg[512];
+            if (mvke_store_check(s, 1, row, g) != MVKE_OK) {
+                snprintf(msg, sizeof msg, "%s", mvke_last_error());
+                st = mvke_error(MVKE_ERR_FORMAT, "position %lld (user %lld): %s", (long long)p, (long long)ids[p], msg);
+                break;
+            }
+            const float *sg = gram + (size_t)p * P;
+            for (size_t e = 0; e < P && st == MVKE_OK; e++) {
+                const float tol = 1e-4f * (fabsf(g[e]) + 1e-30f) + 1e-6f * fabsf(g[0]);
+                if (!(fabsf(sg[e] - g[e]) <= tol))
+                    st = mvke_error(MVKE_ERR_FORMAT, "position %lld (user %lld): Gram entry %zu is %g but the row gives %g",
+                                    (long long)p, (long long)ids[p], e, (double)sg[e], (double)g[e]);
+            }
+            if (st == MVKE_OK) mvke_store_append(s, ids[p], row, g);
         }
     }
     mvke_free(row);
+    mvke_free(g);
     if (st != MVKE_OK) mvke_store_clear(s);
     return st;
 }

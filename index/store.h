@@ -142,9 +142,10 @@ void mvke_store_get(const mvke_store *s, int64_t p, float *x);
 int64_t mvke_store_id(const mvke_store *s, int64_t p);
 
 /* Fills an empty store with n rows given row-major (ids: n; rows: n*K*d float32, or float16 for
- * storage F16; gram: n*P), copied into owned blocks (format version 1 files). Checks that ids are >= 0 and distinct
- * (MVKE_ERR_INVALID / MVKE_ERR_DUPLICATE naming the positions); may fail with MVKE_ERR_NOMEM. On
- * error the store is empty. */
+ * storage F16; gram: n*P), copied into owned blocks (format version 1 files). Checks that ids are
+ * >= 0 and distinct (MVKE_ERR_INVALID / MVKE_ERR_DUPLICATE naming the positions), that every row
+ * is one add would take and that its stored Gram triangle is the one it gives (MVKE_ERR_FORMAT
+ * naming the position and user); may fail with MVKE_ERR_NOMEM. On error the store is empty. */
 mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const void *rows, const float *gram);
 
 /* Fills `blocks` (nblocks entries) and db with read-only views for a backend; db's first-use

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../kernels/runtime.h"
 #include "durable.h"
+#include "input.h"
 #include "mvke/mvke.h"
 #include "tags_impl.h"
 
@@ -218,9 +220,12 @@ mvke_status mvke_taxonomy_read(mvke_taxonomy **out, const char *path) {
         mvke_free(t);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory reading %s", path);
     }
-    FILE *fp = fopen(path, "rb");
+    char why[160];
+    const int fd = mvke_input_open(path, 1, why, sizeof why);
+    FILE *fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!fp) {
-        mvke_status st = mvke_error(MVKE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        mvke_status st = mvke_error(MVKE_ERR_IO, "%s: %s", path, fd >= 0 ? strerror(errno) : why);
+        if (fd >= 0) close(fd);
         mvke_taxonomy_free(t);
         return st;
     }
@@ -253,7 +258,8 @@ mvke_status mvke_taxonomy_read(mvke_taxonomy **out, const char *path) {
         }
         st = parse_line(t, line, n, lineno);
     }
-    if (st == MVKE_OK && ferror(fp)) st = mvke_error(MVKE_ERR_IO, "%s: read failed near line %lld", path, (long long)lineno);
+    if (st == MVKE_OK && ferror(fp))
+        st = mvke_error(MVKE_ERR_IO, "%s: read failed near line %lld: %s", path, (long long)lineno + 1, strerror(errno));
     if (st == MVKE_OK && lineno == 0) st = mvke_error(MVKE_ERR_FORMAT, "%s: the file is empty (no header line)", path);
     free(line);
     fclose(fp);

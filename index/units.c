@@ -13,7 +13,8 @@ static mvke_status check_unit(const mvke_units *u, const mvke_units_section *s, 
     const uint32_t want = mvke_get_u32(u->crcs + 4 * (s->first + k));
     if (mvke_crc32c(0, u->base + s->offset + start, (size_t)len) != want)
         return mvke_error(MVKE_ERR_CHECKSUM,
-                          "%s: bytes %llu-%llu (%s, checksum unit %llu): the checksum does not match (corrupted file)",
+                          "%s: bytes %llu-%llu (%s, checksum unit %llu): the checksum does not match (corrupted file, or "
+                          "replaced in place while in use)",
                           u->path, (unsigned long long)(s->offset + start), (unsigned long long)(s->offset + start + len - 1),
                           mvke_file_section_name(s->kind), (unsigned long long)(s->first + k));
     return MVKE_OK;
@@ -53,6 +54,8 @@ void mvke_units_release(mvke_units *u) {
     if (!u) return;
     mvke_free(u->path);
     mvke_free(u->state);
+    mvke_free(u->table);
     u->path = NULL;
     u->state = NULL;
+    u->table = NULL;
 }

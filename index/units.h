@@ -27,7 +27,12 @@ typedef struct mvke_units {
     char *path;                /* for messages (owned) */
     unsigned shift;            /* unit = 1 << shift bytes */
     uint64_t nunits;
-    const unsigned char *crcs; /* nunits little-endian u32 in the mapping (checked at open) */
+    const unsigned char *crcs; /* nunits little-endian u32: in table, or (a mapped file) in the
+                                  mapping */
+    unsigned char *table;      /* a mapped file's checksum section copied at open (owned): a unit
+                                  rewritten in place later fails its check against the CRC the
+                                  file had when it was opened, so a file replaced in place (cp over
+                                  it) never answers with another file's bytes */
     unsigned char *state;      /* per unit: 0 not yet checked, 1 good */
     int nsec;
     mvke_units_section sec[MVKE_UNITS_MAX_SECTIONS];
@@ -46,7 +51,7 @@ mvke_status mvke_units_check(const mvke_units *u, const void *p, size_t n);
 /* Checks every unit of every section, whatever its flag, without marking any (verify). */
 mvke_status mvke_units_check_all(const mvke_units *u);
 
-/* Frees what mvke_units owns (path and state). */
+/* Frees what mvke_units owns (path, state and table). */
 void mvke_units_release(mvke_units *u);
 
 #endif

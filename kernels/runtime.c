@@ -58,10 +58,27 @@ static _Thread_local char last_error[1024];
 static _Thread_local int64_t last_rows[2];
 static _Thread_local int last_nrows;
 
+/* Formats a message into last_error with control bytes (C0 and DEL) written as \xNN: messages
+ * quote names and lines from files, and a terminal must not act on an escape sequence in one. */
+static void set_message(const char *fmt, va_list ap) {
+    char raw[sizeof last_error];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)raw; *c && o + 1 < sizeof last_error; c++) {
+        if (*c >= 0x20 && *c != 0x7f) {
+            last_error[o++] = (char)*c;
+        } else {
+            if (o + 5 >= sizeof last_error) break;
+            o += (size_t)snprintf(last_error + o, sizeof last_error - o, "\\x%02x", *c);
+        }
+    }
+    last_error[o] = 0;
+}
+
 mvke_status mvke_error(mvke_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    set_message(fmt, ap);
     va_end(ap);
     last_nrows = 0;
     return status;
@@ -70,7 +87,7 @@ mvke_status mvke_error(mvke_status status, const char *fmt, ...) {
 mvke_status mvke_error_row(mvke_status status, int64_t row, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    set_message(fmt, ap);
     va_end(ap);
     last_rows[0] = row;
     last_nrows = 1;
@@ -80,7 +97,7 @@ mvke_status mvke_error_row(mvke_status status, int64_t row, const char *fmt, ...
 mvke_status mvke_error_rows(mvke_status status, int64_t row1, int64_t row2, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    set_message(fmt, ap);
     va_end(ap);
     last_rows[0] = row1;
     last_rows[1] = row2;

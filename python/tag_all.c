@@ -17,6 +17,7 @@ typedef struct tag_all_iter {
     char *task;      /* NULL: every task */
     PyObject *names; /* the task names the dicts are keyed by */
     int64_t m, block, next, n;
+    uint64_t generation; /* the index's at the start: any change ends the walk (a count cannot tell) */
     int prob; /* probabilities instead of scores */
     int K, d;
     float *x;  /* one block of rows */
@@ -110,10 +111,13 @@ PyObject *mvke_py_tag_all(PyObject *Py_UNUSED(self), PyObject *args, PyObject *k
     it->x = NULL;
     it->busy = 0;
     int64_t n = 0;
+    uint64_t gen = 0;
     Py_BEGIN_ALLOW_THREADS
+    mvke_index_generation(users, &gen);
     mvke_index_count(users, &n);
     Py_END_ALLOW_THREADS
     it->n = n;
+    it->generation = gen;
     PyObject_GC_Track(it);
     if (task && !it->task) {
         Py_DECREF(it);
@@ -149,15 +153,20 @@ static PyObject *iter_block(tag_all_iter *it) {
     mvke_result *res = NULL;
     mvke_status st = MVKE_OK;
     int64_t now = 0;
+    uint64_t g0 = 0, g1 = 0;
     Py_BEGIN_ALLOW_THREADS
+    /* The same generation before and after the read: no change of the rows overlapped it. */
+    mvke_index_generation(it->users, &g0);
     mvke_index_count(it->users, &now);
-    if (now == it->n) st = mvke_index_read_rows(it->users, it->next, b, ip, it->x);
-    if (now == it->n && st == MVKE_OK) st = mvke_user_tags_top_rows(it->tags, it->task, b, it->x, it->m, &res);
+    if (g0 == it->generation) st = mvke_index_read_rows(it->users, it->next, b, ip, it->x);
+    mvke_index_generation(it->users, &g1);
+    if (g1 == it->generation && st == MVKE_OK) st = mvke_user_tags_top_rows(it->tags, it->task, b, it->x, it->m, &res);
     Py_END_ALLOW_THREADS
-    if (now != it->n) {
+    if (g0 != it->generation || g1 != it->generation) {
+        mvke_result_free(res);
         Py_DECREF(ids);
-        return mvke_py_failf(MVKE_ERR_INVALID, "the index changed during tag_all (%lld users, now %lld); start again",
-                             (long long)it->n, (long long)now);
+        return mvke_py_failf(MVKE_ERR_INVALID, "the index changed during tag_all (%lld users when it started, now %lld); "
+                             "start again", (long long)it->n, (long long)now);
     }
     if (st != MVKE_OK) {
         mvke_py_fail(st);

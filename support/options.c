@@ -101,7 +101,9 @@ static const cli_option *find(const cli_spec *spec, const char *name) {
 /* The range of a number option as words: "an integer >= 1", "a number in [-1, 1]". */
 static void range_words(const cli_option *o, char *buf, size_t cap) {
     const char *what = o->kind == CLI_INT ? "an integer" : "a number";
-    const int open_top = o->max >= 1e18;
+    /* Only a bound no value can reach goes unsaid: a cap of 1e18 is said, so that a value above
+     * it is not told it "must be >= 1". */
+    const int open_top = isinf(o->max) || o->max >= 9.2e18;
     if (isinf(o->min) && open_top) snprintf(buf, cap, "a finite number");
     else if (open_top) snprintf(buf, cap, "%s %s %.17g", what, o->above ? ">" : ">=", o->min);
     else snprintf(buf, cap, "%s in %s%.17g, %.17g]", what, o->above ? "(" : "[", o->min, o->max);

@@ -88,6 +88,19 @@ void craft_reseal(unsigned char *b, size_t n) {
     seal_head(b);
 }
 
+void craft_reseal_v1(unsigned char *b) {
+    mvke_file_header h;
+    mvke_file_decode_header(b, &h);
+    for (uint32_t i = 0; i < h.nsections; i++) {
+        unsigned char *ep = b + MVKE_FILE_HEADER_SIZE + i * MVKE_FILE_ENTRY_SIZE;
+        mvke_file_entry e;
+        mvke_file_decode_entry(ep, &e);
+        e.crc = mvke_crc32c(0, b + e.offset, (size_t)e.size);
+        mvke_file_encode_entry(&e, ep);
+    }
+    seal_head(b);
+}
+
 int craft_sparse(const char *small, const char *out, uint64_t nusers) {
     size_t n;
     unsigned char *b = craft_read(small, &n);

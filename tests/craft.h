@@ -21,6 +21,9 @@ int craft_section(const unsigned char *b, uint32_t kind, uint64_t *offset, uint6
  * header. */
 void craft_reseal(unsigned char *b, size_t n);
 
+/* The same for a version 1 file, where every section's entry holds its checksum. */
+void craft_reseal_v1(unsigned char *b);
+
 /* Writes to `out` a sparse file that claims nusers users: the small sections of the version 2
  * file `small` (an index with no users), fences and a checksum section sized for nusers, and
  * holes where the per-user sections would be. Returns 0 or -1. */

@@ -700,6 +700,23 @@ Test(cli, tag_all_killed_and_resumed_is_identical, .timeout = 300) {
                 cr_assert_eq(tool("tag-all", ix, "--top", "4", "-o", part, "--format", f, "--block-users", "500", NULL), 2);
                 cr_assert(strstr(err_text, "add --resume to continue it or --force to start over"), "%s", err_text);
                 cr_assert_eq(ckpt_next(ck) >= 0, 1, "a refused run removed the checkpoint");
+                /* A checkpoint edited by hand (output_bytes 0, next_user 1) fails its checksum line. */
+                size_t cn;
+                unsigned char *cb = read_bytes(ck, &cn);
+                char *text = calloc(1, cn + 64), *ob = NULL;
+                memcpy(text, cb, cn);
+                cr_assert_not_null(ob = strstr(text, "output_bytes "));
+                char edited[4096];
+                const char *nu = strstr(text, "next_user ");
+                snprintf(edited, sizeof edited, "%.*snext_user 1\noutput_bytes 0\n%s", (int)(nu - text), text,
+                         strstr(ob, "\ncrc ") + 1);
+                write_bytes(ck, edited, strlen(edited));
+                cr_assert_eq(tool("tag-all", ix, "--top", "3", "-o", part, "--format", f, "--block-users", "500", "--resume",
+                                  NULL), 3);
+                cr_assert(strstr(err_text, "changed or damaged"), "%s", err_text);
+                write_bytes(ck, cb, cn); /* the true one back: the run resumes below */
+                free(cb);
+                free(text);
             }
             kills++;
             pid = tag_all_bg(ix, part, f, 1);
@@ -982,4 +999,78 @@ Test(cli, dot_score_and_probabilities) {
     cr_assert(strstr(err_text, "cosine, dot"), "%s", err_text);
     mvke_index_free(u);
     mvke_tags_free(t);
+}
+
+/* Runs a bash command line with $M the tool and $D the test folder; returns its exit status
+ * (for pipes and closed descriptors, which `tool` does not make). */
+static int bash_line(const char *line) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "M='%s' D='%s' bash -c '%s'", getenv("MVKE_EXE"), dir, line);
+    const int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Inputs that are not regular files and outputs that fail: a directory or a FIFO given for a
+ * file is refused at once (no hang, no empty list taken for a file), an empty allow-list is
+ * refused, a closed pipe is exit 4 with a message (not a silent SIGPIPE), a writer whose report
+ * cannot be printed says the file was written, and a --top above its cap says the cap. */
+Test(cli, special_inputs_and_broken_outputs) {
+    setup_data();
+    const char *ix = P("sp.mvke");
+    int rc = tool("build", "-o", ix, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    size_t n0;
+    unsigned char *before = read_bytes(ix, &n0);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--top", "3", "--allow", "/tmp", NULL), 4);
+    cr_assert(strstr(err_text, "is a directory"), "%s", err_text);
+    cr_assert_eq(tool("remove", ix, "--ids-file", "/tmp", NULL), 4);
+    cr_assert(strstr(err_text, "is a directory"), "%s", err_text);
+    write_bytes(P("empty.txt"), "# nobody\n", 9);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--top", "3", "--allow", P("empty.txt"), NULL), 3);
+    cr_assert(strstr(err_text, "holds no ids"), "%s", err_text);
+    cr_assert_eq(mkfifo(P("fifo.txt"), 0600), 0);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--top", "3", "--allow", P("fifo.txt"), NULL), 3,
+                 "a FIFO without a writer reads as empty, at once: %s", err_text);
+    cr_assert_eq(mkfifo(P("fifo.npy"), 0600), 0);
+    rc = tool("build", "-o", P("no.mvke"), "--experts", P("fifo.npy"), "--tags", P("tags.tsv"), "--tag-emb", P("q.npy"),
+              "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL);
+    cr_assert_eq(rc, 4, "%s", err_text);
+    cr_assert(strstr(err_text, "not a regular file"), "%s", err_text);
+    size_t n1;
+    unsigned char *after = read_bytes(ix, &n1);
+    cr_assert(n0 == n1 && !memcmp(before, after, n0), "a refused command changed the index");
+    free(after);
+    /* A closed pipe: exit 4 and a message, not death by SIGPIPE (141). */
+    rc = bash_line("$M tag-all $D/sp.mvke --top 3 -o - 2> $D/pipe.err | head -c 10 > /dev/null; exit ${PIPESTATUS[0]}");
+    cr_assert_eq(rc, 4, "tag-all into a closed pipe exited %d", rc);
+    cr_assert_eq(bash_line("grep -q \"Broken pipe\" $D/pipe.err"), 0, "no message about the pipe");
+    rc = bash_line("$M info $D/sp.mvke 2> $D/info.err | head -c 1 > /dev/null; exit ${PIPESTATUS[0]}");
+    cr_assert(rc == 0 || rc == 4, "info into a closed pipe exited %d", rc);
+    /* The report of add cannot be printed: the file was written all the same, and it says so. */
+    const int64_t sid[1] = {1}, newid[1] = {987654321};
+    const int64_t sx[3] = {1, K, d};
+    cr_assert_eq(mvke_npy_save(P("one.npy"), MVKE_DTYPE_F32, 3, sx, X), MVKE_OK);
+    cr_assert_eq(mvke_npy_save(P("one_id.npy"), MVKE_DTYPE_I64, 1, sid, newid), MVKE_OK);
+    rc = bash_line("$M add $D/sp.mvke --experts $D/one.npy --ids $D/one_id.npy > /dev/full 2> $D/add.err");
+    cr_assert_eq(rc, 4);
+    cr_assert_eq(bash_line("grep -q \"was written all the same\" $D/add.err"), 0, "the report does not say the file was written");
+    cr_assert_eq(tool("info", ix, NULL), 0);
+    cr_assert(strstr(out_text, "users\t3001\n"), "the add was committed: %s", out_text);
+    cr_assert_eq(tool("audience", ix, "--task", "interest", "--tag", "100", "--top", "2000000000000000000", NULL), 2);
+    cr_assert(strstr(err_text, "1e+18"), "the cap is said: %s", err_text);
+    free(before);
+    /* Tasks whose npy file names collide (a.b and a_b): refused before any output is made. */
+    const char *tsv = "tag_id\ttask\tname\tparent_id\n1\ta.b\tx\t0\n2\ta_b\ty\t0\n";
+    write_bytes(P("ab.tsv"), tsv, strlen(tsv));
+    const float wq[2 * d] = {1.0f}, ww[2 * K] = {0.5f, 0.5f, 0, 0, 0, 0, 0.5f, 0.5f, 0, 0};
+    const int64_t s2q[2] = {2, d}, s2w[2] = {2, K};
+    cr_assert_eq(mvke_npy_save(P("abq.npy"), MVKE_DTYPE_F32, 2, s2q, wq), MVKE_OK);
+    cr_assert_eq(mvke_npy_save(P("abw.npy"), MVKE_DTYPE_F32, 2, s2w, ww), MVKE_OK);
+    rc = tool("build", "-o", P("ab.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("ab.tsv"), "--tag-emb",
+              P("abq.npy"), "--gates", P("abw.npy"), "--task", "a.b=0-2", "--task", "a_b=1-4", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    cr_assert_eq(tool("tag-all", P("ab.mvke"), "--top", "1", "--format", "npy", "-o", P("about"), NULL), 3, "%s", err_text);
+    cr_assert(strstr(err_text, "map to the same file names"), "%s", err_text);
+    cr_assert_neq(access(P("about"), F_OK), 0, "a refused tag-all left its output folder");
 }

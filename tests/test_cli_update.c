@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mvke/mvke.h"
+#include "craft.h"
 #include "reference.h"
 
 enum { K = 4, d = 6, N = 900, NT = 12 };
@@ -553,4 +554,40 @@ Test(cli_update, concurrent_writers_lose_no_update, .timeout = 300) {
     snprintf(user, sizeof user, "%lld", (long long)IDS[100 + 29]);
     cr_assert_eq(tool("tags", ix, "--user", user, "--top", "1", NULL), 3, "removed user %s still answers", user);
     cr_assert_eq(tool("verify", ix, NULL), 0, "%s", err_text);
+}
+
+/* A checksum-valid file whose contents are invalid (a NaN row, crafted with every checksum
+ * recomputed) is never republished: add, remove and merge refuse it (exit 3), write nothing
+ * and leave it byte for byte as it was. */
+Test(cli_update, writers_do_not_republish_invalid_contents) {
+    setup_data();
+    save_users("few.npy", X, IDS, 10);
+    build("few.mvke", "few.npy");
+    size_t n;
+    unsigned char *b = read_file(P("few.mvke"), &n);
+    uint64_t off, size;
+    cr_assert_eq(craft_section(b, 11 /* user blocks */, &off, &size), 0);
+    float *v = (float *)(b + off) + 3 * 16 + 2; /* expert 0, dimension 3, row 2 */
+    *v = NAN;
+    craft_reseal(b, n);
+    cr_assert_eq(craft_write(P("bad.mvke"), b, n), 0);
+    free(b);
+    b = read_file(P("bad.mvke"), &n);
+    save_users("one.npy", X + 500 * K * d, IDS + 500, 1);
+    const char *bad = P("bad.mvke");
+    cr_assert_eq(tool("add", bad, "--experts", P("one.npy"), "--ids", P("ids_one.npy"), NULL), 3, "%s", err_text);
+    cr_assert(strstr(err_text, "fails verification") && strstr(err_text, "nothing was written"), "%s", err_text);
+    char id[32];
+    snprintf(id, sizeof id, "%lld", (long long)IDS[0]);
+    FILE *f = fopen(P("gone.txt"), "w");
+    fprintf(f, "%s\n", id);
+    fclose(f);
+    cr_assert_eq(tool("remove", bad, "--ids-file", P("gone.txt"), NULL), 3, "%s", err_text);
+    cr_assert_eq(tool("merge", "-o", P("merged.mvke"), P("few.mvke"), bad, NULL), 3, "%s", err_text);
+    cr_assert_neq(access(P("merged.mvke"), F_OK), 0, "merge wrote an output");
+    size_t n2;
+    unsigned char *b2 = read_file(bad, &n2);
+    cr_assert(n == n2 && !memcmp(b, b2, n), "a refused writer changed the file");
+    free(b);
+    free(b2);
 }

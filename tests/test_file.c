@@ -522,6 +522,77 @@ Test(file, version_1_files_still_open) {
     }
 }
 
+/* Version 1 files are content-checked as they are copied in: a NaN row, a row whose squares
+ * overflow, or a Gram triangle that is not the row's (every checksum recomputed) is refused by
+ * open and verify naming the position, never scored. */
+Test(file, version_1_contents_are_checked) {
+    char p[1024];
+    const char *env = getenv("MVKE_TEST_DATA"), *src = __FILE__, *slash = strrchr(src, '/');
+    if (env) snprintf(p, sizeof p, "%s/v1/v1-f32.mvke", env);
+    else snprintf(p, sizeof p, "%.*s/data/v1/v1-f32.mvke", slash ? (int)(slash - src) : 1, slash ? src : ".");
+    make_dir();
+    const char *what[3] = {"NaN", "3e38", "Gram"};
+    for (int c = 0; c < 3; c++) {
+        size_t n;
+        unsigned char *b = craft_read(p, &n);
+        cr_assert_not_null(b);
+        uint64_t off, size;
+        cr_assert_eq(craft_section(b, c == 2 ? MVKE_SEC_USER_GRAM : MVKE_SEC_USER_ROWS, &off, &size), 0);
+        float *v = (float *)(b + off) + (c == 2 ? 3 * 6 + 1 : 3 * 12 + 5); /* user position 3 */
+        *v = c == 0 ? NAN : c == 1 ? 3e38f : *v * 1.5f + 1.0f;
+        craft_reseal_v1(b);
+        cr_assert_eq(craft_write(path, b, n), 0);
+        free(b);
+        mvke_index *u = NULL;
+        mvke_tags *t = NULL;
+        cr_assert_eq(mvke_file_open(path, 0, &u, &t), MVKE_ERR_FORMAT, "%s: %s", what[c], mvke_last_error());
+        cr_assert(strstr(mvke_last_error(), "position 3"), "%s: %s", what[c], mvke_last_error());
+        cr_assert_null(u);
+        cr_assert_eq(mvke_file_verify(path), MVKE_ERR_FORMAT, "%s", what[c]);
+    }
+    unlink(path);
+}
+
+/* An index file overwritten in place while mapped (`cp other.mvke live.mvke`, the same size) is
+ * refused on first use with the checksums the file had when it was opened, never answered with
+ * the other file's rows (which carry their own, valid, checksums). */
+Test(file, a_file_replaced_in_place_is_refused_not_mixed) {
+    make_dir();
+    mvke_index *a, *b, *u;
+    mvke_tags *ta, *tb, *tu;
+    ref_seed(31);
+    build(3, 4, 300, 3, MVKE_STORAGE_F32, &a, &ta);
+    ref_seed(32);
+    build(3, 4, 300, 3, MVKE_STORAGE_F32, &b, &tb);
+    char other[300];
+    snprintf(other, sizeof other, "%s.other", path);
+    cr_assert_eq(mvke_file_save(path, a, ta), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_save(other, b, tb), MVKE_OK, "%s", mvke_last_error());
+    cr_assert_eq(mvke_file_open(path, 0, &u, &tu), MVKE_OK, "%s", mvke_last_error());
+    size_t na, nb;
+    unsigned char *ba = craft_read(path, &na), *bb = craft_read(other, &nb);
+    cr_assert(ba && bb && na == nb, "the two files differ in size (%zu, %zu)", na, nb);
+    cr_assert_neq(memcmp(ba, bb, na), 0);
+    int fd = open(path, O_WRONLY); /* in place: no truncation, no rename */
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(pwrite(fd, bb, nb, 0), (ssize_t)nb);
+    close(fd);
+    int64_t tid = 100;
+    mvke_result *r = NULL;
+    cr_assert_eq(mvke_audience_top(u, tu, TASKS[0], 1, &tid, 5, NULL, &r), MVKE_ERR_CHECKSUM, "answered from the other file");
+    cr_assert(strstr(mvke_last_error(), "replaced in place"), "%s", mvke_last_error());
+    free(ba);
+    free(bb);
+    mvke_index_free(u);
+    mvke_tags_free(tu);
+    mvke_index_free(a);
+    mvke_index_free(b);
+    mvke_tags_free(ta);
+    mvke_tags_free(tb);
+    unlink(path);
+    unlink(other);
+}
+
 Test(file, the_id_section_round_trips_and_absent_ids_are_named) {
     make_dir();
     ref_seed(15);

@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "index/crc32c.h"
+
 static char dir[] = "/tmp/mvke_test_mpi_XXXXXX";
 
 /* Under AddressSanitizer the ranks do not check leaks: Open MPI keeps memory from MPI_Init past
@@ -184,6 +186,16 @@ Test(mpi, killed_rank_then_resume) {
                     "part 1 of 3: positions 0-%%s\\nnext_user %%s\\noutput_bytes %%s\\n' "
                     "$(stat -c %%s bs.00001.mvke) $($M info bs.00001.mvke | awk '$1 == \"fingerprint\" {print $2}') $u $u $u "
                     "$(stat -c %%s b.tsv.part-00001) > b.tsv.part-00001.checkpoint && cp b.tsv.part-00001 p1.before"), 0);
+    { /* its last line: the CRC-32C of the lines before it, as the tool writes it */
+        char ck[600], body[2048];
+        snprintf(ck, sizeof ck, "%s/b.tsv.part-00001.checkpoint", dir);
+        FILE *f = fopen(ck, "r+");
+        cr_assert_not_null(f);
+        const size_t n = fread(body, 1, sizeof body, f);
+        fseek(f, 0, SEEK_END); /* from reading to writing */
+        fprintf(f, "crc %08x\n", mvke_crc32c(0, body, n));
+        fclose(f);
+    }
     rc = sh("$MPI -np 3 $M tag-all --shards bs --top 3 --block-users 64 -o b.tsv --resume 2> done.err");
     if (rc != 0) sh("cat done.err b.tsv.part-00001.checkpoint >&2");
     cr_assert_eq(rc, 0, "a resume of a finished run failed (exit %d; its messages above)", rc);

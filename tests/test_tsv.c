@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mvke/mvke.h"
@@ -123,4 +124,27 @@ Test(tsv, apply_to_a_tag_table) {
     cr_assert(!strcmp(name, "two") && ww[2] == 0.5f);
     mvke_tags_free(tags);
     mvke_taxonomy_free(t);
+}
+
+/* Messages quote the file's bytes with control characters escaped: a terminal shows "\x1b[2J",
+ * it does not clear the screen. A directory, or a FIFO without a writer, is an error at once,
+ * not an empty file or a hang. */
+Test(tsv, messages_escape_control_bytes_and_special_files_are_refused) {
+    mvke_taxonomy *t = NULL;
+    cr_assert_eq(read_text("tag_id\ttask\tname\tparent_id\n\x1b[2J7\tinterest\tx\t0\n", &t), MVKE_ERR_FORMAT);
+    const char *m = mvke_last_error();
+    cr_assert_null(strchr(m, 0x1b), "a raw escape in: %s", m);
+    cr_assert(strstr(m, "\\x1b[2J7"), "%s", m);
+    cr_assert_eq(mvke_taxonomy_read(&t, "/tmp"), MVKE_ERR_IO);
+    cr_assert(strstr(mvke_last_error(), "is a directory"), "%s", mvke_last_error());
+    char fifo[] = "/tmp/mvke-tsv-fifo-XXXXXX";
+    cr_assert_not_null(mkdtemp(fifo));
+    char f[80];
+    snprintf(f, sizeof f, "%s/tags.tsv", fifo);
+    cr_assert_eq(mkfifo(f, 0600), 0);
+    /* No writer: the open must not block; the stream is empty. */
+    cr_assert_eq(mvke_taxonomy_read(&t, f), MVKE_ERR_FORMAT);
+    cr_assert(strstr(mvke_last_error(), "empty"), "%s", mvke_last_error());
+    unlink(f);
+    rmdir(fifo);
 }

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "id_text.h"
+#include "index/input.h"
 #include "index/npy.h"
 
 int cli_arg_id_list(const char *s, int64_t **ids, int64_t *n) {
@@ -117,9 +119,12 @@ int cli_arg_read_ids(const char *cmd, const char *opt, const char *path, int64_t
         else st = mvke_npy_read_i64(f, 0, n, ids);
         mvke_npy_close(f);
     } else {
-        FILE *fp = fopen(path, "r");
+        char why[160];
+        const int fd = mvke_input_open(path, 1, why, sizeof why);
+        FILE *fp = fd >= 0 ? fdopen(fd, "r") : NULL;
         if (!fp) {
-            fprintf(stderr, "mvke %s: %s: %s: cannot open: %s\n", cmd, opt, path, strerror(errno));
+            fprintf(stderr, "mvke %s: %s: %s: %s\n", cmd, opt, path, fd >= 0 ? strerror(errno) : why);
+            if (fd >= 0) close(fd);
             return CLI_EXIT_IO;
         }
         char *line = NULL; /* getline's buffer: a line of any length */
@@ -152,6 +157,15 @@ int cli_arg_read_ids(const char *cmd, const char *opt, const char *path, int64_t
             ids[n++] = v;
         }
         free(line);
+        /* getline ends on an error as on the end of the file: a directory, an I/O error or a
+         * failed allocation must not pass for a short list. */
+        if (ids && ferror(fp)) {
+            fprintf(stderr, "mvke %s: %s: %s: read failed after line %lld: %s\n", cmd, opt, path, (long long)lineno,
+                    strerror(errno));
+            free(ids);
+            fclose(fp);
+            return errno == ENOMEM ? CLI_EXIT_FAIL : CLI_EXIT_IO;
+        }
         if (!ids) st = MVKE_ERR_NOMEM;
         fclose(fp);
     }
@@ -168,6 +182,11 @@ int cli_arg_load_allow(const char *cmd, const char *path, mvke_allow **out) {
     int64_t *ids = NULL, n = 0;
     int rc = cli_arg_read_ids(cmd, "--allow", path, &ids, &n);
     if (rc != CLI_EXIT_OK) return rc;
+    if (n == 0) { /* an empty allow-list selects nobody: almost surely a wrong file, not a wish */
+        free(ids);
+        fprintf(stderr, "mvke %s: --allow: %s holds no ids: an empty allow-list would select nobody\n", cmd, path);
+        return CLI_EXIT_DATA;
+    }
     qsort(ids, (size_t)n, sizeof *ids, cmp_i64);
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++)

@@ -85,6 +85,21 @@ int cli_finish_stdout(const char *cmd) {
     return CLI_EXIT_IO;
 }
 
+int cli_verify_before_copy(const char *cmd, const char *path) {
+    const mvke_status st = mvke_file_verify(path);
+    if (st == MVKE_OK) return CLI_EXIT_OK;
+    fprintf(stderr, "mvke %s: %s fails verification, so its contents are not copied into a new file (nothing was "
+            "written): %s: %s\n", cmd, path, mvke_status_name(st), mvke_last_error());
+    return cli_exit_code(st);
+}
+
+int cli_finish_stdout_committed(const char *cmd, const char *path) {
+    if (fflush(stdout) == 0 && !ferror(stdout)) return CLI_EXIT_OK;
+    fprintf(stderr, "mvke %s: write error on the report: %s; %s was written all the same (the change is committed: "
+            "do not run it again)\n", cmd, strerror(errno), path);
+    return CLI_EXIT_IO;
+}
+
 int cli_parse_i64(const char *s, long long *out) {
     if (!s || !*s) return -1;
     char *end;

@@ -48,6 +48,12 @@ const char *cli_value_column(void);
 /* The same for a refused --gpu: the library's reason, and that the command did nothing. */
 int cli_fail_gpu(const char *cmd, mvke_status status);
 
+/* Before a writer copies an index file into a new one (add, upsert, remove, update, merge):
+ * its contents are verified (mvke_file_verify), so that invalid rows, Grams or ids are never
+ * republished under fresh checksums. Returns CLI_EXIT_OK, or the status's exit code after
+ * printing that nothing was written and why. */
+int cli_verify_before_copy(const char *cmd, const char *path);
+
 /* The exit code that matches a library status. */
 int cli_exit_code(mvke_status status);
 
@@ -64,6 +70,11 @@ void cli_print_entries(FILE *f, long long key, const char *task, const int64_t *
 
 /* Flushes stdout. Returns CLI_EXIT_OK, or CLI_EXIT_IO after printing that writing failed. */
 int cli_finish_stdout(const char *cmd);
+
+/* The same for a command that has committed a file (add, upsert, remove, update, merge,
+ * shard): a failed report says that `path` was written all the same, so that nobody repeats the
+ * change. */
+int cli_finish_stdout_committed(const char *cmd, const char *path);
 
 /* Parses a whole decimal integer / float; returns 0 on success, -1 otherwise. */
 int cli_parse_i64(const char *s, long long *out);

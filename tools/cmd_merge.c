@@ -121,6 +121,7 @@ int cli_cmd_merge(int argc, char **argv) {
     mvke_storage s0 = MVKE_STORAGE_F32;
     for (int i = 0; i < in.n; i++) {
         cli_sigbus_index(in.path[i]);
+        if ((rc = cli_verify_before_copy("merge", in.path[i])) != CLI_EXIT_OK) goto out;
         if ((st = mvke_file_open(in.path[i], MVKE_FILE_OPEN_DEFAULT, &users[i], &tags[i])) != MVKE_OK) {
             rc = cli_fail("merge", st, in.path[i]);
             goto out;
@@ -226,7 +227,7 @@ int cli_cmd_merge(int argc, char **argv) {
         if (i > 0) mvke_index_count(users[i], &n);
         printf("input\t%s\t%lld\n", in.path[i], (long long)n);
     }
-    rc = cli_finish_stdout("merge");
+    rc = cli_finish_stdout_committed("merge", out_path);
 out:
     free(x);
     free(ids);

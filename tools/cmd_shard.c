@@ -86,7 +86,11 @@ int cli_cmd_shard(int argc, char **argv) {
     if (st != MVKE_OK) return cli_fail("shard", st, index);
     rc = CLI_EXIT_OK;
     for (int p = 0; p < parts && rc == CLI_EXIT_OK; p++) rc = write_shard(file, tags, prefix, grain, p, (int)parts);
-    if (rc == CLI_EXIT_OK) rc = cli_finish_stdout("shard");
+    if (rc == CLI_EXIT_OK) {
+        char what[4200];
+        snprintf(what, sizeof what, "every shard %s.*.mvke", prefix);
+        rc = cli_finish_stdout_committed("shard", what);
+    }
     mvke_index_free(file);
     mvke_tags_free(tags);
     return rc;

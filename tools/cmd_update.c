@@ -34,6 +34,7 @@ static int open_index(const char *cmd, const char *path, mvke_index **users, mvk
     int lock, rc = cli_writer_lock(cmd, path, &lock);
     if (rc != CLI_EXIT_OK) return rc;
     cli_sigbus_index(path);
+    if ((rc = cli_verify_before_copy(cmd, path)) != CLI_EXIT_OK) return rc;
     mvke_status st = mvke_file_open(path, MVKE_FILE_OPEN_DEFAULT, users, tags);
     return st == MVKE_OK ? CLI_EXIT_OK : cli_fail(cmd, st, path);
 }
@@ -193,7 +194,7 @@ static int add_rows(const char *cmd, int upsert, int argc, char **argv) {
     printf("added\t%lld\n", (long long)added);
     if (upsert) printf("replaced\t%lld\n", (long long)replaced);
     printf("users\t%lld\n", (long long)after);
-    rc = cli_finish_stdout(cmd);
+    rc = cli_finish_stdout_committed(cmd, index);
 out:
     mvke_index_free(users);
     mvke_tags_free(tags);
@@ -252,7 +253,7 @@ int cli_cmd_remove(int argc, char **argv) {
     if ((rc = save_index("remove", index, users, tags)) != CLI_EXIT_OK) goto out;
     mvke_index_count(users, &after);
     printf("removed\t%lld\nusers\t%lld\n", (long long)removed, (long long)after);
-    rc = cli_finish_stdout("remove");
+    rc = cli_finish_stdout_committed("remove", index);
 out:
     mvke_index_free(users);
     mvke_tags_free(tags);
@@ -304,7 +305,7 @@ int cli_cmd_update(int argc, char **argv) {
     mvke_index_count(users, &after);
     printf("removed\t%lld\nadded\t%lld\nreplaced\t%lld\nusers\t%lld\n", (long long)removed, (long long)(added + a2),
            (long long)replaced, (long long)after);
-    rc = cli_finish_stdout("update");
+    rc = cli_finish_stdout_committed("update", index);
 out:
     mvke_index_free(users);
     mvke_tags_free(tags);

@@ -4,6 +4,7 @@
  * Launched by mpirun, the process is one rank of a job (mpi/dist.h): a rank whose command fails
  * ends the whole job at once with its exit code, so that no rank waits for ever on it.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,9 @@ static int dispatch(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* A closed pipe is a write error like any other (exit 4, with a message), not a silent
+     * death by SIGPIPE (exit 141). */
+    signal(SIGPIPE, SIG_IGN);
     if (mvke_dist_init(&argc, &argv) != 0) return CLI_EXIT_FAIL;
     int rc = dispatch(argc, argv);
     if (!mvke_dist_active()) return rc;

@@ -2,8 +2,9 @@
  * tag_all_checkpoint.c - the checkpoint protocol of `mvke tag-all`: after a block is written and
  * fsynced, a small sidecar file (OUT.checkpoint, or OUT/checkpoint) is replaced atomically with
  * the position of the next user and the committed output length, plus what identifies the run
- * (index size and fingerprint, M, task, format, block size). --resume checks those, so that a
- * resumed run writes exactly what an uninterrupted one would.
+ * (index size and fingerprint, M, task, format, block size), and a last line with the CRC-32C
+ * of the lines before it. --resume checks those, so that a resumed run writes exactly what an
+ * uninterrupted one would, and refuses a checkpoint changed by hand or damaged.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "index/crc32c.h"
 #include "index/durable.h"
 #include "tag_all.h"
 
@@ -29,11 +31,13 @@ static int ckpt_text(const cli_tag_run *r, int64_t next, uint64_t bytes, char *b
     if (r->parts)
         snprintf(part, sizeof part, "part %d of %d: positions %lld-%lld\n", r->rank, r->nranks, (long long)r->lo,
                  (long long)r->hi);
-    return snprintf(buf, cap,
+    const int n = snprintf(buf, cap,
                     CKPT_MAGIC "\npartial yes (the output is incomplete: continue with --resume)\nindex_bytes %llu\nindex_fingerprint %08x\nusers %lld\ntop %lld\n"
                     "task %s\nformat %s\nvalues %s\nblock_users %lld\n%snext_user %lld\noutput_bytes %llu\n",
                     (unsigned long long)r->fi.size, r->fi.fingerprint, (long long)r->n, r->top, r->task ? r->task : "*",
                     r->npy ? "npy" : r->names ? "tsv-names" : "tsv", r->prob ? "prob" : "score", r->block, part, (long long)next, (unsigned long long)bytes);
+    if (n < 0 || (size_t)n >= cap) return n;
+    return n + snprintf(buf + n, cap - (size_t)n, "crc %08x\n", mvke_crc32c(0, buf, (size_t)n));
 }
 
 int cli_tag_checkpoint_write(const cli_tag_run *r, int64_t next, uint64_t bytes) {
@@ -101,6 +105,15 @@ int cli_tag_checkpoint_read(const cli_tag_run *r, int *found, int64_t *next, uin
     if (strncmp(text, CKPT_MAGIC "\n", sizeof CKPT_MAGIC)) {
         fprintf(stderr, "mvke tag-all: %s was written by another version of this program (%.*s); give --force instead "
                 "of --resume to start over\n", r->ckpt, (int)strcspn(text, "\n"), text);
+        return CLI_EXIT_DATA;
+    }
+    /* The last line is the CRC-32C of the lines before it. */
+    const char *crc_line = strstr(text, "\ncrc ");
+    unsigned crc = 0;
+    if (!crc_line || sscanf(crc_line, "\ncrc %8x\n", &crc) != 1 || strlen(crc_line) != 14 ||
+        mvke_crc32c(0, text, (size_t)(crc_line - text) + 1) != crc) {
+        fprintf(stderr, "mvke tag-all: %s was changed or damaged (its checksum line does not match its contents); give "
+                "--force instead of --resume to start over\n", r->ckpt);
         return CLI_EXIT_DATA;
     }
     char want[1024];

@@ -34,6 +34,19 @@ static void task_file(const char *dir, const char *task, const char *suffix, cha
 
 /* Opens (or creates at full size) the npy outputs. */
 static int npy_open_outputs(cli_tag_run *r, int resume) {
+    /* Two tasks whose names clean up to the same file would overwrite each other: refused before
+     * any file is made. */
+    for (int a = 0; a < r->ntasks; a++)
+        for (int b = a + 1; b < r->ntasks; b++) {
+            char pa[4400], pb[4400];
+            task_file(r->out, r->task_names[a], "x", pa, sizeof pa);
+            task_file(r->out, r->task_names[b], "x", pb, sizeof pb);
+            if (!strcmp(pa, pb)) {
+                fprintf(stderr, "mvke tag-all: tasks \"%s\" and \"%s\" map to the same file names; use --task\n",
+                        r->task_names[a], r->task_names[b]);
+                return CLI_EXIT_DATA;
+            }
+        }
     const int nf = 1 + 2 * r->ntasks;
     r->fds = calloc((size_t)nf, sizeof *r->fds);
     r->data_off = calloc((size_t)nf, sizeof *r->data_off);
@@ -69,18 +82,6 @@ static int npy_open_outputs(cli_tag_run *r, int resume) {
         if (!resume && (mvke_write_all(r->fds[i], head, hl, 0, NULL) != 0 || ftruncate(r->fds[i], (off_t)total) != 0))
             return cli_tag_io_fail("cannot write", path);
     }
-    /* Two tasks whose names clean up to the same file would overwrite each other. */
-    for (int a = 0; a < r->ntasks; a++)
-        for (int b = a + 1; b < r->ntasks; b++) {
-            char pa[4400], pb[4400];
-            task_file(r->out, r->task_names[a], "x", pa, sizeof pa);
-            task_file(r->out, r->task_names[b], "x", pb, sizeof pb);
-            if (!strcmp(pa, pb)) {
-                fprintf(stderr, "mvke tag-all: tasks \"%s\" and \"%s\" map to the same file names; use --task\n",
-                        r->task_names[a], r->task_names[b]);
-                return CLI_EXIT_DATA;
-            }
-        }
     return CLI_EXIT_OK;
 }
 

@@ -347,6 +347,12 @@ typedef struct mvke_index_footprint {
 /* Fills *out for the index. Errors: MVKE_ERR_INVALID (NULL). */
 MVKE_API mvke_status mvke_index_describe(const mvke_index *index, mvke_index_footprint *out);
 
+/* A number that every change of the index's rows (add, upsert, remove, reset) increases: two
+ * equal readings mean the same rows at the same positions in between, which a count cannot tell
+ * (a remove then an add keeps it). For readers that walk the index in pieces (batch tagging).
+ * Errors: MVKE_ERR_INVALID (NULL). */
+MVKE_API mvke_status mvke_index_generation(const mvke_index *index, uint64_t *generation);
+
 /* The score the index's searches compute. Errors: MVKE_ERR_INVALID (NULL). */
 MVKE_API mvke_status mvke_index_score(const mvke_index *index, mvke_score *score);
 

@@ -110,6 +110,22 @@ def test_tag_all_stops_when_the_index_changes(world, tags):
     assert ix.ntotal == world.n - 1
 
 
+def test_tag_all_stops_when_a_remove_and_an_add_keep_the_count(world, tags):
+    # The last user moves into the hole of the removed one: a count cannot see the change, and a
+    # walk by position would skip a user and meet another twice.
+    ix = world.index(mvke)
+    it = mvke.tag_all(ix, tags, 3, block_users=100)
+    next(it)
+    gone = int(world.ids[150])
+    row = ix.reconstruct(gone)
+    ix.remove([gone])
+    ix.add(row[None], [10**12])
+    assert ix.ntotal == world.n
+    with pytest.raises(mvke.Error) as e:
+        next(it)
+    assert "changed" in e.value.message
+
+
 def test_empty_index_and_table():
     ix = mvke.Index(2, 3)
     tg = mvke.Tags(2, 3)
