@@ -42,8 +42,5 @@ static inline float mvke_cosine_d(double num, double den2, double floor_tr) {
 static inline MVKE_HOST_DEVICE float mvke_score_of(int dot, float num, float den2, float floor_tr) {
     return dot ? num : mvke_cosine(num, den2, floor_tr);
 }
-static inline float mvke_score_of_d(int dot, double num, double den2, double floor_tr) {
-    return dot ? (float)num : mvke_cosine_d(num, den2, floor_tr);
-}
 
 #endif

@@ -52,7 +52,6 @@ int cli_fail_gpu(const char *cmd, mvke_status st) {
 static int print_prob;
 
 void cli_print_set_prob(int on) { print_prob = on != 0; }
-int cli_print_prob(void) { return print_prob; }
 const char *cli_value_column(void) { return print_prob ? "prob" : "score"; }
 
 void cli_print_entries(FILE *f, long long key, const char *task, const int64_t *ids, const float *scores, int64_t n,

@@ -42,7 +42,6 @@ int cli_fail(const char *cmd, mvke_status status, const char *what);
  * (one setting per process: a command sets it once after parsing), and the value column is named
  * "prob" instead of "score". */
 void cli_print_set_prob(int on);
-int cli_print_prob(void);
 const char *cli_value_column(void);
 
 /* The same for a refused --gpu: the library's reason, and that the command did nothing. */
