@@ -119,13 +119,18 @@ def progress_during(call, margin=0.02):
 
 
 def long_enough(make, start, limit):
-    """Grows a call's size until it takes at least 0.15 s (or the size limit)."""
+    """Grows a call's size until it takes at least 0.15 s (or the size limit). The faster of two
+    runs counts: a first run pays for fresh pages that the allocator hands back reused to the
+    next one, which made a call timed once as long enough last 0.03 s when measured."""
     n = start
     while True:
         call = make(n)
-        t = time.perf_counter()
-        call()
-        if time.perf_counter() - t >= 0.15 or n >= limit:
+        took = []
+        for _ in range(2):
+            t = time.perf_counter()
+            call()
+            took.append(time.perf_counter() - t)
+        if min(took) >= 0.15 or n >= limit:
             return call
         n *= 2
 
