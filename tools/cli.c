@@ -2,6 +2,7 @@
  * cli.c - error reporting and number parsing shared by the subcommands.
  */
 #include "cli.h"
+#include "decimal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -59,7 +60,9 @@ void cli_print_entries(FILE *f, long long key, const char *task, const int64_t *
     for (int64_t r = 0; r < n; r++) {
         float v = scores[r];
         if (print_prob) mvke_score_to_prob(1, &v, &v);
-        fprintf(f, "%lld\t%s\t%lld\t%lld\t%.6f", key, task, (long long)r + 1, (long long)ids[r], (double)v);
+        char num[CLI_DECIMAL_MAX + 1];
+        *cli_decimal_fixed6(num, v) = 0;
+        fprintf(f, "%lld\t%s\t%lld\t%lld\t%s", key, task, (long long)r + 1, (long long)ids[r], num);
         if (names) {
             const char *name = "";
             mvke_tags_get(names, task, ids_are_tags ? ids[r] : (int64_t)key, &name, NULL, NULL, NULL);

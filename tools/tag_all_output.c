@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "index/durable.h"
+#include "decimal.h"
 #include "tag_all.h"
 
 /* Sanitised file name part of a task name. */
@@ -120,29 +121,50 @@ int cli_tag_write_block(cli_tag_run *r, int64_t first, int64_t m, const int64_t 
                         size_t *cap, uint64_t *bytes) {
     if (!r->npy) {
         size_t len = 0;
-        for (int64_t u = 0; u < m; u++)
+        for (int64_t u = 0; u < m; u++) {
+            char prefix[CLI_DECIMAL_MAX + 512]; /* "user_id<TAB>task<TAB>", the same on the user's lines */
+            char *const after_id = cli_decimal_i64(prefix, ids[u]);
+            *after_id = '\t';
             for (int t = 0; t < r->ntasks; t++) {
                 const int64_t *tid;
                 const float *sc;
                 int64_t n;
                 mvke_result_get(res, u * r->ntasks + t, &tid, &sc, &n);
+                const size_t tlen = strlen(r->task_names[t]); /* at most 255 bytes */
+                memcpy(after_id + 1, r->task_names[t], tlen);
+                after_id[1 + tlen] = '\t';
+                const size_t plen = (size_t)(after_id - prefix) + tlen + 2;
                 for (int64_t k = 0; k < n; k++) {
-                    if (*cap - len < 900) { /* a line: numbers, a task name and a tag name of at most 255 bytes each */
-                        size_t nc = *cap * 2 + 4096;
+                    const char *name = NULL;
+                    if (r->names) mvke_tags_get(r->tags, r->task_names[t], tid[k], &name, NULL, NULL, NULL);
+                    const size_t nlen = name ? strlen(name) : 0;
+                    const size_t need = plen + 3 * CLI_DECIMAL_MAX + nlen + 8;
+                    if (*cap - len < need) {
+                        size_t nc = *cap * 2 + need + 4096;
                         char *g = realloc(*buf, nc);
                         if (!g) return cli_fail("tag-all", MVKE_ERR_NOMEM, "formatting the output");
                         *buf = g;
                         *cap = nc;
                     }
-                    const char *name = NULL;
                     float v = sc[k];
                     if (r->prob) mvke_score_to_prob(1, &v, &v);
-                    if (r->names) mvke_tags_get(r->tags, r->task_names[t], tid[k], &name, NULL, NULL, NULL);
-                    len += (size_t)snprintf(*buf + len, *cap - len, "%lld\t%s\t%lld\t%lld\t%.6f%s%s\n", (long long)ids[u],
-                                            r->task_names[t], (long long)k + 1, (long long)tid[k], (double)v,
-                                            r->names ? "\t" : "", name ? name : "");
+                    char *p = *buf + len;
+                    memcpy(p, prefix, plen);
+                    p = cli_decimal_i64(p + plen, k + 1);
+                    *p++ = '\t';
+                    p = cli_decimal_i64(p, tid[k]);
+                    *p++ = '\t';
+                    p = cli_decimal_fixed6(p, v);
+                    if (r->names) {
+                        *p++ = '\t';
+                        memcpy(p, name, nlen);
+                        p += nlen;
+                    }
+                    *p++ = '\n';
+                    len = (size_t)(p - *buf);
                 }
             }
+        }
         if (mvke_write_all(r->fd, *buf, len, r->stream ? -1 : (int64_t)*bytes, NULL) != 0)
             return cli_tag_io_fail(r->stream ? "write error on" : "cannot write", r->out);
         *bytes += len;
