@@ -64,12 +64,14 @@ Test(topk, pairs_sort_and_hits) {
 /* Keys that stand for ids through a map (as the scan's positions do): key i is id map[i]. */
 static int64_t key_id(const void *ctx, int64_t key) { return ((const int64_t *)ctx)[key]; }
 
-/* mvke_select in both of its ways (a heap below MVKE_SELECT_HEAP_MAX, a reservoir above), with
- * keys as ids and keys mapped to ids, over scores with many ties, pushed as a scan pushes them
- * (only pairs >= thr): the same k best, in the same order, as sorting everything. */
+/* mvke_select in its three ways (a sorted list up to MVKE_SELECT_SORTED_MAX, a heap below
+ * MVKE_SELECT_HEAP_MAX, a reservoir above), with keys as ids and keys mapped to ids, over scores
+ * with many ties, pushed as a scan pushes them (only pairs >= thr): the same k best, in the same
+ * order, as sorting everything. */
 Test(topk, select_heap_and_reservoir_agree_with_a_sort) {
     enum { N = 5000 };
-    static const int64_t ks[] = {1, 7, 100, MVKE_SELECT_HEAP_MAX - 1, MVKE_SELECT_HEAP_MAX, 400, 4999, 5000, 6000};
+    static const int64_t ks[] = {1, 2, 7, 10, MVKE_SELECT_SORTED_MAX, MVKE_SELECT_SORTED_MAX + 1, 100,
+                                 MVKE_SELECT_HEAP_MAX - 1, MVKE_SELECT_HEAP_MAX, 400, 4999, 5000, 6000};
     pair *all = malloc(sizeof *all * N);
     int64_t *map = malloc(sizeof *map * N);
     for (size_t t = 0; t < sizeof ks / sizeof *ks; t++)
@@ -79,7 +81,7 @@ Test(topk, select_heap_and_reservoir_agree_with_a_sort) {
             int64_t *key = malloc(sizeof(int64_t) * cap);
             mvke_select r;
             mvke_select_init(&r, s, key, k, cap, mapped ? key_id : NULL, map);
-            cr_assert_eq(r.heap, k < MVKE_SELECT_HEAP_MAX);
+            cr_assert_eq(r.heap, k <= MVKE_SELECT_SORTED_MAX ? 2 : k < MVKE_SELECT_HEAP_MAX);
             ref_seed(50 + t);
             for (int64_t i = 0; i < N; i++) {
                 all[i].s = (float)((int)(ref_uniform() * 40)) / 40; /* many ties */

@@ -116,7 +116,7 @@ void mvke_select_init(mvke_select *r, float *s, int64_t *key, int64_t k, int64_t
     r->cap = cap;
     r->n = 0;
     r->thr = -INFINITY;
-    r->heap = k < MVKE_SELECT_HEAP_MAX;
+    r->heap = k <= MVKE_SELECT_SORTED_MAX ? 2 : k < MVKE_SELECT_HEAP_MAX;
     r->id_of = id_of;
     r->ctx = ctx;
 }
@@ -197,7 +197,30 @@ static void heap_down(mvke_select *r, int64_t n, int64_t i) {
     r->key[i] = vk;
 }
 
+/* The sorted way (topk.h): the pair goes in above every worse one, the worst drops out when full. */
+static void sorted_push(mvke_select *r, float s, int64_t key) {
+    int64_t i = r->n;
+    if (i == r->k) {
+        if (!rank_below(r, r->s[i - 1], r->key[i - 1], s, key)) return;
+        i--;
+    } else {
+        r->n++;
+    }
+    while (i > 0 && rank_below(r, r->s[i - 1], r->key[i - 1], s, key)) {
+        r->s[i] = r->s[i - 1];
+        r->key[i] = r->key[i - 1];
+        i--;
+    }
+    r->s[i] = s;
+    r->key[i] = key;
+    if (r->n == r->k) r->thr = r->s[r->k - 1];
+}
+
 void mvke_select_heap_push(mvke_select *r, float s, int64_t key) {
+    if (r->heap == 2) {
+        sorted_push(r, s, key);
+        return;
+    }
     if (r->n < r->k) {
         int64_t i = r->n++;
         while (i > 0) {
@@ -226,6 +249,6 @@ void mvke_select_compact(mvke_select *r) {
 
 void mvke_select_finish(mvke_select *r) {
     mvke_select_compact(r);
-    sort_range(r, 0, r->n - 1);
+    if (r->heap != 2) sort_range(r, 0, r->n - 1);
     r->heap = 0; /* sorted now: further pushes would append */
 }
