@@ -210,6 +210,13 @@ void bench_results_markdown(FILE *f, const bench_results *rep, const bench_confi
         for (int b = 0; b < BENCH_NBATCH; b++) fprintf(f, " %.1f |", lim->sgemm_gfs[t][b]);
         fprintf(f, " %.1f |\n", lim->sgemm_tag_gfs[t]);
     }
+    /* OpenBLAS takes its kernels from OPENBLAS_CORETYPE when set: a machine whose environment
+     * names an older core (Haswell: AVX2) measures that core's sgemm, below the machine's own
+     * (on the AVX-512 development machine 169 GF/s against 299 without the variable). */
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
+    if (coretype && *coretype)
+        fprintf(f, "\n**Note**: OPENBLAS_CORETYPE=%s is set, so the sgemm limits are OpenBLAS's %s kernels, not "
+                "necessarily this machine's best; unset it for the machine's own limit.\n", coretype, coretype);
     int over = 0;
     for (int i = 0; i < rep->nrows; i++) over |= rep->rows[i].frac_bw > 1.05 || rep->rows[i].frac_sgemm > 1.05;
     if (over)
