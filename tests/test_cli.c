@@ -1074,3 +1074,19 @@ Test(cli, special_inputs_and_broken_outputs) {
     cr_assert(strstr(err_text, "map to the same file names"), "%s", err_text);
     cr_assert_neq(access(P("about"), F_OK), 0, "a refused tag-all left its output folder");
 }
+
+/* On a terminal (script(1) gives them one) build and tag-all draw a progress bar with the rate and
+ * an ETA; off a terminal a run of a few seconds prints no progress line. */
+Test(cli, progress_on_a_terminal) {
+    setup_data();
+    const char *inputs = "--experts x.npy --ids ids.npy --tags tags.tsv --tag-emb q.npy --gates w.npy "
+                         "--task interest=0-2 --task intention=1,2,3,4";
+    char line[1024];
+    snprintf(line, sizeof line, "cd $D && script -qec \"$M build -o pg.mvke %s\" /dev/null > pg.build 2>&1", inputs);
+    cr_assert_eq(bash_line(line), 0, "build under script failed");
+    cr_assert_eq(bash_line("grep -q \"users/s  ETA\" $D/pg.build"), 0, "build drew no progress bar on a terminal");
+    cr_assert_eq(bash_line("cd $D && script -qec \"$M tag-all pg.mvke --top 3 -o pg.tsv\" /dev/null > pg.tag 2>&1"), 0);
+    cr_assert_eq(bash_line("grep -q \"users/s  ETA\" $D/pg.tag"), 0, "tag-all drew no progress bar on a terminal");
+    snprintf(line, sizeof line, "cd $D && $M build -o pg2.mvke %s 2> pg2.err && ! grep -q progress pg2.err", inputs);
+    cr_assert_eq(bash_line(line), 0, "a short build off a terminal printed progress");
+}

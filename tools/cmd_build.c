@@ -10,6 +10,7 @@
 
 #include "args.h"
 #include "cli.h"
+#include "progress.h"
 #include "index/npy.h"
 #include "support/options.h"
 #include "outputs.h"
@@ -275,8 +276,13 @@ int cli_cmd_build(int argc, char **argv) {
         rc = CLI_EXIT_DATA;
         goto out;
     }
+    /* Progress of reading and adding the rows (a bar on a terminal, else a line every 5 s: a
+     * build of a few seconds prints none); the file's write and fsync follow it. */
+    cli_progress prog;
+    cli_progress_start(&prog, "users", 0, n);
     for (int64_t first = 0; first < n; first += B) {
         const int64_t m = n - first < B ? n - first : B;
+        cli_progress_update(&prog, first, 0);
         if ((st = mvke_npy_read_f32(fx, first, m, x)) != MVKE_OK) {
             rc = cli_fail("build", st, "--experts");
             goto out;
@@ -307,6 +313,7 @@ int cli_cmd_build(int argc, char **argv) {
             goto out;
         }
     }
+    if (prog.tty) cli_progress_end(&prog, n);
     if ((st = mvke_file_save(out, users, tags)) != MVKE_OK) {
         rc = cli_fail("build", st, "writing the index");
         goto out;
