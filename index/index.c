@@ -106,6 +106,7 @@ void mvke_index_free(mvke_index *ix) {
     if (!ix) return;
     if (ix->backend->release) ix->backend->release(ix->backend);
     mvke_store_release(&ix->store);
+    mvke_lists_release(&ix->lists);
     pthread_rwlock_destroy(&ix->lock);
     mvke_free(ix);
 }
@@ -267,8 +268,9 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
     if (!mvke_mul_ok((size_t)n, (size_t)s->D, &rows_bytes) || !mvke_mul_ok(rows_bytes, sizeof(float), &rows_bytes))
         return mvke_error(MVKE_ERR_INVALID, "n = %lld rows is too many", (long long)n);
     float *gram = mvke_malloc_array((size_t)n * s->P, sizeof *gram);
+    float *scratch = mvke_malloc_array((size_t)s->D, sizeof *scratch); /* a row that lists cover */
     mvke_status st = MVKE_OK;
-    if (!gram) {
+    if (!gram || !scratch) {
         st = mvke_error(MVKE_ERR_NOMEM, "out of memory for the Gram triangles of %lld rows", (long long)n);
         goto done;
     }
@@ -298,9 +300,10 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
         for (int64_t i = 0; i < n; i++) {
             int64_t id = ids ? ids[i] : base + i, p;
             (void)mvke_store_lookup(s, id, &p); /* checked above: cannot fail now */
-            if (p >= 0)
+            if (p >= 0) {
                 mvke_store_set(s, p, x + i * s->D, gram + i * s->P);
-            else
+                mvke_lists_cover(&ix->lists, s, p, scratch); /* the list's bound must cover the new row */
+            } else
                 mvke_store_append(s, id, x + i * s->D, gram + i * s->P);
         }
         ix->version++;
@@ -308,6 +311,7 @@ static mvke_status add_rows(mvke_index *ix, int64_t n, const int64_t *ids, const
     mvke_index_unlock(ix);
 done:
     mvke_free(gram);
+    mvke_free(scratch);
     return st;
 }
 
@@ -328,6 +332,8 @@ mvke_status mvke_index_remove(mvke_index *ix, int64_t n, const int64_t *ids) {
     mvke_status st = mvke_ids_check_batch(n, ids, "id");
     if (st != MVKE_OK) return st;
     mvke_store *s = &ix->store;
+    float *scratch = mvke_malloc_array((size_t)s->D, sizeof *scratch); /* a row that lists cover */
+    if (!scratch) return mvke_error(MVKE_ERR_NOMEM, "out of memory removing %lld ids", (long long)n);
     mvke_index_wrlock(ix);
     for (int64_t i = 0; i < n && st == MVKE_OK; i++) {
         int64_t p;
@@ -344,9 +350,13 @@ mvke_status mvke_index_remove(mvke_index *ix, int64_t n, const int64_t *ids) {
             int64_t p;
             (void)mvke_store_lookup(s, ids[i], &p); /* every block it reads is owned by now */
             mvke_store_remove_at(s, p);
+            /* The last row moved into p: its new list's bound must cover it. */
+            if (p < s->count) mvke_lists_cover(&ix->lists, s, p, scratch);
+            mvke_lists_truncate(&ix->lists, s->count);
         }
     if (st == MVKE_OK) ix->version++;
     mvke_index_unlock(ix);
+    mvke_free(scratch);
     return st;
 }
 
@@ -355,6 +365,7 @@ mvke_status mvke_index_reset(mvke_index *ix) {
     if (!ix) return mvke_error(MVKE_ERR_INVALID, "index is NULL");
     mvke_index_wrlock(ix);
     mvke_store_clear(&ix->store);
+    mvke_lists_release(&ix->lists);
     ix->version++;
     mvke_index_unlock(ix);
     return MVKE_OK;

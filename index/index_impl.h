@@ -8,6 +8,7 @@
 
 #include "../kernels/backend.h"
 #include "mvke/mvke.h"
+#include "lists.h"
 #include "store.h"
 
 struct mvke_index {
@@ -17,6 +18,8 @@ struct mvke_index {
     pthread_rwlock_t lock;       /* searches share it; changes take it exclusively */
     int refine_R;                /* refine factor of an index keeping float32 rows (default 4) */
     mvke_search_mode mode;       /* codecs with refine rows: EXACT (default) or APPROX */
+    mvke_lists lists;            /* k-means lists (n = 0: none) */
+    int nprobe;                  /* lists a search reads; 0: as many as exactness needs */
     uint64_t version;            /* bumped by every change of the rows (under the write lock),
                                     so a backend holding device copies knows when to refresh */
 };

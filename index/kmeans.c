@@ -113,6 +113,52 @@ static void assign_chunk(ASSIGN_ARGS) {
     assign_generic(p0, np, dim, x, k, cent, cnorm, xt, acc, best, arg, assign, dist);
 }
 
+/* Nearest centroid of every point, chunks spread over the threads (one thread inside another
+ * parallel region, as in pq training). cnorm: the centroids' squared norms. */
+static mvke_status assign_all(int64_t n, int dim, const float *x, int k, const float *cent, const float *cnorm,
+                              int *assign, float *dist) {
+    int failed = 0;
+#pragma omp parallel reduction(| : failed) if (n > CHUNK)
+    {
+        float *xt = mvke_malloc_array((size_t)CHUNK * (size_t)dim, sizeof *xt);
+        float *acc = mvke_malloc_array((size_t)CHUNK * 2, sizeof *acc); /* inner products, then the best */
+        int *arg = mvke_malloc_array((size_t)CHUNK, sizeof *arg);
+        if (!xt || !acc || !arg) failed = 1;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t p0 = 0; p0 < n; p0 += CHUNK)
+            if (!failed)
+                assign_chunk(p0, n - p0 < CHUNK ? n - p0 : CHUNK, dim, x, k, cent, cnorm, xt, acc, acc + CHUNK, arg,
+                             assign, dist);
+        mvke_free(xt);
+        mvke_free(acc);
+        mvke_free(arg);
+    }
+    return failed ? mvke_error(MVKE_ERR_NOMEM, "out of memory assigning %lld points", (long long)n) : MVKE_OK;
+}
+
+static void norms_of(int k, int dim, const float *cent, float *cnorm) {
+    for (int c = 0; c < k; c++) {
+        float s = 0.0f;
+        for (int j = 0; j < dim; j++) s += cent[(size_t)c * dim + j] * cent[(size_t)c * dim + j];
+        cnorm[c] = s;
+    }
+}
+
+mvke_status mvke_kmeans_assign(int64_t n, int dim, const float *x, int k, const float *cent, int *assign) {
+    if (n < 0 || dim < 1 || k < 1 || (n && (!x || !assign)) || !cent)
+        return mvke_error(MVKE_ERR_INVALID, "assigning %lld points of dimension %d to %d centroids", (long long)n, dim, k);
+    float *cnorm = mvke_malloc_array((size_t)k, sizeof *cnorm);
+    float *dist = mvke_malloc_array((size_t)(n ? n : 1), sizeof *dist);
+    mvke_status st = cnorm && dist ? MVKE_OK : mvke_error(MVKE_ERR_NOMEM, "out of memory assigning %lld points", (long long)n);
+    if (st == MVKE_OK) {
+        norms_of(k, dim, cent, cnorm);
+        st = assign_all(n, dim, x, k, cent, cnorm, assign, dist);
+    }
+    mvke_free(cnorm);
+    mvke_free(dist);
+    return st;
+}
+
 mvke_status mvke_kmeans(int64_t n, int dim, const float *x, int k, int iters, uint64_t seed, float *cent) {
     if (n < 1 || dim < 1 || k < 1 || iters < 0 || !x || !cent)
         return mvke_error(MVKE_ERR_INVALID, "k-means of %lld points of dimension %d into %d centroids, %d iterations",
@@ -121,14 +167,11 @@ mvke_status mvke_kmeans(int64_t n, int dim, const float *x, int k, int iters, ui
     int64_t *uniq = mvke_malloc_array((size_t)n, sizeof *uniq);
     int *assign = mvke_malloc_array((size_t)n, sizeof *assign);
     float *dist = mvke_malloc_array((size_t)n, sizeof *dist);
-    float *xt = mvke_malloc_array((size_t)CHUNK * (size_t)dim, sizeof *xt);
-    float *acc = mvke_malloc_array((size_t)CHUNK * 2, sizeof *acc); /* inner products, then the best */
-    int *arg = mvke_malloc_array((size_t)CHUNK, sizeof *arg);
     float *cnorm = mvke_malloc_array((size_t)k, sizeof *cnorm);
     double *sum = mvke_malloc_array((size_t)k * (size_t)dim, sizeof *sum);
     int64_t *count = mvke_malloc_array((size_t)k, sizeof *count);
     mvke_status st = MVKE_OK;
-    if (!order || !uniq || !assign || !dist || !xt || !acc || !arg || !cnorm || !sum || !count) {
+    if (!order || !uniq || !assign || !dist || !cnorm || !sum || !count) {
         st = mvke_error(MVKE_ERR_NOMEM, "out of memory for k-means of %lld points", (long long)n);
         goto done;
     }
@@ -148,14 +191,8 @@ mvke_status mvke_kmeans(int64_t n, int dim, const float *x, int k, int iters, ui
         memcpy(cent + (size_t)c * dim, x + uniq[c] * dim, (size_t)dim * sizeof *cent);
     }
     for (int it = 0; it < iters; it++) {
-        for (int c = 0; c < k; c++) {
-            float s = 0.0f;
-            for (int j = 0; j < dim; j++) s += cent[(size_t)c * dim + j] * cent[(size_t)c * dim + j];
-            cnorm[c] = s;
-        }
-        for (int64_t p0 = 0; p0 < n; p0 += CHUNK)
-            assign_chunk(p0, n - p0 < CHUNK ? n - p0 : CHUNK, dim, x, k, cent, cnorm, xt, acc, acc + CHUNK, arg, assign,
-                         dist);
+        norms_of(k, dim, cent, cnorm);
+        if ((st = assign_all(n, dim, x, k, cent, cnorm, assign, dist)) != MVKE_OK) goto done;
         memset(sum, 0, (size_t)k * (size_t)dim * sizeof *sum);
         memset(count, 0, (size_t)k * sizeof *count);
         for (int64_t i = 0; i < n; i++) {
@@ -180,9 +217,6 @@ done:
     mvke_free(uniq);
     mvke_free(assign);
     mvke_free(dist);
-    mvke_free(xt);
-    mvke_free(acc);
-    mvke_free(arg);
     mvke_free(cnorm);
     mvke_free(sum);
     mvke_free(count);

@@ -1,5 +1,6 @@
 /*
- * kmeans.h - Lloyd's k-means on float32 points, for training the pq codec (index/train.c).
+ * kmeans.h - Lloyd's k-means on float32 points, for training the pq codec (index/train.c) and
+ * the lists of users (index/lists.c).
  *
  * The library's own, BLAS-based: index/ may not include FAISS headers (FAISS's k-means is
  * reachable only through plugin/), and a build without FAISS still trains codecs. Distances come
@@ -21,5 +22,10 @@
  * past them repeat the first, and no iteration runs: every point is then its own centroid.
  * Errors: MVKE_ERR_INVALID (n < 1, dim < 1, k < 1, iters < 0), MVKE_ERR_NOMEM. */
 mvke_status mvke_kmeans(int64_t n, int dim, const float *x, int k, int iters, uint64_t seed, float *cent);
+
+/* The nearest of k centroids (k*dim floats) for each of n points, the first on ties, into
+ * assign (n ints), as an iteration of mvke_kmeans assigns them; chunks of points are spread over
+ * OpenMP's threads. Errors: MVKE_ERR_INVALID, MVKE_ERR_NOMEM. */
+mvke_status mvke_kmeans_assign(int64_t n, int dim, const float *x, int k, const float *cent, int *assign);
 
 #endif

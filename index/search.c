@@ -9,6 +9,7 @@
 #include "../kernels/runtime.h"
 #include "allow_impl.h"
 #include "index_impl.h"
+#include "listed.h"
 #include "result.h"
 
 /* Whether query row q is finite and its Gram triangle fits float32 (computed into gram). */
@@ -71,13 +72,13 @@ static mvke_status with_db(const mvke_index *ix, with_db_fn fn, void *arg) {
         /* a mapped block failed its first-use check: no answer from those bytes */
     } else {
         mvke_kdb db;
-        mvke_kstats ks = {s->count, 0, !mvke_storage_is_codec(s->storage)};
+        mvke_kstats ks = {s->count, 0, !mvke_storage_is_codec(s->storage), 0};
         mvke_store_view(s, blocks, &db);
         /* A codec index with its rows: certified (exact mode) or the R*k best re-scored. */
         db.refine_R = !s->L.refine ? 0 : ix->mode == MVKE_SEARCH_EXACT ? -1 : ix->refine_R;
         db.stats = &ks;
         st = fn(ix, &db, arg);
-        if (st == MVKE_OK) last_stats = (mvke_search_stats){ks.scanned, ks.refined, ks.certified};
+        if (st == MVKE_OK) last_stats = (mvke_search_stats){ks.scanned, ks.refined, ks.certified, ks.lists};
     }
     mvke_free(blocks);
     mvke_index_unlock(ix);
@@ -104,6 +105,7 @@ static mvke_status do_knn(const mvke_index *ix, const mvke_kdb *db, void *arg) {
     search_args *a = arg;
     mvke_status st = check_trained(ix);
     if (st != MVKE_OK) return st;
+    if (mvke_listed_applies(ix)) return mvke_listed_knn(ix, db, &a->q, a->k, a->filter, a->scores, a->ids);
     return ix->backend->knn(ix->backend, db, &a->q, a->k, a->filter, ix->threads, a->scores, a->ids);
 }
 
@@ -111,6 +113,7 @@ static mvke_status do_range(const mvke_index *ix, const mvke_kdb *db, void *arg)
     search_args *a = arg;
     mvke_status st = check_trained(ix);
     if (st != MVKE_OK) return st;
+    if (mvke_listed_applies(ix)) return mvke_listed_range(ix, db, &a->q, a->min_score, a->filter, &a->ranges);
     return ix->backend->range(ix->backend, db, &a->q, a->min_score, a->filter, ix->threads, &a->ranges);
 }
 

@@ -270,6 +270,53 @@ int64_t mvke_store_id(const mvke_store *s, int64_t p) {
     return s->blocks[p / MVKE_BLOCK_ROWS].ids[p % MVKE_BLOCK_ROWS];
 }
 
+mvke_status mvke_store_reorder(mvke_store *s, const int64_t *perm) {
+    const int64_t n = s->count, nb = s->nblocks;
+    mvke_status st = mvke_store_check_all(s);
+    if (st != MVKE_OK || n == 0) return st;
+    mvke_store_block *nbk = mvke_calloc((size_t)nb, sizeof *nbk);
+    mvke_idmap map;
+    mvke_idmap_init(&map, id_at, s);
+    int failed = !nbk || mvke_idmap_reserve(&map, n) != 0;
+    for (int64_t b = 0; b < nb && !failed; b++) {
+        const int64_t rows = n - b * MVKE_BLOCK_ROWS < MVKE_BLOCK_ROWS ? n - b * MVKE_BLOCK_ROWS : MVKE_BLOCK_ROWS;
+        const int64_t cap = mvke_layout_round(rows);
+        nbk[b] = (mvke_store_block){rows, cap, mvke_malloc_array((size_t)cap, sizeof(int64_t)),
+                                    mvke_calloc(1, mvke_layout_block_bytes(&s->L, cap)),
+                                    s->L.refine ? mvke_malloc_array((size_t)cap * (size_t)s->D, sizeof(float)) : NULL, 1};
+        failed = !nbk[b].ids || !nbk[b].data || (s->L.refine && !nbk[b].refine);
+    }
+    if (failed) {
+        for (int64_t b = 0; nbk && b < nb; b++) block_free(&nbk[b]);
+        mvke_free(nbk);
+        mvke_idmap_release(&map);
+        return mvke_error(MVKE_ERR_NOMEM, "out of memory reordering %lld rows", (long long)n);
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t b = 0; b < nb; b++) {
+        mvke_store_block *d = &nbk[b];
+        for (int64_t r = 0; r < d->n; r++) {
+            const int64_t p = perm[b * MVKE_BLOCK_ROWS + r];
+            const mvke_store_block *sb = &s->blocks[p / MVKE_BLOCK_ROWS];
+            const int64_t sr = p % MVKE_BLOCK_ROWS;
+            mvke_layout_copy(&s->L, d->data, d->cap, r, sb->data, sb->cap, sr);
+            d->ids[r] = sb->ids[sr];
+            if (d->refine)
+                memcpy(d->refine + (size_t)r * (size_t)s->D, sb->refine + (size_t)sr * (size_t)s->D,
+                       (size_t)s->D * sizeof(float));
+        }
+    }
+    for (int64_t b = 0; b < s->cap_blocks; b++) block_free(&s->blocks[b]);
+    mvke_free(s->blocks);
+    s->blocks = nbk;
+    s->cap_blocks = nb;
+    mvke_idmap_release(&s->map);
+    s->map = map;
+    for (int64_t p = 0; p < n; p++) mvke_idmap_put(&s->map, mvke_store_id(s, p), p);
+    memset(&s->lookup, 0, sizeof s->lookup); /* the mapped section says where rows were */
+    return MVKE_OK;
+}
+
 /* The first-use check of bytes outside the blocks (mvke_kdb.check). */
 static mvke_status check_units(const void *units, const void *p, size_t n) { return mvke_units_check(units, p, n); }
 

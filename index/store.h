@@ -148,6 +148,13 @@ int64_t mvke_store_id(const mvke_store *s, int64_t p);
  * naming the position and user); may fail with MVKE_ERR_NOMEM. On error the store is empty. */
 mvke_status mvke_store_load(mvke_store *s, int64_t n, const int64_t *ids, const void *rows, const float *gram);
 
+/* Puts the rows in a new order: position i receives the row (with its id, Gram triangle, bounds
+ * and refine row) at old position perm[i], perm a permutation of the positions. Every block
+ * becomes owned and every id enters the in-memory table (a mapped id section no longer says
+ * where rows are). Errors: MVKE_ERR_NOMEM, MVKE_ERR_CHECKSUM (a mapped block); the store is
+ * unchanged on error. */
+mvke_status mvke_store_reorder(mvke_store *s, const int64_t *perm);
+
 /* Fills `blocks` (nblocks entries) and db with read-only views for a backend; db's first-use
  * check of refine rows is the store's units. */
 void mvke_store_view(const mvke_store *s, mvke_kblock *blocks, mvke_kdb *db);

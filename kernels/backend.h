@@ -35,6 +35,7 @@ typedef struct mvke_kblock {
 typedef struct mvke_kstats {
     int64_t scanned, refined;
     int certified;
+    int64_t lists; /* lists read (a listed index's searches, index/listed.c) */
 } mvke_kstats;
 
 /* The database: every block of one index, in storage order. */
@@ -53,6 +54,12 @@ typedef struct mvke_kdb {
     mvke_status (*check)(const void *ctx, const void *p, size_t n);
     const void *check_ctx;
     mvke_kstats *stats; /* what the search did (NULL: not asked) */
+    /* A search of part of the rows (lists, index/lists.h): nspans ranges of positions [spans[2i],
+     * spans[2i+1]), ascending and disjoint; the whole panels they touch are scanned, so rows
+     * sharing a panel with a range's ends are scored too (each row once). NULL: every row. Only
+     * the CPU backend reads it; the index layer never hands spans to another. */
+    const int64_t *spans;
+    int64_t nspans;
 } mvke_kdb;
 
 /* The experts mask with the low K bits set. */

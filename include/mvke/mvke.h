@@ -315,7 +315,8 @@ typedef enum mvke_search_mode {
 MVKE_API mvke_status mvke_index_set_search_mode(mvke_index *index, mvke_search_mode mode);
 MVKE_API mvke_status mvke_index_search_mode(const mvke_index *index, mvke_search_mode *mode);
 
-/* What a search did: users_scanned, the users each query read (the whole index); users_refined,
+/* What a search did: users_scanned, the users each query read (the whole index; for a listed
+ * index, the mean over the queries of the users of the lists it read); users_refined,
  * the users re-scored from their float32 rows, summed over the queries; certified, 1 when every
  * answer is provably the exact one (stored float32, float16 and bfloat16 rows always; a codec
  * index in MVKE_SEARCH_EXACT mode, or when R*k covered every user). */
@@ -323,6 +324,7 @@ typedef struct mvke_search_stats {
     int64_t users_scanned;
     int64_t users_refined;
     int certified;
+    int64_t lists_scanned; /* a listed index: the lists read, summed over the queries; else 0 */
 } mvke_search_stats;
 
 /* The stats of the calling thread's last search of a user index (mvke_index_search,
@@ -330,6 +332,41 @@ typedef struct mvke_search_stats {
  * mvke_last_error: thread-local, overwritten by the next search. All zero before the first.
  * Errors: MVKE_ERR_INVALID (out NULL). */
 MVKE_API mvke_status mvke_last_search_stats(mvke_search_stats *out);
+
+/* Lists (DESIGN section 13, docs/lists.md): users grouped by k-means so that an audience reads
+ * only some of them.
+ *
+ * mvke_index_build_lists clusters the users present into nlists lists (0: about 4 sqrt(n)) with
+ * k-means over their rows (a sample of at most 64 users per list, 10 iterations, a fixed seed),
+ * stores them list by list (positions change; ids do not) and keeps each list's centroid and
+ * per-expert radii; the lists are saved with the index. Users added later go to a tail that every
+ * search reads; a remove or upsert keeps the lists' bounds true. Searches of a listed index
+ * (mvke_index_search, mvke_index_range_search, audiences) then:
+ *  - with nprobe 0 (the default) return exactly the flat index's answer, skipping the lists whose
+ *    bound shows no user of theirs can enter it;
+ *  - with nprobe P > 0 read the P lists whose centroids score best with the tag (FAISS's nprobe),
+ *    and report certified (mvke_last_search_stats) when the bounds prove the answer exact.
+ * A codec index without float32 rows scores by codes, which no bound covers: it reads every list
+ * unless probed. Searches on a GPU read every user. Tag tables and per-user tagging do not use
+ * lists. Errors: MVKE_ERR_INVALID (NULL, an empty index, nlists < 0 or > users),
+ * MVKE_ERR_UNTRAINED, MVKE_ERR_NOMEM; on error the index is unchanged. */
+MVKE_API mvke_status mvke_index_build_lists(mvke_index *index, int nlists);
+
+/* Sets nprobe (0 = exact, the default; >= the number of lists reads them all). Errors:
+ * MVKE_ERR_INVALID (NULL, negative). */
+MVKE_API mvke_status mvke_index_set_probe(mvke_index *index, int nprobe);
+MVKE_API mvke_status mvke_index_probe(const mvke_index *index, int *nprobe);
+
+/* The lists of an index: how many, the users in them and in the tail, and the lists' sizes. */
+typedef struct mvke_lists_info {
+    int nlists;          /* 0: the index has no lists */
+    int64_t listed;      /* users in lists */
+    int64_t tail;        /* users added since the lists were made (read by every search) */
+    int64_t min_size, median_size, max_size;
+} mvke_lists_info;
+
+/* Fills *out. Errors: MVKE_ERR_INVALID (NULL). */
+MVKE_API mvke_status mvke_index_lists(const mvke_index *index, mvke_lists_info *out);
 
 /* What one user costs an index, in bytes, and how its codec was trained. */
 typedef struct mvke_index_footprint {

@@ -334,6 +334,58 @@ typedef struct tile {
     int64_t block, p0, p1;
 } tile;
 
+/* Calls fn(ctx, block, p0, p1) for the panel ranges a search reads, in row order: every panel
+ * of every block, or those touching db's spans (rows numbered across the blocks in order), a
+ * panel shared by two spans once. */
+typedef void (*panels_fn)(void *ctx, int64_t block, int64_t p0, int64_t p1);
+
+static void panels_each(const mvke_kdb *db, panels_fn fn, void *ctx) {
+    if (!db->spans) {
+        for (int64_t b = 0; b < db->nblocks; b++) fn(ctx, b, 0, mvke_layout_round(db->blocks[b].n) / MVKE_LANES);
+        return;
+    }
+    int64_t cb = -1, c0 = 0, c1 = 0; /* the pending range of panels */
+    int64_t b = 0, first = 0;        /* the block holding row `first`, its first row */
+    for (int64_t i = 0; i < db->nspans; i++) {
+        int64_t a = db->spans[2 * i];
+        const int64_t e = db->spans[2 * i + 1];
+        while (a < e) {
+            while (b < db->nblocks && a >= first + db->blocks[b].n) first += db->blocks[b++].n;
+            if (b >= db->nblocks) break;
+            const int64_t r0 = a - first, r1 = e - first < db->blocks[b].n ? e - first : db->blocks[b].n;
+            const int64_t p0 = r0 / MVKE_LANES, p1 = (r1 + MVKE_LANES - 1) / MVKE_LANES;
+            if (b == cb && p0 <= c1) {
+                c1 = p1 > c1 ? p1 : c1;
+            } else {
+                if (cb >= 0) fn(ctx, cb, c0, c1);
+                cb = b, c0 = p0, c1 = p1;
+            }
+            a = first + r1;
+        }
+    }
+    if (cb >= 0) fn(ctx, cb, c0, c1);
+}
+
+typedef struct tiles_ctx {
+    int64_t tp, n;
+    tile *out;
+} tiles_ctx;
+
+static void tiles_add(void *ctx, int64_t b, int64_t p0, int64_t p1) {
+    tiles_ctx *c = ctx;
+    for (int64_t p = p0; p < p1; p += c->tp) {
+        if (c->out) c->out[c->n] = (tile){b, p, p + c->tp < p1 ? p + c->tp : p1};
+        c->n++;
+    }
+}
+
+/* The row tiles of tp panels a search reads (into tiles when not NULL); returns their count. */
+static int64_t tiles_make(const mvke_kdb *db, int64_t tp, tile *tiles) {
+    tiles_ctx c = {tp, 0, tiles};
+    panels_each(db, tiles_add, &c);
+    return c.n;
+}
+
 /* The view of a tile, its planes in the block; or, for decoded pq, in `dec` (na planes of
  * np * d * LANES float32, filled here). */
 static void view_make(const mvke_kdb *db, const mvke_scan_shape *sh, const tile *t, float *dec, mvke_scan_view *v) {
@@ -504,11 +556,7 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
     const size_t panel_bytes = (size_t)sh->na * values * esize + (size_t)sh->pa * MVKE_LANES * sizeof(float) + 64;
     int64_t tp = (int64_t)(TILE_BYTES / panel_bytes);
     tp = tp < 1 ? 1 : tp > TILE_PANELS_MAX ? TILE_PANELS_MAX : tp;
-    int64_t ntiles = 0;
-    for (int64_t b = 0; b < db->nblocks; b++) {
-        const int64_t np = mvke_layout_round(db->blocks[b].n) / MVKE_LANES;
-        ntiles += (np + tp - 1) / tp;
-    }
+    const int64_t ntiles = tiles_make(db, tp, NULL);
     const size_t dec_floats = md.decode ? (size_t)sh->na * (size_t)tp * (size_t)db->L.d * MVKE_LANES : 0;
     mvke_scan_pack pk;
     tile *tiles = mvke_malloc_array((size_t)(ntiles ? ntiles : 1), sizeof *tiles);
@@ -519,11 +567,7 @@ static mvke_status scan(const mvke_kdb *db, const mvke_scan_shape *sh, const mvk
         mvke_free(out_lists);
         return mvke_error(MVKE_ERR_NOMEM, "out of memory starting a search of %lld queries", (long long)q->n);
     }
-    int64_t t = 0;
-    for (int64_t b = 0; b < db->nblocks; b++) {
-        const int64_t np = mvke_layout_round(db->blocks[b].n) / MVKE_LANES;
-        for (int64_t p = 0; p < np; p += tp) tiles[t++] = (tile){b, p, p + tp < np ? p + tp : np};
-    }
+    tiles_make(db, tp, tiles);
 
     const int64_t nqt = (pk.ngroups + tg - 1) / tg;
     int failed = 0;
@@ -653,10 +697,22 @@ static int refine_mode(const mvke_kdb *db) {
     return db->refine_R < 0 ? 1 : db->refine_R > 0 ? 2 : 0;
 }
 
-/* Rows in the database. */
+static void rows_add(void *ctx, int64_t b, int64_t p0, int64_t p1) {
+    int64_t *n = ((int64_t **)ctx)[0];
+    const mvke_kdb *db = ((const mvke_kdb **)ctx)[1];
+    const int64_t r1 = p1 * MVKE_LANES < db->blocks[b].n ? p1 * MVKE_LANES : db->blocks[b].n;
+    *n += r1 - p0 * MVKE_LANES;
+}
+
+/* Rows a search reads: every row, or those of the panels db's spans touch. */
 static int64_t rows_of(const mvke_kdb *db) {
     int64_t n = 0;
-    for (int64_t b = 0; b < db->nblocks; b++) n += db->blocks[b].n;
+    if (!db->spans) {
+        for (int64_t b = 0; b < db->nblocks; b++) n += db->blocks[b].n;
+        return n;
+    }
+    const void *ctx[2] = {&n, db};
+    panels_each(db, rows_add, (void *)ctx);
     return n;
 }
 
