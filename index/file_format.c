@@ -56,7 +56,7 @@ const char *mvke_file_section_name(uint32_t kind) {
     static const char *names[] = {"?", "options", "tasks", "tags", "tag names", "tag embeddings",
                                   "tag gates", "virtual kernels", "user ids", "user rows", "user Gram triangles",
                                   "user blocks", "checksums", "id lookup", "id fences", "codec parameters",
-                                  "codes", "refine rows", "list offsets", "centroids", "radii", "task layout",
+                                  "codes", "refine rows", "lists", "centroids", "radii", "task layout",
                                   "reserved"};
     return kind >= 1 && kind <= MVKE_SEC_KINDS ? names[kind] : "unknown";
 }

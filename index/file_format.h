@@ -42,10 +42,17 @@
                                            checks its row's unit, not a MiB */
 #define MVKE_FILE_CODEC_HEAD 64u     /* u32 storage, u32 m, u32 refine, u32 reserved, u64 train rows, zeros */
 #define MVKE_FILE_CHECKSUMS_HEAD 64u /* u32 unit shift, u32 reserved, u64 units, zeros */
+#define MVKE_FILE_LISTS_HEAD 64u     /* u32 nlists, u32 reserved, zeros */
+
+/* Bytes of the LISTS section of n lists for K experts of d. */
+static inline uint64_t mvke_file_lists_bytes(uint64_t n, uint64_t K, uint64_t d) {
+    return MVKE_FILE_LISTS_HEAD + 8 * (n + 1) + 4 * n * K * d + 4 * n * K;
+}
 
 /* Section kinds; each appears at most once. Version 1: 1-10, all but VK required. Version 2:
- * 1-8 and 11-14, all but VK required; CODEC (15) in every file of a codec storage (sq8, pq) and
- * REFINE_ROWS (17) in those kept with refine; 16 and 18-22 are reserved for what later minor
+ * 1-8 and 11-14, all but VK required; CODEC (15) in every file of a codec storage (sq8, pq),
+ * REFINE_ROWS (17) in those kept with refine, LISTS (18) in those of a listed index; 16 and
+ * 19-22 are reserved for what later minor
  * additions store (docs/file-format.md) and refused by this library with a message saying so. */
 enum {
     MVKE_SEC_OPTIONS = 1,   /* tag storage u32, temperature f32, has_vk u32, ntasks u32, ntags u64 */
@@ -66,11 +73,12 @@ enum {
                                   centroids (K * 256 * d float32), then the bounds' units (K float32) */
     MVKE_SEC_REFINE_ROWS = 17, /* codecs with refine: nusers * K * d float32, row-major in storage
                                   order, for exact re-scoring (bulk) */
+    MVKE_SEC_LISTS = 18,       /* k-means lists (index/lists.h): the head, nlists + 1 u64 offsets,
+                                  nlists * K*d float32 centroids, nlists * K float32 radii */
     /* Reserved, not written by this version: */
     MVKE_SEC_CODES = 16,       /* per-block codes and Gram triangles of a coded index (bulk) */
-    MVKE_SEC_LIST_OFFSETS = 18, /* k-means lists: first position of every list */
-    MVKE_SEC_CENTROIDS = 19,   /* k-means centroids */
-    MVKE_SEC_RADII = 20,       /* per list and expert: the largest norm (bounds for pruning) */
+    MVKE_SEC_CENTROIDS = 19,   /* (reserved) */
+    MVKE_SEC_RADII = 20,       /* (reserved) */
     MVKE_SEC_TASK_LAYOUT = 21, /* task-subset layout of the blocks */
     MVKE_SEC_RESERVED_LAST = 22
 };

@@ -124,6 +124,7 @@ static mvke_status expected_sizes(layout *L, uint64_t *want) {
     want[MVKE_SEC_TASKS] = (uint64_t)L->ntasks * MVKE_FILE_TASK_SIZE;
     ok &= !__builtin_mul_overflow(L->ntags, (uint64_t)MVKE_FILE_TAG_SIZE, &want[MVKE_SEC_TAGS]);
     want[MVKE_SEC_TAG_NAMES] = UINT64_MAX; /* checked against the tag records */
+    want[MVKE_SEC_LISTS] = UINT64_MAX;     /* checked against its own head (load_lists) */
     ok &= !__builtin_mul_overflow(L->ntags, d * 4, &want[MVKE_SEC_TAG_Q]);
     ok &= !__builtin_mul_overflow(L->ntags, K * 4, &want[MVKE_SEC_TAG_W]);
     want[MVKE_SEC_VK] = K * d * 4;
@@ -171,10 +172,11 @@ static mvke_status expected_sizes(layout *L, uint64_t *want) {
 static int kind_allowed(uint32_t version, uint32_t kind) {
     if (version == MVKE_FILE_VERSION_1) return kind >= 1 && kind <= MVKE_SEC_USER_GRAM;
     return (kind >= 1 && kind <= MVKE_SEC_USER_IDS) || (kind >= MVKE_SEC_USER_BLOCKS && kind <= MVKE_SEC_ID_FENCES) ||
-           kind == MVKE_SEC_CODEC || kind == MVKE_SEC_REFINE_ROWS;
+           kind == MVKE_SEC_CODEC || kind == MVKE_SEC_REFINE_ROWS || kind == MVKE_SEC_LISTS;
 }
 static int kind_required(uint32_t version, uint32_t kind) {
-    return kind_allowed(version, kind) && kind != MVKE_SEC_VK && kind != MVKE_SEC_CODEC && kind != MVKE_SEC_REFINE_ROWS;
+    return kind_allowed(version, kind) && kind != MVKE_SEC_VK && kind != MVKE_SEC_CODEC && kind != MVKE_SEC_REFINE_ROWS &&
+           kind != MVKE_SEC_LISTS;
 }
 
 static mvke_status check_crc(const layout *L, uint32_t kind);
@@ -226,7 +228,7 @@ static mvke_status parse_layout(layout *L) {
         mvke_file_decode_entry(b + at, &e);
         uint64_t end;
         if (h->version != MVKE_FILE_VERSION_1 && e.kind >= MVKE_SEC_CODEC && e.kind <= MVKE_SEC_RESERVED_LAST &&
-            e.kind != MVKE_SEC_CODEC && e.kind != MVKE_SEC_REFINE_ROWS)
+            e.kind != MVKE_SEC_CODEC && e.kind != MVKE_SEC_REFINE_ROWS && e.kind != MVKE_SEC_LISTS)
             return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: section %u holds %s (kind %u), which this library does not "
                               "read: open it with the version that wrote it, or rebuild the index", path,
                               (unsigned long long)at, i, mvke_file_section_name(e.kind), e.kind);
@@ -578,6 +580,39 @@ static mvke_status map_users(const layout *L, unsigned flags, mapping **m, mvke_
     return MVKE_OK;
 }
 
+/* The lists section (checksum checked): offsets, centroids and radii into the index. */
+static mvke_status load_lists(const layout *L, mvke_index *ix) {
+    const mvke_file_entry *e = &L->sec[MVKE_SEC_LISTS];
+    const unsigned char *p = L->base + e->offset;
+    if (e->size < MVKE_FILE_LISTS_HEAD)
+        return mvke_error(MVKE_ERR_FORMAT, "%s: the lists section has %llu bytes", L->path, (unsigned long long)e->size);
+    mvke_status st = check_crc(L, MVKE_SEC_LISTS);
+    if (st != MVKE_OK) return st;
+    const uint32_t n = mvke_get_u32(p);
+    const uint64_t K = L->h.K, d = L->h.d;
+    if (n < 1 || n > L->h.nusers || !all_zero(p + 4, MVKE_FILE_LISTS_HEAD - 4) ||
+        e->size != mvke_file_lists_bytes(n, K, d))
+        return mvke_error(MVKE_ERR_FORMAT, "%s: byte %llu: invalid lists head (%u lists for %llu users in %llu bytes)",
+                          L->path, (unsigned long long)e->offset, n, (unsigned long long)L->h.nusers,
+                          (unsigned long long)e->size);
+    int64_t *off = mvke_malloc_array((size_t)n + 1, sizeof *off);
+    float *cent = mvke_malloc_array((size_t)n * K * d, sizeof *cent), *rad = mvke_malloc_array((size_t)n * K, sizeof *rad);
+    if (!off || !cent || !rad) {
+        st = mvke_error(MVKE_ERR_NOMEM, "out of memory reading %u lists", n);
+    } else {
+        const unsigned char *q = p + MVKE_FILE_LISTS_HEAD;
+        for (uint32_t j = 0; j <= n; j++) off[j] = (int64_t)mvke_get_u64(q + 8 * (size_t)j);
+        q += 8 * ((size_t)n + 1);
+        memcpy(cent, q, (size_t)n * K * d * sizeof *cent);
+        memcpy(rad, q + (size_t)n * K * d * sizeof *cent, (size_t)n * K * sizeof *rad);
+        st = mvke_lists_set(&ix->lists, (int)n, (int)K, (int)d, (int64_t)L->h.nusers, off, cent, rad, L->path);
+    }
+    mvke_free(off);
+    mvke_free(cent);
+    mvke_free(rad);
+    return st;
+}
+
 /* Version 1: the row-major rows are copied into the index's own blocks. */
 static mvke_status copy_users(const layout *L, mvke_index *ix) {
     const unsigned char *b = L->base;
@@ -619,6 +654,7 @@ mvke_status mvke_file_open(const char *path, unsigned flags, mvke_index **users,
     }
     if (st == MVKE_OK && mvke_storage_is_codec((mvke_storage)L.h.storage)) st = load_codec(&L, ix);
     if (st == MVKE_OK) st = L.h.version == MVKE_FILE_VERSION_1 ? copy_users(&L, ix) : map_users(&L, flags, &m, ix);
+    if (st == MVKE_OK && L.have[MVKE_SEC_LISTS]) st = load_lists(&L, ix);
     /* Version 1 rows were copied; version 2 handed the mapping to the index (m is NULL). */
     unmap_release(m);
     if (st != MVKE_OK) {

@@ -121,6 +121,7 @@ static int blocks_bytes(const mvke_store *s, uint64_t *full, uint64_t *total) {
 /* The sections in file order: small ones first, then the bulk ones, the checksums last. */
 static const uint32_t ORDER[] = {MVKE_SEC_OPTIONS,    MVKE_SEC_TASKS,       MVKE_SEC_TAGS,       MVKE_SEC_TAG_NAMES,
                                  MVKE_SEC_TAG_Q,      MVKE_SEC_TAG_W,       MVKE_SEC_VK,         MVKE_SEC_CODEC,
+                                 MVKE_SEC_LISTS,
                                  MVKE_SEC_ID_FENCES,  MVKE_SEC_USER_IDS,    MVKE_SEC_USER_BLOCKS, MVKE_SEC_ID_LOOKUP,
                                  MVKE_SEC_REFINE_ROWS, MVKE_SEC_CHECKSUMS};
 #define NORDER (sizeof ORDER / sizeof ORDER[0])
@@ -158,6 +159,8 @@ static mvke_status layout(const mvke_index *users, const mvke_tags *tags, mvke_f
     const int codec = mvke_storage_is_codec(s->storage);
     if (codec) sizes[MVKE_SEC_CODEC] = mvke_file_codec_bytes((uint32_t)s->storage, (uint64_t)s->K, (uint64_t)s->d);
     if (s->L.refine) ok &= !__builtin_mul_overflow(n, (uint64_t)s->D * 4, &sizes[MVKE_SEC_REFINE_ROWS]);
+    const int lists = users->lists.n > 0;
+    if (lists) sizes[MVKE_SEC_LISTS] = mvke_file_lists_bytes((uint64_t)users->lists.n, (uint64_t)s->K, (uint64_t)s->d);
     const unsigned sh = unit_shift(s);
     *nunits = mvke_units_count(sizes[MVKE_SEC_USER_IDS], sh) + mvke_units_count(sizes[MVKE_SEC_USER_BLOCKS], sh) +
               mvke_units_count(sizes[MVKE_SEC_ID_LOOKUP], sh) + mvke_units_count(sizes[MVKE_SEC_REFINE_ROWS], sh);
@@ -170,6 +173,7 @@ static mvke_status layout(const mvke_index *users, const mvke_tags *tags, mvke_f
         if (kind == MVKE_SEC_VK && !(tags && tags->vk)) continue;
         if (kind == MVKE_SEC_CODEC && !codec) continue;
         if (kind == MVKE_SEC_REFINE_ROWS && !s->L.refine) continue;
+        if (kind == MVKE_SEC_LISTS && !lists) continue;
         e[k] = (mvke_file_entry){kind, 0, off, sizes[kind], 0, 0};
         if (__builtin_add_overflow(off, sizes[kind], &off) || off > UINT64_MAX - MVKE_FILE_ALIGN)
             return mvke_error(MVKE_ERR_INVALID, "the index is too large for a file");
@@ -296,6 +300,19 @@ static void write_section(writer *w, const mvke_index *users, const mvke_tags *t
             w_bytes(w, c->cent, D * MVKE_PQ_CENTROIDS * sizeof(float));
         }
         w_bytes(w, c->bunit, (size_t)s->K * sizeof(float));
+        break;
+    }
+    case MVKE_SEC_LISTS: {
+        const mvke_lists *l = &users->lists;
+        memset(rec, 0, MVKE_FILE_LISTS_HEAD);
+        mvke_put_u32(rec, (uint32_t)l->n);
+        w_bytes(w, rec, MVKE_FILE_LISTS_HEAD);
+        for (int j = 0; j <= l->n; j++) {
+            mvke_put_u64(rec, (uint64_t)l->off[j]);
+            w_bytes(w, rec, 8);
+        }
+        w_bytes(w, l->cent, (size_t)l->n * (size_t)s->D * sizeof(float));
+        w_bytes(w, l->radius, (size_t)l->n * (size_t)s->K * sizeof(float));
         break;
     }
     case MVKE_SEC_REFINE_ROWS:

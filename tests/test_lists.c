@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "index/index_impl.h"
 #include "kernels/cpu/scan.h"
@@ -347,4 +348,46 @@ Test(lists, bad_requests_change_nothing) {
     cr_assert(li.nlists == 5 && li.listed == 5 && li.tail == 0);
     cr_assert_eq(mvke_lists_default(1000000), 4000);
     mvke_index_free(ix);
+}
+
+Test(lists, saved_and_opened_with_the_index) {
+    synth_world *sw = demo_world(NU / 2, MVKE_SCORE_COSINE);
+    tagset t = world_tags(sw, 10);
+    mvke_index *flat = make_index(sw, "sq8", 1, MVKE_SCORE_COSINE, 0);
+    mvke_index *listed = make_index(sw, "sq8", 1, MVKE_SCORE_COSINE, 30);
+    char path[] = "/tmp/mvke-test-lists-XXXXXX";
+    const int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(mvke_file_save(path, listed, NULL), MVKE_OK, "%s", mvke_last_error());
+    mvke_index *opened;
+    cr_assert_eq(mvke_file_open(path, 0, &opened, NULL), MVKE_OK, "%s", mvke_last_error());
+    mvke_lists_info a, b;
+    mvke_index_lists(listed, &a);
+    mvke_index_lists(opened, &b);
+    cr_assert(a.nlists == 30 && memcmp(&a, &b, sizeof a) == 0, "lists differ after a save and an open");
+    cr_assert_eq(memcmp(listed->lists.radius, opened->lists.radius, 30 * 5 * sizeof(float)), 0);
+    same_answers(flat, opened, &t, 100, NULL, "opened sq8 file");
+    /* A damaged lists section is refused at open. */
+    FILE *f = fopen(path, "r+b");
+    unsigned char head[64 + 32 * 32];
+    cr_assert_eq(fread(head, 1, sizeof head, f), sizeof head);
+    uint64_t at = 0;
+    for (int i = 0; i < 32; i++) {
+        const unsigned char *e = head + 64 + 32 * i;
+        if (e[0] == 18) memcpy(&at, e + 8, 8);
+    }
+    cr_assert(at > 0, "no lists section in the file");
+    fseek(f, (long)at + 64 + 8, SEEK_SET);
+    fputc(0x7f, f);
+    fclose(f);
+    mvke_index *bad = NULL;
+    cr_assert_eq(mvke_file_open(path, 0, &bad, NULL), MVKE_ERR_CHECKSUM);
+    cr_assert(strstr(mvke_last_error(), "lists"), "%s", mvke_last_error());
+    unlink(path);
+    mvke_index_free(opened);
+    mvke_index_free(flat);
+    mvke_index_free(listed);
+    tags_free(&t);
+    synth_world_free(sw);
 }

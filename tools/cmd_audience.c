@@ -81,7 +81,7 @@ int cli_cmd_audience(int argc, char **argv) {
     float min = 0;
     long long gpu = -2; /* --gpu not given */
     int no_verify = 0;
-    long long threads = 0;
+    long long threads = 0, probe = 0;
     const cli_option options[] = {
         {.metavar = "INDEX", .help = "the index file", .kind = CLI_POSITIONAL, .dst = &index, .required = 1, .group = 2},
         {.name = "--shards", .metavar = "PREFIX",
@@ -117,8 +117,11 @@ int cli_cmd_audience(int argc, char **argv) {
          .help = "a codec index (sq8, pq): exact, the certified exact answer (the default when it keeps\n"
          "its float32 rows); approx, the R*k best by the codes re-scored (R default 4), or the\n"
          "codes' own scores without rows (docs/codecs.md)", .kind = CLI_CUSTOM, .dst = &mode, .parse = parse_mode},
-        {.name = "--stats", .help = "print to stderr the users scanned and re-scored, and whether the\n"
-         "answer is certified exact", .kind = CLI_FLAG, .dst = &stats},
+        {.name = "--probe", .metavar = "P", .help = "an index with lists (`build --lists`): read only the P lists whose\n"
+         "centroids score best with the tag (default: the exact answer; docs/lists.md)", .kind = CLI_INT,
+         .dst = &probe, .min = 1, .max = 1 << 30},
+        {.name = "--stats", .help = "print to stderr the users scanned and re-scored, the lists read, and\n"
+         "whether the answer is certified exact", .kind = CLI_FLAG, .dst = &stats},
     };
     const cli_spec spec = {"mvke audience", "Reverse targeting: for each tag, its best users.",
                            "Output (stdout): tag_id<TAB>task<TAB>rank<TAB>user_id<TAB>score[<TAB>tag_name], rank from 1,\n"
@@ -150,6 +153,17 @@ int cli_cmd_audience(int argc, char **argv) {
             rc = cli_fail("audience", st, "--mode");
             goto out;
         }
+    }
+    if (probe > 0) {
+        mvke_lists_info li;
+        mvke_index_lists(ru.users, &li);
+        if (li.nlists == 0) {
+            fprintf(stderr, "mvke audience: --probe %lld: %s has no lists (build it with --lists)\n", probe,
+                    index ? index : "the shard");
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        mvke_index_set_probe(ru.users, (int)probe);
     }
     if (gpu > -2 && (st = mvke_index_use_gpu(ru.users, (int)gpu)) != MVKE_OK) {
         rc = cli_fail_gpu("audience", st);
@@ -183,8 +197,10 @@ int cli_cmd_audience(int argc, char **argv) {
         mvke_last_search_stats(&ss);
         char who[32] = "";
         if (mvke_dist_size() > 1) snprintf(who, sizeof who, "rank %d: ", mvke_dist_rank());
-        fprintf(stderr, "%smvke audience: %lld tags, %lld users scanned each, %lld re-scored exactly (%.4f%% per tag), %s\n",
-                who, (long long)ntag, (long long)ss.users_scanned, (long long)ss.users_refined,
+        char lists[64] = "";
+        if (ss.lists_scanned) snprintf(lists, sizeof lists, ", %.1f lists read each", (double)ss.lists_scanned / (double)(ntag ? ntag : 1));
+        fprintf(stderr, "%smvke audience: %lld tags, %lld users scanned each%s, %lld re-scored exactly (%.4f%% per tag), %s\n",
+                who, (long long)ntag, (long long)ss.users_scanned, lists, (long long)ss.users_refined,
                 ntag && ss.users_scanned ? 100.0 * (double)ss.users_refined / (double)ntag / (double)ss.users_scanned : 0.0,
                 ss.certified ? "certified exact" : "not certified (approximate)");
     }

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "progress.h"
 #include "index/npy.h"
+#include "support/clock.h"
 #include "support/options.h"
 #include "outputs.h"
 
@@ -81,7 +82,7 @@ int cli_cmd_build(int argc, char **argv) {
     task_specs ts = {.n = 0};
     float temperature = 1.0f;
     int fp16 = 0, refine = 0, force = 0;
-    long long train_n = 65536;
+    long long train_n = 65536, nlists = -1;
     const char *storage_s = NULL, *score_s = NULL;
     const cli_option options[] = {
         {.name = "-o", .metavar = "INDEX", .help = "the index file to write (replaced atomically)",
@@ -123,6 +124,9 @@ int cli_cmd_build(int argc, char **argv) {
          .kind = CLI_INT, .dst = &train_n, .min = 1, .max = 1e9, .needs = "--storage"},
         {.name = "--fp16", .metavar = NULL, .help = "the same as --storage f16", .kind = CLI_FLAG,
          .dst = &fp16, .group = 9},
+        {.name = "--lists", .metavar = "N", .help = "group the users into N k-means lists, so that `audience --probe`\n"
+         "reads only some (no N: about 4 sqrt(users); docs/lists.md)", .kind = CLI_INT, .dst = &nlists, .min = 1,
+         .max = 16777216, .optional = 1, .implied = 0},
         {.name = "--force", .help = "replace OUT even when it exists and is not an index file",
          .kind = CLI_FLAG, .dst = &force},
     };
@@ -314,6 +318,22 @@ int cli_cmd_build(int argc, char **argv) {
         }
     }
     if (prog.tty) cli_progress_end(&prog, n);
+    if (nlists >= 0) {
+        if (nlists > n) {
+            fprintf(stderr, "mvke build: --lists %lld: more lists than the %lld users\n", nlists, (long long)n);
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+        const double t0 = bench_now();
+        if ((st = mvke_index_build_lists(users, (int)nlists)) != MVKE_OK) {
+            rc = cli_fail("build", st, "making the lists");
+            goto out;
+        }
+        mvke_lists_info li;
+        mvke_index_lists(users, &li);
+        fprintf(stderr, "mvke build: %d lists in %.1f s (users per list: %lld smallest, %lld median, %lld largest)\n",
+                li.nlists, bench_now() - t0, (long long)li.min_size, (long long)li.median_size, (long long)li.max_size);
+    }
     if ((st = mvke_file_save(out, users, tags)) != MVKE_OK) {
         rc = cli_fail("build", st, "writing the index");
         goto out;

@@ -84,6 +84,13 @@ int cli_cmd_info(int argc, char **argv) {
     mvke_score score;
     mvke_index_score(users, &score);
     printf("score\t%s\n", score == MVKE_SCORE_DOT ? "dot (<E, q>; no Gram triangles stored)" : "cosine (cos(E, q))");
+    mvke_lists_info li;
+    mvke_index_lists(users, &li);
+    if (li.nlists)
+        printf("lists\t%d (users per list: %lld smallest, %lld median, %lld largest; %lld users added since, in the tail)\n",
+               li.nlists, (long long)li.min_size, (long long)li.median_size, (long long)li.max_size, (long long)li.tail);
+    else
+        printf("lists\tnone\n");
     /* Resident: what a search reads per user (rows or codes, Gram, bounds) and the ids with
      * their lookup; refine rows are read only for a codec search's candidates. */
     printf("bytes_per_user\tresident %lld (rows %lld, ids %lld)", (long long)(fp.row_bytes + fp.id_bytes),
