@@ -263,6 +263,17 @@ mvke_status mvke_listed_knn(const mvke_index *ix, const mvke_kdb *db, const mvke
                 int64_t rows = 0;
                 while (end < l->n && qp.ub[qp.order[end].j] >= tau && (rows < want || end == read)) rows += list_rows(l, qp.order[end++].j);
                 if (end == read && !tail) break; /* every list left is below the k-th score */
+                if (!tail && end < l->n) {
+                    /* When the bounds would keep most of what is left, take it in one round:
+                     * more rounds would cost more than they could save. */
+                    int64_t keep = 0, left = 0;
+                    for (int r = read; r < l->n; r++) {
+                        left += list_rows(l, qp.order[r].j);
+                        if (qp.ub[qp.order[r].j] >= tau) keep += list_rows(l, qp.order[r].j);
+                    }
+                    if (2 * keep >= left)
+                        while (end < l->n && qp.ub[qp.order[end].j] >= tau) end++;
+                }
                 plan_spans(&qp, read, end, tail);
                 st = round_knn(&qp, &q1, k, filter, bs, bi, s, id);
                 read = end;

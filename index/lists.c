@@ -163,6 +163,21 @@ mvke_status mvke_lists_set(mvke_lists *l, int n, int K, int d, int64_t count, co
     return MVKE_OK;
 }
 
+mvke_status mvke_lists_slice(const mvke_lists *src, int K, int d, int64_t first, int64_t n, mvke_lists *out) {
+    memset(out, 0, sizeof *out);
+    if (!src->n) return MVKE_OK;
+    mvke_status st = alloc_lists(out, src->n, K, d);
+    if (st != MVKE_OK) return st;
+    for (int j = 0; j <= src->n; j++) {
+        const int64_t o = src->off[j] - first;
+        out->off[j] = o < 0 ? 0 : o > n ? n : o;
+    }
+    memcpy(out->cent, src->cent, (size_t)src->n * (size_t)K * (size_t)d * sizeof *out->cent);
+    memcpy(out->radius, src->radius, (size_t)src->n * (size_t)K * sizeof *out->radius);
+    memcpy(out->cgram, src->cgram, (size_t)src->n * (size_t)K * (size_t)K * sizeof *out->cgram);
+    return MVKE_OK;
+}
+
 int mvke_lists_find(const mvke_lists *l, int64_t p) {
     if (!l->n || p >= l->off[l->n]) return -1;
     int lo = 0, hi = l->n - 1; /* the last j with off[j] <= p */

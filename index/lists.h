@@ -53,6 +53,12 @@ mvke_status mvke_lists_train(const mvke_store *s, int nlists, mvke_lists *out, i
 mvke_status mvke_lists_set(mvke_lists *l, int n, int K, int d, int64_t count, const int64_t *off,
                            const float *cent, const float *radius, const char *what);
 
+/* The lists of positions [first, first + n) of src, renumbered from 0, into *out: every list
+ * keeps its centroid and radii (its members there are some of its members), its range cut to
+ * the slice; the slice's positions past the lists are its tail. Nothing when src has no lists.
+ * Errors: MVKE_ERR_NOMEM. */
+mvke_status mvke_lists_slice(const mvke_lists *src, int K, int d, int64_t first, int64_t n, mvke_lists *out);
+
 /* The list holding position p, or -1 (the tail). */
 int mvke_lists_find(const mvke_lists *l, int64_t p);
 

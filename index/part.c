@@ -72,6 +72,10 @@ mvke_status mvke_index_view(const mvke_index *parent, int64_t first, int64_t n, 
         }
         s->nblocks = s->cap_blocks = nb;
         s->count = n;
+        /* The parent's lists cut to the view, so that a rank reads the same lists as one
+         * process would: exact and probed answers merge to one process's. */
+        st = mvke_lists_slice(&parent->lists, ps->K, ps->d, first, n, &v->lists);
+        v->nprobe = parent->nprobe;
     }
     mvke_index_unlock(parent);
     if (st != MVKE_OK) {

@@ -67,6 +67,26 @@ extern "C" int mvke_faiss_set_threads(FaissIndex *index, int threads) {
     MVKE_FAISS_CATCH
 }
 
+extern "C" int mvke_faiss_index_build_lists(FaissIndex *index, int nlists) {
+    try {
+        mvke::require(index != nullptr, "mvke_faiss_index_build_lists: index is NULL");
+        auto *m = dynamic_cast<mvke::IndexMVKE *>(as_index(index));
+        mvke::require(m != nullptr, "mvke_faiss_index_build_lists: not an MVKE index");
+        m->build_lists(nlists);
+    }
+    MVKE_FAISS_CATCH
+}
+
+extern "C" int mvke_faiss_index_set_nprobe(FaissIndex *index, int nprobe) {
+    try {
+        mvke::require(index != nullptr, "mvke_faiss_index_set_nprobe: index is NULL");
+        auto *m = dynamic_cast<mvke::IndexMVKE *>(as_index(index));
+        mvke::require(m != nullptr, "mvke_faiss_index_set_nprobe: not an MVKE index");
+        m->set_nprobe(nprobe);
+    }
+    MVKE_FAISS_CATCH
+}
+
 extern "C" int mvke_faiss_index_use_gpu(FaissIndex *index, int device) {
     try {
         mvke::require(index != nullptr, "mvke_faiss_index_use_gpu: index is NULL");

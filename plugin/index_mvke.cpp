@@ -218,6 +218,14 @@ void IndexMVKE::set_threads(int threads) {
     check(mvke_index_set_threads(ix_, threads), "set_threads");
 }
 
+void IndexMVKE::build_lists(int nlists) {
+    check(mvke_index_build_lists(ix_, nlists), "build_lists");
+}
+
+void IndexMVKE::set_nprobe(int nprobe) {
+    check(mvke_index_set_probe(ix_, nprobe), "set_nprobe");
+}
+
 void IndexMVKE::use_device(int device) {
     if (device == -2) check(mvke_index_use_cpu(ix_), "use_cpu");
     else check(mvke_index_use_gpu(ix_, device), "use_gpu");

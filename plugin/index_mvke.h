@@ -46,6 +46,10 @@ struct IndexMVKE : faiss::Index {
     void set_threads(int threads);
     /* Moves the searches to GPU device (-1: every device), or back to the CPU (device -2). */
     void use_device(int device);
+    /* Groups the rows present into k-means lists (mvke_index_build_lists; 0: the default). */
+    void build_lists(int nlists);
+    /* Lists a search reads (mvke_index_set_probe; 0: exact). */
+    void set_nprobe(int nprobe);
 
     int K() const { return K_; }
     int dk() const { return dk_; }

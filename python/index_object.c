@@ -411,7 +411,45 @@ static PyObject *index_use_cpu(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
     return st == MVKE_OK ? Py_NewRef(Py_None) : mvke_py_fail(st);
 }
 
+PyDoc_STRVAR(build_lists_doc,
+    "build_lists($self, nlists=0)\n--\n\n"
+    "Groups the users present into nlists k-means lists (0: about 4 sqrt(ntotal); docs/lists.md).\n"
+    "Searches stay exact and skip the lists whose bounds rule them out; set nprobe to read only the\n"
+    "nprobe lists whose centroids score best with each tag (FAISS's nprobe). Users added later go to\n"
+    "a tail every search reads. The lists are saved with the index.\n"
+    "\n"
+    "Raises mvke.Error (ERR_INVALID for an empty index or nlists above ntotal; the index is unchanged).");
+
+static PyObject *index_build_lists(mvke_py_index *self, PyObject *args, PyObject *kw) {
+    static char *kwlist[] = {"nlists", NULL};
+    int nlists = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|i:build_lists", kwlist, &nlists)) return NULL;
+    if (!ready(self)) return NULL;
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_build_lists(self->index, nlists);
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) return mvke_py_fail(st);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(lists_doc,
+    "lists($self)\n--\n\n"
+    "The index's lists: {'nlists', 'listed', 'tail', 'min_size', 'median_size', 'max_size'}\n"
+    "(nlists 0: none; tail: users added since the lists were made).");
+
+static PyObject *index_lists(mvke_py_index *self, PyObject *Py_UNUSED(arg)) {
+    if (!ready(self)) return NULL;
+    mvke_lists_info li;
+    mvke_index_lists(self->index, &li);
+    return Py_BuildValue("{s:i,s:L,s:L,s:L,s:L,s:L}", "nlists", li.nlists, "listed", (long long)li.listed, "tail",
+                         (long long)li.tail, "min_size", (long long)li.min_size, "median_size",
+                         (long long)li.median_size, "max_size", (long long)li.max_size);
+}
+
 static PyMethodDef index_methods[] = {
+    {"build_lists", (PyCFunction)(void (*)(void))index_build_lists, METH_VARARGS | METH_KEYWORDS, build_lists_doc},
+    {"lists", (PyCFunction)index_lists, METH_NOARGS, lists_doc},
     {"add", (PyCFunction)(void (*)(void))index_add, METH_VARARGS | METH_KEYWORDS, add_doc},
     {"train", (PyCFunction)(void (*)(void))index_train, METH_VARARGS | METH_KEYWORDS, train_doc},
     {"upsert", (PyCFunction)(void (*)(void))index_upsert, METH_VARARGS | METH_KEYWORDS, upsert_doc},
@@ -602,6 +640,36 @@ static int set_threads(mvke_py_index *self, PyObject *value, void *Py_UNUSED(c))
     return 0;
 }
 
+static PyObject *get_nprobe(mvke_py_index *self, void *Py_UNUSED(c)) {
+    if (!ready(self)) return NULL;
+    int p = 0;
+    mvke_index_probe(self->index, &p);
+    return PyLong_FromLong(p);
+}
+
+static int set_nprobe(mvke_py_index *self, PyObject *value, void *Py_UNUSED(c)) {
+    if (!ready(self)) return -1;
+    if (!value) {
+        PyErr_SetString(PyExc_AttributeError, "nprobe cannot be deleted");
+        return -1;
+    }
+    long p = PyLong_AsLong(value);
+    if (p == -1 && PyErr_Occurred()) return -1;
+    if (p < 0 || p > INT_MAX) {
+        mvke_py_failf(MVKE_ERR_INVALID, "nprobe = %ld: must be >= 0 (0 = the exact answer)", p);
+        return -1;
+    }
+    mvke_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = mvke_index_set_probe(self->index, (int)p); /* waits for running searches */
+    Py_END_ALLOW_THREADS
+    if (st != MVKE_OK) {
+        mvke_py_fail(st);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *get_score(mvke_py_index *self, void *Py_UNUSED(c)) {
     if (!ready(self)) return NULL;
     mvke_score s;
@@ -610,6 +678,9 @@ static PyObject *get_score(mvke_py_index *self, void *Py_UNUSED(c)) {
 }
 
 static PyGetSetDef index_getset[] = {
+    {"nprobe", (getter)get_nprobe, (setter)set_nprobe,
+     "A listed index (build_lists): the lists a search reads, those whose centroids score best\n"
+     "with the tag; 0 (the default) gives the exact answer.", NULL},
     {"score", (getter)get_score, NULL,
      "What searches compute, as Index() takes it: 'cosine' (the paper's cos(E, q), in [-1, 1]) or\n"
      "'dot' (<E, q>, the score the released training code ranks by; docs/scores.md).", NULL},

@@ -29,7 +29,7 @@ PyDoc_STRVAR(module_doc,
     "\n"
     "    index = mvke.Index(K, d, storage='sq8', refine=True)   # 1 byte per value, exact answers\n"
     "    index.train(sample); index.add(x); D, I = index.search(z, k)\n"
-    "    mvke.last_search_stats()                  # {'users_scanned', 'users_refined', 'certified'}\n"
+    "    mvke.last_search_stats()                  # {'users_scanned', 'users_refined', 'certified', 'lists_scanned'}\n"
     "\n"
     "Every failure raises mvke.Error with the library's status and message and changes nothing.\n"
     "Searches release the GIL.");

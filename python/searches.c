@@ -212,10 +212,12 @@ PyObject *mvke_py_user_tags(PyObject *Py_UNUSED(self), PyObject *args, PyObject 
 const char mvke_py_last_search_stats_doc[] =
     "last_search_stats()\n--\n\n"
     "What this thread's last successful search of a user index did, as a dict:\n"
-    "'users_scanned' (the users each query read), 'users_refined' (the users re-scored from their\n"
-    "float32 rows, summed over the queries) and 'certified' (True when every answer is provably\n"
-    "the exact one: f32/f16/bf16 always; a codec index in mode 'exact', or when R*k covered every\n"
-    "user). Counts Index.search, Index.range_search, audience, audience_range and every other call\n"
+    "'users_scanned' (the users each query read; a listed index: their mean over the queries),\n"
+    "'users_refined' (the users re-scored from their float32 rows, summed over the queries),\n"
+    "'certified' (True when every answer is provably the exact one: f32/f16/bf16 always; a codec\n"
+    "index in mode 'exact', or when R*k covered every user; a probed listed index when the list\n"
+    "bounds prove it) and 'lists_scanned' (a listed index: the lists read, summed over the\n"
+    "queries; else 0). Counts Index.search, Index.range_search, audience, audience_range and every other call\n"
     "that searches users. Per thread, as in C (mvke_last_search_stats): call it on the thread that\n"
     "searched, before its next search; other threads' searches do not change it. All zero before\n"
     "the first search.";
@@ -226,6 +228,7 @@ PyObject *mvke_py_last_search_stats(PyObject *Py_UNUSED(self), PyObject *Py_UNUS
     mvke_search_stats s;
     mvke_status st = mvke_last_search_stats(&s);
     if (st != MVKE_OK) return mvke_py_fail(st);
-    return Py_BuildValue("{s:L,s:L,s:O}", "users_scanned", (long long)s.users_scanned, "users_refined",
-                         (long long)s.users_refined, "certified", s.certified ? Py_True : Py_False);
+    return Py_BuildValue("{s:L,s:L,s:O,s:L}", "users_scanned", (long long)s.users_scanned, "users_refined",
+                         (long long)s.users_refined, "certified", s.certified ? Py_True : Py_False, "lists_scanned",
+                         (long long)s.lists_scanned);
 }

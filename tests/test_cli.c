@@ -1090,3 +1090,67 @@ Test(cli, progress_on_a_terminal) {
     snprintf(line, sizeof line, "cd $D && $M build -o pg2.mvke %s 2> pg2.err && ! grep -q progress pg2.err", inputs);
     cr_assert_eq(bash_line(line), 0, "a short build off a terminal printed progress");
 }
+
+/* Lists from the command line: `build --lists N` (and without N), `info` shows them, `audience`
+ * without --probe answers as the flat index (top-N and threshold, --stats certified), --probe P
+ * reads P lists per tag and says whether it is certified, `tags --user` answers as the flat
+ * index and tag-all gives the same lines (in storage order, so compared sorted); --probe on an
+ * index without lists and --lists beyond the users are usage errors. */
+Test(cli, lists_build_probe_and_tagging) {
+    setup_data();
+    const char *f = P("flat.mvke"), *l = P("listed.mvke");
+    static char out_f[sizeof out_text];
+    int rc = tool("build", "-o", f, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+                  P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    rc = tool("build", "-o", l, "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"), "--tag-emb",
+              P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--lists", "8", NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    cr_assert(strstr(err_text, "8 lists in"), "%s", err_text);
+    cr_assert_eq(tool("info", l, NULL), 0);
+    cr_assert(strstr(out_text, "lists\t8 (users per list:"), "%s", out_text);
+    cr_assert_eq(tool("info", f, NULL), 0);
+    cr_assert(strstr(out_text, "lists\tnone"), "%s", out_text);
+    cr_assert_eq(tool("verify", l, NULL), 0, "%s", err_text);
+    const char *shapes[2][2] = {{"--top", "25"}, {"--min-score", "0.3"}};
+    for (int t = 0; t < 2; t++)
+        for (int sh = 0; sh < 2; sh++) {
+            cr_assert_eq(tool("audience", f, "--task", TASKS[t], "--tag", "all", shapes[sh][0], shapes[sh][1], NULL), 0);
+            snprintf(out_f, sizeof out_f, "%s", out_text);
+            cr_assert_eq(tool("audience", l, "--task", TASKS[t], "--tag", "all", shapes[sh][0], shapes[sh][1], "--stats", NULL),
+                         0, "%s", err_text);
+            cr_assert_str_eq(out_text, out_f, "%s %s: not the flat answer", shapes[sh][0], shapes[sh][1]);
+            cr_assert(strstr(err_text, "lists read each") && strstr(err_text, "certified exact"), "%s", err_text);
+        }
+    cr_assert_eq(tool("audience", l, "--task", "interest", "--tag", "100,101", "--top", "5", "--probe", "2", "--stats", NULL),
+                 0, "%s", err_text);
+    cr_assert(strstr(err_text, "2.0 lists read each"), "%s", err_text);
+    cr_assert_eq(tool("audience", l, "--task", "interest", "--tag", "100", "--top", "5", "--probe", "8", "--stats", NULL), 0);
+    cr_assert(strstr(err_text, "certified exact"), "a probe of every list is exact: %s", err_text);
+    cr_assert_eq(tool("audience", f, "--task", "interest", "--tag", "100", "--top", "5", "--probe", "2", NULL), 2);
+    cr_assert(strstr(err_text, "has no lists"), "%s", err_text);
+    cr_assert_eq(tool("tags", f, "--user", "0,98,196", "--top", "4", NULL), 0, "%s", err_text);
+    snprintf(out_f, sizeof out_f, "%s", out_text);
+    cr_assert_eq(tool("tags", l, "--user", "0,98,196", "--top", "4", NULL), 0, "%s", err_text);
+    cr_assert_str_eq(out_text, out_f);
+    cr_assert_eq(tool("tag-all", f, "--top", "3", "-o", P("lf.tsv"), NULL), 0, "%s", err_text);
+    cr_assert_eq(tool("tag-all", l, "--top", "3", "-o", P("ll.tsv"), NULL), 0, "%s", err_text);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", P("lf.tsv"), P("ll.tsv"));
+    cr_assert_neq(system(cmd), 0, "the listed index stores users in another order");
+    snprintf(cmd, sizeof cmd, "cmp -s <(sort '%s') <(sort '%s')", P("lf.tsv"), P("ll.tsv"));
+    char bash[2100];
+    snprintf(bash, sizeof bash, "bash -c \"%s\"", cmd);
+    cr_assert_eq(system(bash), 0, "tag-all of the listed index has other lines than the flat one's");
+    /* --lists without N: the default; --lists beyond the users: a usage error, nothing written. */
+    rc = tool("build", "-o", P("ld.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
+              "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--lists",
+              NULL);
+    cr_assert_eq(rc, 0, "%s", err_text);
+    rc = tool("build", "-o", P("lx.mvke"), "--experts", P("x.npy"), "--ids", P("ids.npy"), "--tags", P("tags.tsv"),
+              "--tag-emb", P("q.npy"), "--gates", P("w.npy"), "--task", "interest=0-2", "--task", "intention=1-4", "--lists",
+              "100000", NULL);
+    cr_assert_eq(rc, 2, "%s", err_text);
+    cr_assert(strstr(err_text, "more lists than"), "%s", err_text);
+    cr_assert_neq(access(P("lx.mvke"), F_OK), 0, "a refused build writes nothing");
+}

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <faiss/c_api/IndexFlat_c.h>
 #include <faiss/c_api/IndexShards_c.h>
@@ -16,6 +17,7 @@
 #include <faiss/c_api/error_c.h>
 #include <faiss/c_api/impl/AuxIndexStructures_c.h>
 
+#include "mvke/mvke.h"
 #include "mvke/mvke_faiss.h"
 #include "reference.h"
 
@@ -616,5 +618,79 @@ Test(index_mvke, dot_index_answers_as_faiss_index_flat_ip) {
     faiss_Index_free(tagix);
     faiss_Index_free(flat);
     faiss_Index_free(flatz);
+    free(x);
+}
+
+/* A listed user index through FAISS's C API: exact by default (the same answers as a flat one,
+ * search and range search), nprobe through the plugin's setter, rows added after the lists, and
+ * the lists kept by mvke_faiss_index_write / _read. */
+Test(index_mvke, listed_index_answers_as_flat_and_probes) {
+    ref_seed(91);
+    enum { NU = 3000, NQ = 8, KK = 20 };
+    float *x = malloc(sizeof(float) * NU * D), q[NQ * DE], w[NQ * K], z[NQ * D];
+    ref_fill_normal(x, (int64_t)NU * D);
+    for (int64_t i = 0; i < (int64_t)NU * D; i++) x[i] += (float)((i / D) % 7) * 0.3f; /* some structure */
+    make_tags(NQ, q, w, z);
+    FaissIndex *flat = NULL, *listed = NULL;
+    OK(mvke_faiss_user_index_new(&flat, K, DE));
+    OK(mvke_faiss_user_index_new(&listed, K, DE));
+    OK(faiss_Index_add(flat, NU - 200, x));
+    OK(faiss_Index_add(listed, NU - 200, x));
+    FAILS(mvke_faiss_index_build_lists(listed, NU));
+    OK(mvke_faiss_index_build_lists(listed, 30));
+    OK(faiss_Index_add(flat, 200, x + (size_t)(NU - 200) * D)); /* ids NU-200.. in both: the tail */
+    OK(faiss_Index_add(listed, 200, x + (size_t)(NU - 200) * D));
+    float df[NQ * KK], dl[NQ * KK];
+    int64_t lf[NQ * KK], ll[NQ * KK];
+    OK(faiss_Index_search(flat, NQ, z, KK, df, lf));
+    OK(faiss_Index_search(listed, NQ, z, KK, dl, ll));
+    for (int i = 0; i < NQ * KK; i++)
+        cr_assert(lf[i] == ll[i] && df[i] == dl[i], "slot %d: flat (%lld, %g), listed (%lld, %g)", i, (long long)lf[i],
+                  (double)df[i], (long long)ll[i], (double)dl[i]);
+    FaissRangeSearchResult *rf = NULL, *rl = NULL;
+    OK(faiss_RangeSearchResult_new(&rf, NQ));
+    OK(faiss_RangeSearchResult_new(&rl, NQ));
+    OK(faiss_Index_range_search(flat, NQ, z, df[KK - 1], rf));
+    OK(faiss_Index_range_search(listed, NQ, z, df[KK - 1], rl));
+    size_t *limf, *liml;
+    idx_t *labf, *labl;
+    float *distf, *distl;
+    faiss_RangeSearchResult_lims(rf, &limf);
+    faiss_RangeSearchResult_lims(rl, &liml);
+    faiss_RangeSearchResult_labels(rf, &labf, &distf);
+    faiss_RangeSearchResult_labels(rl, &labl, &distl);
+    cr_assert_eq(limf[NQ], liml[NQ]);
+    for (size_t e = 0; e < limf[NQ]; e++) cr_assert_eq(labf[e], labl[e], "range entry %zu", e);
+    faiss_RangeSearchResult_free(rf);
+    faiss_RangeSearchResult_free(rl);
+    /* Probes: fewer users read; a probe of every list is exact again. */
+    FAILS(mvke_faiss_index_set_nprobe(listed, -1));
+    OK(mvke_faiss_index_set_nprobe(listed, 3));
+    OK(faiss_Index_search(listed, NQ, z, KK, dl, ll));
+    mvke_search_stats st;
+    mvke_last_search_stats(&st);
+    cr_assert(st.lists_scanned == 3 * NQ && st.users_scanned < NU / 2, "lists %lld, users %lld", (long long)st.lists_scanned,
+              (long long)st.users_scanned);
+    OK(mvke_faiss_index_set_nprobe(listed, 30));
+    OK(faiss_Index_search(listed, NQ, z, KK, dl, ll));
+    for (int i = 0; i < NQ * KK; i++) cr_assert(lf[i] == ll[i] && df[i] == dl[i], "probe 30, slot %d", i);
+    /* Written and read back with its lists. */
+    char path[] = "/tmp/mvke-test-listed-XXXXXX";
+    const int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    OK(mvke_faiss_index_write(listed, path));
+    FaissIndex *back = NULL;
+    OK(mvke_faiss_index_read(path, &back));
+    OK(mvke_faiss_index_set_nprobe(back, 3));
+    float db[NQ * KK];
+    int64_t lb[NQ * KK];
+    OK(faiss_Index_search(back, NQ, z, KK, db, lb));
+    mvke_last_search_stats(&st);
+    cr_assert_eq(st.lists_scanned, 3 * NQ, "the lists did not survive the file");
+    unlink(path);
+    faiss_Index_free(back);
+    faiss_Index_free(flat);
+    faiss_Index_free(listed);
     free(x);
 }

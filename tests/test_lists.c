@@ -391,3 +391,51 @@ Test(lists, saved_and_opened_with_the_index) {
     tags_free(&t);
     synth_world_free(sw);
 }
+
+/* Views of a listed index (the MPI ranks' parts) keep the lists cut to their rows: the views'
+ * answers merged are the parent's, exact and probed. */
+Test(lists, views_merge_to_the_parent) {
+    const int K = 2, d = 4, D = K * d, nq = 6, k = 30;
+    const int64_t n = 2 * 65536 + 9000;
+    float *x = malloc((size_t)n * D * sizeof *x), z[6 * 8];
+    synth_normals(synth_key(3, 1), 0, n * D, x);
+    for (int64_t i = 0; i < n * D; i++) x[i] += (float)((i / D) % 5); /* clusters */
+    synth_normals(synth_key(3, 2), 0, nq * D, z);
+    mvke_index *ix;
+    cr_assert_eq(mvke_index_new(&ix, K, d, NULL), MVKE_OK);
+    cr_assert_eq(mvke_index_add(ix, n, NULL, x), MVKE_OK);
+    cr_assert_eq(mvke_index_build_lists(ix, 40), MVKE_OK);
+    mvke_index *v[3];
+    const int64_t first[3] = {0, 65536, 131072}, cnt[3] = {65536, 65536, n - 131072};
+    for (int r = 0; r < 3; r++) cr_assert_eq(mvke_index_view(ix, first[r], cnt[r], &v[r]), MVKE_OK, "%s", mvke_last_error());
+    float ps[6 * 30], vs[3][6 * 30];
+    int64_t pi[6 * 30], vi[3][6 * 30];
+    for (int probe = 0; probe <= 5; probe += 5) {
+        mvke_index_set_probe(ix, probe);
+        cr_assert_eq(mvke_index_search(ix, nq, z, k, NULL, ps, pi), MVKE_OK);
+        for (int r = 0; r < 3; r++) {
+            mvke_index_set_probe(v[r], probe);
+            cr_assert_eq(mvke_index_search(v[r], nq, z, k, NULL, vs[r], vi[r]), MVKE_OK);
+        }
+        for (int i = 0; i < nq; i++) {
+            int at[3] = {0, 0, 0};
+            for (int e = 0; e < k; e++) { /* merge the three sorted lists */
+                int best = -1;
+                for (int r = 0; r < 3; r++) {
+                    if (vi[r][i * k + at[r]] < 0 || at[r] >= k) continue;
+                    if (best < 0 || vs[r][i * k + at[r]] > vs[best][i * k + at[best]] ||
+                        (vs[r][i * k + at[r]] == vs[best][i * k + at[best]] && vi[r][i * k + at[r]] < vi[best][i * k + at[best]]))
+                        best = r;
+                }
+                cr_assert(best >= 0);
+                cr_assert(vi[best][i * k + at[best]] == pi[i * k + e] && vs[best][i * k + at[best]] == ps[i * k + e],
+                          "probe %d, query %d, rank %d: views give %lld, the parent %lld", probe, i, e,
+                          (long long)vi[best][i * k + at[best]], (long long)pi[i * k + e]);
+                at[best]++;
+            }
+        }
+    }
+    for (int r = 0; r < 3; r++) mvke_index_free(v[r]);
+    mvke_index_free(ix);
+    free(x);
+}

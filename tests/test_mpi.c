@@ -270,3 +270,26 @@ Test(mpi, dot_index_answers_as_one_process) {
         }
     }
 }
+
+/* A listed index over ranks (every rank opens the file and searches its view, which keeps the
+ * lists cut to its users): exact audiences and probed ones print what one process prints. */
+Test(mpi, listed_index_answers_as_one_process) {
+    cr_assert_eq(sh("$M build -o listed.mvke --experts w/users.npy --ids w/user_ids.npy --tags w/tags.tsv "
+                    "--tag-emb w/tag_emb.npy --gates w/gates.npy --task interest=0-2 --task intention=1-4 --lists 24 "
+                    "2>/dev/null"), 0);
+    static const char *cmds[] = {
+        "$RUN $M audience listed.mvke --task interest --tag 1,2,5,30 --top 40 > $OUT",
+        "$RUN $M audience listed.mvke --task intention --tag 1,2,5 --min-score 0.2 > $OUT",
+        "$RUN $M audience listed.mvke --task interest --tag 1,2,5,30 --top 40 --probe 3 > $OUT",
+        "$RUN $M tags listed.mvke --user 5,2999,1000,17 --top 3 > $OUT",
+    };
+    for (int c = 0; c < 4; c++) {
+        cr_assert_eq(sh("RUN= OUT=lref.%d; %s", c, cmds[c]), 0, "one process: %s", cmds[c]);
+        cr_assert_eq(sh("test $(wc -l < lref.%d) -gt 3", c), 0, "%s: too few lines to compare", cmds[c]);
+        cr_assert_eq(sh("RUN=\"$MPI -np 3\" OUT=lout.%d; %s", c, cmds[c]), 0, "3 ranks: %s", cmds[c]);
+        char a[32], b[32];
+        snprintf(a, sizeof a, "lref.%d", c);
+        snprintf(b, sizeof b, "lout.%d", c);
+        cr_assert(same(a, b), "3 ranks differ from one process: %s", cmds[c]);
+    }
+}

@@ -639,7 +639,9 @@ MVKE_API mvke_status mvke_index_part(const mvke_index *index, int64_t grain, int
  * position i is the parent's position first + i; lookups by id (mvke_index_contains, _get,
  * mvke_user_tags_top) know only the view's rows. A change to the view (add, remove, ...) copies
  * the blocks it touches first and never changes the parent. The parent must not be changed or
- * freed while the view exists; free the view with mvke_index_free.
+ * freed while the view exists; free the view with mvke_index_free. A view of a listed index
+ * keeps the lists (their ranges cut to the view) and the probe count, so that views searched
+ * apart and merged answer as the parent does, exact or probed.
  * The view's blocks of a mapped file are checked when it is made (as on their first use).
  * Errors: MVKE_ERR_INVALID (NULL, range outside [0, count) or not block-aligned), MVKE_ERR_NOMEM,
  * MVKE_ERR_CHECKSUM (a block of the range is corrupted; named).

@@ -76,6 +76,20 @@ int mvke_faiss_is_mvke(const FaissIndex *index);
  * threads < 0. */
 int mvke_faiss_set_threads(FaissIndex *index, int threads);
 
+/* Groups the rows of an MVKE user index into k-means lists (mvke_index_build_lists; nlists 0:
+ * about 4 sqrt(ntotal); docs/lists.md). Its searches stay exact and read only the lists whose
+ * bounds allow, until mvke_faiss_index_set_nprobe asks for probes. Rows added later go to a tail
+ * every search reads; the lists are saved by mvke_faiss_index_write. FAISS's ParameterSpace
+ * does not know this index type (it refuses "nprobe" on it): use the setter below. Returns
+ * nonzero (message in faiss_get_last_error()) when index is not an MVKE index, is empty, or
+ * nlists is out of [0, ntotal]; the index is then unchanged. */
+int mvke_faiss_index_build_lists(FaissIndex *index, int nlists);
+
+/* FAISS's nprobe for a listed MVKE index: searches read the nprobe lists whose centroids score
+ * best with the query (0, the default: the exact answer). Returns nonzero when index is not an
+ * MVKE index or nprobe < 0. */
+int mvke_faiss_index_set_nprobe(FaissIndex *index, int nprobe);
+
 /* Moves the searches of an MVKE index (user or tag index) to GPU `device` (0, 1, ...; -1: every
  * visible device), as mvke_index_use_gpu: the rows are copied to the device at the next search
  * and kept there, refreshed after add, remove_ids or reset; a tag index searched with many user

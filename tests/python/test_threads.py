@@ -225,5 +225,5 @@ def test_search_stats_belong_to_the_searching_thread():
         return out
 
     a, b = run_threads([approx, exact])
-    assert all(s == {"users_scanned": n, "users_refined": 40, "certified": False} for s in a)
-    assert all(s == {"users_scanned": n, "users_refined": 0, "certified": True} for s in b)
+    assert all(s == {"users_scanned": n, "users_refined": 40, "certified": False, "lists_scanned": 0} for s in a)
+    assert all(s == {"users_scanned": n, "users_refined": 0, "certified": True, "lists_scanned": 0} for s in b)
