@@ -147,9 +147,15 @@ static void plan_order(query_plan *qp, const float *z, int by_bound) {
     qsort(qp->order, (size_t)l->n, sizeof *qp->order, cmp_order);
 }
 
-/* Sets db's spans to the lists order[a..b) (and the tail when tail), sorted by position. */
+/* Sets db's spans to the lists order[a..b) (and the tail when tail), sorted by position; every
+ * list and the tail is every row: no spans, the flat scan's tiles. */
 static void plan_spans(query_plan *qp, int a, int b, int tail) {
     const mvke_lists *l = &qp->ix->lists;
+    if (a == 0 && b == l->n && tail) {
+        qp->db.spans = NULL;
+        qp->db.nspans = 0;
+        return;
+    }
     int64_t m = 0;
     for (int i = a; i < b; i++) {
         const int j = qp->order[i].j;
@@ -180,7 +186,7 @@ static int64_t list_rows(const mvke_lists *l, int j) { return l->off[j + 1] - l-
 static mvke_status round_knn(query_plan *qp, const mvke_kqueries *q1, int64_t k, const mvke_kfilter *filter,
                              float *best_s, int64_t *best_i, float *s, int64_t *id) {
     mvke_kstats ks = {0, 0, 1, 0};
-    if (qp->db.nspans == 0) return MVKE_OK;
+    if (qp->db.spans && qp->db.nspans == 0) return MVKE_OK;
     qp->db.stats = &ks;
     mvke_status st = qp->ix->backend->knn(qp->ix->backend, &qp->db, q1, k, filter, qp->ix->threads, s, id);
     qp->db.stats = NULL;
